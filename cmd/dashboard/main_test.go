@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		check   func(config) bool
+		wantErr string // substring naming the flag or variable
+	}{
+		{
+			name:  "defaults",
+			env:   map[string]string{"HOME": "/home/u"},
+			check: func(c config) bool { return c.Listen == "127.0.0.1:8080" && c.Master == "" && c.StateDir == "/home/u/.local/state/offerdeck" && c.LogFormat == "text" && c.LogLevel == slog.LevelInfo && c.ShutdownTimeout == 10*time.Second },
+		},
+		{
+			name:  "env fallback",
+			env:   map[string]string{"OFFERDECK_LISTEN": "127.0.0.1:9999", "OFFERDECK_LOG_FORMAT": "json", "OFFERDECK_MASTER": "zk://zk1:2181/mesos", "XDG_STATE_HOME": "/xdg"},
+			check: func(c config) bool { return c.Listen == "127.0.0.1:9999" && c.LogFormat == "json" && c.Master == "zk://zk1:2181/mesos" && c.StateDir == "/xdg/offerdeck" },
+		},
+		{
+			name:  "flag wins over env",
+			args:  []string{"--listen", "127.0.0.1:7000"},
+			env:   map[string]string{"OFFERDECK_LISTEN": "127.0.0.1:9999"},
+			check: func(c config) bool { return c.Listen == "127.0.0.1:7000" },
+		},
+		{
+			name:  "master comma list",
+			args:  []string{"--master=http://m1:5050,http://m2:5050"},
+			check: func(c config) bool { return c.Master == "http://m1:5050,http://m2:5050" },
+		},
+		{name: "bad listen flag", args: []string{"--listen", "nonsense"}, wantErr: "flag --listen"},
+		{name: "bad listen env", env: map[string]string{"OFFERDECK_LISTEN": "nonsense"}, wantErr: "environment variable OFFERDECK_LISTEN"},
+		{name: "bad master", args: []string{"--master", "ftp://m1"}, wantErr: "flag --master"},
+		{name: "bad master in list", args: []string{"--master", "http://m1:5050,m2:5050"}, wantErr: "flag --master"},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, wantErr: "flag --log-format"},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: "flag --log-level"},
+		{name: "bad timeout", args: []string{"--shutdown-timeout", "soon"}, wantErr: "flag --shutdown-timeout"},
+		{name: "negative timeout", args: []string{"--shutdown-timeout", "-1s"}, wantErr: "flag --shutdown-timeout"},
+		{name: "empty state dir", args: []string{"--state-dir", ""}, wantErr: "flag --state-dir"},
+		{name: "unknown flag", args: []string{"--listne", "x"}, wantErr: "listne"},
+		{name: "stray argument", args: []string{"serve"}, wantErr: `unexpected argument "serve"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := tc.env
+			if env == nil {
+				env = map[string]string{"HOME": "/home/u"}
+			}
+			c, err := parseConfig(tc.args, envOf(env), io.Discard)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("parseConfig(%q) error = %v, want one naming %q", tc.args, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseConfig(%q) error = %v", tc.args, err)
+			}
+			if !tc.check(c) {
+				t.Errorf("parseConfig(%q) = %+v, not what the case expects", tc.args, c)
+			}
+		})
+	}
+}
+
+func TestHelpListsEveryFlagWithDefaultAndEnv(t *testing.T) {
+	var out bytes.Buffer
+	_, err := parseConfig([]string{"--help"}, envOf(map[string]string{"HOME": "/h"}), &out)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("parseConfig(--help) error = %v, want flag.ErrHelp", err)
+	}
+	help := out.String()
+	for _, o := range options(envOf(nil)) {
+		for _, want := range []string{"--" + o.name + "\n", "env " + o.env, o.usage} {
+			if !strings.Contains(help, want) {
+				t.Errorf("--help lacks %q:\n%s", want, help)
+			}
+		}
+	}
+	if !strings.Contains(help, "default 127.0.0.1:8080") {
+		t.Errorf("--help does not show the listen default:\n%s", help)
+	}
+	if n := strings.Count(help, "Usage:"); n != 1 {
+		t.Errorf("--help printed the usage %d times, want once", n)
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run(t.Context(), []string{"--log-format", "yaml"}, envOf(nil), io.Discard, &stderr); code != 2 {
+		t.Errorf("run(bad flag) = %d, want 2", code)
+	}
+	if !strings.Contains(stderr.String(), "--log-format") {
+		t.Errorf("run(bad flag) stderr = %q, want the flag named", stderr.String())
+	}
+	if code := run(t.Context(), []string{"--help"}, envOf(nil), io.Discard, io.Discard); code != 0 {
+		t.Errorf("run(--help) = %d, want 0", code)
+	}
+}
+
+// TestServeAndShutdown runs the whole server in-process, loads the page and
+// checks that cancelling the context stops it within the bound.
+func TestServeAndShutdown(t *testing.T) {
+	cfg := config{Listen: "127.0.0.1:0", StateDir: filepath.Join(t.TempDir(), "state"), LogFormat: "text", ShutdownTimeout: 5 * time.Second}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	ctx, cancel := context.WithCancel(t.Context())
+	ready := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, log, ready) }()
+
+	var addr net.Addr
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("serve returned before serving: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start within 10s")
+	}
+	resp, err := http.Get("http://" + addr.String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Waiting for a Mesos master") {
+		t.Fatalf("GET / = %d %q, want 200 with the waiting page", resp.StatusCode, body)
+	}
+	if _, err := os.Stat(cfg.StateDir); err != nil {
+		t.Errorf("state folder not created: %v", err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve() = %v after cancel, want nil", err)
+		}
+	case <-time.After(cfg.ShutdownTimeout + time.Second):
+		t.Fatal("serve did not stop within the shutdown bound")
+	}
+	if !strings.Contains(logs.String(), "msg=stopped") {
+		t.Errorf("logs lack the stopped line:\n%s", logs.String())
+	}
+}
+
+func TestListenFailureNamesFlag(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg := config{Listen: ln.Addr().String(), StateDir: t.TempDir(), ShutdownTimeout: time.Second}
+	err = serve(t.Context(), cfg, slog.New(slog.DiscardHandler), nil)
+	if err == nil || !strings.Contains(err.Error(), "--listen") {
+		t.Fatalf("serve on a busy port = %v, want an error naming --listen", err)
+	}
+}
+
+// TestSignalShutdown runs the real binary (this test binary re-executed as
+// main) and stops it with SIGTERM and SIGINT, as a terminal or an init
+// system would.
+func TestSignalShutdown(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			addr := ln.Addr().String()
+			ln.Close()
+
+			cmd := exec.Command(os.Args[0]) // TestMain runs main for OFFERDECK_RUN_MAIN=1
+			cmd.Env = append(os.Environ(), "OFFERDECK_RUN_MAIN=1", "OFFERDECK_LISTEN="+addr,
+				"OFFERDECK_STATE_DIR="+t.TempDir(), "OFFERDECK_LOG_FORMAT=json")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waited := make(chan error, 1)
+			go func() { waited <- cmd.Wait() }()
+			waitHTTP(t, "http://"+addr+"/healthz", waited, &stderr)
+			start := time.Now()
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-waited:
+				if err != nil {
+					t.Fatalf("dashboard exited with %v after %v; stderr:\n%s", err, sig, stderr.String())
+				}
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("dashboard did not stop within 15s of %v", sig)
+			}
+			if !strings.Contains(stderr.String(), `"msg":"stopped"`) {
+				t.Errorf("json logs lack the stopped line:\n%s", stderr.String())
+			}
+			t.Logf("stopped %v after the signal", time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
+
+// waitHTTP polls url until it answers, failing early if the process exits.
+func waitHTTP(t *testing.T, url string, exited <-chan error, stderr *bytes.Buffer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s did not answer within 15s", url)
+		case err := <-exited:
+			t.Fatalf("dashboard exited before serving: %v; stderr:\n%s", err, stderr.String())
+		case <-tick.C:
+		}
+	}
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv("OFFERDECK_RUN_MAIN") == "1" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}

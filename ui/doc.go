@@ -1,0 +1,10 @@
+// Package ui holds the dashboard's templ components: pure functions from a
+// view model to HTML, for whole pages and for the fragments that replace
+// parts of a page live.
+//
+// Components take one view-model struct each and do no I/O: no clock, no
+// network, no context lookups. Regenerate the *_templ.go files with
+// "go generate ./ui" after editing a .templ file.
+package ui
+
+//go:generate go tool templ generate
