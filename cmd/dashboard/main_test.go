@@ -31,14 +31,18 @@ func TestParseConfig(t *testing.T) {
 		wantErr string // substring naming the flag or variable
 	}{
 		{
-			name:  "defaults",
-			env:   map[string]string{"HOME": "/home/u"},
-			check: func(c config) bool { return c.Listen == "127.0.0.1:8080" && c.Master == "" && c.StateDir == "/home/u/.local/state/offerdeck" && c.LogFormat == "text" && c.LogLevel == slog.LevelInfo && c.ShutdownTimeout == 10*time.Second },
+			name: "defaults",
+			env:  map[string]string{"HOME": "/home/u"},
+			check: func(c config) bool {
+				return c.Listen == "127.0.0.1:8080" && c.Master == "" && c.StateDir == "/home/u/.local/state/offerdeck" && c.LogFormat == "text" && c.LogLevel == slog.LevelInfo && c.ShutdownTimeout == 10*time.Second
+			},
 		},
 		{
-			name:  "env fallback",
-			env:   map[string]string{"OFFERDECK_LISTEN": "127.0.0.1:9999", "OFFERDECK_LOG_FORMAT": "json", "OFFERDECK_MASTER": "zk://zk1:2181/mesos", "XDG_STATE_HOME": "/xdg"},
-			check: func(c config) bool { return c.Listen == "127.0.0.1:9999" && c.LogFormat == "json" && c.Master == "zk://zk1:2181/mesos" && c.StateDir == "/xdg/offerdeck" },
+			name: "env fallback",
+			env:  map[string]string{"OFFERDECK_LISTEN": "127.0.0.1:9999", "OFFERDECK_LOG_FORMAT": "json", "OFFERDECK_MASTER": "zk://zk1:2181/mesos", "XDG_STATE_HOME": "/xdg"},
+			check: func(c config) bool {
+				return c.Listen == "127.0.0.1:9999" && c.LogFormat == "json" && c.Master == "zk://zk1:2181/mesos" && c.StateDir == "/xdg/offerdeck"
+			},
 		},
 		{
 			name:  "flag wins over env",

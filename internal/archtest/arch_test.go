@@ -32,9 +32,9 @@ var allowed = map[string][]string{
 	"hub":             nil,
 	"static":          nil,
 	// ui may use the scheduler's view data types, nothing that does I/O.
-	"ui":               {"mesos/scheduler", "mesos", "mesos/recordio", "mesos/detect"},
-	"web":              {"hub", "ui", "static", "mesos/scheduler", "mesos", "mesos/recordio", "mesos/detect"},
-	"cmd/dashboard":    {"*"},
+	"ui":                {"mesos/scheduler", "mesos", "mesos/recordio", "mesos/detect"},
+	"web":               {"hub", "ui", "static", "mesos/scheduler", "mesos", "mesos/recordio", "mesos/detect"},
+	"cmd/dashboard":     {"*"},
 	"internal/archtest": nil,
 	"internal/zktest":   nil,
 }
