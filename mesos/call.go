@@ -1,0 +1,77 @@
+package mesos
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// Call sends one call for the current subscription and waits for the
+// master's answer: nil for 202 Accepted (200 for UPDATE_FRAMEWORK), an
+// *APIError for any other status, ErrNotSubscribed when there is no live
+// subscription. Call sets call.FrameworkId when it is unset. Acceptance
+// means only that the master took the call; what came of it arrives as
+// events.
+//
+// Calls travel on their own connection, one at a time per master, so calls
+// from one goroutine reach the master in the order they were made. A 307 or
+// a 403 "not subscribed" answer means the subscription is stale: the client
+// then re-subscribes at once. Call is safe for concurrent use.
+func (c *Client) Call(ctx context.Context, call *Call) error {
+	op := call.GetType().String()
+	if call.GetType() == Call_SUBSCRIBE {
+		return fmt.Errorf("%s: subscriptions are made by Run", op)
+	}
+	st := c.Status()
+	if st.State != Subscribed {
+		return fmt.Errorf("%s: %w", op, ErrNotSubscribed)
+	}
+	if call.FrameworkId == nil {
+		call.FrameworkId = &FrameworkID{Value: proto.String(st.FrameworkID)}
+	}
+	body, err := Marshal(c.cfg.MediaType, call)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", op, err)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.cfg.CallTimeout)
+		defer cancel()
+	}
+	base, err := url.Parse(st.Master)
+	if err != nil {
+		return fmt.Errorf("%s: master %q: %w", op, st.Master, err)
+	}
+	resp, _, err := c.post(ctx, c.calls, base, body, op, st.StreamID)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusAccepted, http.StatusOK:
+		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody)) // keep the connection reusable
+		return nil
+	}
+	apiErr := apiError(resp, op)
+	if resp.StatusCode == http.StatusTemporaryRedirect ||
+		(resp.StatusCode == http.StatusForbidden && strings.Contains(apiErr.Message, "not subscribed")) {
+		c.log.Warn("call shows the subscription is stale; resubscribing", "call", op, "err", apiErr)
+		c.resubscribe(fmt.Errorf("%w: %v", ErrStaleSubscription, apiErr))
+	}
+	return apiErr
+}
+
+// resubscribe ends the current subscription so that Run subscribes again.
+func (c *Client) resubscribe(cause error) {
+	c.mu.Lock()
+	kick := c.kick
+	c.mu.Unlock()
+	if kick != nil {
+		kick(cause)
+	}
+}
