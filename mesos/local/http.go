@@ -1,0 +1,283 @@
+package local
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/offerdeck/offerdeck/mesos"
+)
+
+// routes serves the master's endpoints and the agents' sandbox files. The
+// bare and /master/ paths both work, as on a real master.
+func (m *Master) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, prefix := range []string{"", "/master"} {
+		mux.HandleFunc(prefix+"/api/v1/scheduler", m.scheduler)
+		mux.HandleFunc(prefix+"/state", m.state)
+		mux.HandleFunc(prefix+"/redirect", m.redirect)
+		mux.HandleFunc(prefix+"/health", func(w http.ResponseWriter, r *http.Request) {})
+		mux.HandleFunc(prefix+"/version", m.version)
+	}
+	files := http.HandlerFunc(m.files)
+	mux.Handle("/files/", files)
+	mux.Handle("/slave(1)/files/", http.StripPrefix("/slave(1)", files))
+	return mux
+}
+
+// sandboxPath picks the framework and executor out of a virtual sandbox
+// path, /frameworks/<fid>/executors/<eid>/runs/...
+var sandboxPath = regexp.MustCompile(`^/frameworks/([^/]+)/executors/([^/]+)/`)
+
+// files serves the agents' /files endpoints. Every simulated agent lives on
+// the master's port, so the request goes to the agent that holds the
+// sandbox named in its path.
+func (m *Master) files(w http.ResponseWriter, r *http.Request) {
+	m.mu.Lock()
+	agents := make([]string, 0, len(m.agentOrder))
+	for _, a := range m.agentOrder {
+		agents = append(agents, a.id)
+	}
+	m.mu.Unlock()
+	if len(agents) == 0 {
+		http.NotFound(w, r)
+		return
+	}
+	owner := agents[0]
+	if sm := sandboxPath.FindStringSubmatch(r.URL.Query().Get("path")); sm != nil {
+		for _, id := range agents {
+			if _, ok := m.exec.Sandbox(id, sm[1], sm[2]); ok {
+				owner = id
+				break
+			}
+		}
+	}
+	m.exec.FilesHandler(owner).ServeHTTP(w, r)
+}
+
+// textError answers with a plain-text body, as libprocess does.
+func textError(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(msg)))
+	w.WriteHeader(status)
+	io.WriteString(w, msg)
+}
+
+// authenticate checks HTTP basic credentials when authentication is on and
+// returns the principal ("" when off). A false ok means 401 was answered.
+func (m *Master) authenticate(w http.ResponseWriter, r *http.Request) (principal string, ok bool) {
+	if len(m.cfg.Credentials) == 0 {
+		return "", true
+	}
+	scheme, payload, found := strings.Cut(r.Header.Get("Authorization"), " ")
+	if found && scheme == "Basic" {
+		if raw, err := base64.StdEncoding.DecodeString(payload); err == nil {
+			if parts := strings.Split(string(raw), ":"); len(parts) == 2 {
+				if secret, known := m.cfg.Credentials[parts[0]]; known && subtle.ConstantTimeCompare([]byte(secret), []byte(parts[1])) == 1 {
+					return parts[0], true
+				}
+			}
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="mesos-master-scheduler"`)
+	textError(w, http.StatusUnauthorized, "401 Unauthorized.")
+	return "", false
+}
+
+// scheduler is POST /api/v1/scheduler. It checks a request in the order the
+// real master does (mesos-api.md §1.4), so the first failing check picks
+// the answer.
+func (m *Master) scheduler(w http.ResponseWriter, r *http.Request) {
+	principal, ok := m.authenticate(w, r)
+	if !ok {
+		return
+	}
+	if m.answerAsFollower(w, r) {
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		textError(w, http.StatusMethodNotAllowed, fmt.Sprintf("405 Method Not Allowed. Expecting one of { 'POST' }, but received '%s'.", r.Method))
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		textError(w, http.StatusBadRequest, "Expecting 'Content-Type' to be present")
+		return
+	}
+	if ct != mesos.MediaTypeJSON && ct != mesos.MediaTypeProtobuf {
+		textError(w, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of application/json or application/x-protobuf")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			textError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body exceeds %d bytes", maxBody))
+			return
+		}
+		textError(w, http.StatusBadRequest, "Failed to read body: "+err.Error())
+		return
+	}
+	call := new(mesos.Call)
+	if err := mesos.Unmarshal(ct, body, call); err != nil {
+		var syntax *mesos.SyntaxError
+		switch {
+		case ct == mesos.MediaTypeProtobuf:
+			textError(w, http.StatusBadRequest, "Failed to parse body into Call protobuf")
+		case errors.As(err, &syntax):
+			textError(w, http.StatusBadRequest, "Failed to parse body into JSON: "+syntax.Error())
+		default:
+			textError(w, http.StatusBadRequest, "Failed to convert JSON into Call protobuf: "+err.Error())
+		}
+		return
+	}
+	if reason := validateCall(call, principal); reason != "" {
+		textError(w, http.StatusBadRequest, "Failed to validate scheduler::Call: "+reason)
+		return
+	}
+
+	if call.GetType() == mesos.Call_SUBSCRIBE {
+		accept, ok := negotiate(r.Header.Get("Accept"))
+		if !ok {
+			textError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'")
+			return
+		}
+		if r.Header.Get("Mesos-Stream-Id") != "" {
+			textError(w, http.StatusBadRequest, "Subscribe calls should not include the 'Mesos-Stream-Id' header")
+			return
+		}
+		m.subscribe(w, r, call, accept, principal)
+		return
+	}
+	if call.GetType() == mesos.Call_RECONCILE_OPERATIONS {
+		if _, ok := negotiate(r.Header.Get("Accept")); !ok {
+			textError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'")
+			return
+		}
+	}
+	status, msg := m.handleCall(call, principal, r.Header.Get("Mesos-Stream-Id"))
+	if status != http.StatusAccepted && status != http.StatusOK {
+		textError(w, status, msg)
+		return
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(status)
+}
+
+// validateCall is the master's semantic validation of a call (§1.4 step
+// 10); it returns the reason, or "" when the call is valid.
+func validateCall(c *mesos.Call, principal string) string {
+	if c.Type == nil {
+		return "Expecting 'type' to be present"
+	}
+	if c.GetType() == mesos.Call_SUBSCRIBE {
+		if c.Subscribe == nil {
+			return "Expecting 'subscribe' to be present"
+		}
+		fi := c.GetSubscribe().GetFrameworkInfo()
+		if (c.FrameworkId == nil) != (fi.Id == nil) || (c.FrameworkId != nil && c.GetFrameworkId().GetValue() != fi.GetId().GetValue()) {
+			return "'framework_id' differs from 'subscribe.framework_info.id'"
+		}
+		if principal != "" && fi.Principal != nil && fi.GetPrincipal() != principal {
+			return fmt.Sprintf("Authenticated principal '%s' does not match principal '%s' set in `FrameworkInfo`", principal, fi.GetPrincipal())
+		}
+		return ""
+	}
+	if c.FrameworkId == nil {
+		return "Expecting 'framework_id' to be present"
+	}
+	missing := func(present bool, field string) string {
+		if present {
+			return ""
+		}
+		return "Expecting '" + field + "' to be present"
+	}
+	switch c.GetType() {
+	case mesos.Call_ACCEPT:
+		return missing(c.Accept != nil, "accept")
+	case mesos.Call_DECLINE:
+		return missing(c.Decline != nil, "decline")
+	case mesos.Call_ACCEPT_INVERSE_OFFERS:
+		return missing(c.AcceptInverseOffers != nil, "accept_inverse_offers")
+	case mesos.Call_DECLINE_INVERSE_OFFERS:
+		return missing(c.DeclineInverseOffers != nil, "decline_inverse_offers")
+	case mesos.Call_KILL:
+		return missing(c.Kill != nil, "kill")
+	case mesos.Call_SHUTDOWN:
+		return missing(c.Shutdown != nil, "shutdown")
+	case mesos.Call_ACKNOWLEDGE:
+		if c.Acknowledge == nil {
+			return "Expecting 'acknowledge' to be present"
+		}
+		if len(c.GetAcknowledge().GetUuid()) != 16 {
+			return "Not a valid UUID"
+		}
+	case mesos.Call_ACKNOWLEDGE_OPERATION_STATUS:
+		if c.AcknowledgeOperationStatus == nil {
+			return "Expecting 'acknowledge_operation_status' to be present"
+		}
+		if len(c.GetAcknowledgeOperationStatus().GetUuid()) != 16 {
+			return "Not a valid UUID"
+		}
+	case mesos.Call_RECONCILE:
+		return missing(c.Reconcile != nil, "reconcile")
+	case mesos.Call_RECONCILE_OPERATIONS:
+		return missing(c.ReconcileOperations != nil, "reconcile_operations")
+	case mesos.Call_MESSAGE:
+		return missing(c.Message != nil, "message")
+	case mesos.Call_REQUEST:
+		return missing(c.Request != nil, "request")
+	case mesos.Call_UPDATE_FRAMEWORK:
+		if c.UpdateFramework == nil {
+			return "Expecting 'update_framework' to be present"
+		}
+		if c.GetUpdateFramework().GetFrameworkInfo().GetId().GetValue() != c.GetFrameworkId().GetValue() {
+			return "'framework_id' differs from 'update_framework.framework_info.id'"
+		}
+	}
+	return ""
+}
+
+// negotiate picks the media type for a stream from an Accept header the way
+// libprocess does: no header or a wildcard means JSON, JSON wins when both
+// are acceptable, and q=0 means not acceptable.
+func negotiate(accept string) (string, bool) {
+	if strings.TrimSpace(accept) == "" {
+		return mesos.MediaTypeJSON, true
+	}
+	var json, pb bool
+	for _, part := range strings.Split(accept, ",") {
+		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		if q, ok := params["q"]; ok {
+			if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
+				continue
+			}
+		}
+		switch mt {
+		case "*/*", "application/*":
+			json = true
+		case mesos.MediaTypeJSON:
+			json = true
+		case mesos.MediaTypeProtobuf:
+			pb = true
+		}
+	}
+	switch {
+	case json:
+		return mesos.MediaTypeJSON, true
+	case pb:
+		return mesos.MediaTypeProtobuf, true
+	}
+	return "", false
+}

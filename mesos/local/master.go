@@ -1,0 +1,274 @@
+package local
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/local/executor"
+)
+
+// Version is the Mesos version the stand-in reports; its behaviour follows
+// Mesos 1.11.
+const Version = "1.11.0"
+
+// Defaults for the zero fields of Config, as a real master has them.
+const (
+	DefaultAllocationInterval = time.Second
+	DefaultHeartbeatInterval  = 15 * time.Second
+	DefaultStatusRetry        = 10 * time.Second
+	maxStatusRetry            = 10 * time.Minute
+	// maxBody bounds a request body; a real master has no such limit, but
+	// nothing a scheduler sends comes near it.
+	maxBody = 16 << 20
+	// completedTasksKept is how many acknowledged terminal tasks a
+	// framework keeps, as --max_completed_tasks_per_framework does.
+	completedTasksKept = 1000
+)
+
+// Config configures the stand-in master. Zero fields take the documented
+// defaults.
+type Config struct {
+	// Agents are the simulated agents; nil means DemoAgents().
+	Agents []AgentConfig
+	// AllocationInterval is how often free resources are offered (1 s).
+	AllocationInterval time.Duration
+	// HeartbeatInterval is the interval announced in SUBSCRIBED and kept
+	// (15 s, as every real master).
+	HeartbeatInterval time.Duration
+	// OfferTimeout rescinds offers held longer; zero means never, the
+	// Mesos default.
+	OfferTimeout time.Duration
+	// StatusRetry is the first resend delay of an unacknowledged status
+	// update; it doubles up to 10 minutes (10 s, as a real agent).
+	StatusRetry time.Duration
+
+	// SandboxRoot holds the task sandboxes; required unless every task is
+	// simulated, in which case a temporary folder is fine too.
+	SandboxRoot string
+	// SimulateCommands runs no processes: command tasks are simulated and
+	// finish after SimulatedRunTime (0: they run until killed).
+	SimulateCommands bool
+	SimulatedRunTime time.Duration
+
+	// Credentials, when not empty, enable HTTP framework authentication:
+	// principal to secret. Requests without valid credentials get 401.
+	Credentials map[string]string
+
+	// Hostname is the name the master gives itself; default "localhost".
+	Hostname string
+	// Logger receives lifecycle events; nil discards.
+	Logger *slog.Logger
+}
+
+// Master is the stand-in master. Create it with New and serve it with Run;
+// its methods are safe for concurrent use.
+type Master struct {
+	cfg  Config
+	log  *slog.Logger
+	id   string
+	exec *executor.Executor
+
+	// mu guards everything below: the cluster state, as one master actor
+	// would hold it.
+	mu                sync.Mutex
+	addr              string // host:port once Run has its listener
+	started           time.Time
+	agents            map[string]*agent
+	agentOrder        []*agent
+	frameworks        map[string]*framework
+	removedFrameworks map[string]bool
+	offers            map[string]*offer
+	nextFramework     int
+	nextOffer         int
+	nextAgent         int
+	allocateNow       chan struct{}
+	updates           *updateQueue
+	closed            bool
+	faults            faults
+}
+
+// New validates cfg and builds the master with its agents. It starts
+// nothing: no listener, no goroutine, no process.
+func New(cfg Config) (*Master, error) {
+	if cfg.Agents == nil {
+		cfg.Agents = DemoAgents()
+	}
+	if cfg.AllocationInterval <= 0 {
+		cfg.AllocationInterval = DefaultAllocationInterval
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.StatusRetry <= 0 {
+		cfg.StatusRetry = DefaultStatusRetry
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.SandboxRoot == "" {
+		return nil, errors.New("stand-in master: a sandbox folder is required")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	exec, err := executor.New(executor.Config{
+		Root:             cfg.SandboxRoot,
+		SimulateCommands: cfg.SimulateCommands,
+		SimulatedRunTime: cfg.SimulatedRunTime,
+		Logger:           log.With("component", "executor"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stand-in master: %w", err)
+	}
+	m := &Master{
+		cfg:               cfg,
+		log:               log,
+		id:                newUUID(),
+		exec:              exec,
+		agents:            map[string]*agent{},
+		frameworks:        map[string]*framework{},
+		removedFrameworks: map[string]bool{},
+		offers:            map[string]*offer{},
+		allocateNow:       make(chan struct{}, 1),
+		updates:           newUpdateQueue(),
+	}
+	for _, ac := range cfg.Agents {
+		if _, err := m.addAgentLocked(ac); err != nil {
+			return nil, fmt.Errorf("stand-in master: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// ID returns the master's id, a UUID new for every master (and for every
+// simulated restart).
+func (m *Master) ID() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.id
+}
+
+// Run serves the master on ln and runs its allocator until ctx is done,
+// then closes every stream, stops every task and returns after all its
+// goroutines have exited. It closes ln.
+func (m *Master) Run(ctx context.Context, ln net.Listener) error {
+	m.mu.Lock()
+	if m.addr != "" || m.closed {
+		m.mu.Unlock()
+		return errors.New("stand-in master: Run called twice")
+	}
+	m.addr = ln.Addr().String()
+	m.started = time.Now()
+	id := m.id
+	m.mu.Unlock()
+
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           m.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
+	}
+	var wg sync.WaitGroup
+	serveErr := make(chan error, 1)
+	wg.Go(func() { serveErr <- srv.Serve(ln) })
+	wg.Go(func() { m.allocator(baseCtx) })
+	wg.Go(func() { m.updater(baseCtx) })
+	m.log.Info("stand-in master serving", "url", "http://"+m.addr, "master_id", id, "agents", len(m.cfg.Agents))
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		err = fmt.Errorf("stand-in master: serve: %w", err)
+	}
+
+	m.mu.Lock()
+	m.closed = true
+	for _, f := range m.frameworks {
+		f.stopTimers()
+		if f.sub != nil {
+			f.sub.close()
+		}
+	}
+	for _, o := range m.offers {
+		o.stopTimer()
+	}
+	m.mu.Unlock()
+	cancelBase() // ends streams, whose connections Shutdown does not track
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(shutdownCtx); serr != nil {
+		srv.Close()
+	}
+	if cerr := m.exec.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("stand-in master: stop tasks: %w", cerr)
+	}
+	wg.Wait()
+	m.log.Info("stand-in master stopped")
+	return err
+}
+
+// URL returns the master's base URL, e.g. "http://127.0.0.1:5050", once Run
+// has started; "" before.
+func (m *Master) URL() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.addr == "" {
+		return ""
+	}
+	return "http://" + m.addr
+}
+
+// newUUID returns a random UUID in its canonical 36-character form.
+func newUUID() string {
+	b := uuidBytes()
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// uuidBytes returns 16 random bytes shaped as a version 4 UUID.
+func uuidBytes() []byte {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return b
+}
+
+// addAgentLocked registers a new agent; m.mu must be held (or m not yet
+// shared).
+func (m *Master) addAgentLocked(ac AgentConfig) (*agent, error) {
+	id := fmt.Sprintf("%s-S%d", m.id, m.nextAgent)
+	a, err := newAgent(id, m.nextAgent, ac)
+	if err != nil {
+		return nil, err
+	}
+	m.nextAgent++
+	m.agents[id] = a
+	m.agentOrder = append(m.agentOrder, a)
+	return a, nil
+}
+
+// triggerAllocation asks the allocator to run now instead of at its next
+// tick, as the real allocator does on subscribe, revive and agent changes.
+func (m *Master) triggerAllocation() {
+	select {
+	case m.allocateNow <- struct{}{}:
+	default:
+	}
+}
+
+// masterInfo describes this master as SUBSCRIBED and ZooKeeper carry it.
+func (m *Master) masterInfo() *mesos.MasterInfo {
+	return masterInfoFor(m.id, m.addr, m.cfg.Hostname)
+}
