@@ -1,0 +1,113 @@
+package scheduler
+
+import (
+	"context"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/offerdeck/offerdeck/mesos"
+)
+
+// ack is an acknowledgement owed to the master for a persisted update.
+type ack struct {
+	agentID, taskID string
+	uuid            []byte
+}
+
+// acker sends acknowledgements on its own goroutine, so the state
+// goroutine never waits on the network. Its queue holds only updates
+// already persisted; if the process dies first, the agent resends them.
+type acker struct {
+	mu     sync.Mutex
+	queue  []ack
+	signal chan struct{}
+}
+
+func newAcker() *acker { return &acker{signal: make(chan struct{}, 1)} }
+
+func (a *acker) push(acks ...ack) {
+	if len(acks) == 0 {
+		return
+	}
+	a.mu.Lock()
+	a.queue = append(a.queue, acks...)
+	a.mu.Unlock()
+	select {
+	case a.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (a *acker) take() []ack {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	q := a.queue
+	a.queue = nil
+	return q
+}
+
+// run sends queued acknowledgements until ctx is done. A failed one is not
+// retried: the agent resends the update, and that copy is acknowledged.
+func (a *acker) run(ctx context.Context, s *Scheduler) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.signal:
+		}
+		for _, k := range a.take() {
+			err := s.client.Call(ctx, &mesos.Call{Type: mesos.Call_ACKNOWLEDGE.Enum(), Acknowledge: &mesos.Call_Acknowledge{
+				AgentId: &mesos.AgentID{Value: proto.String(k.agentID)},
+				TaskId:  &mesos.TaskID{Value: proto.String(k.taskID)},
+				Uuid:    k.uuid,
+			}})
+			s.metrics.call("ACKNOWLEDGE", err)
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				s.log.Debug("acknowledge failed; the agent will resend", "task_id", k.taskID, "err", err)
+				continue
+			}
+			done := k
+			s.post(ctx, func(st *state) { st.onAcked(done) })
+		}
+	}
+}
+
+// results remembers the answers to actions by request id, so a repeated
+// request (a double click, a retried POST) gets the first answer and sends
+// nothing twice. It keeps the most recent entries only.
+type results struct {
+	order []string
+	byID  map[string]actionResult
+}
+
+const resultsKept = 4096
+
+type actionResult struct {
+	res Result
+	err error
+}
+
+func newResults() *results { return &results{byID: map[string]actionResult{}} }
+
+func (r *results) get(id string) (actionResult, bool) {
+	v, ok := r.byID[id]
+	return v, ok
+}
+
+func (r *results) put(id string, v actionResult) {
+	if id == "" {
+		return
+	}
+	if _, ok := r.byID[id]; !ok {
+		r.order = append(r.order, id)
+	}
+	r.byID[id] = v
+	if len(r.order) > resultsKept {
+		delete(r.byID, r.order[0])
+		r.order = r.order[1:]
+	}
+}

@@ -1,0 +1,393 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/scheduler/placement"
+)
+
+// Errors actions answer with; callers branch on them with errors.Is. The
+// error's text says the details.
+var (
+	ErrUnknownOffer  = errors.New("offer is not held: it was accepted, declined, rescinded or never existed")
+	ErrUnknownTask   = errors.New("unknown task")
+	ErrTaskFinished  = errors.New("task has already finished")
+	ErrNotConnected  = errors.New("not connected to a master")
+	ErrDoesNotFit    = errors.New("the tasks do not fit the offer")
+	ErrStopped       = errors.New("scheduler stopped")
+	ErrUnknownQueued = errors.New("no such queued spec")
+)
+
+// Result is what an action achieved.
+type Result struct {
+	// Message says it in words for the user.
+	Message string
+	// TaskIDs are the tasks an accept or launch started.
+	TaskIDs []string
+}
+
+// plan is what an action decided on the state goroutine: the call to send,
+// and what to do with the master's answer (also on the state goroutine).
+type plan struct {
+	call   *mesos.Call
+	finish func(st *state, err error) (Result, error)
+	result Result // the answer when there is no call to send
+}
+
+// act runs an action: prepare on the state goroutine, the call to the
+// master from the caller's goroutine, finish back on the state goroutine,
+// with an audit entry for the outcome, persisted before the answer.
+func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request string, prepare func(st *state) (plan, error)) (Result, error) {
+	type prepared struct {
+		p      plan
+		err    error
+		cached *actionResult
+	}
+	ch := make(chan prepared, 1)
+	if !s.post(ctx, func(st *state) {
+		if r, ok := st.done.get(who.RequestID); ok && who.RequestID != "" {
+			ch <- prepared{cached: &r}
+			return
+		}
+		p, err := prepare(st)
+		if err != nil || p.call == nil {
+			res := p.result
+			st.audit(who, action, target, request, res, err)
+			st.done.put(who.RequestID, actionResult{res, err})
+			st.replies = append(st.replies, func(error) { ch <- prepared{p: p, err: err} })
+			return
+		}
+		ch <- prepared{p: p}
+	}) {
+		return Result{}, ctx.Err()
+	}
+	var pr prepared
+	select {
+	case pr = <-ch:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	if pr.cached != nil {
+		return pr.cached.res, pr.cached.err
+	}
+	if pr.err != nil || pr.p.call == nil {
+		return pr.p.result, pr.err
+	}
+
+	callErr := s.client.Call(ctx, pr.p.call)
+	s.metrics.call(pr.p.call.GetType().String(), callErr)
+	if errors.Is(callErr, mesos.ErrNotSubscribed) {
+		callErr = fmt.Errorf("%w: %v", ErrNotConnected, callErr)
+	}
+
+	type finished struct {
+		res Result
+		err error
+	}
+	done := make(chan finished, 1)
+	// The answer must be applied even if the caller gave up waiting, so
+	// the state never keeps a half-done action.
+	s.post(context.WithoutCancel(ctx), func(st *state) {
+		res, err := pr.p.finish(st, callErr)
+		st.audit(who, action, target, request, res, err)
+		st.done.put(who.RequestID, actionResult{res, err})
+		st.replies = append(st.replies, func(perr error) {
+			if err == nil && perr != nil {
+				err = perr
+			}
+			done <- finished{res, err}
+		})
+	})
+	select {
+	case f := <-done:
+		return f.res, f.err
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// audit appends an audit entry.
+func (st *state) audit(who Actor, action, target, request string, res Result, err error) {
+	st.auditSeq++
+	a := &AuditEntry{Seq: st.auditSeq, Time: time.Now(), User: who.User, Origin: who.Origin, Action: action, Target: target, Request: request, Result: "ok"}
+	if res.Message != "" {
+		a.Result = res.Message
+	}
+	if err != nil {
+		a.Result, a.Err = "failed", err.Error()
+	}
+	st.pending.audit = append(st.pending.audit, a)
+	c := *a
+	st.change(Change{Kind: AuditAdded, Audit: &c})
+}
+
+// Accept launches specs on a held offer: resources are carved from that
+// offer, the launch intents are persisted, and then ACCEPT is sent, so a
+// crash in between never launches twice. The unused rest of the offer is
+// declined with the configured refuse seconds.
+func (s *Scheduler) Accept(ctx context.Context, who Actor, offerID string, specs []TaskSpec) (Result, error) {
+	var tasks []*Task
+	return s.act(ctx, who, "accept", offerID, describeSpecs(specs), func(st *state) (plan, error) {
+		if st.conn.State != mesos.Subscribed {
+			return plan{}, ErrNotConnected
+		}
+		o := st.offers[offerID]
+		if o == nil {
+			return plan{}, fmt.Errorf("accept %s: %w", offerID, ErrUnknownOffer)
+		}
+		if len(specs) == 0 {
+			return plan{}, fmt.Errorf("accept %s: %w: no task to launch", offerID, ErrBadSpec)
+		}
+		var cs []compiled
+		var needs []placement.Need
+		for _, sp := range specs {
+			c, err := compile(sp)
+			if err != nil {
+				return plan{}, err
+			}
+			for range c.spec.Instances {
+				cs = append(cs, c)
+				needs = append(needs, c.need)
+			}
+		}
+		taken, err := placement.Pack(o.Offer, needs)
+		if err != nil {
+			return plan{}, fmt.Errorf("accept %s on %s: %w: %v", offerID, o.Hostname, ErrDoesNotFit, err)
+		}
+		var infos []*mesos.TaskInfo
+		tasks = nil
+		for i, c := range cs {
+			t, ti := st.newTask(c, o, taken[i])
+			tasks = append(tasks, t)
+			infos = append(infos, ti)
+		}
+		st.removeOffer(offerID, "accepted")
+		return plan{
+			call: acceptCall(o, infos, st.s.cfg.RefuseSeconds),
+			finish: func(st *state, err error) (Result, error) {
+				return st.launched(o, tasks, err)
+			},
+		}, nil
+	})
+}
+
+// newTask records the launch intent of one instance.
+func (st *state) newTask(c compiled, o *Offer, taken placement.Taken) (*Task, *mesos.TaskInfo) {
+	id := newTaskID(c.spec.Name)
+	for st.tasks[id] != nil {
+		id = newTaskID(c.spec.Name)
+	}
+	ti := c.taskInfo(id, o.Offer, taken)
+	cmd := c.spec.Command
+	if len(c.spec.Argv) > 0 {
+		cmd = strings.Join(c.spec.Argv, " ")
+	}
+	t := &Task{
+		ID: id, Name: c.spec.Name, AgentID: o.AgentID, Hostname: o.Hostname, AgentURL: agentURL(o.Offer),
+		ExecutorID: id, State: mesos.TaskState_TASK_STAGING, Launching: true, OfferID: o.ID,
+		Resources: taken.Resources, Ports: taken.Ports, Command: cmd, Image: c.spec.Image,
+		Launched: time.Now(), Registration: st.registration, Attributes: map[string]string{},
+	}
+	for _, a := range o.Offer.GetAttributes() {
+		t.Attributes[a.GetName()] = mesos.AttributeText(a)
+	}
+	st.tasks[id] = t
+	st.taskChanged(t)
+	return t, ti
+}
+
+func acceptCall(o *Offer, infos []*mesos.TaskInfo, refuse float64) *mesos.Call {
+	return &mesos.Call{Type: mesos.Call_ACCEPT.Enum(), Accept: &mesos.Call_Accept{
+		OfferIds: []*mesos.OfferID{o.Offer.GetId()},
+		Operations: []*mesos.Offer_Operation{{
+			Type:   mesos.Offer_Operation_LAUNCH.Enum(),
+			Launch: &mesos.Offer_Operation_Launch{TaskInfos: infos},
+		}},
+		Filters: &mesos.Filters{RefuseSeconds: proto.Float64(refuse)},
+	}}
+}
+
+// launched applies the master's answer to an ACCEPT.
+func (st *state) launched(o *Offer, tasks []*Task, err error) (Result, error) {
+	ids := make([]string, len(tasks))
+	for i, t := range tasks {
+		ids[i] = t.ID
+	}
+	if err == nil {
+		return Result{Message: fmt.Sprintf("launching %s on %s", strings.Join(ids, ", "), o.Hostname), TaskIDs: ids}, nil
+	}
+	var apiErr *mesos.APIError
+	if errors.As(err, &apiErr) || errors.Is(err, ErrNotConnected) {
+		// The master refused the call outright: nothing launched, and
+		// the offer is still ours unless it is gone for other reasons.
+		for _, t := range tasks {
+			t.Launching = false
+			t.State = mesos.TaskState_TASK_ERROR
+			t.History = append(t.History, Status{State: mesos.TaskState_TASK_ERROR, Source: mesos.TaskStatus_SOURCE_MASTER,
+				Message: "not launched: " + err.Error(), Time: time.Now()})
+			st.taskChanged(t)
+		}
+		if st.conn.State == mesos.Subscribed {
+			st.offers[o.ID] = o
+			c := *o
+			st.change(Change{Kind: OfferAdded, Offer: &c})
+		}
+		return Result{}, fmt.Errorf("accept %s: %w", o.ID, err)
+	}
+	// The call may or may not have reached the master: reconciliation
+	// settles each task, which stays launching until then.
+	st.reconcile(tasks)
+	return Result{Message: "the master's answer was lost; reconciling " + strings.Join(ids, ", "), TaskIDs: ids}, nil
+}
+
+func describeSpecs(specs []TaskSpec) string {
+	var parts []string
+	for _, s := range specs {
+		cmd := s.Command
+		if cmd == "" {
+			cmd = strings.Join(s.Argv, " ")
+		}
+		if s.Image != "" {
+			cmd = "image " + s.Image + " " + cmd
+		}
+		if len(cmd) > 200 {
+			cmd = cmd[:200] + "…"
+		}
+		n := s.Instances
+		if n == 0 {
+			n = 1
+		}
+		parts = append(parts, fmt.Sprintf("%s x%d: %s (cpus %g, mem %g)", s.Name, n, strings.TrimSpace(cmd), s.CPUs, s.Mem))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Decline gives a held offer back, with refuse seconds (negative: the
+// configured default).
+func (s *Scheduler) Decline(ctx context.Context, who Actor, offerID string, refuse time.Duration) (Result, error) {
+	return s.act(ctx, who, "decline", offerID, "refuse "+refuse.String(), func(st *state) (plan, error) {
+		o := st.offers[offerID]
+		if o == nil {
+			return plan{}, fmt.Errorf("decline %s: %w", offerID, ErrUnknownOffer)
+		}
+		secs := refuse.Seconds()
+		if refuse < 0 {
+			secs = st.s.cfg.RefuseSeconds
+		}
+		st.removeOffer(offerID, "declined")
+		return plan{
+			call: &mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{
+				OfferIds: []*mesos.OfferID{o.Offer.GetId()},
+				Filters:  &mesos.Filters{RefuseSeconds: proto.Float64(secs)},
+			}},
+			finish: func(st *state, err error) (Result, error) {
+				if err != nil {
+					return Result{}, fmt.Errorf("decline %s: %w", offerID, err)
+				}
+				return Result{Message: fmt.Sprintf("declined %s for %gs", o.Hostname, secs)}, nil
+			},
+		}, nil
+	})
+}
+
+// Kill asks the master to kill a task, with a grace period (zero: the
+// task's own kill policy).
+func (s *Scheduler) Kill(ctx context.Context, who Actor, taskID string, grace time.Duration) (Result, error) {
+	return s.act(ctx, who, "kill", taskID, "grace "+grace.String(), func(st *state) (plan, error) {
+		t := st.tasks[taskID]
+		if t == nil {
+			return plan{}, fmt.Errorf("kill %s: %w", taskID, ErrUnknownTask)
+		}
+		if t.Terminal() {
+			return plan{}, fmt.Errorf("kill %s: %w (%s)", taskID, ErrTaskFinished, t.State)
+		}
+		k := &mesos.Call_Kill{TaskId: &mesos.TaskID{Value: proto.String(taskID)}}
+		if t.AgentID != "" {
+			k.AgentId = &mesos.AgentID{Value: proto.String(t.AgentID)}
+		}
+		if grace > 0 {
+			k.KillPolicy = &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: proto.Int64(int64(grace))}}
+		}
+		t.Killing = true
+		st.taskChanged(t)
+		return plan{
+			call: &mesos.Call{Type: mesos.Call_KILL.Enum(), Kill: k},
+			finish: func(st *state, err error) (Result, error) {
+				if err != nil {
+					t.Killing = false
+					st.taskChanged(t)
+					return Result{}, fmt.Errorf("kill %s: %w", taskID, err)
+				}
+				return Result{Message: "killing " + taskID}, nil
+			},
+		}, nil
+	})
+}
+
+// Reconcile asks the master for the state of every task now: explicit for
+// the live ones, then implicit.
+func (s *Scheduler) Reconcile(ctx context.Context, who Actor) (Result, error) {
+	return s.act(ctx, who, "reconcile", "", "", func(st *state) (plan, error) {
+		if st.conn.State != mesos.Subscribed {
+			return plan{}, ErrNotConnected
+		}
+		var live []*Task
+		for _, t := range st.tasks {
+			if !t.Terminal() {
+				live = append(live, t)
+			}
+		}
+		if len(live) > 0 {
+			st.reconcile(live)
+		}
+		return plan{
+			call: &mesos.Call{Type: mesos.Call_RECONCILE.Enum(), Reconcile: &mesos.Call_Reconcile{}},
+			finish: func(st *state, err error) (Result, error) {
+				if err != nil {
+					return Result{}, fmt.Errorf("reconcile: %w", err)
+				}
+				return Result{Message: fmt.Sprintf("reconciling %d live task(s)", len(live))}, nil
+			},
+		}, nil
+	})
+}
+
+// Revive asks for offers again, clearing every decline filter.
+func (s *Scheduler) Revive(ctx context.Context, who Actor) (Result, error) {
+	return s.setSuppressed(ctx, who, false)
+}
+
+// Suppress stops offers until Revive; offers held stay held.
+func (s *Scheduler) Suppress(ctx context.Context, who Actor) (Result, error) {
+	return s.setSuppressed(ctx, who, true)
+}
+
+func (s *Scheduler) setSuppressed(ctx context.Context, who Actor, suppress bool) (Result, error) {
+	typ, action := mesos.Call_REVIVE, "revive"
+	if suppress {
+		typ, action = mesos.Call_SUPPRESS, "suppress"
+	}
+	return s.act(ctx, who, action, "", "", func(st *state) (plan, error) {
+		if st.conn.State != mesos.Subscribed {
+			return plan{}, ErrNotConnected
+		}
+		return plan{
+			call: &mesos.Call{Type: typ.Enum()},
+			finish: func(st *state, err error) (Result, error) {
+				if err != nil {
+					return Result{}, fmt.Errorf("%s: %w", action, err)
+				}
+				st.conn.Suppressed = suppress
+				st.connChanged()
+				return Result{Message: action + "d"}, nil
+			},
+		}, nil
+	})
+}

@@ -1,0 +1,84 @@
+package scheduler
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/offerdeck/offerdeck/mesos"
+)
+
+// Registerer is where the scheduler registers its Prometheus metrics
+// (prometheus.Registerer).
+type Registerer = prometheus.Registerer
+
+// metrics are the scheduler's Prometheus metrics; a nil *metrics records
+// nothing.
+type metrics struct {
+	offers     prometheus.Gauge
+	tasks      *prometheus.GaugeVec
+	calls      *prometheus.CounterVec
+	heartbeat  prometheus.Gauge
+	connection prometheus.Gauge
+}
+
+func newMetrics(reg Registerer) *metrics {
+	if reg == nil {
+		return nil
+	}
+	m := &metrics{
+		offers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "offerdeck_offers_held", Help: "Offers the framework holds."}),
+		tasks:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "offerdeck_tasks", Help: "Tasks of the current registration by state."}, []string{"state"}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "offerdeck_calls_total", Help: "Calls sent to the master by type and result."},
+			[]string{"type", "result"}),
+		heartbeat:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "offerdeck_last_event_timestamp_seconds", Help: "When the last master event (heartbeats included) arrived."}),
+		connection: prometheus.NewGauge(prometheus.GaugeOpts{Name: "offerdeck_subscribed", Help: "1 while subscribed to a master, else 0."}),
+	}
+	reg.MustRegister(m.offers, m.tasks, m.calls, m.heartbeat, m.connection)
+	return m
+}
+
+// call counts one call by its outcome: accepted, or the HTTP status or
+// error class the master's answer fell in.
+func (m *metrics) call(typ string, err error) {
+	if m == nil {
+		return
+	}
+	result := "accepted"
+	var apiErr *mesos.APIError
+	switch {
+	case err == nil:
+	case errors.As(err, &apiErr):
+		result = http.StatusText(apiErr.Status)
+	case errors.Is(err, mesos.ErrNotSubscribed):
+		result = "not subscribed"
+	default:
+		result = "network"
+	}
+	m.calls.WithLabelValues(typ, result).Inc()
+}
+
+// observe updates the gauges from the state.
+func (m *metrics) observe(st *state) {
+	if m == nil {
+		return
+	}
+	m.offers.Set(float64(len(st.offers)))
+	counts := map[string]int{}
+	for _, t := range st.tasks {
+		counts[t.State.String()]++
+	}
+	m.tasks.Reset()
+	for s, n := range counts {
+		m.tasks.WithLabelValues(s).Set(float64(n))
+	}
+	if !st.conn.LastEvent.IsZero() {
+		m.heartbeat.Set(float64(st.conn.LastEvent.UnixNano()) / 1e9)
+	}
+	if st.conn.State == mesos.Subscribed {
+		m.connection.Set(1)
+	} else {
+		m.connection.Set(0)
+	}
+}

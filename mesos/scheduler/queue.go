@@ -1,0 +1,177 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/scheduler/placement"
+)
+
+// queued is a spec waiting for offers, as stored.
+type queued struct {
+	ID       string    `json:"id"`
+	Spec     TaskSpec  `json:"spec"`
+	Left     int       `json:"left"` // instances still to place
+	Queued   time.Time `json:"queued"`
+	Launched []string  `json:"launched,omitempty"`
+}
+
+// Queued is a spec waiting for offers, as the dashboard shows it.
+type Queued struct {
+	ID       string
+	Spec     TaskSpec
+	Left     int
+	Queued   time.Time
+	Launched []string
+	// Why says, per held offer, why it does not fit; empty when there is
+	// no offer at all.
+	Why []Misfit
+}
+
+// Misfit is why one offer does not take a queued instance.
+type Misfit struct {
+	OfferID, Hostname string
+	Reasons           []string
+}
+
+// Launch queues a spec: its instances are placed on the next offers that
+// fit, the flow of the Mesos tutorials' "POST ?cmd=" endpoint. It answers
+// once the spec is queued (and placed where held offers fit already).
+func (s *Scheduler) Launch(ctx context.Context, who Actor, spec TaskSpec) (Result, error) {
+	return s.act(ctx, who, "launch", spec.Name, describeSpecs([]TaskSpec{spec}), func(st *state) (plan, error) {
+		c, err := compile(spec)
+		if err != nil {
+			return plan{}, err
+		}
+		q := &queued{ID: newTaskID("q"), Spec: c.spec, Left: c.spec.Instances, Queued: time.Now()}
+		st.queue = append(st.queue, q)
+		st.pending.queuePut = append(st.pending.queuePut, q)
+		st.placeQueued()
+		msg := fmt.Sprintf("queued %d instance(s) of %s", c.spec.Instances, c.spec.Name)
+		if q.Left < c.spec.Instances {
+			msg = fmt.Sprintf("placed %d of %d instance(s) of %s at once", c.spec.Instances-q.Left, c.spec.Instances, c.spec.Name)
+		}
+		return plan{result: Result{Message: msg, TaskIDs: slices.Clone(q.Launched)}}, nil
+	})
+}
+
+// Unqueue removes a queued spec; instances already launched keep running.
+func (s *Scheduler) Unqueue(ctx context.Context, who Actor, id string) (Result, error) {
+	return s.act(ctx, who, "unqueue", id, "", func(st *state) (plan, error) {
+		i := slices.IndexFunc(st.queue, func(q *queued) bool { return q.ID == id })
+		if i < 0 {
+			return plan{}, fmt.Errorf("unqueue %s: %w", id, ErrUnknownQueued)
+		}
+		st.dropQueued(i)
+		return plan{result: Result{Message: "removed " + id + " from the queue"}}, nil
+	})
+}
+
+func (st *state) dropQueued(i int) {
+	q := st.queue[i]
+	st.queue = slices.Delete(st.queue, i, i+1)
+	st.pending.queueDelete = append(st.pending.queueDelete, q.ID)
+	st.change(Change{Kind: QueueChanged, Queued: &Queued{ID: q.ID, Spec: q.Spec, Left: 0, Queued: q.Queued, Launched: q.Launched}})
+}
+
+// placeQueued places queued instances on held offers, oldest spec first,
+// one ACCEPT per offer; specs whose instances are all placed leave the
+// queue. Every spec that still waits gets the reasons each offer does not
+// fit.
+func (st *state) placeQueued() {
+	if len(st.queue) == 0 {
+		return
+	}
+	offers := make([]*Offer, 0, len(st.offers))
+	for _, o := range st.offers {
+		offers = append(offers, o)
+	}
+	sort.Slice(offers, func(i, j int) bool { return offers[i].Arrived.Before(offers[j].Arrived) })
+
+	for _, o := range offers {
+		rem := placement.NewRemaining(o.Offer)
+		var tasks []*Task
+		var infos []*mesos.TaskInfo
+		for _, q := range st.queue {
+			if q.Left == 0 {
+				continue
+			}
+			c, err := compile(q.Spec)
+			if err != nil {
+				continue // validated when queued; a newer build may differ
+			}
+			used := st.usedBy(q)
+			for q.Left > 0 {
+				if !rem.Fit(c.need, c.constraints, used).Fits {
+					break
+				}
+				taken, err := rem.Take(c.need)
+				if err != nil {
+					break
+				}
+				t, ti := st.newTask(c, o, taken)
+				tasks = append(tasks, t)
+				infos = append(infos, ti)
+				q.Left--
+				q.Launched = append(q.Launched, t.ID)
+				used.AddOffer(o.Offer)
+				st.pending.queuePut = append(st.pending.queuePut, q)
+			}
+		}
+		if len(tasks) == 0 {
+			continue
+		}
+		st.removeOffer(o.ID, "accepted")
+		off := o
+		st.s.callMaster(acceptCall(off, infos, st.s.cfg.RefuseSeconds), func(st *state, err error) {
+			st.launched(off, tasks, err)
+		})
+	}
+	for i := len(st.queue) - 1; i >= 0; i-- {
+		if st.queue[i].Left == 0 {
+			st.dropQueued(i)
+		}
+	}
+	for _, q := range st.queue {
+		st.change(Change{Kind: QueueChanged, Queued: st.describeQueued(q)})
+	}
+}
+
+// usedBy collects the attribute values the spec's instances occupy, for
+// unique constraints.
+func (st *state) usedBy(q *queued) placement.Used {
+	var used placement.Used
+	for _, id := range q.Launched {
+		t := st.tasks[id]
+		if t == nil || t.Terminal() {
+			continue
+		}
+		used.Add(placement.Hostname, t.Hostname)
+		for name, value := range t.Attributes {
+			used.Add(name, value)
+		}
+	}
+	return used
+}
+
+// describeQueued explains why a queued spec waits.
+func (st *state) describeQueued(q *queued) *Queued {
+	out := &Queued{ID: q.ID, Spec: q.Spec, Left: q.Left, Queued: q.Queued, Launched: slices.Clone(q.Launched)}
+	c, err := compile(q.Spec)
+	if err != nil {
+		out.Why = []Misfit{{Reasons: []string{err.Error()}}}
+		return out
+	}
+	used := st.usedBy(q)
+	for _, o := range st.offers {
+		if r := placement.Fit(o.Offer, c.need, c.constraints, used); !r.Fits {
+			out.Why = append(out.Why, Misfit{OfferID: o.ID, Hostname: o.Hostname, Reasons: r.Reasons})
+		}
+	}
+	sort.Slice(out.Why, func(i, j int) bool { return out.Why[i].Hostname < out.Why[j].Hostname })
+	return out
+}

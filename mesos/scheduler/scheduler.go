@@ -1,0 +1,375 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/offerdeck/offerdeck/mesos"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultHoldTime        = 30 * time.Second
+	DefaultRefuseSeconds   = 5.0
+	DefaultFailoverTimeout = 7 * 24 * time.Hour
+	DefaultEventHistory    = 1000
+	// inboxSize bounds the work waiting for the state goroutine; senders
+	// wait, which pushes back on the event stream rather than growing.
+	inboxSize = 1024
+	// changeBuffer is how many changes may wait for the consumer.
+	changeBuffer = 4096
+	// holdTick is how often held offers are checked against their hold.
+	holdTick = 250 * time.Millisecond
+	// implicitReconcileEvery is how often the whole task set is reconciled.
+	implicitReconcileEvery = 15 * time.Minute
+)
+
+// Config configures a Scheduler. Zero fields take the documented defaults.
+type Config struct {
+	// Client is the Mesos client configuration: masters or detector,
+	// credentials, media type. Its Framework is completed with defaults:
+	// name "offerdeck", user "root", roles ["*"] with MULTI_ROLE, a week's
+	// failover_timeout (Mesos's own default of 0 tears every task down
+	// when the connection drops), checkpointing, and the capabilities the
+	// dashboard understands. OnStatus is set by the scheduler.
+	Client mesos.Config
+	// StateDir holds the database; required.
+	StateDir string
+	// HoldTime is how long an offer nobody acts on is held before it is
+	// declined with RefuseSeconds (defaults 30 s and 5 s), so the framework
+	// never starves other frameworks of a real cluster.
+	HoldTime      time.Duration
+	RefuseSeconds float64
+	// EventHistory is how many master events are kept for the events page.
+	EventHistory int
+	// Logger receives lifecycle events; nil discards.
+	Logger *slog.Logger
+	// Metrics, when set, receives the scheduler's Prometheus metrics.
+	Metrics Registerer
+}
+
+// Scheduler is Offerdeck's framework. Create it with New, run it with Run;
+// its methods are safe for concurrent use. One goroutine owns the state:
+// every event and action is applied there, persisted, and then announced
+// as a Change.
+type Scheduler struct {
+	cfg     Config
+	log     *slog.Logger
+	client  *mesos.Client
+	store   *store
+	metrics *metrics
+
+	inbox   chan func(*state)
+	changes chan Change
+	calls   sync.WaitGroup // calls to the master in flight
+	running sync.Mutex
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// runCtx is Run's context, for calls made on the state's behalf.
+	runMu  sync.Mutex
+	runCtx context.Context
+}
+
+// New validates cfg, opens the state database and builds the scheduler. It
+// starts nothing; Close releases the database if Run is never called.
+func New(cfg Config) (*Scheduler, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("scheduler: a state folder is required")
+	}
+	if cfg.HoldTime <= 0 {
+		cfg.HoldTime = DefaultHoldTime
+	}
+	if cfg.RefuseSeconds == 0 {
+		cfg.RefuseSeconds = DefaultRefuseSeconds
+	}
+	if cfg.RefuseSeconds < 0 {
+		return nil, fmt.Errorf("scheduler: refuse seconds %v is negative", cfg.RefuseSeconds)
+	}
+	if cfg.EventHistory <= 0 {
+		cfg.EventHistory = DefaultEventHistory
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	st, err := openStore(cfg.StateDir)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	s := &Scheduler{
+		cfg:     cfg,
+		log:     log,
+		store:   st,
+		inbox:   make(chan func(*state), inboxSize),
+		changes: make(chan Change, changeBuffer),
+	}
+	s.metrics = newMetrics(cfg.Metrics)
+	frameworkID, _, _, _, err := st.load()
+	if err != nil {
+		st.close()
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	ccfg := cfg.Client
+	ccfg.Framework = frameworkInfo(cfg.Client.Framework, frameworkID)
+	ccfg.OnStatus = s.onStatus
+	if ccfg.Logger == nil {
+		ccfg.Logger = log.With("component", "mesos")
+	}
+	s.client, err = mesos.NewClient(ccfg)
+	if err != nil {
+		st.close()
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	return s, nil
+}
+
+// frameworkInfo completes the configured FrameworkInfo with defaults and
+// the saved framework id.
+func frameworkInfo(base *mesos.FrameworkInfo, id string) *mesos.FrameworkInfo {
+	fi := &mesos.FrameworkInfo{}
+	if base != nil {
+		fi = proto.CloneOf(base)
+	}
+	if fi.Name == nil {
+		fi.Name = proto.String("offerdeck")
+	}
+	if fi.User == nil {
+		fi.User = proto.String("root")
+	}
+	if fi.FailoverTimeout == nil {
+		fi.FailoverTimeout = proto.Float64(DefaultFailoverTimeout.Seconds())
+	}
+	if fi.Checkpoint == nil {
+		fi.Checkpoint = proto.Bool(true)
+	}
+	if len(fi.Capabilities) == 0 {
+		for _, c := range []mesos.FrameworkInfo_Capability_Type{
+			mesos.FrameworkInfo_Capability_MULTI_ROLE,
+			mesos.FrameworkInfo_Capability_PARTITION_AWARE,
+			mesos.FrameworkInfo_Capability_TASK_KILLING_STATE,
+		} {
+			fi.Capabilities = append(fi.Capabilities, &mesos.FrameworkInfo_Capability{Type: c.Enum()})
+		}
+	}
+	if len(fi.Roles) == 0 && fi.Role == nil {
+		fi.Roles = []string{"*"}
+	}
+	if id != "" {
+		fi.Id = &mesos.FrameworkID{Value: proto.String(id)}
+	}
+	return fi
+}
+
+// Close releases the state database. Run calls it when it returns; call it
+// yourself only for a Scheduler that never ran. It is idempotent.
+func (s *Scheduler) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.store.close() })
+	return s.closeErr
+}
+
+// Changes returns the stream of changes, in sequence order; it is closed
+// when Run returns. It has one consumer; a consumer that stops reading
+// eventually stalls the scheduler, so it must keep up or drop work of its
+// own.
+func (s *Scheduler) Changes() <-chan Change { return s.changes }
+
+// Run subscribes to the master and runs the state goroutine until ctx is
+// done, then persists what is pending and returns after every goroutine it
+// started has exited. It closes the database.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if !s.running.TryLock() {
+		return errors.New("scheduler: Run is already active")
+	}
+	defer s.running.Unlock()
+	defer s.Close()
+	defer close(s.changes) // the consumer's range ends with Run
+
+	st, err := s.restore()
+	if err != nil {
+		return err
+	}
+	s.runMu.Lock()
+	s.runCtx = ctx
+	s.runMu.Unlock()
+
+	clientCtx, stopClient := context.WithCancel(ctx)
+	defer stopClient()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.runClient(clientCtx) })
+	wg.Go(func() { st.acker.run(clientCtx, s) })
+
+	s.loop(ctx, st)
+
+	// Keep applying what calls in flight report while they finish, so none
+	// of them blocks on a full inbox; then persist it.
+	stopClient()
+	drained := make(chan struct{})
+	stopDrain := make(chan struct{})
+	go func() {
+		defer close(drained)
+		for {
+			select {
+			case fn := <-s.inbox:
+				fn(st)
+			case <-stopDrain:
+				for {
+					select {
+					case fn := <-s.inbox:
+						fn(st)
+					default:
+						return
+					}
+				}
+			}
+		}
+	}()
+	wg.Wait()
+	s.calls.Wait()
+	close(stopDrain)
+	<-drained
+	if err := s.flush(st); err != nil {
+		s.log.Error("persist state at shutdown", "err", err)
+	}
+	return nil
+}
+
+// runClient runs the Mesos client, and starts a new registration when the
+// master says the framework was removed — once, never in a loop.
+func (s *Scheduler) runClient(ctx context.Context) {
+	for {
+		err := s.client.Run(ctx, func(ctx context.Context, e *mesos.Event) {
+			s.post(ctx, func(st *state) { st.onEvent(e) })
+		})
+		var me *mesos.MasterError
+		if !errors.As(err, &me) {
+			return // ctx done
+		}
+		removed := me.FrameworkRemoved()
+		s.post(ctx, func(st *state) { st.onMasterError(me) })
+		if !removed {
+			return // failed over by another instance: stop, say so, never fight it
+		}
+		s.client.ForgetFrameworkID()
+	}
+}
+
+// post hands fn to the state goroutine, waiting while the inbox is full.
+func (s *Scheduler) post(ctx context.Context, fn func(*state)) bool {
+	select {
+	case s.inbox <- fn:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// onStatus receives the client's connection status.
+func (s *Scheduler) onStatus(cs mesos.Status) {
+	s.runMu.Lock()
+	ctx := s.runCtx
+	s.runMu.Unlock()
+	if ctx == nil {
+		return
+	}
+	s.post(ctx, func(st *state) { st.onConnection(cs) })
+}
+
+// loop is the state goroutine.
+func (s *Scheduler) loop(ctx context.Context, st *state) {
+	tick := time.NewTicker(holdTick)
+	defer tick.Stop()
+	reconcile := time.NewTicker(implicitReconcileEvery)
+	defer reconcile.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case fn := <-s.inbox:
+			fn(st)
+			// Take whatever else is waiting, so a burst costs one commit.
+			for drained := 0; drained < inboxSize; drained++ {
+				select {
+				case fn := <-s.inbox:
+					fn(st)
+					continue
+				default:
+				}
+				break
+			}
+		case <-tick.C:
+			st.expireHolds(time.Now())
+		case <-reconcile.C:
+			st.reconcile(nil)
+		}
+		if err := s.flush(st); err != nil {
+			s.log.Error("persist state", "err", err)
+		}
+		if !s.emit(ctx, st) {
+			return
+		}
+	}
+}
+
+// flush commits pending writes, then releases what waited for durability:
+// acknowledgements and action replies.
+func (s *Scheduler) flush(st *state) error {
+	var err error
+	if !st.pending.empty() {
+		err = s.store.commit(&st.pending)
+	}
+	st.pending = write{}
+	if err != nil {
+		for _, r := range st.replies {
+			r(err)
+		}
+		st.replies, st.acksReady = nil, nil
+		return err
+	}
+	st.acker.push(st.acksReady...)
+	st.acksReady = nil
+	for _, r := range st.replies {
+		r(nil)
+	}
+	st.replies = nil
+	return nil
+}
+
+// emit hands the changes made since the last emit to the consumer.
+func (s *Scheduler) emit(ctx context.Context, st *state) bool {
+	for _, c := range st.out {
+		select {
+		case s.changes <- c:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	st.out = st.out[:0]
+	if now := time.Now(); now.Sub(st.observed) >= time.Second {
+		st.observed = now
+		s.metrics.observe(st)
+	}
+	return true
+}
+
+// callMaster sends a call on a goroutine the scheduler owns and posts the
+// result back to the state goroutine.
+func (s *Scheduler) callMaster(call *mesos.Call, after func(st *state, err error)) {
+	s.runMu.Lock()
+	ctx := s.runCtx
+	s.runMu.Unlock()
+	s.calls.Go(func() {
+		err := s.client.Call(ctx, call)
+		s.metrics.call(call.GetType().String(), err)
+		if after != nil {
+			s.post(context.WithoutCancel(ctx), func(st *state) { after(st, err) })
+		}
+	})
+}

@@ -1,0 +1,477 @@
+package scheduler_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	"go.uber.org/goleak"
+
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/local"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// startMaster runs the stand-in master over real HTTP for a test.
+func startMaster(t *testing.T, cfg local.Config) (*local.Master, string) {
+	t.Helper()
+	if cfg.SandboxRoot == "" {
+		cfg.SandboxRoot = t.TempDir()
+	}
+	if cfg.AllocationInterval == 0 {
+		cfg.AllocationInterval = 50 * time.Millisecond
+	}
+	m, err := local.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.Run(ctx, ln)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return m, "http://" + ln.Addr().String()
+}
+
+// running is a scheduler whose Run the test owns, with its changes kept.
+type running struct {
+	*scheduler.Scheduler
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+
+	mu      sync.Mutex
+	changes []scheduler.Change
+}
+
+func startScheduler(t *testing.T, master, stateDir string, mutate func(*scheduler.Config)) *running {
+	t.Helper()
+	cfg := scheduler.Config{
+		Client:   mesos.Config{Masters: []string{master}, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
+		StateDir: stateDir,
+		HoldTime: time.Hour,
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	s, err := scheduler.New(cfg)
+	if err != nil {
+		t.Fatalf("scheduler.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{Scheduler: s, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		s.Run(ctx)
+	}()
+	go func() {
+		for c := range s.Changes() {
+			r.mu.Lock()
+			r.changes = append(r.changes, c)
+			r.mu.Unlock()
+		}
+	}()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// stop ends Run and waits for it.
+func (r *running) stop() {
+	r.once.Do(func() {
+		r.cancel()
+		select {
+		case <-r.done:
+		case <-time.After(15 * time.Second):
+			panic("scheduler did not stop within 15s")
+		}
+	})
+}
+
+// waitFor polls snapshots until ok holds.
+func (r *running) waitFor(t *testing.T, what string, ok func(*scheduler.Snapshot) bool) *scheduler.Snapshot {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		snap, err := r.Snapshot(t.Context())
+		if err != nil {
+			t.Fatalf("snapshot: %v", err)
+		}
+		if ok(snap) {
+			return snap
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never %s; last snapshot: conn %+v, %d offers, %d tasks", what, snap.Conn, len(snap.Offers), len(snap.Tasks))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func offerOn(snap *scheduler.Snapshot, host string) *scheduler.Offer {
+	for i := range snap.Offers {
+		if snap.Offers[i].Hostname == host {
+			return &snap.Offers[i]
+		}
+	}
+	return nil
+}
+
+func task(snap *scheduler.Snapshot, id string) *scheduler.Task {
+	for _, t := range snap.Tasks {
+		if t.ID == id {
+			return t
+		}
+	}
+	return nil
+}
+
+var operator = scheduler.Actor{User: "test", Origin: "test"}
+
+// TestAcceptRunsTaskAndReadsOutput is the tutorial's flow through the
+// framework: an offer from agent-1, accepted to run echo, the task's
+// updates persisted and acknowledged, its output read back.
+func TestAcceptRunsTaskAndReadsOutput(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	snap := s.waitFor(t, "an offer from agent-1", func(s *scheduler.Snapshot) bool { return offerOn(s, "agent-1.demo") != nil })
+	if snap.Conn.State != mesos.Subscribed || snap.Conn.FrameworkID == "" {
+		t.Fatalf("connection = %+v", snap.Conn)
+	}
+	o := offerOn(snap, "agent-1.demo")
+	res, err := s.Accept(t.Context(), operator, o.ID, []scheduler.TaskSpec{{Name: "hello", Command: "echo hello world", CPUs: 0.1, Mem: 32}})
+	if err != nil {
+		t.Fatalf("Accept: %v", err)
+	}
+	if len(res.TaskIDs) != 1 || !strings.HasPrefix(res.TaskIDs[0], "hello-") {
+		t.Fatalf("Accept = %+v", res)
+	}
+	id := res.TaskIDs[0]
+	snap = s.waitFor(t, "the task finished with every update acknowledged", func(s *scheduler.Snapshot) bool {
+		tk := task(s, id)
+		if tk == nil || tk.State != mesos.TaskState_TASK_FINISHED || len(tk.History) < 3 {
+			return false
+		}
+		for _, h := range tk.History {
+			if len(h.UUID) > 0 && !h.Acked {
+				return false
+			}
+		}
+		return true
+	})
+	tk := task(snap, id)
+	if tk.Hostname != "agent-1.demo" || tk.OfferID != o.ID || mesos.ScalarSum(tk.Resources, "cpus") != 0.1 {
+		t.Errorf("task = %+v", tk)
+	}
+	if offerOn(snap, "agent-1.demo") != nil && offerOn(snap, "agent-1.demo").ID == o.ID {
+		t.Errorf("accepted offer %s still held", o.ID)
+	}
+	out, err := s.TaskOutput(t.Context(), id, "stdout", 0, 0)
+	if err != nil {
+		t.Fatalf("TaskOutput: %v", err)
+	}
+	if string(out.Data) != "hello world\n" || out.Next != int64(len("hello world\n")) {
+		t.Errorf("stdout = %q (next %d)", out.Data, out.Next)
+	}
+	tail, err := s.TaskOutput(t.Context(), id, "stdout", -6, 0)
+	if err != nil || string(tail.Data) != "world\n" {
+		t.Errorf("tail = %q, %v", tail.Data, err)
+	}
+	entries, err := s.AuditLog(0, 10)
+	if err != nil || len(entries) != 1 || entries[0].Action != "accept" || entries[0].User != "test" || entries[0].Err != "" {
+		t.Errorf("audit = %+v, %v", entries, err)
+	}
+}
+
+func TestActionsRejectBadInput(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	snap := s.waitFor(t, "an offer", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	o := snap.Offers[0]
+	ok := scheduler.TaskSpec{Name: "x", Command: "true", CPUs: 0.1, Mem: 32}
+	tests := []struct {
+		name string
+		do   func() error
+		want error
+		text string
+	}{
+		{"unknown offer", func() error {
+			_, err := s.Accept(t.Context(), operator, "no-such-offer", []scheduler.TaskSpec{ok})
+			return err
+		}, scheduler.ErrUnknownOffer, ""},
+		{"exceeds offer", func() error {
+			_, err := s.Accept(t.Context(), operator, o.ID, []scheduler.TaskSpec{{Command: "true", CPUs: 0.1, Mem: 100000}})
+			return err
+		}, scheduler.ErrDoesNotFit, "needs mem"},
+		{"empty command", func() error {
+			_, err := s.Accept(t.Context(), operator, o.ID, []scheduler.TaskSpec{{CPUs: 0.1, Mem: 32}})
+			return err
+		}, scheduler.ErrBadSpec, "command"},
+		{"oversized command", func() error {
+			_, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Command: strings.Repeat("x", 70000), CPUs: 0.1})
+			return err
+		}, scheduler.ErrBadSpec, "limit"},
+		{"bad constraint", func() error {
+			_, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Command: "true", CPUs: 0.1, Constraints: "rack=r2d2"})
+			return err
+		}, scheduler.ErrBadSpec, "rack=r2d2"},
+		{"NaN cpus", func() error {
+			_, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Command: "true", CPUs: nan()})
+			return err
+		}, scheduler.ErrBadSpec, "cpus"},
+		{"kill unknown", func() error {
+			_, err := s.Kill(t.Context(), operator, "nope", 0)
+			return err
+		}, scheduler.ErrUnknownTask, ""},
+		{"decline unknown", func() error {
+			_, err := s.Decline(t.Context(), operator, "nope", time.Second)
+			return err
+		}, scheduler.ErrUnknownOffer, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.do()
+			if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.text) {
+				t.Errorf("%s = %v, want %v containing %q", tc.name, err, tc.want, tc.text)
+			}
+		})
+	}
+	// The offer was not touched by the rejected actions.
+	snap = s.waitFor(t, "the offer still held", func(snap *scheduler.Snapshot) bool { return offerOn(snap, o.Hostname) != nil })
+	if got := offerOn(snap, o.Hostname); got.ID != o.ID {
+		t.Errorf("offer %s replaced by %s after rejected actions", o.ID, got.ID)
+	}
+}
+
+func nan() float64 { var z float64; return z / z }
+
+func TestDeclineAndHoldPolicy(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), func(c *scheduler.Config) { c.HoldTime = 300 * time.Millisecond; c.RefuseSeconds = 60 })
+	snap := s.waitFor(t, "offers from all agents", func(s *scheduler.Snapshot) bool { return len(s.Offers) == 3 })
+	first := snap.Offers[0]
+	// Held offers nobody acts on are declined after the hold time, with
+	// the configured refuse seconds: they do not come back for a minute.
+	s.waitFor(t, "offers declined by the hold policy", func(s *scheduler.Snapshot) bool { return len(s.Offers) == 0 })
+	time.Sleep(300 * time.Millisecond)
+	if snap, _ := s.Snapshot(t.Context()); len(snap.Offers) != 0 {
+		t.Errorf("offers came back within the refuse time: %v", snap.Offers)
+	}
+	expired := 0
+	s.mu.Lock()
+	for _, c := range s.changes {
+		if c.Kind == scheduler.OfferRemoved && c.Why == "expired" {
+			expired++
+		}
+	}
+	s.mu.Unlock()
+	if expired < 3 {
+		t.Errorf("%d offers removed as expired, want 3 (first was %s)", expired, first.ID)
+	}
+}
+
+func TestLaunchQueueWithConstraints(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	s.waitFor(t, "offers", func(s *scheduler.Snapshot) bool { return len(s.Offers) == 3 })
+	if _, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Name: "r2", Command: "sleep 30", CPUs: 0.1, Mem: 32, Instances: 2, Constraints: "rack==r2d2"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Name: "huge", Command: "true", CPUs: 0.1, Mem: 100000})
+	if err != nil || !strings.Contains(res.Message, "queued") {
+		t.Fatalf("Launch(huge) = %+v, %v", res, err)
+	}
+	snap := s.waitFor(t, "two r2 tasks running on agent-1", func(s *scheduler.Snapshot) bool {
+		n := 0
+		for _, tk := range s.Tasks {
+			if tk.Name == "r2" && tk.State == mesos.TaskState_TASK_RUNNING && tk.Hostname == "agent-1.demo" {
+				n++
+			}
+		}
+		return n == 2
+	})
+	if len(snap.Queue) != 1 || snap.Queue[0].Spec.Name != "huge" {
+		t.Fatalf("queue = %+v, want only huge waiting", snap.Queue)
+	}
+	s.waitFor(t, "reasons why huge waits", func(s *scheduler.Snapshot) bool {
+		if len(s.Queue) != 1 || len(s.Queue[0].Why) == 0 {
+			return false
+		}
+		for _, w := range s.Queue[0].Why {
+			if len(w.Reasons) == 0 || !strings.Contains(w.Reasons[0], "needs mem 100000") {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestKillShowsKillingThenKilled(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	snap := s.waitFor(t, "an offer", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	res, err := s.Accept(t.Context(), operator, snap.Offers[0].ID, []scheduler.TaskSpec{{Name: "sleeper", Command: "sleep 600", CPUs: 0.1, Mem: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.TaskIDs[0]
+	s.waitFor(t, "running", func(s *scheduler.Snapshot) bool {
+		tk := task(s, id)
+		return tk != nil && tk.State == mesos.TaskState_TASK_RUNNING
+	})
+	if _, err := s.Kill(t.Context(), operator, id, 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	snap = s.waitFor(t, "killed", func(s *scheduler.Snapshot) bool {
+		tk := task(s, id)
+		return tk != nil && tk.State == mesos.TaskState_TASK_KILLED
+	})
+	var states []string
+	for _, h := range task(snap, id).History {
+		states = append(states, h.State.String())
+	}
+	if !strings.Contains(strings.Join(states, ","), "TASK_KILLING,TASK_KILLED") {
+		t.Errorf("history = %v, want KILLING then KILLED", states)
+	}
+	if _, err := s.Kill(t.Context(), operator, id, 0); !errors.Is(err, scheduler.ErrTaskFinished) {
+		t.Errorf("second kill = %v, want ErrTaskFinished", err)
+	}
+}
+
+// TestIdempotentAccept: the same request id twice sends one ACCEPT.
+func TestIdempotentAccept(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	snap := s.waitFor(t, "an offer", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	who := operator
+	who.RequestID = "req-1"
+	spec := []scheduler.TaskSpec{{Name: "once", Command: "sleep 30", CPUs: 0.1, Mem: 32}}
+	r1, err1 := s.Accept(t.Context(), who, snap.Offers[0].ID, spec)
+	r2, err2 := s.Accept(t.Context(), who, snap.Offers[0].ID, spec)
+	if err1 != nil || err2 != nil || len(r1.TaskIDs) != 1 || r2.TaskIDs[0] != r1.TaskIDs[0] {
+		t.Fatalf("accepts = %+v %v / %+v %v, want the same answer twice", r1, err1, r2, err2)
+	}
+	time.Sleep(200 * time.Millisecond)
+	snap, _ = s.Snapshot(t.Context())
+	n := 0
+	for _, tk := range snap.Tasks {
+		if tk.Name == "once" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d tasks launched, want 1", n)
+	}
+}
+
+// TestRestartKeepsTasks: the dashboard stops while a task runs and starts
+// again on the same state folder: it fails over the same framework, finds
+// the task running through reconciliation and launches nothing twice.
+func TestRestartKeepsTasks(t *testing.T) {
+	m, base := startMaster(t, local.Config{})
+	dir := t.TempDir()
+	s := startScheduler(t, base, dir, nil)
+	snap := s.waitFor(t, "an offer", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	res, err := s.Accept(t.Context(), operator, snap.Offers[0].ID, []scheduler.TaskSpec{{Name: "keeper", Command: "sleep 600", CPUs: 0.1, Mem: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.TaskIDs[0]
+	snap = s.waitFor(t, "running", func(s *scheduler.Snapshot) bool {
+		tk := task(s, id)
+		return tk != nil && tk.State == mesos.TaskState_TASK_RUNNING
+	})
+	fw := snap.Conn.FrameworkID
+	s.stop()
+
+	s2 := startScheduler(t, base, dir, nil)
+	snap = s2.waitFor(t, "resubscribed with the saved id and the task reconciled", func(s *scheduler.Snapshot) bool {
+		tk := task(s, id)
+		return s.Conn.State == mesos.Subscribed && tk != nil && tk.State == mesos.TaskState_TASK_RUNNING && len(tk.History) > 2
+	})
+	if snap.Conn.FrameworkID != fw {
+		t.Errorf("framework after restart = %s, want %s", snap.Conn.FrameworkID, fw)
+	}
+	n := 0
+	for _, tk := range snap.Tasks {
+		if tk.Name == "keeper" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d keeper tasks after restart, want 1", n)
+	}
+
+	// A master restart: same framework, task still running.
+	m.Restart()
+	s2.waitFor(t, "resubscribed after the master restart", func(s *scheduler.Snapshot) bool {
+		tk := task(s, id)
+		return s.Conn.State == mesos.Subscribed && s.Conn.MasterInfo.GetId() == m.ID() && tk != nil && tk.State == mesos.TaskState_TASK_RUNNING
+	})
+	entries, _ := s2.AuditLog(0, 10)
+	if len(entries) != 1 {
+		t.Errorf("audit after restart = %+v, want the one accept", entries)
+	}
+}
+
+func TestStateFileProblems(t *testing.T) {
+	t.Run("corrupt", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "offerdeck.db"), []byte(strings.Repeat("garbage!", 1024)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := scheduler.New(scheduler.Config{Client: mesos.Config{Masters: []string{"http://127.0.0.1:1"}}, StateDir: dir})
+		if !errors.Is(err, scheduler.ErrStateCorrupt) {
+			t.Fatalf("New on a corrupt file = %v, want ErrStateCorrupt", err)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "offerdeck.db")); !strings.HasPrefix(string(b), "garbage!") {
+			t.Error("the corrupt file was changed")
+		}
+	})
+	t.Run("newer version", func(t *testing.T) {
+		dir := t.TempDir()
+		db, err := bolt.Open(filepath.Join(dir, "offerdeck.db"), 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Update(func(tx *bolt.Tx) error {
+			b, _ := tx.CreateBucketIfNotExists([]byte("meta"))
+			return b.Put([]byte("schema"), []byte("99"))
+		})
+		db.Close()
+		_, err = scheduler.New(scheduler.Config{Client: mesos.Config{Masters: []string{"http://127.0.0.1:1"}}, StateDir: dir})
+		if !errors.Is(err, scheduler.ErrStateNewer) {
+			t.Fatalf("New on a newer database = %v, want ErrStateNewer", err)
+		}
+	})
+	t.Run("in use", func(t *testing.T) {
+		dir := t.TempDir()
+		s, err := scheduler.New(scheduler.Config{Client: mesos.Config{Masters: []string{"http://127.0.0.1:1"}}, StateDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		_, err = scheduler.New(scheduler.Config{Client: mesos.Config{Masters: []string{"http://127.0.0.1:1"}}, StateDir: dir})
+		if !errors.Is(err, scheduler.ErrStateLocked) {
+			t.Fatalf("second New on the same folder = %v, want ErrStateLocked", err)
+		}
+	})
+}

@@ -1,0 +1,420 @@
+package scheduler
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/offerdeck/offerdeck/mesos"
+)
+
+// maxHistory bounds a task's kept status history; the first and the
+// latest updates are what a reader needs.
+const maxHistory = 100
+
+// ChangeKind says what a Change is about.
+type ChangeKind int
+
+// The kinds of change the scheduler emits.
+const (
+	ConnectionChanged ChangeKind = iota + 1
+	OfferAdded
+	OfferRemoved
+	TaskChanged
+	QueueChanged
+	EventAdded
+	AuditAdded
+)
+
+// String names the kind.
+func (k ChangeKind) String() string {
+	switch k {
+	case ConnectionChanged:
+		return "connection"
+	case OfferAdded:
+		return "offer-added"
+	case OfferRemoved:
+		return "offer-removed"
+	case TaskChanged:
+		return "task"
+	case QueueChanged:
+		return "queue"
+	case EventAdded:
+		return "event"
+	case AuditAdded:
+		return "audit"
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Change is one change of the scheduler's state, in sequence order. Only
+// the fields of its Kind are set; all values are immutable copies.
+type Change struct {
+	Seq  uint64
+	Kind ChangeKind
+	Conn *Connection
+	// Offer is set for OfferAdded; OfferID and Why for OfferRemoved (why:
+	// "accepted", "declined", "rescinded", "expired", "resubscribed").
+	Offer   *Offer
+	OfferID string
+	Why     string
+	Task    *Task
+	Queued  *Queued
+	Event   *Event
+	Audit   *AuditEntry
+}
+
+// state is everything the scheduler knows. Only the state goroutine
+// touches it.
+type state struct {
+	s *Scheduler
+
+	seq          uint64
+	conn         Connection
+	registration string
+	offers       map[string]*Offer
+	tasks        map[string]*Task // the current registration's, by id
+	older        []*Task          // tasks of registrations the master removed
+	queue        []*queued
+	events       []Event // ring, oldest first
+	eventSeq     uint64
+	auditSeq     uint64
+	done         *results
+
+	// pending is written at the next flush; replies and acknowledgements
+	// wait for it; out holds the changes to emit after it.
+	pending   write
+	replies   []func(error)
+	acksReady []ack
+	acker     *acker
+	out       []Change
+	observed  time.Time // when metrics last looked at the state
+}
+
+// restore builds the state from the database.
+func (s *Scheduler) restore() (*state, error) {
+	frameworkID, tasks, queue, auditSeq, err := s.store.load()
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	st := &state{
+		s:            s,
+		registration: frameworkID,
+		offers:       map[string]*Offer{},
+		tasks:        map[string]*Task{},
+		queue:        queue,
+		auditSeq:     auditSeq,
+		acker:        newAcker(),
+		done:         newResults(),
+	}
+	for _, t := range tasks {
+		if t.Registration == frameworkID && frameworkID != "" {
+			st.tasks[t.ID] = t
+		} else {
+			st.older = append(st.older, t)
+		}
+	}
+	st.conn.FrameworkID = frameworkID
+	s.log.Info("state restored", "framework_id", frameworkID, "tasks", len(st.tasks), "queued", len(queue), "older_tasks", len(st.older))
+	return st, nil
+}
+
+// change records a change for emission.
+func (st *state) change(c Change) {
+	st.seq++
+	c.Seq = st.seq
+	st.out = append(st.out, c)
+}
+
+func (st *state) connChanged() {
+	c := st.conn
+	st.change(Change{Kind: ConnectionChanged, Conn: &c})
+}
+
+// onConnection applies the client's status.
+func (st *state) onConnection(cs mesos.Status) {
+	st.conn.State, st.conn.Master, st.conn.MasterInfo = cs.State, cs.Master, cs.MasterInfo
+	st.conn.StreamID, st.conn.Since, st.conn.LastEvent = cs.StreamID, cs.Since, cs.LastEvent
+	st.conn.Heartbeat, st.conn.RetryAt = cs.HeartbeatInterval, cs.RetryAt
+	st.conn.Err = ""
+	if cs.Err != nil {
+		st.conn.Err = cs.Err.Error()
+	}
+	if cs.State != mesos.Subscribed {
+		// Offers do not outlive the subscription they came on.
+		st.dropOffers("resubscribed")
+	}
+	st.connChanged()
+}
+
+// onMasterError records an ERROR that ended the subscription.
+func (st *state) onMasterError(me *mesos.MasterError) {
+	st.dropOffers("resubscribed")
+	if me.FrameworkRemoved() && st.registration != "" {
+		old := st.registration
+		st.s.log.Warn("the master removed the framework; registering anew, old history kept", "framework_id", old)
+		for _, t := range st.tasks {
+			st.older = append(st.older, t)
+		}
+		st.tasks = map[string]*Task{}
+		st.registration = ""
+		empty := ""
+		st.pending.frameworkID = &empty
+		st.pending.archive = old
+		st.conn.Removed = old
+		st.conn.FrameworkID = ""
+	}
+	st.conn.Err = me.Error()
+	st.connChanged()
+}
+
+// onEvent applies one master event.
+func (st *state) onEvent(e *mesos.Event) {
+	now := time.Now()
+	st.conn.LastEvent = now
+	st.recordEvent(e, now)
+	switch e.GetType() {
+	case mesos.Event_SUBSCRIBED:
+		st.onSubscribed(e.GetSubscribed())
+	case mesos.Event_OFFERS:
+		for _, o := range e.GetOffers().GetOffers() {
+			st.addOffer(o, now)
+		}
+		st.placeQueued()
+	case mesos.Event_RESCIND:
+		st.removeOffer(e.GetRescind().GetOfferId().GetValue(), "rescinded")
+	case mesos.Event_UPDATE:
+		st.onUpdate(e.GetUpdate().GetStatus(), now)
+	}
+}
+
+func (st *state) onSubscribed(sub *mesos.Event_Subscribed) {
+	id := sub.GetFrameworkId().GetValue()
+	if id != st.registration {
+		st.registration = id
+		st.pending.frameworkID = &id
+		for _, t := range st.tasks {
+			if t.Registration == "" {
+				t.Registration = id
+			}
+		}
+	}
+	st.conn.FrameworkID = id
+	st.dropOffers("resubscribed")
+	st.connChanged()
+	// After every (re)subscription: explicit reconciliation of what we
+	// believe is live, then implicit to learn what we do not know.
+	var live []*Task
+	for _, t := range st.tasks {
+		if !t.Terminal() {
+			live = append(live, t)
+		}
+	}
+	if len(live) > 0 {
+		st.reconcile(live)
+	}
+	st.reconcile(nil)
+}
+
+// reconcile asks the master for the tasks' states; nil means implicit.
+func (st *state) reconcile(tasks []*Task) {
+	if st.conn.State != mesos.Subscribed && st.registration == "" {
+		return
+	}
+	r := &mesos.Call_Reconcile{}
+	for _, t := range tasks {
+		rt := &mesos.Call_Reconcile_Task{TaskId: &mesos.TaskID{Value: proto.String(t.ID)}}
+		if t.AgentID != "" {
+			rt.AgentId = &mesos.AgentID{Value: proto.String(t.AgentID)}
+		}
+		r.Tasks = append(r.Tasks, rt)
+	}
+	st.s.callMaster(&mesos.Call{Type: mesos.Call_RECONCILE.Enum(), Reconcile: r}, nil)
+}
+
+// recordEvent keeps the event for the events page.
+func (st *state) recordEvent(e *mesos.Event, now time.Time) {
+	st.eventSeq++
+	b, _ := mesos.MarshalJSON(e)
+	ev := Event{Seq: st.eventSeq, Time: now, Type: e.GetType().String(), Summary: summarize(e), JSON: b}
+	if len(st.events) >= st.s.cfg.EventHistory {
+		st.events = slices.Delete(st.events, 0, 1+len(st.events)-st.s.cfg.EventHistory)
+	}
+	st.events = append(st.events, ev)
+	st.change(Change{Kind: EventAdded, Event: &ev})
+}
+
+// summarize is the one-line text of an event for the events page.
+func summarize(e *mesos.Event) string {
+	switch e.GetType() {
+	case mesos.Event_SUBSCRIBED:
+		return "framework " + e.GetSubscribed().GetFrameworkId().GetValue()
+	case mesos.Event_OFFERS:
+		var hosts []string
+		for _, o := range e.GetOffers().GetOffers() {
+			hosts = append(hosts, o.GetHostname())
+		}
+		return fmt.Sprintf("%d offer(s): %s", len(hosts), strings.Join(hosts, ", "))
+	case mesos.Event_RESCIND:
+		return "offer " + e.GetRescind().GetOfferId().GetValue()
+	case mesos.Event_UPDATE:
+		s := e.GetUpdate().GetStatus()
+		msg := s.GetTaskId().GetValue() + " " + s.GetState().String()
+		if s.GetMessage() != "" {
+			msg += ": " + s.GetMessage()
+		}
+		return msg
+	case mesos.Event_FAILURE:
+		return "agent " + e.GetFailure().GetAgentId().GetValue()
+	case mesos.Event_ERROR:
+		return e.GetError().GetMessage()
+	}
+	return ""
+}
+
+func (st *state) addOffer(o *mesos.Offer, now time.Time) {
+	off := &Offer{
+		ID:        o.GetId().GetValue(),
+		AgentID:   o.GetAgentId().GetValue(),
+		Hostname:  o.GetHostname(),
+		Offer:     o,
+		Arrived:   now,
+		HoldUntil: now.Add(st.s.cfg.HoldTime),
+	}
+	st.offers[off.ID] = off
+	c := *off
+	st.change(Change{Kind: OfferAdded, Offer: &c})
+}
+
+// removeOffer forgets an offer; it reports whether it was held.
+func (st *state) removeOffer(id, why string) bool {
+	if _, ok := st.offers[id]; !ok {
+		return false
+	}
+	delete(st.offers, id)
+	st.change(Change{Kind: OfferRemoved, OfferID: id, Why: why})
+	return true
+}
+
+func (st *state) dropOffers(why string) {
+	for id := range st.offers {
+		st.removeOffer(id, why)
+	}
+}
+
+// expireHolds declines offers nobody acted on within the hold time.
+func (st *state) expireHolds(now time.Time) {
+	var expired []*mesos.OfferID
+	for id, o := range st.offers {
+		if now.After(o.HoldUntil) {
+			expired = append(expired, o.Offer.GetId())
+			st.removeOffer(id, "expired")
+		}
+	}
+	if len(expired) == 0 {
+		return
+	}
+	st.s.callMaster(&mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{
+		OfferIds: expired,
+		Filters:  &mesos.Filters{RefuseSeconds: proto.Float64(st.s.cfg.RefuseSeconds)},
+	}}, nil)
+}
+
+// onUpdate applies a status update: history first, persisted before the
+// acknowledgement goes out.
+func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
+	id := ts.GetTaskId().GetValue()
+	t := st.tasks[id]
+	if t == nil {
+		// An update for a task we never launched: shown as an orphan,
+		// never killed automatically.
+		t = &Task{ID: id, Orphan: true, Registration: st.registration, State: ts.GetState()}
+		st.tasks[id] = t
+	}
+	uuid := ts.GetUuid()
+	ack := ack{agentID: ts.GetAgentId().GetValue(), taskID: id, uuid: uuid}
+	if len(uuid) > 0 {
+		for _, h := range t.History {
+			if bytes.Equal(h.UUID, uuid) {
+				// A resend of an update we have: acknowledge it again.
+				st.acksReady = append(st.acksReady, ack)
+				return
+			}
+		}
+	}
+	status := Status{
+		State:          ts.GetState(),
+		Source:         ts.GetSource(),
+		Message:        ts.GetMessage(),
+		Time:           now,
+		UUID:           uuid,
+		Reconciliation: ts.GetReason() == mesos.TaskStatus_REASON_RECONCILIATION,
+	}
+	if ts.Reason != nil {
+		status.Reason = ts.GetReason().String()
+	}
+	if ts.Healthy != nil {
+		h := ts.GetHealthy()
+		status.Healthy = &h
+	}
+	if ts.Timestamp != nil {
+		status.Time = time.Unix(0, int64(ts.GetTimestamp()*1e9))
+	}
+	if t.AgentID == "" {
+		t.AgentID = ts.GetAgentId().GetValue()
+	}
+	if ts.GetExecutorId().GetValue() != "" {
+		t.ExecutorID = ts.GetExecutorId().GetValue()
+	}
+	// The Mesos surprise: once a terminal update was acknowledged, the
+	// master forgets the task and reconciliation calls it lost or unknown.
+	// Keep the terminal state we know; record what was said.
+	keep := t.Terminal() && status.Reconciliation
+	if !keep {
+		t.State, t.Launching = ts.GetState(), false
+		if mesos.IsTerminal(t.State) {
+			t.Killing = false
+		}
+	}
+	t.History = append(t.History, status)
+	if len(t.History) > maxHistory {
+		t.History = append(t.History[:1], t.History[len(t.History)-maxHistory+1:]...)
+	}
+	st.taskChanged(t)
+	if len(uuid) > 0 {
+		st.acksReady = append(st.acksReady, ack)
+	}
+}
+
+// taskChanged persists a task and announces it.
+func (st *state) taskChanged(t *Task) {
+	st.pending.tasks = append(st.pending.tasks, t)
+	st.change(Change{Kind: TaskChanged, Task: t.clone()})
+}
+
+// clone copies a task deeply enough that the copy never changes.
+func (t *Task) clone() *Task {
+	c := *t
+	c.History = slices.Clone(t.History)
+	c.Ports = slices.Clone(t.Ports)
+	return &c
+}
+
+// onAcked marks an update as acknowledged.
+func (st *state) onAcked(a ack) {
+	t := st.tasks[a.taskID]
+	if t == nil {
+		return
+	}
+	for i := range t.History {
+		if bytes.Equal(t.History[i].UUID, a.uuid) && !t.History[i].Acked {
+			t.History[i].Acked = true
+			st.taskChanged(t)
+			return
+		}
+	}
+}

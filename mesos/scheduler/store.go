@@ -1,0 +1,264 @@
+package scheduler
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/offerdeck/offerdeck/mesos"
+)
+
+// schemaVersion is the layout of the state database this code writes. A
+// database from a newer version is refused rather than misread.
+const schemaVersion = 1
+
+// Errors opening the state database. Each leaves the file untouched.
+var (
+	ErrStateCorrupt = errors.New("state database is corrupt")
+	ErrStateNewer   = errors.New("state database was written by a newer Offerdeck")
+	ErrStateLocked  = errors.New("state database is in use by another dashboard")
+)
+
+var (
+	bucketMeta          = []byte("meta")
+	bucketTasks         = []byte("tasks")
+	bucketQueue         = []byte("queue")
+	bucketAudit         = []byte("audit")
+	bucketRegistrations = []byte("registrations")
+	keySchema           = []byte("schema")
+	keyFrameworkID      = []byte("framework_id")
+)
+
+// store persists what must survive a restart: the framework id, every task
+// with its history, the launch queue and the audit log.
+type store struct {
+	db *bolt.DB
+}
+
+// openStore opens (or creates) the database in dir.
+func openStore(dir string) (*store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("create state folder: %w", err)
+	}
+	path := filepath.Join(dir, "offerdeck.db")
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
+		return nil, fmt.Errorf("open %s: %w", path, ErrStateLocked)
+	case errors.Is(err, bolterrors.ErrInvalid), errors.Is(err, bolterrors.ErrVersionMismatch), errors.Is(err, bolterrors.ErrChecksum):
+		return nil, fmt.Errorf("open %s: %w (%v); move it aside to start afresh", path, ErrStateCorrupt, err)
+	case err != nil:
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &store{db: db}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketTasks, bucketQueue, bucketAudit, bucketRegistrations} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		if v := meta.Get(keySchema); v != nil {
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				return fmt.Errorf("%w: schema version %q", ErrStateCorrupt, v)
+			}
+			if n > schemaVersion {
+				return fmt.Errorf("%w (schema %d, this build reads %d)", ErrStateNewer, n, schemaVersion)
+			}
+			return nil
+		}
+		return meta.Put(keySchema, []byte(strconv.Itoa(schemaVersion)))
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *store) close() error { return s.db.Close() }
+
+// taskRecord is a Task as stored: protobuf values in Mesos's JSON.
+type taskRecord struct {
+	Task
+	Resources []json.RawMessage `json:"Resources"`
+}
+
+func taskKey(registration, id string) []byte { return []byte(registration + "\x00" + id) }
+
+func encodeTask(t *Task) ([]byte, error) {
+	rec := taskRecord{Task: *t}
+	rec.Task.Resources = nil
+	for _, r := range t.Resources {
+		b, err := mesos.MarshalJSON(r)
+		if err != nil {
+			return nil, err
+		}
+		rec.Resources = append(rec.Resources, b)
+	}
+	return json.Marshal(rec)
+}
+
+func decodeTask(b []byte) (*Task, error) {
+	var rec taskRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, err
+	}
+	t := rec.Task
+	for _, raw := range rec.Resources {
+		r := new(mesos.Resource)
+		if err := mesos.UnmarshalJSON(raw, r); err != nil {
+			return nil, err
+		}
+		t.Resources = append(t.Resources, r)
+	}
+	return &t, nil
+}
+
+// load returns everything stored.
+func (s *store) load() (frameworkID string, tasks []*Task, queue []*queued, auditSeq uint64, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		frameworkID = string(tx.Bucket(bucketMeta).Get(keyFrameworkID))
+		if err := tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
+			t, err := decodeTask(v)
+			if err != nil {
+				return fmt.Errorf("%w: task %q: %v", ErrStateCorrupt, k, err)
+			}
+			tasks = append(tasks, t)
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
+			q := new(queued)
+			if err := json.Unmarshal(v, q); err != nil {
+				return fmt.Errorf("%w: queued %q: %v", ErrStateCorrupt, k, err)
+			}
+			queue = append(queue, q)
+			return nil
+		}); err != nil {
+			return err
+		}
+		auditSeq = tx.Bucket(bucketAudit).Sequence()
+		return nil
+	})
+	return
+}
+
+// write is one batch of changes, committed in one transaction: a group
+// commit, so a burst of updates costs one fsync, not one each.
+type write struct {
+	frameworkID  *string
+	archive      string // a removed registration to remember
+	tasks        []*Task
+	queuePut     []*queued
+	queueDelete  []string
+	audit        []*AuditEntry
+	deletedTasks []*Task
+}
+
+func (w *write) empty() bool {
+	return w.frameworkID == nil && w.archive == "" && len(w.tasks) == 0 && len(w.queuePut) == 0 &&
+		len(w.queueDelete) == 0 && len(w.audit) == 0 && len(w.deletedTasks) == 0
+}
+
+// commit applies w durably. Audit entries get their sequence numbers here.
+func (s *store) commit(w *write) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if w.frameworkID != nil {
+			if err := meta.Put(keyFrameworkID, []byte(*w.frameworkID)); err != nil {
+				return err
+			}
+		}
+		if w.archive != "" {
+			if err := tx.Bucket(bucketRegistrations).Put([]byte(w.archive), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+				return err
+			}
+		}
+		tb := tx.Bucket(bucketTasks)
+		for _, t := range w.tasks {
+			b, err := encodeTask(t)
+			if err != nil {
+				return fmt.Errorf("encode task %s: %w", t.ID, err)
+			}
+			if err := tb.Put(taskKey(t.Registration, t.ID), b); err != nil {
+				return err
+			}
+		}
+		for _, t := range w.deletedTasks {
+			if err := tb.Delete(taskKey(t.Registration, t.ID)); err != nil {
+				return err
+			}
+		}
+		qb := tx.Bucket(bucketQueue)
+		for _, q := range w.queuePut {
+			b, err := json.Marshal(q)
+			if err != nil {
+				return err
+			}
+			if err := qb.Put([]byte(q.ID), b); err != nil {
+				return err
+			}
+		}
+		for _, id := range w.queueDelete {
+			if err := qb.Delete([]byte(id)); err != nil {
+				return err
+			}
+		}
+		ab := tx.Bucket(bucketAudit)
+		for _, a := range w.audit {
+			b, err := json.Marshal(a)
+			if err != nil {
+				return err
+			}
+			var k [8]byte
+			binary.BigEndian.PutUint64(k[:], a.Seq)
+			if err := ab.Put(k[:], b); err != nil {
+				return err
+			}
+			if a.Seq > ab.Sequence() {
+				if err := ab.SetSequence(a.Seq); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// auditLog returns up to limit audit entries, newest first, older than
+// before (0 = from the newest).
+func (s *store) auditLog(before uint64, limit int) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketAudit).Cursor()
+		var k, v []byte
+		if before == 0 {
+			k, v = c.Last()
+		} else {
+			var seek [8]byte
+			binary.BigEndian.PutUint64(seek[:], before)
+			c.Seek(seek[:])
+			k, v = c.Prev()
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Prev() {
+			var a AuditEntry
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("%w: audit entry: %v", ErrStateCorrupt, err)
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,0 +1,129 @@
+package scheduler
+
+import (
+	"time"
+
+	"github.com/offerdeck/offerdeck/mesos"
+)
+
+// Offer is an offer the framework holds, as the dashboard shows it.
+// Values handed out by the scheduler are immutable.
+type Offer struct {
+	ID       string
+	AgentID  string
+	Hostname string
+	// Offer is the offer as the master sent it.
+	Offer *mesos.Offer
+	// Arrived is when the offer came; HoldUntil is when the hold policy
+	// declines it if nobody acted on it.
+	Arrived   time.Time
+	HoldUntil time.Time
+}
+
+// Status is one status update of a task, as kept in its history.
+type Status struct {
+	State   mesos.TaskState
+	Source  mesos.TaskStatus_Source
+	Reason  string // the Reason enum's name, "" when none
+	Message string
+	Healthy *bool
+	Time    time.Time // the update's timestamp
+	// UUID is the update's uuid (empty for updates the master generated);
+	// Acked reports whether the scheduler acknowledged it.
+	UUID  []byte
+	Acked bool
+	// Reconciliation reports whether the update answered a reconciliation.
+	Reconciliation bool
+}
+
+// Task is a task the framework launched (or learned of), with its history.
+type Task struct {
+	ID       string
+	Name     string
+	AgentID  string
+	Hostname string
+	// Attributes are the agent's attributes as text, from the offer.
+	Attributes map[string]string
+	// AgentURL is the agent's base URL (from the offer), for its files API.
+	AgentURL   string
+	ExecutorID string
+	// State is the latest state; Launching until the master's first word.
+	State mesos.TaskState
+	// Launching reports that ACCEPT was (or is about to be) sent and no
+	// update has arrived yet.
+	Launching bool
+	// Orphan reports an update for a task this framework never launched:
+	// shown, never killed automatically.
+	Orphan bool
+	// Killing reports that a kill was requested.
+	Killing bool
+	// OfferID and Resources are what the task was launched with; Ports are
+	// the port numbers among them.
+	OfferID   string
+	Resources []*mesos.Resource
+	Ports     []uint64
+	Command   string
+	Image     string
+	Launched  time.Time
+	History   []Status
+	// Registration is the framework id the task belongs to; tasks of an
+	// earlier registration stay readable after the master removed it.
+	Registration string
+}
+
+// Terminal reports whether the task's latest state is terminal.
+func (t *Task) Terminal() bool {
+	return !t.Launching && mesos.IsTerminal(t.State)
+}
+
+// Connection is the framework's link to the master.
+type Connection struct {
+	State       mesos.State
+	Master      string
+	MasterInfo  *mesos.MasterInfo
+	FrameworkID string
+	StreamID    string
+	Since       time.Time
+	LastEvent   time.Time
+	Heartbeat   time.Duration
+	Err         string
+	RetryAt     time.Time
+	// Removed is set when the master said the framework id is no longer
+	// valid; a new registration follows and the old history stays.
+	Removed string
+	// Suppressed reports whether offers are suppressed.
+	Suppressed bool
+}
+
+// Event is one master event, kept for the events page.
+type Event struct {
+	Seq     uint64
+	Time    time.Time
+	Type    string
+	Summary string
+	// JSON is the event as the master sent it, re-encoded in Mesos's JSON.
+	JSON []byte
+}
+
+// AuditEntry records one action: who asked for what, when, and with which
+// result.
+type AuditEntry struct {
+	Seq     uint64    `json:"seq"`
+	Time    time.Time `json:"time"`
+	User    string    `json:"user"`
+	Origin  string    `json:"origin,omitempty"`
+	Action  string    `json:"action"`
+	Target  string    `json:"target,omitempty"`
+	Request string    `json:"request,omitempty"`
+	Result  string    `json:"result"`
+	Err     string    `json:"error,omitempty"`
+}
+
+// Actor says who asks for an action, for the audit log.
+type Actor struct {
+	User   string
+	Origin string
+	// RequestID makes the action idempotent: a repeat with the same id
+	// gets the first answer and sends nothing again. Empty means none.
+	RequestID string
+}
