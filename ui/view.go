@@ -39,10 +39,58 @@ func nav() []NavItem {
 // Overview is the view model of the overview page.
 type Overview struct {
 	Layout Layout
-	// Embedded reports whether the dashboard runs its own stand-in master.
-	Embedded bool
-	// Master is the configured master, as the user gave it.
-	Master string
+	// Embedded reports whether the dashboard runs its own stand-in master,
+	// Simulated whether that stand-in simulates command tasks.
+	Embedded, Simulated bool
+	// Subscribed reports a live subscription; until then the page says
+	// what it waits for, and Err why the last attempt failed.
+	Subscribed bool
+	Err        string
+	// Removed names a framework id the master removed; a new registration
+	// replaced it and its tasks stay readable.
+	Removed string
+	// Master, MasterVersion and MasterID describe the leading master.
+	Master, MasterVersion, MasterID string
+	// FrameworkID and StreamID identify the subscription.
+	FrameworkID, StreamID string
+	// LastEvent says when the master was last heard from, e.g. "2 s ago".
+	LastEvent string
+	// FailoverTimeout is the framework's failover timeout, e.g. "1 week".
+	FailoverTimeout string
+	// Hold describes the offer hold policy, e.g. "hold 30 s, then decline
+	// for 5 s".
+	Hold string
+	// Offers counts held offers, Agents the agents they come from, and
+	// Resources totals what they offer.
+	Offers, Agents int
+	Resources    []Quantity
+	Queued       int
+	TaskCounts   []StateCount
+	RecentEvents []EventLine
+}
+
+// Quantity is an amount of one resource, formatted for display.
+type Quantity struct {
+	Name, Value string
+}
+
+// StateCount is how many tasks are in one state.
+type StateCount struct {
+	State State
+	Count int
+}
+
+// State is a task state as shown: one colour class, icon and word per
+// state everywhere.
+type State struct {
+	// Name is the Mesos name, e.g. TASK_RUNNING; Word the short word shown,
+	// e.g. "running"; Class picks the colour; Icon is the glyph.
+	Name, Word, Class, Icon string
+}
+
+// EventLine is one master event in a list.
+type EventLine struct {
+	Time, Type, Summary string
 }
 
 // Problem is the view model of an error page.

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/ui"
 )
 
@@ -51,7 +52,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Allow", allowedMethods(r))
 	}
 	page := ui.ProblemPage(ui.Problem{
-		Layout:  s.layout(http.StatusText(status), ""),
+		Layout:  s.layout(http.StatusText(status), "", scheduler.Connection{}),
 		Status:  status,
 		Message: message,
 	})

@@ -2,19 +2,23 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/a-h/templ"
 
+	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/ui"
 )
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) error {
-	return render(w, r, http.StatusOK, ui.OverviewPage(ui.Overview{
-		Layout:   s.layout("Overview", "/"),
-		Embedded: s.master == "",
-		Master:   s.master,
-	}))
+	snap, err := s.sched.Snapshot(r.Context())
+	if err != nil {
+		return err
+	}
+	layout := s.layout("Overview", "/", snap.Conn)
+	return render(w, r, http.StatusOK, ui.OverviewPage(overviewView(snap, layout, s.cfg, time.Now())))
 }
 
 // render writes a component only once it rendered completely, so a failed
@@ -35,9 +39,19 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-// readyz reports whether the dashboard can serve its pages. Until the
-// scheduler exists it is ready as soon as it serves.
+// readyz reports whether the dashboard is subscribed to a master: 200
+// when it is, 503 with the reason when it is not.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Write([]byte("ready\n"))
+	snap, err := s.sched.Snapshot(r.Context())
+	switch {
+	case err != nil:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %v\n", err)
+	case snap.Conn.State != mesos.Subscribed:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %s; %s\n", snap.Conn.State, snap.Conn.Err)
+	default:
+		fmt.Fprintf(w, "ready: subscribed as %s\n", snap.Conn.FrameworkID)
+	}
 }

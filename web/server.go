@@ -1,58 +1,85 @@
 package web
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/static"
 	"github.com/offerdeck/offerdeck/ui"
 )
 
 // Config is what the web layer needs from the program that wires it. The
-// zero value of every field is a documented default.
+// zero value of every field but Scheduler is a documented default.
 type Config struct {
 	// Logger receives request errors and lifecycle events; nil discards.
 	Logger *slog.Logger
-	// Master is the configured master URL; empty means the embedded
-	// stand-in.
+	// Scheduler is the framework the pages show and the actions drive.
+	Scheduler *scheduler.Scheduler
+	// Master describes the master for the header, e.g. a URL.
 	Master string
+	// Embedded reports that the master is the embedded stand-in, and
+	// Simulated that it simulates command tasks.
+	Embedded, Simulated bool
+	// Metrics, when set, is served on /metrics with the web layer's own
+	// metrics added.
+	Metrics *prometheus.Registry
 }
 
-// Server holds the dashboard's HTTP handlers. Create it with New; it is
-// safe for concurrent use.
+// Server holds the dashboard's HTTP handlers. Create it with New, feed it
+// the scheduler's changes with Run; it is safe for concurrent use.
 type Server struct {
+	cfg    Config
 	log    *slog.Logger
-	master string
+	sched  *scheduler.Scheduler
 	assets *static.Assets
 }
 
 // New validates cfg and builds the server. It starts nothing.
 func New(cfg Config) (*Server, error) {
+	if cfg.Scheduler == nil {
+		return nil, errors.New("web: a scheduler is required")
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	assets, err := static.New("/static/")
 	if err != nil {
-		return nil, errors.Join(errors.New("index static files"), err)
+		return nil, fmt.Errorf("web: index static files: %w", err)
 	}
-	return &Server{log: log, master: cfg.Master, assets: assets}, nil
+	return &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets}, nil
+}
+
+// Run consumes the scheduler's changes until they end or ctx is done.
+func (s *Server) Run(ctx context.Context) {
+	changes := s.sched.Changes()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-changes:
+			if !ok {
+				return
+			}
+		}
+	}
 }
 
 // layout fills the parts of the page frame every page shares.
-func (s *Server) layout(title, active string) ui.Layout {
-	master := s.master
-	if master == "" {
-		master = "embedded stand-in"
-	}
+func (s *Server) layout(title, active string, conn scheduler.Connection) ui.Layout {
 	return ui.Layout{
 		Title:  title,
 		Active: active,
 		CSS:    s.assets.URL("app.css"),
 		JS:     s.assets.URL("app.js"),
 		Icon:   s.assets.URL("icon.svg"),
-		Conn:   ui.Connection{State: "waiting", Label: "waiting for master", Master: master},
+		Conn:   connectionView(conn, s.cfg.Master),
 	}
 }
 

@@ -1,26 +1,77 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"go.uber.org/goleak"
 	"golang.org/x/net/html"
 
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/local"
+	"github.com/offerdeck/offerdeck/mesos/local/localtest"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/web"
 )
 
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// newSite runs the real stack for a test: the stand-in master over HTTP,
+// the scheduler subscribed to it, and the web server on httptest. A nil
+// master URL in cfg.Master keeps the stand-in's own.
 func newSite(t *testing.T, cfg web.Config) *httptest.Server {
 	t.Helper()
+	_, master := localtest.Start(t, local.Config{})
+	sched, err := scheduler.New(scheduler.Config{
+		Client:   mesos.Config{Masters: []string{master}, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
+		StateDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Scheduler = sched
+	if cfg.Master == "" {
+		cfg.Master, cfg.Embedded = master, true
+	}
 	s, err := web.New(cfg)
 	if err != nil {
 		t.Fatalf("web.New: %v", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { sched.Run(ctx) })
+	wg.Go(func() { s.Run(ctx) })
 	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(srv.Close)
+	t.Cleanup(func() {
+		srv.Close()
+		cancel()
+		wg.Wait()
+	})
 	return srv
+}
+
+// waitReady polls /readyz until the scheduler is subscribed.
+func waitReady(t *testing.T, srv *httptest.Server) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, body := get(t, http.MethodGet, srv.URL+"/readyz")
+		if resp.StatusCode == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func get(t *testing.T, method, url string) (*http.Response, string) {
@@ -91,43 +142,75 @@ func parse(t *testing.T, body string) *html.Node {
 	return doc
 }
 
-func TestOverviewWaitsForMaster(t *testing.T) {
-	tests := []struct {
-		name, master, wantMaster string
-	}{
-		{name: "embedded", master: "", wantMaster: "embedded stand-in"},
-		{name: "configured", master: "http://m1:5050", wantMaster: "http://m1:5050"},
+// TestOverviewShowsSubscription renders the overview from the real
+// scheduler subscribed to the stand-in: live, with ids and offers.
+func TestOverviewShowsSubscription(t *testing.T) {
+	srv := newSite(t, web.Config{Simulated: false})
+	waitReady(t, srv)
+	var doc *html.Node
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, body := get(t, http.MethodGet, srv.URL+"/")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET / = %d, want 200", resp.StatusCode)
+		}
+		doc = parse(t, body)
+		if text(byID(doc, "offer-count")) == "3" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := newSite(t, web.Config{Master: tc.master})
-			resp, body := get(t, http.MethodGet, srv.URL+"/")
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET / = %d, want 200", resp.StatusCode)
-			}
-			doc := parse(t, body)
-			if got := text(byID(doc, "master-status-title")); got != "Waiting for a Mesos master" {
-				t.Errorf("#master-status-title = %q", got)
-			}
-			if got := text(byID(doc, "master-name")); got != tc.wantMaster {
-				t.Errorf("#master-name = %q, want %q", got, tc.wantMaster)
-			}
-			conn := byID(doc, "conn")
-			if conn == nil || attr(conn, "data-state") != "waiting" || attr(conn, "role") != "status" {
-				t.Errorf("#conn = %v, want a status element in state waiting", conn)
-			}
-		})
+	if got := text(byID(doc, "offer-count")); got != "3" {
+		t.Errorf("#offer-count = %q, want 3 (the demo agents)", got)
+	}
+	conn := byID(doc, "conn")
+	if conn == nil || attr(conn, "data-state") != "live" || attr(conn, "role") != "status" {
+		t.Errorf("#conn = %v, want a status element in state live", conn)
+	}
+	if byID(doc, "master-status") != nil {
+		t.Error("the waiting notice is shown although subscribed")
+	}
+	if got := text(byID(doc, "framework-id")); !strings.HasSuffix(got, "-0000") {
+		t.Errorf("#framework-id = %q", got)
+	}
+	if got := text(byID(doc, "master-mode")); !strings.Contains(got, "embedded stand-in") {
+		t.Errorf("#master-mode = %q", got)
+	}
+	if got := text(byID(doc, "recent-events")); !strings.Contains(got, "SUBSCRIBED") || !strings.Contains(got, "agent-1.demo") {
+		t.Errorf("#recent-events = %q, want the SUBSCRIBED and OFFERS events", got)
 	}
 }
 
-func TestHostileMasterNameIsEscaped(t *testing.T) {
-	srv := newSite(t, web.Config{Master: `http://m1:5050/<script>alert(1)</script>`})
-	_, body := get(t, http.MethodGet, srv.URL+"/")
+func TestWaitingForUnreachableMaster(t *testing.T) {
+	sched, err := scheduler.New(scheduler.Config{
+		Client:   mesos.Config{Masters: []string{"http://127.0.0.1:1"}, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond},
+		StateDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := web.New(web.Config{Scheduler: sched, Master: `http://127.0.0.1:1/<script>alert(1)</script>`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { sched.Run(ctx) })
+	wg.Go(func() { s.Run(ctx) })
+	srv := httptest.NewServer(s.Handler())
+	defer func() { srv.Close(); cancel(); wg.Wait() }()
+
+	resp, body := get(t, http.MethodGet, srv.URL+"/readyz")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "not ready") {
+		t.Errorf("/readyz = %d %q, want 503 not ready", resp.StatusCode, body)
+	}
+	_, body = get(t, http.MethodGet, srv.URL+"/")
+	doc := parse(t, body)
+	if got := text(byID(doc, "master-status-title")); got != "Waiting for a Mesos master" {
+		t.Errorf("#master-status-title = %q", got)
+	}
 	if strings.Contains(body, "<script>alert(1)") {
 		t.Fatalf("master name rendered unescaped:\n%s", body)
-	}
-	if got := text(byID(parse(t, body), "master-name")); !strings.Contains(got, "<script>") {
-		t.Errorf("#master-name = %q, want the literal text shown", got)
 	}
 }
 
@@ -205,10 +288,16 @@ func TestErrorsAreAnsweredWithPages(t *testing.T) {
 
 func TestHealth(t *testing.T) {
 	srv := newSite(t, web.Config{})
-	for _, path := range []string{"/healthz", "/readyz"} {
-		if resp, _ := get(t, http.MethodGet, srv.URL+path); resp.StatusCode != http.StatusOK {
-			t.Errorf("GET %s = %d, want 200", path, resp.StatusCode)
-		}
+	if resp, _ := get(t, http.MethodGet, srv.URL+"/healthz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz = %d, want 200", resp.StatusCode)
+	}
+	waitReady(t, srv)
+	if _, body := get(t, http.MethodGet, srv.URL+"/readyz"); !strings.HasPrefix(body, "ready: subscribed as ") {
+		t.Errorf("GET /readyz = %q", body)
+	}
+	resp, body := get(t, http.MethodGet, srv.URL+"/metrics")
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /metrics without a registry = %d %q, want 404", resp.StatusCode, body)
 	}
 }
 

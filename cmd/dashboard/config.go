@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,40 +21,110 @@ type config struct {
 	Listen          string
 	Master          string
 	StateDir        string
+	Simulate        bool
+	HoldTime        time.Duration
+	RefuseSeconds   float64
+	Principal       string
+	SecretFile      string
 	LogFormat       string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	// secret is the principal's secret, read from --secret-file or
+	// OFFERDECK_SECRET; unexported so that it is never logged.
+	secret string
 }
 
 // option describes one flag: its name, the environment variable that
-// supplies a value when the flag is absent, its default and its help text.
-// Keeping them in one table is what lets --help list every flag with its
-// environment name.
+// supplies a value when the flag is absent, its default, its help text and
+// where its value goes. Keeping them in one table is what lets --help list
+// every flag with its environment name.
 type option struct {
 	name  string
 	env   string
 	def   string
 	usage string
-	set   func(c *config, v string) error
+	set   func(v string) error
+	// isBool lets the flag stand alone (--simulate) as Go's bool flags do.
+	isBool bool
 }
 
-func options(getenv func(string) string) []option {
+// flagValue holds a flag's text until the option's set validates it.
+type flagValue struct {
+	v      string
+	isBool bool
+}
+
+func (f *flagValue) String() string     { return f.v }
+func (f *flagValue) Set(v string) error { f.v = v; return nil }
+func (f *flagValue) IsBoolFlag() bool   { return f.isBool }
+
+func listenOption(target *string, env, def string) option {
+	return option{
+		name: "listen", env: env, def: def,
+		usage: "address to serve on (host:port)",
+		set: func(v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("want host:port: %w", err)
+			}
+			*target = v
+			return nil
+		},
+	}
+}
+
+func logOptions(format *string, level *slog.Level) []option {
 	return []option{
 		{
-			name: "listen", env: "OFFERDECK_LISTEN", def: "127.0.0.1:8080",
-			usage: "address the dashboard serves on (host:port)",
-			set: func(c *config, v string) error {
-				if _, _, err := net.SplitHostPort(v); err != nil {
-					return fmt.Errorf("want host:port: %w", err)
+			name: "log-format", env: "OFFERDECK_LOG_FORMAT", def: "text",
+			usage: "log format: text or json",
+			set: func(v string) error {
+				if v != "text" && v != "json" {
+					return fmt.Errorf("%q: want text or json", v)
 				}
-				c.Listen = v
+				*format = v
 				return nil
 			},
 		},
 		{
+			name: "log-level", env: "OFFERDECK_LOG_LEVEL", def: "info",
+			usage: "log level: debug, info, warn or error",
+			set:   func(v string) error { return level.UnmarshalText([]byte(v)) },
+		},
+	}
+}
+
+func boolOption(name, env, usage string, target *bool) option {
+	return option{name: name, env: env, def: "false", usage: usage, isBool: true, set: func(v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("%q: want true or false", v)
+		}
+		*target = b
+		return nil
+	}}
+}
+
+func durationOption(name, env, def, usage string, target *time.Duration) option {
+	return option{name: name, env: env, def: def, usage: usage, set: func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d <= 0 {
+			return fmt.Errorf("%s: must be positive", v)
+		}
+		*target = d
+		return nil
+	}}
+}
+
+func options(c *config, getenv func(string) string) []option {
+	opts := []option{
+		listenOption(&c.Listen, "OFFERDECK_LISTEN", "127.0.0.1:8080"),
+		{
 			name: "master", env: "OFFERDECK_MASTER", def: "",
 			usage: "Mesos master: http://host:5050 (comma list allowed) or zk://host:2181/mesos; empty runs the embedded stand-in",
-			set: func(c *config, v string) error {
+			set: func(v string) error {
 				if err := checkMaster(v); err != nil {
 					return err
 				}
@@ -63,8 +134,8 @@ func options(getenv func(string) string) []option {
 		},
 		{
 			name: "state-dir", env: "OFFERDECK_STATE_DIR", def: defaultStateDir(getenv),
-			usage: "folder for the dashboard's database and task sandboxes",
-			set: func(c *config, v string) error {
+			usage: "folder for the dashboard's database and the stand-in's task sandboxes",
+			set: func(v string) error {
 				if v == "" {
 					return errors.New("must not be empty")
 				}
@@ -72,40 +143,33 @@ func options(getenv func(string) string) []option {
 				return nil
 			},
 		},
+		boolOption("simulate", "OFFERDECK_SIMULATE", "embedded stand-in only: simulate command tasks instead of running them on this host", &c.Simulate),
+		durationOption("hold", "OFFERDECK_HOLD", "30s", "how long an offer nobody acts on is held before it is declined", &c.HoldTime),
 		{
-			name: "log-format", env: "OFFERDECK_LOG_FORMAT", def: "text",
-			usage: "log format: text or json",
-			set: func(c *config, v string) error {
-				if v != "text" && v != "json" {
-					return fmt.Errorf("%q: want text or json", v)
+			name: "refuse-seconds", env: "OFFERDECK_REFUSE_SECONDS", def: "5",
+			usage: "refuse_seconds of declines (automatic ones and the default of the Decline button)",
+			set: func(v string) error {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil || f < 0 || f > 31536000 {
+					return fmt.Errorf("%q: want seconds between 0 and 31536000", v)
 				}
-				c.LogFormat = v
+				c.RefuseSeconds = f
 				return nil
 			},
 		},
 		{
-			name: "log-level", env: "OFFERDECK_LOG_LEVEL", def: "info",
-			usage: "log level: debug, info, warn or error",
-			set: func(c *config, v string) error {
-				return c.LogLevel.UnmarshalText([]byte(v))
-			},
+			name: "principal", env: "OFFERDECK_PRINCIPAL", def: "",
+			usage: "Mesos principal for HTTP basic authentication (its secret comes from --secret-file or OFFERDECK_SECRET, never a flag)",
+			set:   func(v string) error { c.Principal = v; return nil },
 		},
 		{
-			name: "shutdown-timeout", env: "OFFERDECK_SHUTDOWN_TIMEOUT", def: "10s",
-			usage: "how long a shutdown may take before connections are cut",
-			set: func(c *config, v string) error {
-				d, err := time.ParseDuration(v)
-				if err != nil {
-					return err
-				}
-				if d <= 0 {
-					return fmt.Errorf("%s: must be positive", v)
-				}
-				c.ShutdownTimeout = d
-				return nil
-			},
+			name: "secret-file", env: "OFFERDECK_SECRET_FILE", def: "",
+			usage: "file holding the principal's secret",
+			set:   func(v string) error { c.SecretFile = v; return nil },
 		},
 	}
+	opts = append(opts, logOptions(&c.LogFormat, &c.LogLevel)...)
+	return append(opts, durationOption("shutdown-timeout", "OFFERDECK_SHUTDOWN_TIMEOUT", "10s", "how long a shutdown may take before connections are cut", &c.ShutdownTimeout))
 }
 
 // checkMaster accepts "", a zk:// URL, or a comma list of http(s)://host:port
@@ -137,56 +201,58 @@ func defaultStateDir(getenv func(string) string) string {
 	return filepath.Join(os.TempDir(), "offerdeck")
 }
 
-// parseConfig reads args (without the program name), falling back to
-// environment variables for flags that are absent. Errors name the flag or
-// the environment variable whose value is bad.
+// parseConfig reads the dashboard's args (without the program name).
 func parseConfig(args []string, getenv func(string) string, usageOut io.Writer) (config, error) {
 	var c config
-	opts := options(getenv)
-	fs := flag.NewFlagSet("dashboard", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	values := make(map[string]*string, len(opts))
-	for _, o := range opts {
-		values[o.name] = fs.String(o.name, o.def, o.usage)
-	}
-	fs.Usage = func() { writeUsage(usageOut, opts) }
-	if err := fs.Parse(args); err != nil {
-		// The flag package has already printed the usage for --help.
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q (flags start with --; see --help)", fs.Arg(0))
-	}
-	explicit := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
-
-	for _, o := range opts {
-		v, source := *values[o.name], "flag --"+o.name
-		if !explicit[o.name] {
-			if ev, ok := lookup(getenv, o.env); ok {
-				v, source = ev, "environment variable "+o.env
-			}
-		}
-		if err := o.set(&c, v); err != nil {
-			return c, fmt.Errorf("invalid value for %s: %w", source, err)
-		}
-	}
-	return c, nil
+	err := parseOptions("dashboard", dashboardIntro, options(&c, getenv), args, getenv, usageOut)
+	return c, err
 }
 
-func lookup(getenv func(string) string, name string) (string, bool) {
-	v := getenv(name)
-	return v, v != ""
-}
-
-func writeUsage(w io.Writer, opts []option) {
-	fmt.Fprint(w, `Usage: dashboard [flags]
+const dashboardIntro = `Usage: dashboard [flags]
+       dashboard local [flags]   (run the stand-in master alone; see dashboard local --help)
 
 Offerdeck is a live web dashboard and control panel for Apache Mesos.
 With no --master it starts an embedded stand-in master with simulated agents.
+`
 
-Flags (each may also be set by its environment variable; a flag wins):
-`)
+// parseOptions parses args against opts, falling back to environment
+// variables for flags that are absent. Errors name the flag or the
+// environment variable whose value is bad.
+func parseOptions(name, intro string, opts []option, args []string, getenv func(string) string, usageOut io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	values := make(map[string]*flagValue, len(opts))
+	for _, o := range opts {
+		values[o.name] = &flagValue{v: o.def, isBool: o.isBool}
+		fs.Var(values[o.name], o.name, o.usage)
+	}
+	fs.Usage = func() { writeUsage(usageOut, intro, opts) }
+	if err := fs.Parse(args); err != nil {
+		// The flag package has already printed the usage for --help.
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags start with --; see --help)", fs.Arg(0))
+	}
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	for _, o := range opts {
+		v, source := values[o.name].v, "flag --"+o.name
+		if !explicit[o.name] {
+			if ev := getenv(o.env); ev != "" {
+				v, source = ev, "environment variable "+o.env
+			}
+		}
+		if err := o.set(v); err != nil {
+			return fmt.Errorf("invalid value for %s: %w", source, err)
+		}
+	}
+	return nil
+}
+
+func writeUsage(w io.Writer, intro string, opts []option) {
+	fmt.Fprint(w, intro)
+	fmt.Fprint(w, "\nFlags (each may also be set by its environment variable; a flag wins):\n")
 	for _, o := range opts {
 		def := o.def
 		if def == "" {
@@ -196,8 +262,8 @@ Flags (each may also be set by its environment variable; a flag wins):
 	}
 }
 
-// LogValue lists the effective configuration for the startup log line.
-// It holds no secrets today; when it does, they are redacted here.
+// LogValue lists the effective configuration for the startup log line. The
+// secret is never part of it: only whether one was given.
 func (c config) LogValue() slog.Value {
 	master := c.Master
 	if master == "" {
@@ -207,6 +273,11 @@ func (c config) LogValue() slog.Value {
 		slog.String("listen", c.Listen),
 		slog.String("master", master),
 		slog.String("state_dir", c.StateDir),
+		slog.Bool("simulate", c.Simulate),
+		slog.Duration("hold", c.HoldTime),
+		slog.Float64("refuse_seconds", c.RefuseSeconds),
+		slog.String("principal", c.Principal),
+		slog.Bool("secret_file_set", c.SecretFile != ""),
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),

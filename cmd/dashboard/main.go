@@ -1,5 +1,6 @@
 // Command dashboard runs Offerdeck: a live web dashboard and control panel
-// for Apache Mesos. Run it with --help for its flags.
+// for Apache Mesos. Run it with --help for its flags, and "dashboard local"
+// to run the stand-in master alone.
 package main
 
 import (
@@ -13,9 +14,18 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/detect"
+	"github.com/offerdeck/offerdeck/mesos/local"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/web"
 )
 
@@ -28,15 +38,21 @@ func main() {
 // run is main without the process: it returns the exit code, so tests can
 // drive the whole program in-process.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "local" {
+		return runLocal(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
+	}
+	if err == nil {
+		cfg.secret, err = readSecret(cfg, getenv)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "dashboard: %v\n", err)
 		return 2
 	}
-	log := newLogger(stderr, cfg)
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	if err := serve(ctx, cfg, log, nil); err != nil {
 		log.Error("dashboard stopped", "err", err)
 		return 1
@@ -44,34 +60,100 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return 0
 }
 
-func newLogger(w io.Writer, cfg config) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
-	if cfg.LogFormat == "json" {
+// readSecret reads the principal's secret from --secret-file or
+// OFFERDECK_SECRET; never from a flag value, so it is not in argv.
+func readSecret(cfg config, getenv func(string) string) (string, error) {
+	if cfg.SecretFile != "" {
+		b, err := os.ReadFile(cfg.SecretFile)
+		if err != nil {
+			return "", fmt.Errorf("invalid value for flag --secret-file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	return getenv("OFFERDECK_SECRET"), nil
+}
+
+func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
 // serve runs the dashboard until ctx is done, then shuts down within
-// cfg.ShutdownTimeout. If ready is not nil it receives the listening
-// address once the server accepts connections.
+// cfg.ShutdownTimeout: HTTP first, then the scheduler (which persists what
+// is pending), then the embedded master. If ready is not nil it receives
+// the listening address once the server accepts connections.
 func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.Addr) error {
 	log.Info("starting", "config", cfg)
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("create state folder: %w", err)
 	}
-	site, err := web.New(web.Config{
-		Logger: log.With("component", "web"),
-		Master: cfg.Master,
-	})
-	if err != nil {
-		return err
-	}
-
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s (flag --listen): %w", cfg.Listen, err)
 	}
+	defer ln.Close()
+
+	// Everything below the HTTP server stops after it, in order: the
+	// scheduler (persisting what is pending) and the web layer's feed,
+	// then the embedded master, so the framework leaves before its master.
+	var wg, masterWG sync.WaitGroup
+	backCtx, stopBack := context.WithCancel(context.WithoutCancel(ctx))
+	masterCtx, stopMaster := context.WithCancel(context.WithoutCancel(ctx))
+	defer func() {
+		stopBack()
+		wg.Wait()
+		stopMaster()
+		masterWG.Wait()
+	}()
+
+	masters, detector, masterDesc, err := masterSource(masterCtx, cfg, log, &masterWG)
+	if err != nil {
+		return err
+	}
+
+	registry := prometheus.NewRegistry()
+	sched, err := scheduler.New(scheduler.Config{
+		Client: mesos.Config{
+			Masters:   masters,
+			Detector:  detector,
+			Principal: cfg.Principal,
+			Secret:    cfg.secret,
+			Framework: frameworkInfo(cfg),
+			Logger:    log.With("component", "mesos"),
+		},
+		StateDir:      cfg.StateDir,
+		HoldTime:      cfg.HoldTime,
+		RefuseSeconds: cfg.RefuseSeconds,
+		Logger:        log.With("component", "scheduler"),
+		Metrics:       registry,
+	})
+	if err != nil {
+		return err
+	}
+	site, err := web.New(web.Config{
+		Logger:    log.With("component", "web"),
+		Scheduler: sched,
+		Master:    masterDesc,
+		Embedded:  cfg.Master == "",
+		Simulated: cfg.Master == "" && cfg.Simulate,
+		Metrics:   registry,
+	})
+	if err != nil {
+		sched.Close()
+		return err
+	}
+	schedDone := make(chan struct{})
+	wg.Go(func() {
+		defer close(schedDone)
+		if err := sched.Run(backCtx); err != nil {
+			log.Error("scheduler stopped", "err", err)
+		}
+	})
+	wg.Go(func() { site.Run(backCtx) })
+
 	// Handlers that outlive a request (the live WebSocket) watch this
 	// context, because http.Server.Shutdown does not wait for hijacked
 	// connections.
@@ -93,6 +175,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 	select {
 	case err := <-serveErr:
 		return fmt.Errorf("serve http: %w", err)
+	case <-schedDone:
+		log.Warn("scheduler ended early; shutting down")
 	case <-ctx.Done():
 	}
 
@@ -107,6 +191,82 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 		srv.Close()
 		log.Warn("shutdown cut short: connections closed", "err", err)
 	}
+	stopBack()
+	waited := make(chan struct{})
+	go func() {
+		wg.Wait()
+		stopMaster()
+		masterWG.Wait()
+		close(waited)
+	}()
+	select {
+	case <-waited:
+	case <-shutdownCtx.Done():
+		log.Warn("shutdown timeout passed while stopping the scheduler and master; exiting anyway")
+	}
 	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 	return nil
 }
+
+// masterSource starts the embedded stand-in (when no master is given) or a
+// ZooKeeper detector, on goroutines counted in wg that stop with ctx.
+func masterSource(ctx context.Context, cfg config, log *slog.Logger, wg *sync.WaitGroup) (masters []string, det mesos.LeaderDetector, desc string, err error) {
+	switch {
+	case cfg.Master == "":
+		m, err := local.New(local.Config{
+			SandboxRoot:      filepath.Join(cfg.StateDir, "sandboxes"),
+			SimulateCommands: cfg.Simulate,
+			SimulatedRunTime: 5 * time.Second,
+			Logger:           log.With("component", "stand-in"),
+		})
+		if err != nil {
+			return nil, nil, "", err
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("listen for the stand-in master: %w", err)
+		}
+		wg.Go(func() {
+			if err := m.Run(ctx, ln); err != nil {
+				log.Error("stand-in master stopped", "err", err)
+			}
+		})
+		url := "http://" + ln.Addr().String()
+		return []string{url}, nil, url + " (embedded stand-in)", nil
+	case strings.HasPrefix(cfg.Master, "zk://"):
+		z, err := detect.NewZooKeeper(detect.Config{URL: cfg.Master, Logger: log.With("component", "zookeeper")})
+		if err != nil {
+			return nil, nil, "", fmt.Errorf("invalid value for --master: %w", err)
+		}
+		wg.Go(func() {
+			if err := z.Run(ctx); err != nil {
+				log.Error("zookeeper detector stopped", "err", err)
+			}
+		})
+		return nil, z, cfg.Master, nil
+	default:
+		for _, m := range strings.Split(cfg.Master, ",") {
+			masters = append(masters, strings.TrimSpace(m))
+		}
+		return masters, nil, cfg.Master, nil
+	}
+}
+
+// frameworkInfo is what the dashboard registers as; the scheduler adds its
+// defaults (failover timeout, capabilities, roles).
+func frameworkInfo(cfg config) *mesos.FrameworkInfo {
+	host, _ := os.Hostname()
+	fi := &mesos.FrameworkInfo{Name: strPtr("offerdeck"), Hostname: strPtr(host)}
+	if cfg.Principal != "" {
+		fi.Principal = strPtr(cfg.Principal)
+	}
+	if h, port, err := net.SplitHostPort(cfg.Listen); err == nil {
+		if h == "" || h == "0.0.0.0" || h == "::" {
+			h = host
+		}
+		fi.WebuiUrl = strPtr("http://" + net.JoinHostPort(h, port) + "/")
+	}
+	return fi
+}
+
+func strPtr(s string) *string { return &s }

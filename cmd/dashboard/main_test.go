@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,6 +56,18 @@ func TestParseConfig(t *testing.T) {
 			args:  []string{"--master=http://m1:5050,http://m2:5050"},
 			check: func(c config) bool { return c.Master == "http://m1:5050,http://m2:5050" },
 		},
+		{
+			name:  "bool flag alone",
+			args:  []string{"--simulate"},
+			check: func(c config) bool { return c.Simulate },
+		},
+		{
+			name:  "bool from env",
+			env:   map[string]string{"OFFERDECK_SIMULATE": "true", "OFFERDECK_HOLD": "1m"},
+			check: func(c config) bool { return c.Simulate && c.HoldTime == time.Minute },
+		},
+		{name: "bad bool env", env: map[string]string{"OFFERDECK_SIMULATE": "maybe"}, wantErr: "environment variable OFFERDECK_SIMULATE"},
+		{name: "bad refuse seconds", args: []string{"--refuse-seconds", "-3"}, wantErr: "flag --refuse-seconds"},
 		{name: "bad listen flag", args: []string{"--listen", "nonsense"}, wantErr: "flag --listen"},
 		{name: "bad listen env", env: map[string]string{"OFFERDECK_LISTEN": "nonsense"}, wantErr: "environment variable OFFERDECK_LISTEN"},
 		{name: "bad master", args: []string{"--master", "ftp://m1"}, wantErr: "flag --master"},
@@ -97,7 +110,8 @@ func TestHelpListsEveryFlagWithDefaultAndEnv(t *testing.T) {
 		t.Fatalf("parseConfig(--help) error = %v, want flag.ErrHelp", err)
 	}
 	help := out.String()
-	for _, o := range options(envOf(nil)) {
+	var c config
+	for _, o := range options(&c, envOf(nil)) {
 		for _, want := range []string{"--" + o.name + "\n", "env " + o.env, o.usage} {
 			if !strings.Contains(help, want) {
 				t.Errorf("--help lacks %q:\n%s", want, help)
@@ -109,6 +123,33 @@ func TestHelpListsEveryFlagWithDefaultAndEnv(t *testing.T) {
 	}
 	if n := strings.Count(help, "Usage:"); n != 1 {
 		t.Errorf("--help printed the usage %d times, want once", n)
+	}
+}
+
+func TestSecretNeverFromArgv(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "secret")
+	if err := os.WriteFile(file, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readSecret(config{SecretFile: file}, envOf(map[string]string{"OFFERDECK_SECRET": "from-env"}))
+	if err != nil || got != "s3cret" {
+		t.Errorf("secret from file = %q, %v", got, err)
+	}
+	if got, _ := readSecret(config{}, envOf(map[string]string{"OFFERDECK_SECRET": "from-env"})); got != "from-env" {
+		t.Errorf("secret from env = %q", got)
+	}
+	if _, err := readSecret(config{SecretFile: filepath.Join(dir, "missing")}, envOf(nil)); err == nil || !strings.Contains(err.Error(), "--secret-file") {
+		t.Errorf("missing secret file = %v, want an error naming --secret-file", err)
+	}
+	if _, err := parseConfig([]string{"--secret", "x"}, envOf(nil), io.Discard); err == nil {
+		t.Error("a --secret flag exists; secrets must never be in argv")
+	}
+	var logs bytes.Buffer
+	cfg := config{Principal: "dash", secret: "t0p-s3cret"}
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("starting", "config", cfg)
+	if strings.Contains(logs.String(), "t0p-s3cret") {
+		t.Errorf("the startup log line carries the secret: %s", logs.String())
 	}
 }
 
@@ -128,7 +169,8 @@ func TestRunExitCodes(t *testing.T) {
 // TestServeAndShutdown runs the whole server in-process, loads the page and
 // checks that cancelling the context stops it within the bound.
 func TestServeAndShutdown(t *testing.T) {
-	cfg := config{Listen: "127.0.0.1:0", StateDir: filepath.Join(t.TempDir(), "state"), LogFormat: "text", ShutdownTimeout: 5 * time.Second}
+	cfg := config{Listen: "127.0.0.1:0", StateDir: filepath.Join(t.TempDir(), "state"), LogFormat: "text", ShutdownTimeout: 5 * time.Second,
+		HoldTime: 30 * time.Second, RefuseSeconds: 5}
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	ctx, cancel := context.WithCancel(t.Context())
@@ -144,14 +186,16 @@ func TestServeAndShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not start within 10s")
 	}
+	// With no --master the dashboard runs the stand-in and subscribes.
+	waitReady(t, "http://"+addr.String())
 	resp, err := http.Get("http://" + addr.String() + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Waiting for a Mesos master") {
-		t.Fatalf("GET / = %d %q, want 200 with the waiting page", resp.StatusCode, body)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "embedded stand-in") || !strings.Contains(string(body), "agent-1.demo") {
+		t.Fatalf("GET / = %d %q, want 200 with the stand-in's offers", resp.StatusCode, body)
 	}
 	if _, err := os.Stat(cfg.StateDir); err != nil {
 		t.Errorf("state folder not created: %v", err)
@@ -230,6 +274,26 @@ func TestSignalShutdown(t *testing.T) {
 }
 
 // waitHTTP polls url until it answers, failing early if the process exits.
+// waitReady polls /readyz until the dashboard is subscribed.
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("not ready within 15s: %s", b)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func waitHTTP(t *testing.T, url string, exited <-chan error, stderr *bytes.Buffer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
@@ -250,6 +314,18 @@ func waitHTTP(t *testing.T, url string, exited <-chan error, stderr *bytes.Buffe
 		case <-tick.C:
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger writing while a test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
 }
 
 func TestMain(m *testing.M) {

@@ -34,15 +34,16 @@ var allowed = map[string][]string{
 	"hub":                       nil,
 	"static":                    nil,
 	// ui may use the scheduler's view data types, nothing that does I/O.
-	"ui":                {"mesos/scheduler", "mesos/scheduler/placement", "mesos", "mesos/recordio", "mesos/detect"},
-	"web":               {"hub", "ui", "static", "mesos/scheduler", "mesos/scheduler/placement", "mesos", "mesos/recordio", "mesos/detect"},
-	"cmd/dashboard":     {"*"},
-	"internal/archtest": nil,
-	"internal/zktest":   nil,
+	"ui":                    {"mesos/scheduler", "mesos/scheduler/placement", "mesos", "mesos/recordio", "mesos/detect"},
+	"web":                   {"hub", "ui", "static", "mesos/scheduler", "mesos/scheduler/placement", "mesos", "mesos/recordio", "mesos/detect"},
+	"cmd/dashboard":         {"*"},
+	"internal/archtest":     nil,
+	"internal/zktest":       nil,
+	"mesos/local/localtest": {"mesos/local", "mesos", "mesos/recordio", "mesos/detect", "mesos/local/executor"},
 }
 
 // testOnly packages may be imported by tests only.
-var testOnly = []string{"internal/zktest"}
+var testOnly = []string{"internal/zktest", "mesos/local/localtest"}
 
 type pkg struct {
 	ImportPath string

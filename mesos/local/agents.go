@@ -142,3 +142,21 @@ func (a *agent) info() *mesos.AgentInfo {
 		Attributes: a.attributes,
 	}
 }
+
+// ScaleAgents returns n generated agents for scale runs: hostnames
+// agent-00001.scale and so on, spread over 40 racks and 4 pods, each with
+// 8 cpus, 32 GB of memory, 500 GB of disk and ports 31000-32000.
+func ScaleAgents(n int) []AgentConfig {
+	out := make([]AgentConfig, n)
+	for i := range out {
+		out[i] = AgentConfig{
+			Hostname:   fmt.Sprintf("agent-%05d.scale", i+1),
+			CPUs:       8,
+			Mem:        32768,
+			Disk:       512000,
+			Ports:      [][2]uint64{{31000, 32000}},
+			Attributes: fmt.Sprintf("rack:r%02d;pod:p%d", i%40, i%4),
+		}
+	}
+	return out
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/detect"
 	"github.com/offerdeck/offerdeck/mesos/local/executor"
 )
 
@@ -64,6 +65,10 @@ type Config struct {
 
 	// Hostname is the name the master gives itself; default "localhost".
 	Hostname string
+	// ZooKeeper, when set (zk://host:2181/mesos), is where the master
+	// announces itself as a real master does, so leader detection and
+	// leader-change tests can run against stand-ins.
+	ZooKeeper string
 	// Logger receives lifecycle events; nil discards.
 	Logger *slog.Logger
 }
@@ -124,7 +129,7 @@ func New(cfg Config) (*Master, error) {
 		Root:             cfg.SandboxRoot,
 		SimulateCommands: cfg.SimulateCommands,
 		SimulatedRunTime: cfg.SimulatedRunTime,
-		Logger:           log.With("component", "executor"),
+		Logger:           log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stand-in master: %w", err)
@@ -184,6 +189,18 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { serveErr <- srv.Serve(ln) })
 	wg.Go(func() { m.allocator(baseCtx) })
 	wg.Go(func() { m.updater(baseCtx) })
+	if m.cfg.ZooKeeper != "" {
+		m.mu.Lock()
+		info, err := mesos.MarshalJSON(m.masterInfo())
+		m.mu.Unlock()
+		if err == nil {
+			wg.Go(func() {
+				if err := detect.Announce(baseCtx, m.cfg.ZooKeeper, info, m.log.With("component", "zookeeper")); err != nil {
+					m.log.Error("announce in ZooKeeper", "err", err)
+				}
+			})
+		}
+	}
 	m.log.Info("stand-in master serving", "url", "http://"+m.addr, "master_id", id, "agents", len(m.cfg.Agents))
 
 	var err error

@@ -121,7 +121,7 @@ func New(cfg Config) (*Scheduler, error) {
 	ccfg.Framework = frameworkInfo(cfg.Client.Framework, frameworkID)
 	ccfg.OnStatus = s.onStatus
 	if ccfg.Logger == nil {
-		ccfg.Logger = log.With("component", "mesos")
+		ccfg.Logger = log
 	}
 	s.client, err = mesos.NewClient(ccfg)
 	if err != nil {

@@ -3,7 +3,6 @@ package scheduler_test
 import (
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/local"
+	"github.com/offerdeck/offerdeck/mesos/local/localtest"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 )
 
@@ -23,34 +23,9 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// startMaster runs the stand-in master over real HTTP for a test.
 func startMaster(t *testing.T, cfg local.Config) (*local.Master, string) {
 	t.Helper()
-	if cfg.SandboxRoot == "" {
-		cfg.SandboxRoot = t.TempDir()
-	}
-	if cfg.AllocationInterval == 0 {
-		cfg.AllocationInterval = 50 * time.Millisecond
-	}
-	m, err := local.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		m.Run(ctx, ln)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	return m, "http://" + ln.Addr().String()
+	return localtest.Start(t, cfg)
 }
 
 // running is a scheduler whose Run the test owns, with its changes kept.

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/offerdeck/offerdeck/mesos/local"
+)
+
+// localConfig configures "dashboard local": the stand-in master alone.
+type localConfig struct {
+	Listen     string
+	SandboxDir string
+	Simulate   bool
+	RunTime    time.Duration
+	Agents     int
+	ZooKeeper  string
+	LogFormat  string
+	LogLevel   slog.Level
+}
+
+const localIntro = `Usage: dashboard local [flags]
+
+Runs Offerdeck's stand-in Mesos master with simulated agents alone, so any
+Mesos client (curl, a notebook, another framework) can use it:
+
+  curl -N -H 'Content-Type: application/json' -d '{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"me","name":"curl"}}}' http://127.0.0.1:5050/api/v1/scheduler
+`
+
+func localOptions(c *localConfig, getenv func(string) string) []option {
+	opts := []option{
+		listenOption(&c.Listen, "OFFERDECK_LOCAL_LISTEN", "127.0.0.1:5050"),
+		{
+			name: "sandbox-dir", env: "OFFERDECK_SANDBOX_DIR", def: filepath.Join(defaultStateDir(getenv), "local-sandboxes"),
+			usage: "folder for the task sandboxes (stdout and stderr of every task)",
+			set: func(v string) error {
+				if v == "" {
+					return errors.New("must not be empty")
+				}
+				c.SandboxDir = v
+				return nil
+			},
+		},
+		boolOption("simulate", "OFFERDECK_SIMULATE", "simulate command tasks instead of running them on this host", &c.Simulate),
+		durationOption("run-time", "OFFERDECK_SIMULATED_RUN_TIME", "5s", "how long a simulated command task runs before it finishes", &c.RunTime),
+		{
+			name: "agents", env: "OFFERDECK_AGENTS", def: "0",
+			usage: "number of simulated agents: 0 for the three demo agents, more for a generated cluster (scale mode simulates every task)",
+			set: func(v string) error {
+				n, err := strconv.Atoi(v)
+				if err != nil || n < 0 || n > 20000 {
+					return fmt.Errorf("%q: want a number from 0 to 20000", v)
+				}
+				c.Agents = n
+				return nil
+			},
+		},
+		{
+			name: "zk", env: "OFFERDECK_LOCAL_ZK", def: "",
+			usage: "announce the master in ZooKeeper like a real one: zk://host:2181/mesos",
+			set:   func(v string) error { c.ZooKeeper = v; return nil },
+		},
+	}
+	return append(opts, logOptions(&c.LogFormat, &c.LogLevel)...)
+}
+
+// runLocal serves the stand-in master until ctx is done.
+func runLocal(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	var c localConfig
+	err := parseOptions("dashboard local", localIntro, localOptions(&c, getenv), args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "dashboard local: %v\n", err)
+		return 2
+	}
+	log := newLogger(stderr, c.LogFormat, c.LogLevel)
+	cfg := local.Config{
+		SandboxRoot:      c.SandboxDir,
+		SimulateCommands: c.Simulate,
+		SimulatedRunTime: c.RunTime,
+		ZooKeeper:        c.ZooKeeper,
+		Logger:           log,
+	}
+	if c.Agents > 0 {
+		cfg.Agents = local.ScaleAgents(c.Agents)
+		cfg.SimulateCommands = true
+	}
+	m, err := local.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "dashboard local: %v\n", err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "dashboard local: listen on %s (flag --listen): %v\n", c.Listen, err)
+		return 1
+	}
+	if err := m.Run(ctx, ln); err != nil {
+		log.Error("stand-in master stopped", "err", err)
+		return 1
+	}
+	return 0
+}
