@@ -63,10 +63,10 @@ type Overview struct {
 	// Offers counts held offers, Agents the agents they come from, and
 	// Resources totals what they offer.
 	Offers, Agents int
-	Resources    []Quantity
-	Queued       int
-	TaskCounts   []StateCount
-	RecentEvents []EventLine
+	Resources      []Quantity
+	Queued         int
+	TaskCounts     []StateCount
+	RecentEvents   []EventLine
 }
 
 // Quantity is an amount of one resource, formatted for display.
