@@ -1,0 +1,296 @@
+package hub_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/offerdeck/offerdeck/hub"
+)
+
+// TestNextStops checks that a Next parked or in its flush window returns
+// promptly, with an error telling why.
+func TestNextStops(t *testing.T) {
+	tests := []struct {
+		name string
+		stop func(cancel context.CancelFunc, h *hub.Hub, s *hub.Subscriber)
+		want error
+	}{
+		{"ctx cancelled", func(cancel context.CancelFunc, _ *hub.Hub, _ *hub.Subscriber) { cancel() }, context.Canceled},
+		{"subscriber closed", func(_ context.CancelFunc, _ *hub.Hub, s *hub.Subscriber) { s.Close() }, hub.ErrClosed},
+		{"hub closed", func(_ context.CancelFunc, h *hub.Hub, _ *hub.Subscriber) { h.Close() }, hub.ErrHubClosed},
+	}
+	for _, tc := range tests {
+		for _, inWindow := range []bool{false, true} {
+			name := tc.name + " while parked"
+			if inWindow {
+				name = tc.name + " in flush window"
+			}
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					h := newHub(t, hub.Config{FlushWindow: time.Hour})
+					s := subscribe(t, h, map[string]uint64{"t": 0})
+					if inWindow {
+						h.Publish("t", entry("a", "1"))
+						next(t, s)
+						h.Publish("t", entry("a", "2"))
+					}
+					ctx, cancel := context.WithCancel(t.Context())
+					defer cancel()
+					errc := make(chan error, 1)
+					go func() {
+						_, err := s.Next(ctx)
+						errc <- err
+					}()
+					synctest.Wait()
+					start := time.Now()
+					tc.stop(cancel, h, s)
+					if err := <-errc; !errors.Is(err, tc.want) {
+						t.Errorf("Next = %v, want %v", err, tc.want)
+					}
+					if d := time.Since(start); d != 0 {
+						t.Errorf("Next returned %v after the stop, want at once", d)
+					}
+					if tc.want == context.Canceled {
+						return
+					}
+					if _, err := s.Next(context.Background()); !errors.Is(err, tc.want) {
+						t.Errorf("Next again = %v, want %v", err, tc.want)
+					}
+				})
+			})
+		}
+	}
+}
+
+func TestNextErrorsAreDistinct(t *testing.T) {
+	if errors.Is(hub.ErrClosed, hub.ErrHubClosed) || errors.Is(hub.ErrClosed, context.Canceled) || errors.Is(hub.ErrHubClosed, context.Canceled) {
+		t.Errorf("ErrClosed, ErrHubClosed and context.Canceled must differ")
+	}
+}
+
+// TestCloseRemovesSubscriber covers subscribers that are parked, that gave
+// up waiting, and that never waited.
+func TestCloseRemovesSubscriber(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHub(t, hub.Config{})
+		parked := h.Subscribe(map[string]uint64{"t": 0})
+		gaveUp := h.Subscribe(map[string]uint64{"t": 0, "u": 0})
+		idle := h.Subscribe(map[string]uint64{"t": 0})
+		errc := make(chan error, 1)
+		go func() {
+			_, err := parked.Next(context.Background())
+			errc <- err
+		}()
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if _, err := gaveUp.Next(ctx); err != context.DeadlineExceeded {
+			t.Fatalf("Next = %v, want %v", err, context.DeadlineExceeded)
+		}
+		synctest.Wait()
+		st := h.Stats()
+		if got, want := [3]int{st.Subscribers, st.Topics[0].Subscribers, st.Topics[0].Waiting}, [3]int{3, 3, 2}; got != want {
+			t.Errorf("before Close: subscribers, on topic t, waiting = %d, want %d", got, want)
+		}
+		for _, s := range []*hub.Subscriber{parked, gaveUp, idle} {
+			if err := s.Close(); err != nil {
+				t.Errorf("Close = %v", err)
+			}
+		}
+		<-errc
+		st = h.Stats()
+		for _, ts := range st.Topics {
+			if ts.Subscribers != 0 || ts.Waiting != 0 {
+				t.Errorf("after Close: topic %s has %d subscribers, %d waiting; want 0", ts.Topic, ts.Subscribers, ts.Waiting)
+			}
+		}
+		if st.Subscribers != 0 {
+			t.Errorf("after Close: Stats().Subscribers = %d, want 0", st.Subscribers)
+		}
+		if err := parked.Close(); err != nil {
+			t.Errorf("second Close = %v, want nil", err)
+		}
+	})
+}
+
+// TestFlushWindow checks that batches are a window apart, that entries
+// published within a window share a batch, and that the first batch after a
+// quiet spell is not delayed.
+func TestFlushWindow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const window = 10 * time.Millisecond
+		h := newHub(t, hub.Config{FlushWindow: window})
+		s := subscribe(t, h, map[string]uint64{"t": 0})
+		start := time.Now()
+		go func() {
+			h.Publish("t", entry("1", "1"))
+			time.Sleep(2 * time.Millisecond)
+			h.Publish("t", entry("2", "2"))
+			time.Sleep(3 * time.Millisecond)
+			h.Publish("t", entry("3", "3"))
+			time.Sleep(10 * time.Millisecond)
+			h.Publish("t", entry("4", "4"))
+			time.Sleep(time.Second)
+			h.Publish("t", entry("5", "5"))
+		}()
+		for _, want := range []struct {
+			at   time.Duration
+			data []string
+		}{
+			{0, []string{"1"}},
+			{window, []string{"2", "3"}},
+			{2 * window, []string{"4"}},
+			{15*time.Millisecond + time.Second, []string{"5"}},
+		} {
+			b := next(t, s)
+			if at := time.Since(start); at != want.at || !slices.Equal(datas(b), want.data) {
+				t.Errorf("Next at %v = %q, want %q at %v", at, datas(b), want.data, want.at)
+			}
+		}
+	})
+}
+
+// TestBatchPublishWakesOnce checks that a publish of many entries costs each
+// waiting subscriber one wakeup and reaches it as one batch.
+func TestBatchPublishWakesOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const subscribers = 3
+		h := newHub(t, noWindow)
+		batches := make(chan hub.Batch, subscribers)
+		for range subscribers {
+			s := subscribe(t, h, map[string]uint64{"t": 0})
+			go func() {
+				b, err := s.Next(t.Context())
+				if err != nil {
+					t.Errorf("Next = %v", err)
+				}
+				batches <- b
+			}()
+		}
+		synctest.Wait()
+		h.Publish("t", numbered(1, 10)...)
+		for range subscribers {
+			if b := <-batches; !slices.Equal(datas(b), seqs(1, 10)) {
+				t.Errorf("Next = %q, want %q", datas(b), seqs(1, 10))
+			}
+		}
+		if st := h.Stats(); st.Wakeups != subscribers || st.Batches != subscribers {
+			t.Errorf("Stats() wakeups, batches = %d, %d; want %d, %d", st.Wakeups, st.Batches, subscribers, subscribers)
+		}
+	})
+}
+
+// TestSlowSubscriberNeverBlocksPublisher publishes 100,000 entries past a
+// subscriber that never reads: the history stays bounded, publishing does
+// not allocate once the history is full, and the subscriber is resynced.
+func TestSlowSubscriberNeverBlocksPublisher(t *testing.T) {
+	const history = 8
+	h := newHub(t, hub.Config{History: history, FlushWindow: hub.NoFlushWindow})
+	s := subscribe(t, h, map[string]uint64{"t": 0})
+	data := make([]byte, 300)
+	keys := []string{"a", "b", "c", "d", "e", "f", "g", "h", "i", "j"}
+	for i := range 100_000 {
+		h.Publish("t", hub.Entry{Key: keys[i%len(keys)], Data: data})
+	}
+	allocs := testing.AllocsPerRun(1000, func() { h.Publish("t", hub.Entry{Key: "a", Data: data}) })
+	if allocs != 0 {
+		t.Errorf("Publish past a stalled subscriber allocates %v times, want 0", allocs)
+	}
+	st := h.Stats()
+	if ts := st.Topics[0]; ts.Retained != history || ts.RetainedBytes != history*(300+1) {
+		t.Errorf("topic retains %d entries, %d bytes; want %d, %d", ts.Retained, ts.RetainedBytes, history, history*301)
+	}
+	b := next(t, s)
+	if !slices.Equal(b.Resync, []string{"t"}) || len(b.Entries) != 0 {
+		t.Errorf("Next = %d entries, resync %q; want only resync [t]", len(b.Entries), b.Resync)
+	}
+	if got := h.Stats().Resyncs; got != 1 {
+		t.Errorf("Stats().Resyncs = %d, want 1", got)
+	}
+}
+
+// TestNextDoesNotAllocate checks the steady state of a subscriber that keeps
+// up: publish a few entries, take them.
+func TestNextDoesNotAllocate(t *testing.T) {
+	h := newHub(t, hub.Config{History: 64, FlushWindow: hub.NoFlushWindow})
+	s := subscribe(t, h, map[string]uint64{"t": 0, "u": 0})
+	es := numbered(1, 3)
+	round := func() {
+		h.Publish("t", es...)
+		h.Publish("u", es[0])
+		if b, err := s.Next(t.Context()); err != nil || len(b.Entries) != 4 {
+			t.Fatalf("Next = %d entries, %v; want 4", len(b.Entries), err)
+		}
+	}
+	for range 64 {
+		round()
+	}
+	if allocs := testing.AllocsPerRun(100, round); allocs != 0 {
+		t.Errorf("publish and Next allocate %v times, want 0", allocs)
+	}
+}
+
+// TestManySubscribers runs 1,000 subscribers against a publisher; each must
+// see every entry exactly once, in order, or a resync for what it missed.
+func TestManySubscribers(t *testing.T) {
+	const (
+		subscribers = 1000
+		total       = 2000
+	)
+	for _, history := range []int{total, 64} {
+		t.Run("history="+strconv.Itoa(history), func(t *testing.T) {
+			h := newHub(t, hub.Config{History: history, FlushWindow: hub.NoFlushWindow})
+			var wg sync.WaitGroup
+			for range subscribers {
+				s := subscribe(t, h, map[string]uint64{"t": 0})
+				wg.Go(func() { receiveAll(t, h, s, total) })
+			}
+			for i := 1; i <= total; i++ {
+				h.Publish("t", entry(strconv.Itoa(i), strconv.Itoa(i)))
+			}
+			wg.Wait()
+			st := h.Stats()
+			t.Logf("%d entries delivered in %d batches, %d resyncs, %d wakeups", st.Delivered, st.Batches, st.Resyncs, st.Wakeups)
+			if history >= total && (st.Resyncs != 0 || st.Delivered != subscribers*total) {
+				t.Errorf("with all entries retained: %d delivered, %d resyncs; want %d, 0", st.Delivered, st.Resyncs, subscribers*total)
+			}
+		})
+	}
+}
+
+// receiveAll reads s until it passed seq total, checking that entries come
+// in order without gaps unless a resync says so.
+func receiveAll(t *testing.T, h *hub.Hub, s *hub.Subscriber, total uint64) {
+	var seq uint64
+	for seq < total {
+		b, err := s.Next(t.Context())
+		if err != nil {
+			t.Errorf("Next = %v", err)
+			return
+		}
+		if len(b.Resync) > 0 {
+			seq = h.Seq("t") // the region re-rendered
+			if err := s.Resume("t", seq); err != nil {
+				t.Errorf("Resume = %v", err)
+				return
+			}
+			continue
+		}
+		for _, d := range datas(b) {
+			if want := strconv.FormatUint(seq+1, 10); d != want {
+				t.Errorf("entry %s after %d, want %s", d, seq, want)
+				return
+			}
+			seq++
+		}
+		if got := b.Seqs[0].Seq; got != seq {
+			t.Errorf("batch seq %d after entry %d", got, seq)
+			return
+		}
+	}
+}
