@@ -1,6 +1,9 @@
 package ui
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
@@ -10,3 +13,14 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+func i64(n int64) string { return strconv.FormatInt(n, 10) }
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+func joinComma(s []string) string { return strings.Join(s, ", ") }

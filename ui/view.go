@@ -12,6 +12,23 @@ type Layout struct {
 	CSS, JS, Icon string
 	// Conn is the connection to the Mesos master as the header shows it.
 	Conn Connection
+	// Counts are the numbers the tabs show: offers, tasks (live), agents.
+	Counts Counts
+	// Flash is the answer to the last action, shown once.
+	Flash Flash
+	// Topics are the live topics this page follows, and Seqs their
+	// sequence numbers at render time, for the client to resume from.
+	Topics string
+	// Epoch identifies the server's sequence numbering; a client that
+	// resumes with another epoch resyncs instead.
+	Epoch string
+	// Banner is a warning every page shows, e.g. an exposure opt-out.
+	Banner string
+}
+
+// Counts are the tab counts.
+type Counts struct {
+	Offers, Tasks, Agents int
 }
 
 // Connection describes the dashboard's link to the Mesos master.
@@ -27,13 +44,34 @@ type Connection struct {
 // NavItem is one tab of the navigation.
 type NavItem struct {
 	Href, Label string
+	// Count is the tab's count element id, "" for tabs without one.
+	Count string
 }
 
-// nav lists the pages that exist, in the order the header shows them.
+// nav lists the pages, in the order the header shows them.
 func nav() []NavItem {
 	return []NavItem{
 		{Href: "/", Label: "Overview"},
+		{Href: "/offers", Label: "Offers", Count: "nav-count-offers"},
+		{Href: "/tasks", Label: "Tasks", Count: "nav-count-tasks"},
+		{Href: "/launch", Label: "Launch"},
+		{Href: "/agents", Label: "Agents", Count: "nav-count-agents"},
+		{Href: "/events", Label: "Events"},
+		{Href: "/audit", Label: "Audit"},
 	}
+}
+
+// count returns the number a tab shows.
+func (c Counts) count(id string) string {
+	switch id {
+	case "nav-count-offers":
+		return itoa(c.Offers)
+	case "nav-count-tasks":
+		return itoa(c.Tasks)
+	case "nav-count-agents":
+		return itoa(c.Agents)
+	}
+	return ""
 }
 
 // Overview is the view model of the overview page.

@@ -8,6 +8,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/ui"
 )
@@ -21,14 +22,38 @@ var (
 // message a user is shown. Expected errors show their reason; anything else
 // shows a generic message and is logged once with the request id.
 func statusOf(err error) (status int, message string, expected bool) {
+	var tooBig *http.MaxBytesError
 	switch {
 	case errors.Is(err, errNotFound):
 		return http.StatusNotFound, "There is no page at this address.", true
 	case errors.Is(err, errMethodNotAllowed):
 		return http.StatusMethodNotAllowed, "This address does not accept that method.", true
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, "The form is too large.", true
+	case errors.Is(err, errBadInput), errors.Is(err, scheduler.ErrBadSpec):
+		return http.StatusBadRequest, sentence(err), true
+	case errors.Is(err, scheduler.ErrUnknownOffer), errors.Is(err, scheduler.ErrUnknownTask), errors.Is(err, scheduler.ErrUnknownQueued):
+		return http.StatusNotFound, sentence(err), true
+	case errors.Is(err, scheduler.ErrDoesNotFit), errors.Is(err, scheduler.ErrTaskFinished):
+		return http.StatusConflict, sentence(err), true
+	case errors.Is(err, scheduler.ErrNotConnected):
+		return http.StatusServiceUnavailable, "Not connected to the master right now; try again once the header says live.", true
+	case errors.Is(err, scheduler.ErrOutputUnavailable):
+		return http.StatusBadGateway, sentence(err), true
+	case errors.As(err, new(*mesos.APIError)):
+		return http.StatusBadGateway, "The master refused: " + err.Error(), true
 	default:
 		return http.StatusInternalServerError, "Something went wrong on our side; the error has been logged.", false
 	}
+}
+
+// sentence makes an error's text readable as a message.
+func sentence(err error) string {
+	msg := err.Error()
+	if msg == "" {
+		return msg
+	}
+	return strings.ToUpper(msg[:1]) + msg[1:]
 }
 
 // handle adapts a handler that returns an error into an http.HandlerFunc,

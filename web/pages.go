@@ -2,23 +2,324 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
+	"github.com/go-chi/chi/v5"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/ui"
 )
 
+// page starts a page: the live positions, then a snapshot (in that order:
+// see positions), and the frame with the flash answer.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, title, active, topic string) (*scheduler.Snapshot, ui.Layout, error) {
+	positions := s.positions(topicHeader, topic)
+	snap, err := s.sched.Snapshot(r.Context())
+	if err != nil {
+		return nil, ui.Layout{}, err
+	}
+	l := s.layout(title, active, snap.Conn)
+	l.Counts = counts(snap)
+	l.Flash = takeFlash(w, r)
+	l.Topics, l.Epoch = positions, s.epoch()
+	return snap, l, nil
+}
+
+// form returns what an action form on this page carries.
+func form(r *http.Request) ui.Form {
+	return ui.Form{RequestID: newRequestID(), Back: r.URL.RequestURI()}
+}
+
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) error {
+	snap, layout, err := s.page(w, r, "Overview", "/", topicOverview)
+	if err != nil {
+		return err
+	}
+	return render(w, r, http.StatusOK, ui.OverviewPage(overviewView(snap, layout, s.cfg, time.Now())))
+}
+
+func (s *Server) offers(w http.ResponseWriter, r *http.Request) error {
+	snap, layout, err := s.page(w, r, "Offers", "/offers", topicOffers)
+	if err != nil {
+		return err
+	}
+	filter := strings.TrimSpace(r.URL.Query().Get("filter"))
+	v := ui.Offers{
+		Layout:     layout,
+		Filter:     filter,
+		Policy:     fmt.Sprintf("Hold %s · auto-decline %s s", ago(snap.HoldTime), number(snap.RefuseSeconds)),
+		Suppressed: snap.Conn.Suppressed,
+		CanAct:     true,
+		Form:       form(r),
+		RefuseChoices: []ui.Choice{
+			{Value: "5s", Label: "5 s"}, {Value: "1m", Label: "1 min"}, {Value: "1h", Label: "1 h"},
+		},
+	}
+	for _, g := range agentGroups(snap.Offers, time.Now()) {
+		if filter != "" && !matchesFilter(g, filter) {
+			v.Hidden += len(g.Offers)
+			continue
+		}
+		v.Groups = append(v.Groups, g)
+	}
+	return render(w, r, http.StatusOK, ui.OffersPage(v))
+}
+
+func (s *Server) offerJSON(w http.ResponseWriter, r *http.Request) error {
 	snap, err := s.sched.Snapshot(r.Context())
 	if err != nil {
 		return err
 	}
-	layout := s.layout("Overview", "/", snap.Conn)
-	return render(w, r, http.StatusOK, ui.OverviewPage(overviewView(snap, layout, s.cfg, time.Now())))
+	id := chi.URLParam(r, "id")
+	for _, o := range snap.Offers {
+		if o.ID == id {
+			b, err := mesos.MarshalJSON(o.Offer)
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, err = w.Write(b)
+			return err
+		}
+	}
+	return fmt.Errorf("offer %s: %w", id, scheduler.ErrUnknownOffer)
+}
+
+func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
+	snap, layout, err := s.page(w, r, "Tasks", "/tasks", topicTasks)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	v := ui.Tasks{Layout: layout, StateFilter: q.Get("state"), AgentFilter: q.Get("agent"), Query: q.Get("q"), CanAct: true, Form: form(r)}
+	now := time.Now()
+	states := map[string]bool{}
+	agents := map[string]string{}
+	text := strings.ToLower(strings.TrimSpace(v.Query))
+	for _, t := range snap.Tasks {
+		states[t.State.String()] = true
+		if t.AgentID != "" {
+			agents[t.AgentID] = t.Hostname
+		}
+		row := taskRow(t, now)
+		if (v.StateFilter != "" && row.StateKey != v.StateFilter) || (v.AgentFilter != "" && row.AgentID != v.AgentFilter) ||
+			(text != "" && !strings.Contains(row.Search, text)) {
+			v.Hidden++
+			continue
+		}
+		v.Rows = append(v.Rows, row)
+	}
+	for _, t := range snap.Older {
+		v.Older = append(v.Older, taskRow(t, now))
+	}
+	for st := range states {
+		v.StateNames = append(v.StateNames, ui.Choice{Value: st, Label: ui.TaskState(st).Word})
+	}
+	slices.SortFunc(v.StateNames, func(a, b ui.Choice) int { return strings.Compare(a.Label, b.Label) })
+	for id, host := range agents {
+		v.AgentNames = append(v.AgentNames, ui.Choice{Value: id, Label: host})
+	}
+	slices.SortFunc(v.AgentNames, func(a, b ui.Choice) int { return strings.Compare(a.Label, b.Label) })
+	return render(w, r, http.StatusOK, ui.TasksPage(v))
+}
+
+// outputTail is how much of a task's output its page shows at first.
+const outputTail = 16 << 10
+
+func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
+	snap, layout, err := s.page(w, r, "Task", "/tasks", topicTasks)
+	if err != nil {
+		return err
+	}
+	id := chi.URLParam(r, "id")
+	var t *scheduler.Task
+	for _, c := range append(slices.Clone(snap.Tasks), snap.Older...) {
+		if c.ID == id {
+			t = c
+			break
+		}
+	}
+	if t == nil {
+		return fmt.Errorf("task %s: %w", id, scheduler.ErrUnknownTask)
+	}
+	layout.Title = t.Name
+	v := ui.TaskDetail{
+		Layout: layout, Row: taskRow(t, time.Now()), Command: t.Command, Image: t.Image, OfferID: t.OfferID,
+		AgentID: t.AgentID, Framework: t.Registration, Resources: resources(t.Resources),
+		History: historyLines(t.History), CanAct: true, Form: form(r),
+	}
+	for _, f := range []struct {
+		name string
+		data *string
+		next *int64
+	}{{"stdout", &v.Stdout, &v.StdoutNext}, {"stderr", &v.Stderr, &v.StderrNext}} {
+		out, err := s.sched.TaskOutput(r.Context(), id, f.name, -outputTail, 0)
+		if err != nil {
+			v.OutputErr = "Output unavailable: " + err.Error()
+			continue
+		}
+		*f.data, *f.next = string(out.Data), out.Next
+	}
+	return render(w, r, http.StatusOK, ui.TaskPage(v))
+}
+
+// taskOutput answers the live tail: JSON {data, next} from offset.
+func (s *Server) taskOutput(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	offset, err := strconv.ParseInt(r.URL.Query().Get("offset"), 10, 64)
+	if err != nil || offset < 0 {
+		return badInput("offset must be a number of bytes, 0 or more")
+	}
+	out, err := s.sched.TaskOutput(r.Context(), id, r.URL.Query().Get("file"), offset, 0)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, map[string]any{"data": string(out.Data), "next": out.Next})
+}
+
+func (s *Server) launch(w http.ResponseWriter, r *http.Request) error {
+	snap, layout, err := s.page(w, r, "Launch", "/launch", topicQueue)
+	if err != nil {
+		return err
+	}
+	v := ui.Launch{Layout: layout, CanAct: true, Form: form(r), Fields: ui.LaunchFields{Name: "hello", Command: "echo hello world", CPUs: "0.1", Mem: "32", Instances: "1"}}
+	if id := r.URL.Query().Get("offer"); id != "" {
+		var o *scheduler.Offer
+		for i := range snap.Offers {
+			if snap.Offers[i].ID == id {
+				o = &snap.Offers[i]
+			}
+		}
+		if o == nil {
+			return fmt.Errorf("offer %s: %w", id, scheduler.ErrUnknownOffer)
+		}
+		v.OfferID, v.OfferHost = o.ID, o.Hostname
+		layout.Title = "Accept offer"
+		v.Preview = preview([]scheduler.Offer{*o}, needOf(v.Fields), nil)
+	} else {
+		v.Preview = preview(snap.Offers, needOf(v.Fields), nil)
+	}
+	for _, q := range snap.Queue {
+		v.Queue = append(v.Queue, queuedView(q))
+	}
+	return render(w, r, http.StatusOK, ui.LaunchPage(v))
+}
+
+func (s *Server) agents(w http.ResponseWriter, r *http.Request) error {
+	snap, layout, err := s.page(w, r, "Agents", "/agents", topicAgents)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	v := ui.Agents{Layout: layout}
+	for _, a := range snap.Agents {
+		v.Rows = append(v.Rows, agentRow(a, snap, now))
+	}
+	return render(w, r, http.StatusOK, ui.AgentsPage(v))
+}
+
+func agentRow(a scheduler.Agent, snap *scheduler.Snapshot, now time.Time) ui.AgentRow {
+	row := ui.AgentRow{DOMID: domID("agentrow-", a.ID), ID: a.ID, Hostname: a.Hostname, Attributes: attrs(a.Attributes), LastOffer: ago(now.Sub(a.LastOffer)) + " ago", Offered: "nothing"}
+	var rs []*mesos.Resource
+	for _, o := range snap.Offers {
+		if o.AgentID == a.ID {
+			rs = append(rs, o.Offer.GetResources()...)
+		}
+	}
+	if len(rs) > 0 {
+		row.Offered = fmt.Sprintf("cpus %s · mem %s", number(mesos.ScalarSum(rs, "cpus")), scalarText("mem", mesos.ScalarSum(rs, "mem")))
+	}
+	for _, t := range snap.Tasks {
+		if t.AgentID == a.ID {
+			row.Tasks++
+			if !t.Terminal() {
+				row.Running++
+			}
+		}
+	}
+	return row
+}
+
+// eventTypes are the event types the filter toggles.
+var eventTypes = []string{"SUBSCRIBED", "OFFERS", "RESCIND", "UPDATE", "FAILURE", "ERROR", "HEARTBEAT"}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
+	snap, layout, err := s.page(w, r, "Events", "/events", topicEvents)
+	if err != nil {
+		return err
+	}
+	on := map[string]bool{}
+	if sel := r.URL.Query()["type"]; len(sel) > 0 {
+		for _, t := range sel {
+			on[t] = true
+		}
+	} else {
+		for _, t := range eventTypes {
+			on[t] = t != "HEARTBEAT" // heartbeats collapse into a counter unless asked for
+		}
+	}
+	v := ui.Events{Layout: layout}
+	for _, t := range eventTypes {
+		flipped := map[string]bool{}
+		for k, b := range on {
+			flipped[k] = b
+		}
+		flipped[t] = !on[t]
+		var qs []string
+		for _, k := range eventTypes {
+			if flipped[k] {
+				qs = append(qs, "type="+k)
+			}
+		}
+		v.Types = append(v.Types, ui.Toggle{Label: t, On: on[t], Href: "/events?" + strings.Join(qs, "&")})
+	}
+	for i := len(snap.Events) - 1; i >= 0; i-- {
+		e := snap.Events[i]
+		if !on[e.Type] {
+			if e.Type == "HEARTBEAT" {
+				v.Heartbeats++
+			}
+			continue
+		}
+		v.Rows = append(v.Rows, eventRow(e))
+	}
+	return render(w, r, http.StatusOK, ui.EventsPage(v))
+}
+
+// auditPage is how many audit entries one page shows.
+const auditPage = 100
+
+func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
+	_, layout, err := s.page(w, r, "Audit", "/audit", topicAudit)
+	if err != nil {
+		return err
+	}
+	var before uint64
+	if b := r.URL.Query().Get("before"); b != "" {
+		if before, err = strconv.ParseUint(b, 10, 64); err != nil {
+			return badInput("before must be an audit sequence number")
+		}
+	}
+	entries, err := s.sched.AuditLog(before, auditPage)
+	if err != nil {
+		return err
+	}
+	v := ui.Audit{Layout: layout}
+	for _, a := range entries {
+		v.Rows = append(v.Rows, auditRow(a))
+	}
+	if len(entries) == auditPage {
+		v.More = "/audit?before=" + strconv.FormatUint(entries[len(entries)-1].Seq, 10)
+	}
+	return render(w, r, http.StatusOK, ui.AuditPage(v))
 }
 
 // render writes a component only once it rendered completely, so a failed
@@ -55,3 +356,8 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "ready: subscribed as %s\n", snap.Conn.FrameworkID)
 	}
 }
+
+var errBadInput = errors.New("bad input")
+
+// badInput is an error whose message the user is shown as it is.
+func badInput(msg string) error { return fmt.Errorf("%w: %s", errBadInput, msg) }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/offerdeck/offerdeck/hub"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/static"
 	"github.com/offerdeck/offerdeck/ui"
@@ -38,6 +38,7 @@ type Server struct {
 	log    *slog.Logger
 	sched  *scheduler.Scheduler
 	assets *static.Assets
+	hub    *hub.Hub
 }
 
 // New validates cfg and builds the server. It starts nothing.
@@ -53,22 +54,11 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: index static files: %w", err)
 	}
-	return &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets}, nil
-}
-
-// Run consumes the scheduler's changes until they end or ctx is done.
-func (s *Server) Run(ctx context.Context) {
-	changes := s.sched.Changes()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-changes:
-			if !ok {
-				return
-			}
-		}
+	h, err := hub.New(hub.Config{})
+	if err != nil {
+		return nil, fmt.Errorf("web: %w", err)
 	}
+	return &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets, hub: h}, nil
 }
 
 // layout fills the parts of the page frame every page shares.

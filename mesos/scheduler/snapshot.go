@@ -14,6 +14,7 @@ type Snapshot struct {
 	Seq    uint64
 	Conn   Connection
 	Offers []Offer  // oldest first
+	Agents []Agent  // by hostname
 	Tasks  []*Task  // the current registration's, newest first
 	Older  []*Task  // tasks of removed registrations
 	Queue  []Queued // oldest first
@@ -55,6 +56,10 @@ func (st *state) snapshot() *Snapshot {
 		}
 		return a.ID < b.ID
 	})
+	for _, a := range st.agents {
+		snap.Agents = append(snap.Agents, *a)
+	}
+	sort.Slice(snap.Agents, func(i, j int) bool { return snap.Agents[i].Hostname < snap.Agents[j].Hostname })
 	for _, t := range st.tasks {
 		snap.Tasks = append(snap.Tasks, t.clone())
 	}

@@ -77,8 +77,9 @@ type state struct {
 	conn         Connection
 	registration string
 	offers       map[string]*Offer
-	tasks        map[string]*Task // the current registration's, by id
-	older        []*Task          // tasks of registrations the master removed
+	agents       map[string]*Agent // every agent seen in an offer
+	tasks        map[string]*Task  // the current registration's, by id
+	older        []*Task           // tasks of registrations the master removed
 	queue        []*queued
 	events       []Event // ring, oldest first
 	eventSeq     uint64
@@ -105,6 +106,7 @@ func (s *Scheduler) restore() (*state, error) {
 		s:            s,
 		registration: frameworkID,
 		offers:       map[string]*Offer{},
+		agents:       map[string]*Agent{},
 		tasks:        map[string]*Task{},
 		queue:        queue,
 		auditSeq:     auditSeq,
@@ -286,6 +288,7 @@ func (st *state) addOffer(o *mesos.Offer, now time.Time) {
 		HoldUntil: now.Add(st.s.cfg.HoldTime),
 	}
 	st.offers[off.ID] = off
+	st.agents[off.AgentID] = &Agent{ID: off.AgentID, Hostname: off.Hostname, Attributes: o.GetAttributes(), URL: agentURL(o), LastOffer: now}
 	c := *off
 	st.change(Change{Kind: OfferAdded, Offer: &c})
 }

@@ -76,6 +76,16 @@ func (t *Task) Terminal() bool {
 	return !t.Launching && mesos.IsTerminal(t.State)
 }
 
+// Agent is an agent the framework has seen in an offer.
+type Agent struct {
+	ID         string
+	Hostname   string
+	Attributes []*mesos.Attribute
+	// URL is the agent's base URL; LastOffer is when it last offered.
+	URL       string
+	LastOffer time.Time
+}
+
 // Connection is the framework's link to the master.
 type Connection struct {
 	State       mesos.State

@@ -1,0 +1,230 @@
+package ui
+
+// Flash is the visible answer to an action, shown once on the next page.
+type Flash struct {
+	// Kind is "ok" or "error".
+	Kind    string
+	Message string
+}
+
+// Form carries what every action form needs.
+type Form struct {
+	// RequestID makes a repeated submission (double click, reload) do the
+	// action once.
+	RequestID string
+	// Back is where to return after the action, without JavaScript.
+	Back string
+}
+
+// Attr is an agent attribute as a chip: name muted, value strong.
+type Attr struct {
+	Name, Value string
+}
+
+// Offers is the view model of the offers page.
+type Offers struct {
+	Layout Layout
+	// Filter is the filter as typed: attribute tests (rack=r2d2, pod~demo)
+	// and free text.
+	Filter string
+	// Policy describes the hold policy; Suppressed reports suppressed
+	// offers.
+	Policy     string
+	Suppressed bool
+	Groups     []AgentGroup
+	// Hidden counts offers the filter hides.
+	Hidden int
+	CanAct bool
+	Form   Form
+	// RefuseChoices are the refuse times the Decline menu offers.
+	RefuseChoices []Choice
+}
+
+// Choice is one option of a menu.
+type Choice struct {
+	Value, Label string
+}
+
+// AgentGroup is an agent with the offers it made.
+type AgentGroup struct {
+	DOMID      string
+	AgentID    string
+	Hostname   string
+	Attributes []Attr
+	Offers     []OfferView
+	// Search is the lower-case text the client filters on.
+	Search string
+}
+
+// OfferView is one offer on the offers page.
+type OfferView struct {
+	DOMID   string
+	ID      string
+	ShortID string
+	AgentID string
+	// Resources lists every resource: scalars with units, port ranges,
+	// sets, with role or reservation when not "*".
+	Resources []Resource
+	// Arrived and HoldUntil are Unix milliseconds, for the client's
+	// countdown; Age and HoldLeft are the same as text.
+	Arrived, HoldUntil int64
+	Age, HoldLeft      string
+	// JSON is the offer as the master sent it, indented.
+	JSON string
+}
+
+// Resource is one resource of an offer or task, formatted.
+type Resource struct {
+	Name, Value string
+	// Role is "" for unreserved resources, else e.g. "eng (static)".
+	Role string
+}
+
+// Tasks is the view model of the tasks page.
+type Tasks struct {
+	Layout      Layout
+	StateFilter string
+	AgentFilter string
+	Query       string
+	StateNames  []Choice
+	AgentNames  []Choice
+	Rows        []TaskRow
+	Hidden      int
+	Older       []TaskRow // tasks of a registration the master removed
+	CanAct      bool
+	Form        Form
+}
+
+// TaskRow is one task in a list.
+type TaskRow struct {
+	DOMID     string
+	ID        string
+	Name      string
+	State     State
+	Hostname  string
+	Resources string
+	Ports     string
+	Age       string
+	// Message is the latest status message.
+	Message  string
+	Live     bool // not terminal: it can be killed
+	Killing  bool
+	Orphan   bool
+	Search   string
+	AgentID  string
+	StateKey string
+}
+
+// TaskDetail is the view model of one task's page.
+type TaskDetail struct {
+	Layout    Layout
+	Row       TaskRow
+	Command   string
+	Image     string
+	OfferID   string
+	AgentID   string
+	Framework string
+	Resources []Resource
+	History   []HistoryLine
+	// Stdout and Stderr are the tails read when the page was rendered;
+	// their Next offsets let the client follow from there.
+	Stdout, Stderr         string
+	StdoutNext, StderrNext int64
+	OutputErr              string
+	CanAct                 bool
+	Form                   Form
+}
+
+// HistoryLine is one status update in a task's timeline.
+type HistoryLine struct {
+	Time, Source, Reason, Message string
+	State                         State
+	Acked, NeedsAck, Reconciled   bool
+}
+
+// Launch is the view model of the launch form.
+type Launch struct {
+	Layout Layout
+	Fields LaunchFields
+	// OfferID and OfferHost are set when the form accepts one offer.
+	OfferID, OfferHost string
+	Preview            []PreviewLine
+	Queue              []QueuedView
+	Error              string
+	CanAct             bool
+	Form               Form
+}
+
+// LaunchFields are the form's values, as typed.
+type LaunchFields struct {
+	Name, Command, Image, CPUs, Mem, Disk, Ports, Instances, Env, Constraints string
+}
+
+// PreviewLine says whether a held offer fits the form's spec, and why not.
+type PreviewLine struct {
+	OfferID, Hostname string
+	Fits              bool
+	Reasons           []string
+}
+
+// QueuedView is a spec waiting in the launch queue.
+type QueuedView struct {
+	DOMID    string
+	ID       string
+	Name     string
+	Command  string
+	Left     int
+	Total    int
+	Launched []string
+	Why      []PreviewLine
+}
+
+// Agents is the view model of the agents page.
+type Agents struct {
+	Layout Layout
+	Rows   []AgentRow
+}
+
+// AgentRow is one agent seen in offers.
+type AgentRow struct {
+	DOMID, ID, Hostname string
+	Attributes          []Attr
+	Offered             string
+	LastOffer           string
+	Tasks               int
+	Running             int
+}
+
+// Events is the view model of the events page.
+type Events struct {
+	Layout Layout
+	Types  []Toggle
+	Rows   []EventRow
+	// Heartbeats counts heartbeats hidden by the filter.
+	Heartbeats int
+}
+
+// Toggle is a filter that is on or off, with the URL that flips it.
+type Toggle struct {
+	Label string
+	On    bool
+	Href  string
+}
+
+// EventRow is one master event.
+type EventRow struct {
+	DOMID, Time, Type, Summary, JSON string
+}
+
+// Audit is the view model of the audit log.
+type Audit struct {
+	Layout Layout
+	Rows   []AuditRow
+	// More is the URL of older entries, "" when there are none.
+	More string
+}
+
+// AuditRow is one audit entry.
+type AuditRow struct {
+	DOMID, Time, User, Origin, Action, Target, Request, Result, Err string
+}

@@ -1,0 +1,289 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+	"github.com/offerdeck/offerdeck/mesos/scheduler/placement"
+	"github.com/offerdeck/offerdeck/ui"
+)
+
+// maxForm bounds an action's body; a launch form with a long command fits.
+const maxForm = 128 << 10
+
+// flashCookie carries an action's answer across the 303 to the next page,
+// for browsers without JavaScript.
+const flashCookie = "offerdeck_flash"
+
+func newRequestID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// actor says who acts, for the audit log and idempotency.
+func actor(r *http.Request) scheduler.Actor {
+	return scheduler.Actor{User: "local", Origin: r.RemoteAddr, RequestID: r.PostFormValue("request_id")}
+}
+
+// parseForm reads a bounded form body.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+	return r.ParseForm()
+}
+
+// wantsJSON reports whether the client script sent the action and wants
+// the answer in place rather than a redirect.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
+}
+
+// answer replies to an action: JSON for the client script, otherwise a
+// 303 back to the page with the answer as a flash.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, res scheduler.Result, err error, next string) error {
+	if wantsJSON(r) {
+		if err != nil {
+			status, msg, expected := statusOf(err)
+			if !expected {
+				s.log.ErrorContext(r.Context(), "action failed", "path", r.URL.Path, "err", err)
+			}
+			w.WriteHeader(status)
+			return writeJSON(w, map[string]any{"ok": false, "error": msg})
+		}
+		return writeJSON(w, map[string]any{"ok": true, "message": res.Message, "tasks": res.TaskIDs, "next": next})
+	}
+	f := ui.Flash{Kind: "ok", Message: res.Message}
+	if err != nil {
+		_, msg, expected := statusOf(err)
+		if !expected {
+			s.log.ErrorContext(r.Context(), "action failed", "path", r.URL.Path, "err", err)
+		}
+		f = ui.Flash{Kind: "error", Message: msg}
+	}
+	setFlash(w, f)
+	if next == "" {
+		next = safeBack(r.PostFormValue("back"))
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// safeBack keeps a return address on this site.
+func safeBack(back string) string {
+	u, err := url.Parse(back)
+	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return "/"
+	}
+	return u.RequestURI()
+}
+
+func setFlash(w http.ResponseWriter, f ui.Flash) {
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: url.QueryEscape(f.Kind + ":" + f.Message), Path: "/",
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 60})
+}
+
+// takeFlash reads the flash the last action left, and clears it.
+func takeFlash(w http.ResponseWriter, r *http.Request) ui.Flash {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return ui.Flash{}
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	v, err := url.QueryUnescape(c.Value)
+	if err != nil {
+		return ui.Flash{}
+	}
+	kind, msg, _ := strings.Cut(v, ":")
+	if kind != "ok" && kind != "error" {
+		return ui.Flash{}
+	}
+	if len(msg) > 500 {
+		msg = msg[:500]
+	}
+	return ui.Flash{Kind: kind, Message: msg}
+}
+
+func writeJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	return json.NewEncoder(w).Encode(v)
+}
+
+// fieldsOf reads the launch form.
+func fieldsOf(r *http.Request) ui.LaunchFields {
+	f := r.PostForm
+	if r.Method == http.MethodGet {
+		f = r.URL.Query()
+	}
+	return ui.LaunchFields{
+		Name: f.Get("name"), Command: f.Get("command"), Image: f.Get("image"), CPUs: f.Get("cpus"), Mem: f.Get("mem"),
+		Disk: f.Get("disk"), Ports: f.Get("ports"), Instances: f.Get("instances"), Env: f.Get("env"), Constraints: f.Get("constraints"),
+	}
+}
+
+// specOf turns the form into a task spec; numbers must parse.
+func specOf(f ui.LaunchFields) (scheduler.TaskSpec, error) {
+	s := scheduler.TaskSpec{Name: f.Name, Command: strings.TrimSpace(f.Command), Image: strings.TrimSpace(f.Image), Constraints: f.Constraints}
+	num := func(name, v string, target *float64) error {
+		if strings.TrimSpace(v) == "" {
+			return nil
+		}
+		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return badInput(name + " must be a number, not " + strconv.Quote(v))
+		}
+		*target = x
+		return nil
+	}
+	integer := func(name, v string, target *int) error {
+		if strings.TrimSpace(v) == "" {
+			return nil
+		}
+		x, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return badInput(name + " must be a whole number, not " + strconv.Quote(v))
+		}
+		*target = x
+		return nil
+	}
+	if err := errors.Join(num("cpus", f.CPUs, &s.CPUs), num("mem", f.Mem, &s.Mem), num("disk", f.Disk, &s.Disk),
+		integer("ports", f.Ports, &s.Ports), integer("instances", f.Instances, &s.Instances)); err != nil {
+		return s, err
+	}
+	for _, line := range strings.Split(f.Env, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return s, badInput("environment line " + strconv.Quote(line) + " is not NAME=value")
+		}
+		if s.Env == nil {
+			s.Env = map[string]string{}
+		}
+		s.Env[strings.TrimSpace(k)] = v
+	}
+	return s, nil
+}
+
+// needOf is what one instance of the form's spec needs, for the preview.
+func needOf(f ui.LaunchFields) placement.Need {
+	s, _ := specOf(f)
+	return placement.Need{CPUs: s.CPUs, Mem: s.Mem, Disk: s.Disk, Ports: s.Ports}
+}
+
+func (s *Server) acceptOffer(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	spec, err := specOf(fieldsOf(r))
+	if err != nil {
+		return s.answer(w, r, scheduler.Result{}, err, "")
+	}
+	res, err := s.sched.Accept(r.Context(), actor(r), chi.URLParam(r, "id"), []scheduler.TaskSpec{spec})
+	next := ""
+	if err == nil {
+		next = "/tasks"
+		if len(res.TaskIDs) == 1 {
+			next = "/tasks/" + url.PathEscape(res.TaskIDs[0])
+		}
+	}
+	return s.answer(w, r, res, err, next)
+}
+
+func (s *Server) declineOffer(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	refuse := time.Duration(-1)
+	if v := r.PostFormValue("refuse"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 365*24*time.Hour {
+			return s.answer(w, r, scheduler.Result{}, badInput("refuse must be a duration such as 5s or 1h"), "")
+		}
+		refuse = d
+	}
+	res, err := s.sched.Decline(r.Context(), actor(r), chi.URLParam(r, "id"), refuse)
+	return s.answer(w, r, res, err, "")
+}
+
+func (s *Server) launchSpec(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	spec, err := specOf(fieldsOf(r))
+	if err != nil {
+		return s.answer(w, r, scheduler.Result{}, err, "")
+	}
+	res, err := s.sched.Launch(r.Context(), actor(r), spec)
+	return s.answer(w, r, res, err, "")
+}
+
+// launchPreview renders the preview for the form's current values.
+func (s *Server) launchPreview(w http.ResponseWriter, r *http.Request) error {
+	snap, err := s.sched.Snapshot(r.Context())
+	if err != nil {
+		return err
+	}
+	f := fieldsOf(r)
+	offers := snap.Offers
+	if id := r.URL.Query().Get("offer"); id != "" {
+		offers = nil
+		for _, o := range snap.Offers {
+			if o.ID == id {
+				offers = append(offers, o)
+			}
+		}
+	}
+	cs, err := placement.ParseConstraints(f.Constraints)
+	if err != nil {
+		lines := []ui.PreviewLine{{Hostname: "constraints", Reasons: []string{err.Error()}}}
+		return render(w, r, http.StatusOK, ui.Preview(lines))
+	}
+	return render(w, r, http.StatusOK, ui.Preview(preview(offers, needOf(f), cs)))
+}
+
+func (s *Server) killTask(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	var grace time.Duration
+	if v := r.PostFormValue("grace"); v != "" && v != "0" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > time.Hour {
+			return s.answer(w, r, scheduler.Result{}, badInput("grace must be a duration such as 10s"), "")
+		}
+		grace = d
+	}
+	res, err := s.sched.Kill(r.Context(), actor(r), chi.URLParam(r, "id"), grace)
+	return s.answer(w, r, res, err, "")
+}
+
+func (s *Server) unqueue(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	res, err := s.sched.Unqueue(r.Context(), actor(r), chi.URLParam(r, "id"))
+	return s.answer(w, r, res, err, "")
+}
+
+// simple adapts the actions without arguments: reconcile, revive, suppress.
+func (s *Server) simple(do func(*scheduler.Scheduler, *http.Request, scheduler.Actor) (scheduler.Result, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := parseForm(w, r); err != nil {
+			return err
+		}
+		res, err := do(s.sched, r, actor(r))
+		return s.answer(w, r, res, err, "")
+	}
+}

@@ -1,0 +1,310 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/offerdeck/offerdeck/hub"
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+	"github.com/offerdeck/offerdeck/ui"
+)
+
+// The live topics. Every page follows "header"; each page adds its own.
+const (
+	topicHeader   = "header"
+	topicOverview = "overview"
+	topicOffers   = "offers"
+	topicTasks    = "tasks"
+	topicQueue    = "queue"
+	topicAgents   = "agents"
+	topicEvents   = "events"
+	topicAudit    = "audit"
+)
+
+// change is one entry as the client script applies it, by element id:
+//   - put: replace the element with html, or insert it into parent (at the
+//     top with prepend) when the page does not have it yet;
+//   - del: remove the element, marked with why first so the reader sees
+//     it go;
+//   - text: set the element's text.
+//
+// Every change is idempotent, so a change applied twice (a page rendered
+// just after it was published) does no harm.
+type change struct {
+	Op      string `json:"op"`
+	ID      string `json:"id"`
+	Parent  string `json:"parent,omitempty"`
+	Prepend bool   `json:"prepend,omitempty"`
+	HTML    string `json:"html,omitempty"`
+	Text    string `json:"text,omitempty"`
+	Mark    string `json:"mark,omitempty"`
+}
+
+// feed turns the scheduler's changes into rendered entries on the hub. It
+// keeps the little model it needs to render them (offers by agent, tasks,
+// recent events). It runs on one goroutine: Server.Run.
+type feed struct {
+	s      *Server
+	conn   scheduler.Connection
+	offers map[string]scheduler.Offer // by offer id
+	agents map[string]scheduler.Agent
+	tasks  map[string]*scheduler.Task
+	recent []scheduler.Event // the last few non-heartbeat events
+	queued int
+	// pending entries per topic, published together after a burst.
+	pending map[string][]hub.Entry
+}
+
+func newFeed(s *Server) *feed {
+	return &feed{s: s, offers: map[string]scheduler.Offer{}, agents: map[string]scheduler.Agent{}, tasks: map[string]*scheduler.Task{}, pending: map[string][]hub.Entry{}}
+}
+
+// Run consumes the scheduler's changes until they end or ctx is done,
+// rendering each once and publishing the bytes to every viewer.
+func (s *Server) Run(ctx context.Context) {
+	f := newFeed(s)
+	changes := s.sched.Changes()
+	defer s.hub.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case c, ok := <-changes:
+			if !ok {
+				return
+			}
+			f.apply(ctx, c)
+			// Take the rest of a burst before publishing: one wakeup per
+			// viewer per burst.
+			for more := true; more; {
+				select {
+				case c, ok := <-changes:
+					if !ok {
+						f.publish()
+						return
+					}
+					f.apply(ctx, c)
+				default:
+					more = false
+				}
+			}
+			f.publish()
+		}
+	}
+}
+
+func (f *feed) publish() {
+	for topic, entries := range f.pending {
+		if len(entries) > 0 {
+			f.s.hub.Publish(topic, entries...)
+		}
+		delete(f.pending, topic)
+	}
+}
+
+// add renders a change into a topic's pending entries.
+func (f *feed) add(topic, key string, c change) {
+	b, err := json.Marshal(c)
+	if err != nil {
+		f.s.log.Error("encode live change", "err", err)
+		return
+	}
+	f.pending[topic] = append(f.pending[topic], hub.Entry{Key: key, Data: b})
+}
+
+// html renders a component to a string.
+func (f *feed) html(ctx context.Context, c templ.Component) string {
+	var buf bytes.Buffer
+	if err := c.Render(ctx, &buf); err != nil {
+		f.s.log.Error("render live fragment", "err", err)
+		return ""
+	}
+	return buf.String()
+}
+
+func (f *feed) put(ctx context.Context, topic, id, parent string, prepend bool, c templ.Component) {
+	f.add(topic, id, change{Op: "put", ID: id, Parent: parent, Prepend: prepend, HTML: f.html(ctx, c)})
+}
+
+// liveForm is the form data live fragments carry. A request id in a live
+// fragment is shared by every viewer, which is harmless: it only makes a
+// second identical submission a no-op, and the page's own forms are
+// fresh.
+func liveForm() ui.Form { return ui.Form{RequestID: newRequestID()} }
+
+func (f *feed) apply(ctx context.Context, c scheduler.Change) {
+	now := time.Now()
+	switch c.Kind {
+	case scheduler.ConnectionChanged:
+		f.conn = *c.Conn
+		f.header(ctx)
+	case scheduler.OfferAdded:
+		o := *c.Offer
+		f.offers[o.ID] = o
+		f.agents[o.AgentID] = scheduler.Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Offer.GetAttributes(), LastOffer: o.Arrived}
+		f.agentGroup(ctx, o.AgentID, now)
+		f.agentRow(ctx, o.AgentID, now)
+		f.counts()
+	case scheduler.OfferRemoved:
+		o, ok := f.offers[c.OfferID]
+		if !ok {
+			return
+		}
+		delete(f.offers, c.OfferID)
+		f.add(topicOffers, domID("offer-", c.OfferID), change{Op: "del", ID: domID("offer-", c.OfferID), Mark: c.Why})
+		if f.agentOffers(o.AgentID) == 0 {
+			f.add(topicOffers, domID("agent-", o.AgentID), change{Op: "del", ID: domID("agent-", o.AgentID), Mark: c.Why})
+		}
+		f.agentRow(ctx, o.AgentID, now)
+		f.counts()
+	case scheduler.TaskChanged:
+		t := c.Task
+		f.tasks[t.ID] = t
+		row := taskRow(t, now)
+		f.put(ctx, topicTasks, row.DOMID, "tasks-body", true, ui.TaskRowView(row, true, liveForm()))
+		f.put(ctx, topicTasks, "timeline-"+t.ID, "", false, ui.Timeline(t.ID, historyLines(t.History)))
+		st := stateOf(t)
+		f.add(topicTasks, "task-state-"+t.ID, change{Op: "put", ID: "task-state-" + t.ID,
+			HTML: `<span id="` + templ.EscapeString("task-state-"+t.ID) + `" class="badge ` + st.Class + `"><span aria-hidden="true">` + st.Icon + `</span> ` + templ.EscapeString(st.Word) + `</span>`})
+		if t.AgentID != "" {
+			f.agentRow(ctx, t.AgentID, now)
+		}
+		f.counts()
+	case scheduler.QueueChanged:
+		q := c.Queued
+		v := queuedView(*q)
+		if q.Left == 0 {
+			f.add(topicQueue, v.DOMID, change{Op: "del", ID: v.DOMID, Mark: "placed"})
+		} else {
+			f.put(ctx, topicQueue, v.DOMID, "queue-list", false, ui.QueuedItem(v, true, liveForm()))
+		}
+	case scheduler.EventAdded:
+		e := *c.Event
+		row := eventRow(e)
+		f.add(topicEvents, "", change{Op: "put", ID: row.DOMID, Parent: "events-list", Prepend: true, HTML: f.html(ctx, ui.EventRowView(row))})
+		if e.Type != "HEARTBEAT" {
+			f.recent = append(f.recent, e)
+			if len(f.recent) > 10 {
+				f.recent = f.recent[len(f.recent)-10:]
+			}
+			f.overviewEvents(ctx)
+		}
+		f.lastHeard()
+	case scheduler.AuditAdded:
+		row := auditRow(*c.Audit)
+		f.add(topicAudit, "", change{Op: "put", ID: row.DOMID, Parent: "audit-body", Prepend: true, HTML: f.html(ctx, ui.AuditRowView(row))})
+	}
+}
+
+func (f *feed) agentOffers(agentID string) int {
+	n := 0
+	for _, o := range f.offers {
+		if o.AgentID == agentID {
+			n++
+		}
+	}
+	return n
+}
+
+// agentGroup re-renders one agent's offers card.
+func (f *feed) agentGroup(ctx context.Context, agentID string, now time.Time) {
+	var offers []scheduler.Offer
+	for _, o := range f.offers {
+		if o.AgentID == agentID {
+			offers = append(offers, o)
+		}
+	}
+	groups := agentGroups(offers, now)
+	if len(groups) == 0 {
+		return
+	}
+	f.put(ctx, topicOffers, groups[0].DOMID, "offers-list", false, ui.AgentOffers(groups[0], true, liveForm(), refuseChoices()))
+}
+
+func (f *feed) agentRow(ctx context.Context, agentID string, now time.Time) {
+	a, ok := f.agents[agentID]
+	if !ok {
+		return
+	}
+	snap := &scheduler.Snapshot{}
+	for _, o := range f.offers {
+		if o.AgentID == agentID {
+			snap.Offers = append(snap.Offers, o)
+		}
+	}
+	for _, t := range f.tasks {
+		if t.AgentID == agentID {
+			snap.Tasks = append(snap.Tasks, t)
+		}
+	}
+	row := agentRow(a, snap, now)
+	f.put(ctx, topicAgents, row.DOMID, "agents-body", false, ui.AgentRowView(row))
+}
+
+// header publishes the connection light and the overview's master card.
+func (f *feed) header(ctx context.Context) {
+	cv := connectionView(f.conn, f.s.cfg.Master)
+	f.add(topicHeader, "conn", change{Op: "put", ID: "conn",
+		HTML: `<span id="conn" class="conn" data-state="` + cv.State + `" role="status">` + templ.EscapeString(cv.Label) + `</span>`})
+	f.add(topicHeader, "vital-master", change{Op: "text", ID: "vital-master", Text: "master " + cv.Master})
+	f.add(topicOverview, "master-conn", change{Op: "text", ID: "master-conn", Text: cv.Label})
+	f.add(topicOverview, "framework-id", change{Op: "text", ID: "framework-id", Text: orDash(f.conn.FrameworkID)})
+	f.add(topicOverview, "stream-id", change{Op: "text", ID: "stream-id", Text: orDash(f.conn.StreamID)})
+	if f.conn.State == mesos.Subscribed {
+		f.add(topicOverview, "master-status", change{Op: "del", ID: "master-status"})
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func (f *feed) lastHeard() {
+	f.add(topicOverview, "last-event", change{Op: "text", ID: "last-event", Text: "now"})
+}
+
+// counts publishes the tab counts and the overview's numbers.
+func (f *feed) counts() {
+	live := 0
+	byState := map[string]int{}
+	for _, t := range f.tasks {
+		if !t.Terminal() {
+			live++
+		}
+		byState[stateOf(t).Name]++
+	}
+	f.add(topicHeader, "nav-count-offers", change{Op: "text", ID: "nav-count-offers", Text: strconv.Itoa(len(f.offers))})
+	f.add(topicHeader, "nav-count-tasks", change{Op: "text", ID: "nav-count-tasks", Text: strconv.Itoa(live)})
+	f.add(topicHeader, "nav-count-agents", change{Op: "text", ID: "nav-count-agents", Text: strconv.Itoa(len(f.agents))})
+	f.add(topicOverview, "offer-count", change{Op: "text", ID: "offer-count", Text: strconv.Itoa(len(f.offers))})
+	var parts []string
+	for name, n := range byState {
+		parts = append(parts, ui.TaskState(name).Word+" "+strconv.Itoa(n))
+	}
+	slices.Sort(parts)
+	f.add(topicOverview, "task-summary", change{Op: "text", ID: "task-summary", Text: strings.Join(parts, " · ")})
+}
+
+func (f *feed) overviewEvents(ctx context.Context) {
+	var lines []ui.EventLine
+	for i := len(f.recent) - 1; i >= 0; i-- {
+		e := f.recent[i]
+		lines = append(lines, ui.EventLine{Time: e.Time.Format("15:04:05"), Type: e.Type, Summary: e.Summary})
+	}
+	f.put(ctx, topicOverview, "recent-events-list", "", false, ui.RecentEvents(lines))
+}
+
+func refuseChoices() []ui.Choice {
+	return []ui.Choice{{Value: "5s", Label: "5 s"}, {Value: "1m", Label: "1 min"}, {Value: "1h", Label: "1 h"}}
+}

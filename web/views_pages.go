@@ -1,0 +1,293 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+	"github.com/offerdeck/offerdeck/mesos/scheduler/placement"
+	"github.com/offerdeck/offerdeck/ui"
+)
+
+// domID makes an id safe for use as an HTML id (ids from the cluster may
+// hold any characters).
+func domID(prefix, id string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	for _, r := range id {
+		if r < 128 && (r == '-' || r == '_' || r == '.' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z')) {
+			b.WriteRune(r)
+		} else {
+			fmt.Fprintf(&b, "~%x", r)
+		}
+	}
+	return b.String()
+}
+
+// resources formats resources for display: scalars with units, port
+// ranges as ranges, sets as lists, roles when not "*".
+func resources(rs []*mesos.Resource) []ui.Resource {
+	var out []ui.Resource
+	for _, r := range rs {
+		v := ui.Resource{Name: r.GetName()}
+		switch r.GetType() {
+		case mesos.Value_SCALAR:
+			v.Value = scalarText(r.GetName(), r.GetScalar().GetValue())
+		case mesos.Value_RANGES:
+			var parts []string
+			for _, rg := range r.GetRanges().GetRange() {
+				if rg.GetBegin() == rg.GetEnd() {
+					parts = append(parts, strconv.FormatUint(rg.GetBegin(), 10))
+				} else {
+					parts = append(parts, fmt.Sprintf("%d–%d", rg.GetBegin(), rg.GetEnd()))
+				}
+			}
+			v.Value = strings.Join(parts, ", ")
+		case mesos.Value_SET:
+			v.Value = strings.Join(r.GetSet().GetItem(), ", ")
+		}
+		if role := mesos.RoleText(r); role != "*" {
+			v.Role = role
+		}
+		if r.Revocable != nil {
+			v.Role = strings.TrimSpace(v.Role + " revocable")
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// scalarText gives memory and disk their units.
+func scalarText(name string, v float64) string {
+	switch name {
+	case "mem", "disk":
+		if v >= 1024 {
+			return strconv.FormatFloat(v/1024, 'f', 1, 64) + " GB"
+		}
+		return number(v) + " MB"
+	}
+	return number(v)
+}
+
+func attrs(as []*mesos.Attribute) []ui.Attr {
+	out := make([]ui.Attr, 0, len(as))
+	for _, a := range as {
+		out = append(out, ui.Attr{Name: a.GetName(), Value: mesos.AttributeText(a)})
+	}
+	return out
+}
+
+// offerJSON is the offer as the master sent it, indented for reading.
+func offerJSON(o *mesos.Offer) string {
+	b, err := mesos.MarshalJSON(o)
+	if err != nil {
+		return err.Error()
+	}
+	var out bytes.Buffer
+	if json.Indent(&out, b, "", "  ") != nil {
+		return string(b)
+	}
+	return out.String()
+}
+
+func offerView(o scheduler.Offer, now time.Time) ui.OfferView {
+	short := o.ID
+	if i := strings.LastIndex(short, "-O"); i >= 0 {
+		short = "…" + short[i+1:]
+	}
+	left := o.HoldUntil.Sub(now)
+	if left < 0 {
+		left = 0
+	}
+	return ui.OfferView{
+		DOMID:     domID("offer-", o.ID),
+		ID:        o.ID,
+		ShortID:   short,
+		AgentID:   o.AgentID,
+		Resources: resources(o.Offer.GetResources()),
+		Arrived:   o.Arrived.UnixMilli(),
+		HoldUntil: o.HoldUntil.UnixMilli(),
+		Age:       ago(now.Sub(o.Arrived)),
+		HoldLeft:  ago(left),
+		JSON:      offerJSON(o.Offer),
+	}
+}
+
+// agentGroups groups offers by agent, agents by hostname.
+func agentGroups(offers []scheduler.Offer, now time.Time) []ui.AgentGroup {
+	byAgent := map[string]*ui.AgentGroup{}
+	var order []string
+	for _, o := range offers {
+		g := byAgent[o.AgentID]
+		if g == nil {
+			as := attrs(o.Offer.GetAttributes())
+			search := []string{strings.ToLower(o.Hostname)}
+			for _, a := range as {
+				search = append(search, strings.ToLower(a.Name+"="+a.Value))
+			}
+			g = &ui.AgentGroup{DOMID: domID("agent-", o.AgentID), AgentID: o.AgentID, Hostname: o.Hostname, Attributes: as, Search: strings.Join(search, " ")}
+			byAgent[o.AgentID] = g
+			order = append(order, o.AgentID)
+		}
+		g.Offers = append(g.Offers, offerView(o, now))
+	}
+	out := make([]ui.AgentGroup, 0, len(order))
+	for _, id := range order {
+		out = append(out, *byAgent[id])
+	}
+	slices.SortFunc(out, func(a, b ui.AgentGroup) int { return strings.Compare(a.Hostname, b.Hostname) })
+	return out
+}
+
+// matchesFilter applies the offers page filter: attr=value, attr~text and
+// free words, each of which must match.
+func matchesFilter(g ui.AgentGroup, filter string) bool {
+	for _, term := range strings.Fields(strings.ToLower(filter)) {
+		if !strings.Contains(g.Search, strings.Replace(term, "~", "=", 1)) && !matchesLoose(g.Search, term) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesLoose lets attr~part match any attribute value containing part.
+func matchesLoose(search, term string) bool {
+	name, part, ok := strings.Cut(term, "~")
+	if !ok {
+		return false
+	}
+	for _, w := range strings.Fields(search) {
+		if n, v, ok := strings.Cut(w, "="); ok && n == name && strings.Contains(v, part) {
+			return true
+		}
+	}
+	return false
+}
+
+func stateOf(t *scheduler.Task) ui.State {
+	if t.Launching {
+		return ui.State{Name: "LAUNCHING", Word: "launching", Class: "st-starting", Icon: "◌"}
+	}
+	return ui.TaskState(t.State.String())
+}
+
+func taskRow(t *scheduler.Task, now time.Time) ui.TaskRow {
+	r := ui.TaskRow{
+		DOMID:    domID("task-", t.ID),
+		ID:       t.ID,
+		Name:     t.Name,
+		State:    stateOf(t),
+		Hostname: t.Hostname,
+		Live:     !t.Terminal(),
+		Killing:  t.Killing,
+		Orphan:   t.Orphan,
+		AgentID:  t.AgentID,
+		StateKey: t.State.String(),
+	}
+	if r.Name == "" {
+		r.Name = t.ID
+	}
+	if r.Hostname == "" {
+		r.Hostname = t.AgentID
+	}
+	var parts []string
+	for _, name := range []string{"cpus", "mem", "disk"} {
+		if v := mesos.ScalarSum(t.Resources, name); v > 0 {
+			parts = append(parts, name+" "+scalarText(name, v))
+		}
+	}
+	r.Resources = strings.Join(parts, " · ")
+	var ports []string
+	for _, p := range t.Ports {
+		ports = append(ports, strconv.FormatUint(p, 10))
+	}
+	r.Ports = strings.Join(ports, ", ")
+	if !t.Launched.IsZero() {
+		r.Age = ago(now.Sub(t.Launched)) + " ago"
+	}
+	if n := len(t.History); n > 0 {
+		r.Message = t.History[n-1].Message
+	}
+	r.Search = strings.ToLower(strings.Join([]string{t.ID, t.Name, t.Hostname, t.State.String(), r.Message}, " "))
+	return r
+}
+
+func historyLines(hs []scheduler.Status) []ui.HistoryLine {
+	out := make([]ui.HistoryLine, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, ui.HistoryLine{
+			Time:       h.Time.Format("15:04:05.000"),
+			State:      ui.TaskState(h.State.String()),
+			Source:     strings.ToLower(strings.TrimPrefix(h.Source.String(), "SOURCE_")),
+			Reason:     strings.TrimPrefix(h.Reason, "REASON_"),
+			Message:    h.Message,
+			Acked:      h.Acked,
+			NeedsAck:   len(h.UUID) > 0 && !h.Acked,
+			Reconciled: h.Reconciliation,
+		})
+	}
+	return out
+}
+
+// preview says for every held offer whether one instance of spec fits.
+func preview(offers []scheduler.Offer, need placement.Need, cs []placement.Constraint) []ui.PreviewLine {
+	out := make([]ui.PreviewLine, 0, len(offers))
+	for _, o := range offers {
+		r := placement.Fit(o.Offer, need, cs, placement.Used{})
+		out = append(out, ui.PreviewLine{OfferID: o.ID, Hostname: o.Hostname, Fits: r.Fits, Reasons: r.Reasons})
+	}
+	slices.SortFunc(out, func(a, b ui.PreviewLine) int { return strings.Compare(a.Hostname, b.Hostname) })
+	return out
+}
+
+func queuedView(q scheduler.Queued) ui.QueuedView {
+	cmd := q.Spec.Command
+	if cmd == "" {
+		cmd = strings.Join(q.Spec.Argv, " ")
+	}
+	if q.Spec.Image != "" {
+		cmd = q.Spec.Image + " " + cmd
+	}
+	total := q.Spec.Instances
+	if total == 0 {
+		total = 1
+	}
+	v := ui.QueuedView{DOMID: domID("queued-", q.ID), ID: q.ID, Name: q.Spec.Name, Command: cmd, Left: q.Left, Total: total, Launched: q.Launched}
+	for _, w := range q.Why {
+		v.Why = append(v.Why, ui.PreviewLine{OfferID: w.OfferID, Hostname: w.Hostname, Reasons: w.Reasons})
+	}
+	return v
+}
+
+func eventRow(e scheduler.Event) ui.EventRow {
+	var out bytes.Buffer
+	j := string(e.JSON)
+	if json.Indent(&out, e.JSON, "", "  ") == nil {
+		j = out.String()
+	}
+	return ui.EventRow{DOMID: "event-" + strconv.FormatUint(e.Seq, 10), Time: e.Time.Format("15:04:05.000"), Type: e.Type, Summary: e.Summary, JSON: j}
+}
+
+func auditRow(a scheduler.AuditEntry) ui.AuditRow {
+	return ui.AuditRow{
+		DOMID: "audit-" + strconv.FormatUint(a.Seq, 10), Time: a.Time.Format("2006-01-02 15:04:05"),
+		User: a.User, Origin: a.Origin, Action: a.Action, Target: a.Target, Request: a.Request, Result: a.Result, Err: a.Err,
+	}
+}
+
+// counts are the tab counts of a snapshot.
+func counts(snap *scheduler.Snapshot) ui.Counts {
+	c := ui.Counts{Offers: len(snap.Offers), Agents: len(snap.Agents)}
+	for _, t := range snap.Tasks {
+		if !t.Terminal() {
+			c.Tasks++
+		}
+	}
+	return c
+}
