@@ -194,7 +194,7 @@ func (m *Master) launchGroupLocked(f *framework, ag *agent, op *mesos.Offer_Oper
 	group := make([]string, 0, len(tasks))
 	resources := make([]pool, 0, len(tasks))
 	for _, ti := range tasks {
-		if ti.GetContainer().GetType() == mesos.ContainerInfo_DOCKER {
+		if ti.Container != nil && ti.GetContainer().GetType() == mesos.ContainerInfo_DOCKER {
 			return fail("Docker ContainerInfo is not supported on the task")
 		}
 		res, msg := m.validateTaskLocked(f, ag, ti, remaining.sub(need))
