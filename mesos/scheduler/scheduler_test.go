@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 	"go.uber.org/goleak"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/local"
@@ -449,4 +451,154 @@ func TestStateFileProblems(t *testing.T) {
 			t.Fatalf("second New on the same folder = %v, want ErrStateLocked", err)
 		}
 	})
+}
+
+// takeOver subscribes with the framework's id from outside (failing the
+// scheduler over) and tears the framework down, as an operator might.
+func takeOver(t *testing.T, base, frameworkID string, teardown bool) {
+	t.Helper()
+	c, err := mesos.NewClient(mesos.Config{Masters: []string{base}, Framework: &mesos.FrameworkInfo{
+		User: proto.String("root"), Name: proto.String("intruder"), Id: &mesos.FrameworkID{Value: proto.String(frameworkID)},
+		FailoverTimeout: proto.Float64(3600),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	subscribed := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.Run(ctx, func(_ context.Context, e *mesos.Event) {
+			if e.GetType() == mesos.Event_SUBSCRIBED {
+				close(subscribed)
+			}
+		})
+	}()
+	select {
+	case <-subscribed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("takeover did not subscribe")
+	}
+	if teardown {
+		if err := c.Call(t.Context(), &mesos.Call{Type: mesos.Call_TEARDOWN.Enum()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	<-done
+}
+
+// TestFailedOverStopsAndSaysSo: another instance subscribing with our
+// framework id fails us over; the scheduler stops subscribing, never
+// fights back, and shows why.
+func TestFailedOverStopsAndSaysSo(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	snap := s.waitFor(t, "subscribed", func(s *scheduler.Snapshot) bool { return s.Conn.State == mesos.Subscribed })
+	takeOver(t, base, snap.Conn.FrameworkID, false)
+	snap = s.waitFor(t, "the failover shown", func(s *scheduler.Snapshot) bool {
+		return s.Conn.State != mesos.Subscribed && strings.Contains(s.Conn.Err, "Framework failed over")
+	})
+	time.Sleep(300 * time.Millisecond)
+	if again, _ := s.Snapshot(t.Context()); again.Conn.State == mesos.Subscribed {
+		t.Error("the scheduler subscribed again after being failed over")
+	}
+}
+
+// TestRemovedFrameworkRegistersAnew: the master removed our framework
+// while we were away; on restart the scheduler registers a new one, once,
+// says so, and keeps the old registration's tasks readable.
+func TestRemovedFrameworkRegistersAnew(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	dir := t.TempDir()
+	s := startScheduler(t, base, dir, nil)
+	snap := s.waitFor(t, "an offer", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	res, err := s.Accept(t.Context(), operator, snap.Offers[0].ID, []scheduler.TaskSpec{{Name: "old", Command: "sleep 600", CPUs: 0.1, Mem: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "running", func(s *scheduler.Snapshot) bool {
+		tk := task(s, res.TaskIDs[0])
+		return tk != nil && tk.State == mesos.TaskState_TASK_RUNNING
+	})
+	old := snap.Conn.FrameworkID
+	s.stop()
+	takeOver(t, base, old, true)
+
+	s2 := startScheduler(t, base, dir, nil)
+	snap = s2.waitFor(t, "a new registration", func(s *scheduler.Snapshot) bool {
+		return s.Conn.State == mesos.Subscribed && s.Conn.FrameworkID != "" && s.Conn.FrameworkID != old
+	})
+	if snap.Conn.Removed != old {
+		t.Errorf("Conn.Removed = %q, want %q", snap.Conn.Removed, old)
+	}
+	if len(snap.Older) != 1 || snap.Older[0].ID != res.TaskIDs[0] {
+		t.Errorf("older tasks = %v, want the old registration's task", snap.Older)
+	}
+	if len(snap.Tasks) != 0 {
+		t.Errorf("the new registration has tasks %v", snap.Tasks)
+	}
+}
+
+// TestOrphanUpdateIsShownNeverKilled: a task the state does not know
+// (launched by an earlier instance whose state is gone) arrives through
+// reconciliation; it is shown as an orphan and left running.
+func TestOrphanUpdateIsShownNeverKilled(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	snap := s.waitFor(t, "an offer", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	res, err := s.Accept(t.Context(), operator, snap.Offers[0].ID, []scheduler.TaskSpec{{Name: "stray", Command: "sleep 600", CPUs: 0.1, Mem: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "running", func(s *scheduler.Snapshot) bool {
+		tk := task(s, res.TaskIDs[0])
+		return tk != nil && tk.State == mesos.TaskState_TASK_RUNNING
+	})
+	fw := snap.Conn.FrameworkID
+	s.stop()
+
+	fresh := startScheduler(t, base, t.TempDir(), func(c *scheduler.Config) {
+		c.Client.Framework = &mesos.FrameworkInfo{Id: &mesos.FrameworkID{Value: proto.String(fw)}}
+	})
+	snap = fresh.waitFor(t, "the orphan", func(s *scheduler.Snapshot) bool { tk := task(s, res.TaskIDs[0]); return tk != nil && tk.Orphan })
+	if tk := task(snap, res.TaskIDs[0]); tk.State != mesos.TaskState_TASK_RUNNING || tk.Killing {
+		t.Errorf("orphan = %+v, want it left running", tk)
+	}
+}
+
+func TestSuppressReviveAndMetrics(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	reg := prometheus.NewRegistry()
+	s := startScheduler(t, base, t.TempDir(), func(c *scheduler.Config) { c.Metrics = reg })
+	s.waitFor(t, "offers", func(s *scheduler.Snapshot) bool { return len(s.Offers) == 3 })
+	if _, err := s.Suppress(t.Context(), operator); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "suppressed", func(s *scheduler.Snapshot) bool { return s.Conn.Suppressed })
+	if _, err := s.Revive(t.Context(), operator); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "revived", func(s *scheduler.Snapshot) bool { return !s.Conn.Suppressed })
+	time.Sleep(1100 * time.Millisecond) // metrics are refreshed once a second
+	s.Reconcile(t.Context(), operator)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range m.GetLabel() {
+				key += "," + l.GetName() + "=" + l.GetValue()
+			}
+			got[key] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	if got["offerdeck_offers_held"] != 3 || got["offerdeck_subscribed"] != 1 || got["offerdeck_calls_total,result=accepted,type=SUPPRESS"] != 1 {
+		t.Errorf("metrics = %v", got)
+	}
 }
