@@ -1,0 +1,366 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/net/html"
+
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/local"
+	"github.com/offerdeck/offerdeck/mesos/local/localtest"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+	"github.com/offerdeck/offerdeck/web"
+)
+
+// stack is the real dashboard stack for a test, with the stand-in.
+type stack struct {
+	srv    *httptest.Server
+	master *local.Master
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	m, master := localtest.Start(t, local.Config{})
+	sched, err := scheduler.New(scheduler.Config{
+		Client:   mesos.Config{Masters: []string{master}, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
+		StateDir: t.TempDir(),
+		HoldTime: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := web.New(web.Config{Scheduler: sched, Master: master, Embedded: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { sched.Run(ctx) })
+	wg.Go(func() { s.Run(ctx) })
+	srv := httptest.NewServer(s.Handler())
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+		cancel()
+		wg.Wait()
+	})
+	st := &stack{srv: srv, master: m}
+	waitReady(t, srv)
+	return st
+}
+
+// page loads a page and returns its document once it shows want (a
+// string in the body), with its live positions.
+func (st *stack) page(t *testing.T, path, want string) (*html.Node, string, string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := get(t, http.MethodGet, st.srv.URL+path)
+		if strings.Contains(body, want) || time.Now().After(deadline) {
+			doc := parse(t, body)
+			b := find(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && n.Data == "body" })
+			return doc, attr(b, "data-topics"), attr(b, "data-epoch")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func find(n *html.Node, ok func(*html.Node) bool) *html.Node {
+	if ok(n) {
+		return n
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		if f := find(c, ok); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func findAll(n *html.Node, ok func(*html.Node) bool) []*html.Node {
+	var out []*html.Node
+	if ok(n) {
+		out = append(out, n)
+	}
+	for c := n.FirstChild; c != nil; c = c.NextSibling {
+		out = append(out, findAll(c, ok)...)
+	}
+	return out
+}
+
+func hasClass(n *html.Node, class string) bool {
+	return n.Type == html.ElementNode && strings.Contains(" "+attr(n, "class")+" ", " "+class+" ")
+}
+
+// message is one live message.
+type message struct {
+	Epoch   string            `json:"epoch"`
+	Seq     map[string]uint64 `json:"seq"`
+	Resync  []string          `json:"resync"`
+	Changes []struct {
+		Op, ID, Parent, HTML, Text, Mark string
+	} `json:"changes"`
+}
+
+func (st *stack) dial(t *testing.T, since, epoch string, header http.Header) (*websocket.Conn, error) {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(st.srv.URL, "http") + "/ws?since=" + url.QueryEscape(since) + "&epoch=" + url.QueryEscape(epoch)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: header})
+	if err == nil {
+		t.Cleanup(func() { c.CloseNow() })
+	}
+	return c, err
+}
+
+func read(t *testing.T, c *websocket.Conn) (message, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		return message{}, err
+	}
+	var m message
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("live message is not JSON: %v\n%s", err, b)
+	}
+	return m, nil
+}
+
+// post sends an action as a non-browser client.
+func (st *stack) post(t *testing.T, path string, form url.Values, header http.Header) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, st.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func offerIDs(doc *html.Node) []string {
+	var ids []string
+	for _, n := range findAll(doc, func(n *html.Node) bool { return hasClass(n, "offer") }) {
+		ids = append(ids, strings.TrimPrefix(attr(n, "id"), "offer-"))
+	}
+	return ids
+}
+
+// TestLiveStreamResumesFromThePage: a change made after the page was
+// rendered (but before the socket opened) still arrives, as a del of the
+// declined offer; nothing is missed between page load and stream.
+func TestLiveStreamResumesFromThePage(t *testing.T) {
+	st := newStack(t)
+	doc, since, epoch := st.page(t, "/offers", "agent-3.demo")
+	if !strings.Contains(since, "header:") || !strings.Contains(since, "offers:") || epoch == "" {
+		t.Fatalf("page positions = %q epoch %q", since, epoch)
+	}
+	groups := findAll(doc, func(n *html.Node) bool { return hasClass(n, "agent") })
+	if len(groups) != 3 {
+		t.Fatalf("%d agent groups, want 3", len(groups))
+	}
+	ids := offerIDs(doc)
+	resp := st.post(t, "/offers/"+ids[0]+"/decline", url.Values{"refuse": {"1h"}, "request_id": {"r1"}, "back": {"/offers"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/offers" {
+		t.Fatalf("decline = %d to %q, want 303 back to /offers", resp.StatusCode, resp.Header.Get("Location"))
+	}
+
+	c, err := st.dial(t, since, epoch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "offer-" + ids[0]
+	for {
+		m, err := read(t, c)
+		if err != nil {
+			t.Fatalf("no del of %s on the stream: %v", want, err)
+		}
+		if m.Seq["offers"] == 0 {
+			t.Errorf("message without an offers position: %+v", m)
+		}
+		for _, ch := range m.Changes {
+			if ch.Op == "del" && ch.ID == want {
+				if ch.Mark != "declined" {
+					t.Errorf("del mark = %q, want declined", ch.Mark)
+				}
+				return
+			}
+		}
+	}
+}
+
+func TestLiveStreamRejectsOtherOrigins(t *testing.T) {
+	st := newStack(t)
+	_, since, epoch := st.page(t, "/offers", "agent-1.demo")
+	_, err := st.dial(t, since, epoch, http.Header{"Origin": {"http://evil.example"}})
+	if err == nil {
+		t.Fatal("a WebSocket from another origin was accepted")
+	}
+	if _, err := st.dial(t, "nonsense", epoch, nil); err == nil {
+		t.Error("a WebSocket with malformed positions was accepted")
+	}
+}
+
+// TestLiveStreamResyncsAfterRestart: positions from another server
+// instance (another epoch) make the stream ask the page to resync.
+func TestLiveStreamResyncsAfterRestart(t *testing.T) {
+	st := newStack(t)
+	_, since, _ := st.page(t, "/tasks", "Tasks")
+	c, err := st.dial(t, since, "another-epoch", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := read(t, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Resync) != 2 {
+		t.Errorf("resync = %v, want both topics", m.Resync)
+	}
+	_, err = read(t, c)
+	if websocket.CloseStatus(err) != 4000 {
+		t.Errorf("after a resync the socket closed with %v, want status 4000", err)
+	}
+}
+
+func TestCrossSiteActionsAreRefused(t *testing.T) {
+	st := newStack(t)
+	doc, _, _ := st.page(t, "/offers", "agent-3.demo")
+	id := offerIDs(doc)[0]
+	for _, h := range []http.Header{
+		{"Sec-Fetch-Site": {"cross-site"}},
+		{"Origin": {"http://evil.example"}},
+	} {
+		if resp := st.post(t, "/offers/"+id+"/decline", url.Values{"refuse": {"1h"}}, h); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("cross-site decline with %v = %d, want 403", h, resp.StatusCode)
+		}
+	}
+	doc, _, _ = st.page(t, "/offers", "agent-3.demo")
+	if !strings.Contains(strings.Join(offerIDs(doc), " "), id) {
+		t.Error("a refused cross-site decline declined the offer anyway")
+	}
+	if resp := st.post(t, "/reconcile", url.Values{"x": {strings.Repeat("a", 200<<10)}}, nil); resp.StatusCode != http.StatusRequestEntityTooLarge && resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("oversized form = %d", resp.StatusCode)
+	}
+	resp, _ := get(t, http.MethodGet, st.srv.URL+"/offers/"+id+"/decline")
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET of an action = %d, want 405", resp.StatusCode)
+	}
+}
+
+func TestActionsAnswerInPlaceAndForUnknownIDs(t *testing.T) {
+	st := newStack(t)
+	doc, _, _ := st.page(t, "/offers", "agent-2.demo")
+	id := offerIDs(doc)[0]
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, st.srv.URL+"/offers/"+id+"/accept",
+		strings.NewReader(url.Values{"name": {"hello"}, "command": {"echo hi"}, "cpus": {"0.1"}, "mem": {"32"}, "request_id": {"once"}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct {
+		OK    bool     `json:"ok"`
+		Tasks []string `json:"tasks"`
+		Next  string   `json:"next"`
+	}
+	json.NewDecoder(resp.Body).Decode(&answer)
+	resp.Body.Close()
+	if !answer.OK || len(answer.Tasks) != 1 || !strings.HasPrefix(answer.Next, "/tasks/hello-") {
+		t.Fatalf("accept answer = %+v", answer)
+	}
+
+	for _, tc := range []struct{ path, want string }{
+		{"/offers/no-such-offer/decline", "not held"},
+		{"/tasks/no-such-task/kill", "unknown task"},
+		{"/queue/nope/remove", "no such queued spec"},
+	} {
+		resp := st.post(t, tc.path, url.Values{"back": {"/tasks"}}, nil)
+		flash := ""
+		for _, c := range resp.Cookies() {
+			if c.Name == "offerdeck_flash" {
+				flash, _ = url.QueryUnescape(c.Value)
+			}
+		}
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(flash, "error:") || !strings.Contains(strings.ToLower(flash), tc.want) {
+			t.Errorf("POST %s = %d flash %q, want 303 with an error saying %q", tc.path, resp.StatusCode, flash, tc.want)
+		}
+	}
+	if resp := st.post(t, "/launch", url.Values{"cpus": {"lots"}, "command": {"true"}}, http.Header{"Accept": {"application/json"}}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("launch with cpus=lots = %d, want 400", resp.StatusCode)
+	}
+	if resp := st.post(t, "/offers/x/decline", url.Values{"back": {"https://evil.example/"}}, nil); resp.Header.Get("Location") != "/" {
+		t.Errorf("redirect after an action to %q, want it kept on this site", resp.Header.Get("Location"))
+	}
+}
+
+// TestHostileClusterStringsAreEscaped: an agent whose hostname and
+// attributes carry markup shows them as text on every page.
+func TestHostileClusterStringsAreEscaped(t *testing.T) {
+	st := newStack(t)
+	evil := `<img src=x onerror=alert(1)>`
+	if _, err := st.master.AddAgent(local.AgentConfig{Hostname: "h" + evil, CPUs: 1, Mem: 64, Attributes: "rack:" + evil}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/offers", "/agents", "/events", "/launch"} {
+		_, body := get(t, http.MethodGet, st.srv.URL+path)
+		deadline := time.Now().Add(5 * time.Second)
+		for !strings.Contains(body, "onerror") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			_, body = get(t, http.MethodGet, st.srv.URL+path)
+		}
+		if strings.Contains(body, "<img") {
+			t.Errorf("%s renders the hostile string as markup", path)
+		}
+		if !strings.Contains(body, "&lt;img") {
+			t.Errorf("%s does not show the hostile string as text", path)
+		}
+	}
+}
+
+// TestSlowViewerDoesNotHoldOthersUp: a socket that never reads does not
+// stop another viewer from getting changes.
+func TestSlowViewerDoesNotHoldOthersUp(t *testing.T) {
+	st := newStack(t)
+	_, since, epoch := st.page(t, "/audit", "Audit")
+	if _, err := st.dial(t, since, epoch, nil); err != nil { // never read
+		t.Fatal(err)
+	}
+	c, err := st.dial(t, since, epoch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		st.post(t, "/reconcile", url.Values{"request_id": {"r" + string(rune('a'+i))}}, nil)
+	}
+	got := 0
+	for got < 30 {
+		m, err := read(t, c)
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("the reading viewer got %d changes, then nothing", got)
+			}
+			t.Fatal(err)
+		}
+		got += len(m.Changes)
+	}
+}
