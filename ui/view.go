@@ -24,6 +24,9 @@ type Layout struct {
 	Epoch string
 	// Banner is a warning every page shows, e.g. an exposure opt-out.
 	Banner string
+	// User is who is logged in ("" without authentication) and Role
+	// their role; a viewer's page hides every action.
+	User, Role string
 }
 
 // Counts are the tab counts.

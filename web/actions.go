@@ -33,7 +33,7 @@ func newRequestID() string {
 
 // actor says who acts, for the audit log and idempotency.
 func actor(r *http.Request) scheduler.Actor {
-	return scheduler.Actor{User: "local", Origin: r.RemoteAddr, RequestID: r.PostFormValue("request_id")}
+	return scheduler.Actor{User: userOf(r).Name, Origin: r.RemoteAddr, RequestID: r.PostFormValue("request_id")}
 }
 
 // parseForm reads a bounded form body.
@@ -286,4 +286,47 @@ func (s *Server) simple(do func(*scheduler.Scheduler, *http.Request, scheduler.A
 		res, err := do(s.sched, r, actor(r))
 		return s.answer(w, r, res, err, "")
 	}
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Users == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return nil
+	}
+	l := s.layout("Log in", "", scheduler.Connection{})
+	return render(w, r, http.StatusOK, ui.LoginPage(ui.Login{Layout: l, Next: safeBack(r.URL.Query().Get("next"))}))
+}
+
+// login checks a name and password and starts a session.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	if s.cfg.Users == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return nil
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	next := safeBack(r.PostFormValue("next"))
+	u, ok := s.cfg.Users.checkPassword(r.PostFormValue("user"), r.PostFormValue("password"))
+	if !ok {
+		s.log.Warn("login failed", "user", r.PostFormValue("user"), "remote", r.RemoteAddr)
+		l := s.layout("Log in", "", scheduler.Connection{})
+		return render(w, r, http.StatusUnauthorized, ui.LoginPage(ui.Login{Layout: l, Next: next, Error: "Wrong name or password."}))
+	}
+	id := s.sessions.create(u)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: s.cfg.TLS,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionLifetime.Seconds())})
+	s.log.Info("login", "user", u.Name, "role", u.Role.String(), "remote", r.RemoteAddr)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+// logout ends the session and closes its live streams.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.sessions.remove(c.Value)
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.cfg.TLS, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
 }

@@ -30,6 +30,10 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title, active, top
 	l.Counts = counts(snap)
 	l.Flash = takeFlash(w, r)
 	l.Topics, l.Epoch = positions, s.epoch()
+	if s.cfg.Users != nil {
+		u := userOf(r)
+		l.User, l.Role = u.Name, u.Role.String()
+	}
 	return snap, l, nil
 }
 
@@ -57,7 +61,7 @@ func (s *Server) offers(w http.ResponseWriter, r *http.Request) error {
 		Filter:     filter,
 		Policy:     fmt.Sprintf("Hold %s · auto-decline %s s", ago(snap.HoldTime), number(snap.RefuseSeconds)),
 		Suppressed: snap.Conn.Suppressed,
-		CanAct:     true,
+		CanAct:     canAct(r),
 		Form:       form(r),
 		RefuseChoices: []ui.Choice{
 			{Value: "5s", Label: "5 s"}, {Value: "1m", Label: "1 min"}, {Value: "1h", Label: "1 h"},
@@ -99,7 +103,7 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query()
-	v := ui.Tasks{Layout: layout, StateFilter: q.Get("state"), AgentFilter: q.Get("agent"), Query: q.Get("q"), CanAct: true, Form: form(r)}
+	v := ui.Tasks{Layout: layout, StateFilter: q.Get("state"), AgentFilter: q.Get("agent"), Query: q.Get("q"), CanAct: canAct(r), Form: form(r)}
 	now := time.Now()
 	states := map[string]bool{}
 	agents := map[string]string{}
@@ -154,7 +158,7 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 	v := ui.TaskDetail{
 		Layout: layout, Row: taskRow(t, time.Now()), Command: t.Command, Image: t.Image, OfferID: t.OfferID,
 		AgentID: t.AgentID, Framework: t.Registration, Resources: resources(t.Resources),
-		History: historyLines(t.History), CanAct: true, Form: form(r),
+		History: historyLines(t.History), CanAct: canAct(r), Form: form(r),
 	}
 	for _, f := range []struct {
 		name string
@@ -190,7 +194,7 @@ func (s *Server) launch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	v := ui.Launch{Layout: layout, CanAct: true, Form: form(r), Fields: ui.LaunchFields{Name: "hello", Command: "echo hello world", CPUs: "0.1", Mem: "32", Instances: "1"}}
+	v := ui.Launch{Layout: layout, CanAct: canAct(r), Form: form(r), Fields: ui.LaunchFields{Name: "hello", Command: "echo hello world", CPUs: "0.1", Mem: "32", Instances: "1"}}
 	if id := r.URL.Query().Get("offer"); id != "" {
 		var o *scheduler.Offer
 		for i := range snap.Offers {

@@ -29,16 +29,26 @@ type Config struct {
 	// Metrics, when set, is served on /metrics with the web layer's own
 	// metrics added.
 	Metrics *prometheus.Registry
+	// Users, when set, are the only ones let in (see ParseUsers); nil
+	// means a local dashboard where everyone is an operator.
+	Users *Users
+	// TLS reports that the dashboard is served over TLS, so cookies are
+	// marked Secure.
+	TLS bool
+	// Banner is a warning every page shows, e.g. that the dashboard is
+	// exposed without authentication.
+	Banner string
 }
 
 // Server holds the dashboard's HTTP handlers. Create it with New, feed it
 // the scheduler's changes with Run; it is safe for concurrent use.
 type Server struct {
-	cfg    Config
-	log    *slog.Logger
-	sched  *scheduler.Scheduler
-	assets *static.Assets
-	hub    *hub.Hub
+	cfg      Config
+	log      *slog.Logger
+	sched    *scheduler.Scheduler
+	assets   *static.Assets
+	hub      *hub.Hub
+	sessions *sessions
 }
 
 // New validates cfg and builds the server. It starts nothing.
@@ -58,7 +68,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	return &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets, hub: h}, nil
+	return &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets, hub: h, sessions: newSessions()}, nil
 }
 
 // layout fills the parts of the page frame every page shares.
@@ -70,6 +80,7 @@ func (s *Server) layout(title, active string, conn scheduler.Connection) ui.Layo
 		JS:     s.assets.URL("app.js"),
 		Icon:   s.assets.URL("icon.svg"),
 		Conn:   connectionView(conn, s.cfg.Master),
+		Banner: s.cfg.Banner,
 	}
 }
 

@@ -90,6 +90,20 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request) error {
 	defer c.CloseNow()
 	c.SetReadLimit(512)
 	ctx := c.CloseRead(r.Context())
+	if sess, ok := r.Context().Value(keySession).(*session); ok {
+		// The socket lives no longer than the session that opened it.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-sess.ended:
+				c.Close(websocket.StatusPolicyViolation, "session ended")
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
 
 	sub := s.hub.Subscribe(since)
 	defer sub.Close()

@@ -29,6 +29,12 @@ type config struct {
 	LogFormat       string
 	LogLevel        slog.Level
 	ShutdownTimeout time.Duration
+	AuthFile        string
+	InsecureNoAuth  bool
+	TLSCert, TLSKey string
+	// users is the content of --auth-file or OFFERDECK_USERS; unexported
+	// because it holds credentials (hashed, but still).
+	users string
 	// secret is the principal's secret, read from --secret-file or
 	// OFFERDECK_SECRET; unexported so that it is never logged.
 	secret string
@@ -168,6 +174,16 @@ func options(c *config, getenv func(string) string) []option {
 			set:   func(v string) error { c.SecretFile = v; return nil },
 		},
 	}
+	opts = append(opts,
+		option{
+			name: "auth-file", env: "OFFERDECK_AUTH_FILE", def: "",
+			usage: "users allowed in, one a line: <name> <viewer|operator> <bcrypt hash or sha256:hex of a token> (or set OFFERDECK_USERS); required to listen beyond loopback",
+			set:   func(v string) error { c.AuthFile = v; return nil },
+		},
+		boolOption("insecure-no-auth", "OFFERDECK_INSECURE_NO_AUTH", "allow listening beyond loopback without authentication: anyone who reaches the port can launch commands on the cluster", &c.InsecureNoAuth),
+		option{name: "tls-cert", env: "OFFERDECK_TLS_CERT", def: "", usage: "TLS certificate file (PEM); with --tls-key the dashboard serves HTTPS", set: func(v string) error { c.TLSCert = v; return nil }},
+		option{name: "tls-key", env: "OFFERDECK_TLS_KEY", def: "", usage: "TLS private key file (PEM)", set: func(v string) error { c.TLSKey = v; return nil }},
+	)
 	opts = append(opts, logOptions(&c.LogFormat, &c.LogLevel)...)
 	return append(opts, durationOption("shutdown-timeout", "OFFERDECK_SHUTDOWN_TIMEOUT", "10s", "how long a shutdown may take before connections are cut", &c.ShutdownTimeout))
 }
@@ -278,8 +294,38 @@ func (c config) LogValue() slog.Value {
 		slog.Float64("refuse_seconds", c.RefuseSeconds),
 		slog.String("principal", c.Principal),
 		slog.Bool("secret_file_set", c.SecretFile != ""),
+		slog.String("auth_file", c.AuthFile),
+		slog.Bool("authentication", c.users != ""),
+		slog.Bool("insecure_no_auth", c.InsecureNoAuth),
+		slog.Bool("tls", c.TLSCert != ""),
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 	)
+}
+
+// isLoopback reports whether a listen address reaches this machine only.
+func isLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkExposure refuses to serve beyond loopback without authentication:
+// a dashboard that can launch commands is remote code execution for
+// anyone who reaches it.
+func checkExposure(c config) error {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("invalid value for flag --tls-cert/--tls-key: give both or neither")
+	}
+	if isLoopback(c.Listen) || c.users != "" || c.InsecureNoAuth {
+		return nil
+	}
+	return fmt.Errorf("refusing to listen on %s (flag --listen) without authentication: anyone who reaches it could launch commands on the cluster; give --auth-file (or OFFERDECK_USERS), listen on 127.0.0.1, or pass --insecure-no-auth if you really mean it", c.Listen)
 }

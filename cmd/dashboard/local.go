@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/offerdeck/offerdeck/mesos/local"
@@ -23,8 +25,13 @@ type localConfig struct {
 	RunTime    time.Duration
 	Agents     int
 	ZooKeeper  string
-	LogFormat  string
-	LogLevel   slog.Level
+	// CredentialsFile holds "principal secret" lines; with it the
+	// stand-in demands HTTP basic authentication, as a master run with
+	// --authenticate_http_frameworks does.
+	CredentialsFile string
+	InsecureNoAuth  bool
+	LogFormat       string
+	LogLevel        slog.Level
 }
 
 const localIntro = `Usage: dashboard local [flags]
@@ -68,8 +75,38 @@ func localOptions(c *localConfig, getenv func(string) string) []option {
 			usage: "announce the master in ZooKeeper like a real one: zk://host:2181/mesos",
 			set:   func(v string) error { c.ZooKeeper = v; return nil },
 		},
+		{
+			name: "credentials-file", env: "OFFERDECK_LOCAL_CREDENTIALS_FILE", def: "",
+			usage: "require HTTP basic authentication of frameworks: a file of \"principal secret\" lines; required to listen beyond loopback",
+			set:   func(v string) error { c.CredentialsFile = v; return nil },
+		},
+		boolOption("insecure-no-auth", "OFFERDECK_INSECURE_NO_AUTH", "allow listening beyond loopback without authentication: anyone who reaches the port can run commands on this host", &c.InsecureNoAuth),
 	}
 	return append(opts, logOptions(&c.LogFormat, &c.LogLevel)...)
+}
+
+// readCredentials reads "principal secret" lines.
+func readCredentials(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("invalid value for flag --credentials-file: %w", err)
+	}
+	out := map[string]string{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		principal, secret, ok := strings.Cut(line, " ")
+		if !ok || principal == "" || strings.TrimSpace(secret) == "" || strings.Contains(principal, ":") {
+			return nil, fmt.Errorf("invalid value for flag --credentials-file: line %d: want \"principal secret\"", i+1)
+		}
+		out[principal] = strings.TrimSpace(secret)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("invalid value for flag --credentials-file: no credentials in it")
+	}
+	return out, nil
 }
 
 // runLocal serves the stand-in master until ctx is done.
@@ -83,8 +120,23 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stderr, "dashboard local: %v\n", err)
 		return 2
 	}
+	var creds map[string]string
+	if c.CredentialsFile != "" {
+		if creds, err = readCredentials(c.CredentialsFile); err != nil {
+			fmt.Fprintf(stderr, "dashboard local: %v\n", err)
+			return 2
+		}
+	}
+	if !isLoopback(c.Listen) && creds == nil && !c.InsecureNoAuth {
+		fmt.Fprintf(stderr, "dashboard local: refusing to listen on %s (flag --listen) without authentication: any client that reaches it can run commands on this host; give --credentials-file, listen on 127.0.0.1, or pass --insecure-no-auth\n", c.Listen)
+		return 2
+	}
 	log := newLogger(stderr, c.LogFormat, c.LogLevel)
+	if !isLoopback(c.Listen) && creds == nil {
+		log.Error("stand-in serving beyond loopback WITHOUT AUTHENTICATION: anyone who reaches this port can run commands on this host", "listen", c.Listen)
+	}
 	cfg := local.Config{
+		Credentials:      creds,
 		SandboxRoot:      c.SandboxDir,
 		SimulateCommands: c.Simulate,
 		SimulatedRunTime: c.RunTime,

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -41,12 +42,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 && args[0] == "local" {
 		return runLocal(ctx, args[1:], getenv, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "hash-password" {
+		return hashPassword(os.Stdin, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
 	if err == nil {
 		cfg.secret, err = readSecret(cfg, getenv)
+	}
+	if err == nil {
+		cfg.users, err = readUsers(cfg, getenv)
+	}
+	if err == nil {
+		err = checkExposure(cfg)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "dashboard: %v\n", err)
@@ -71,6 +81,44 @@ func readSecret(cfg config, getenv func(string) string) (string, error) {
 		return strings.TrimRight(string(b), "\r\n"), nil
 	}
 	return getenv("OFFERDECK_SECRET"), nil
+}
+
+// readUsers reads the users allowed in from --auth-file or OFFERDECK_USERS.
+func readUsers(cfg config, getenv func(string) string) (string, error) {
+	if cfg.AuthFile != "" {
+		b, err := os.ReadFile(cfg.AuthFile)
+		if err != nil {
+			return "", fmt.Errorf("invalid value for flag --auth-file: %w", err)
+		}
+		if _, err := web.ParseUsers(string(b)); err != nil {
+			return "", fmt.Errorf("invalid value for flag --auth-file: %w", err)
+		}
+		return string(b), nil
+	}
+	if v := getenv("OFFERDECK_USERS"); v != "" {
+		if _, err := web.ParseUsers(v); err != nil {
+			return "", fmt.Errorf("invalid value for environment variable OFFERDECK_USERS: %w", err)
+		}
+		return v, nil
+	}
+	return "", nil
+}
+
+// hashPassword is "dashboard hash-password": it reads a password from
+// standard input and prints the bcrypt hash for the users file.
+func hashPassword(in io.Reader, stdout, stderr io.Writer) int {
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && err != io.EOF {
+		fmt.Fprintf(stderr, "dashboard hash-password: %v\n", err)
+		return 1
+	}
+	hash, err := web.HashPassword(strings.TrimRight(line, "\r\n"))
+	if err != nil {
+		fmt.Fprintf(stderr, "dashboard hash-password: %v\n", err)
+		return 2
+	}
+	fmt.Fprintln(stdout, hash)
+	return 0
 }
 
 func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
@@ -133,7 +181,22 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 	if err != nil {
 		return err
 	}
+	var users *web.Users
+	if cfg.users != "" {
+		if users, err = web.ParseUsers(cfg.users); err != nil {
+			sched.Close()
+			return err
+		}
+	}
+	banner := ""
+	if cfg.InsecureNoAuth && !isLoopback(cfg.Listen) && users == nil {
+		banner = "This dashboard is exposed on " + cfg.Listen + " without authentication (--insecure-no-auth): anyone who reaches it can launch commands on the cluster."
+		log.Error("serving beyond loopback WITHOUT AUTHENTICATION: anyone who reaches this port can launch commands on the cluster", "listen", cfg.Listen)
+	}
 	site, err := web.New(web.Config{
+		Users:     users,
+		TLS:       cfg.TLSCert != "",
+		Banner:    banner,
 		Logger:    log.With("component", "web"),
 		Scheduler: sched,
 		Master:    masterDesc,
@@ -166,8 +229,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("serving", "url", "http://"+ln.Addr().String()+"/")
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+		go func() { serveErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) }()
+	} else {
+		go func() { serveErr <- srv.Serve(ln) }()
+	}
+	log.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/")
 	if ready != nil {
 		ready <- ln.Addr()
 	}
@@ -264,7 +333,11 @@ func frameworkInfo(cfg config) *mesos.FrameworkInfo {
 		if h == "" || h == "0.0.0.0" || h == "::" {
 			h = host
 		}
-		fi.WebuiUrl = strPtr("http://" + net.JoinHostPort(h, port) + "/")
+		scheme := "http"
+		if cfg.TLSCert != "" {
+			scheme = "https"
+		}
+		fi.WebuiUrl = strPtr(scheme + "://" + net.JoinHostPort(h, port) + "/")
 	}
 	return fi
 }

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/offerdeck/offerdeck/web"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -334,4 +336,64 @@ func TestMain(m *testing.M) {
 		return
 	}
 	os.Exit(m.Run())
+}
+
+func TestExposureNeedsAuthentication(t *testing.T) {
+	hash, err := web.HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string // "" means accepted
+	}{
+		{name: "loopback is fine", args: []string{"--listen", "127.0.0.1:0"}},
+		{name: "wildcard refused", args: []string{"--listen", "0.0.0.0:0"}, want: "--auth-file"},
+		{name: "ipv6 wildcard refused", args: []string{"--listen", "[::]:0"}, want: "without authentication"},
+		{name: "users from env", args: []string{"--listen", "0.0.0.0:0"}, env: map[string]string{"OFFERDECK_USERS": "ann operator " + hash}},
+		{name: "explicit opt-out", args: []string{"--listen", "0.0.0.0:0", "--insecure-no-auth"}},
+		{name: "bad users", args: []string{"--listen", "0.0.0.0:0"}, env: map[string]string{"OFFERDECK_USERS": "ann operator hunter2"}, want: "never a plain password"},
+		{name: "half TLS", args: []string{"--tls-cert", "c.pem"}, want: "--tls-cert/--tls-key"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"HOME": t.TempDir()}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			cfg, err := parseConfig(tc.args, envOf(env), io.Discard)
+			if err == nil {
+				cfg.users, err = readUsers(cfg, envOf(env))
+			}
+			if err == nil {
+				err = checkExposure(cfg)
+			}
+			if tc.want == "" && err != nil {
+				t.Fatalf("%v refused: %v", tc.args, err)
+			}
+			if tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("%v = %v, want an error containing %q", tc.args, err, tc.want)
+			}
+		})
+	}
+	var stderr bytes.Buffer
+	if code := run(t.Context(), []string{"local", "--listen", "0.0.0.0:0"}, envOf(nil), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "--credentials-file") {
+		t.Errorf("dashboard local on 0.0.0.0 = %d %q, want a refusal naming --credentials-file", code, stderr.String())
+	}
+}
+
+func TestHashPassword(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := hashPassword(strings.NewReader("correct horse battery\n"), &out, &errOut); code != 0 {
+		t.Fatalf("hash-password = %d: %s", code, errOut.String())
+	}
+	users, err := web.ParseUsers("ann viewer " + strings.TrimSpace(out.String()))
+	if err != nil || users == nil {
+		t.Fatalf("the printed hash does not parse as a users line: %v", err)
+	}
+	if code := hashPassword(strings.NewReader("short\n"), io.Discard, &errOut); code != 2 {
+		t.Errorf("a short password = %d, want refused", code)
+	}
 }

@@ -1,0 +1,283 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Role is what a user may do.
+type Role int
+
+// The roles: a viewer sees everything and acts on nothing; an operator may
+// also accept, decline, launch and kill.
+const (
+	RoleViewer Role = iota + 1
+	RoleOperator
+)
+
+// String names the role as the users file spells it.
+func (r Role) String() string {
+	switch r {
+	case RoleViewer:
+		return "viewer"
+	case RoleOperator:
+		return "operator"
+	}
+	return "none"
+}
+
+// user is who makes a request.
+type user struct {
+	Name string
+	Role Role
+}
+
+// credential is how one user proves who they are.
+type credential struct {
+	user
+	bcryptHash []byte   // password login
+	tokenHash  [32]byte // bearer token, stored as its SHA-256
+	isToken    bool
+}
+
+// Users are the people and programs allowed in. Build it with ParseUsers;
+// it is read-only afterwards and safe for concurrent use.
+type Users struct {
+	byName  map[string]credential
+	byToken map[[32]byte]credential
+	// dummy is compared against for unknown names, so a login costs the
+	// same whether the name exists or not.
+	dummy []byte
+}
+
+// ParseUsers reads users, one a line (or separated by ";"), as
+//
+//	<name> <viewer|operator> <credential>
+//
+// where the credential is a bcrypt hash of a password ($2a$..., made with
+// "dashboard hash-password") or "sha256:<hex>" of a bearer token. Blank
+// lines and lines starting with # are skipped. Errors name the line.
+func ParseUsers(text string) (*Users, error) {
+	u := &Users{byName: map[string]credential{}, byToken: map[[32]byte]credential{}}
+	lines := strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == ';' })
+	for i, line := range lines {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			return nil, fmt.Errorf("users line %d: want <name> <viewer|operator> <bcrypt hash or sha256:hex token>", i+1)
+		}
+		c := credential{user: user{Name: f[0]}}
+		switch f[1] {
+		case "viewer":
+			c.Role = RoleViewer
+		case "operator":
+			c.Role = RoleOperator
+		default:
+			return nil, fmt.Errorf("users line %d: role %q: want viewer or operator", i+1, f[1])
+		}
+		switch {
+		case strings.HasPrefix(f[2], "sha256:"):
+			b, err := hex.DecodeString(strings.TrimPrefix(f[2], "sha256:"))
+			if err != nil || len(b) != 32 {
+				return nil, fmt.Errorf("users line %d: token hash must be sha256: and 64 hex digits", i+1)
+			}
+			c.isToken = true
+			copy(c.tokenHash[:], b)
+			u.byToken[c.tokenHash] = c
+		case strings.HasPrefix(f[2], "$2"):
+			if _, err := bcrypt.Cost([]byte(f[2])); err != nil {
+				return nil, fmt.Errorf("users line %d: not a bcrypt hash: %v", i+1, err)
+			}
+			c.bcryptHash = []byte(f[2])
+			if _, dup := u.byName[c.Name]; dup {
+				return nil, fmt.Errorf("users line %d: %s appears twice", i+1, c.Name)
+			}
+			u.byName[c.Name] = c
+		default:
+			return nil, fmt.Errorf("users line %d: credential must be a bcrypt hash ($2a$...) or sha256:<hex> of a token; never a plain password", i+1)
+		}
+	}
+	if len(u.byName)+len(u.byToken) == 0 {
+		return nil, errors.New("users: no user defined")
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte("no such user"), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, err
+	}
+	u.dummy = dummy
+	return u, nil
+}
+
+// HashPassword returns the bcrypt hash of a password for the users file.
+func HashPassword(password string) (string, error) {
+	if len(password) < 8 {
+		return "", errors.New("password: use at least 8 characters")
+	}
+	b, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	return string(b), err
+}
+
+// checkPassword reports the user whose password this is.
+func (u *Users) checkPassword(name, password string) (user, bool) {
+	c, ok := u.byName[name]
+	if !ok {
+		// Spend the same time as a real check, so names cannot be probed.
+		bcrypt.CompareHashAndPassword(u.dummy, []byte(password))
+		return user{}, false
+	}
+	return c.user, bcrypt.CompareHashAndPassword(c.bcryptHash, []byte(password)) == nil
+}
+
+// checkToken reports the user a bearer token belongs to.
+func (u *Users) checkToken(token string) (user, bool) {
+	sum := sha256.Sum256([]byte(token))
+	for k, c := range u.byToken {
+		if subtle.ConstantTimeCompare(k[:], sum[:]) == 1 {
+			return c.user, true
+		}
+	}
+	return user{}, false
+}
+
+// sessionCookie names the session cookie.
+const sessionCookie = "offerdeck_session"
+
+// sessionLifetime bounds a login; the user logs in again after it.
+const sessionLifetime = 12 * time.Hour
+
+// sessions are the logged-in browsers, in memory: a restart logs everyone
+// out, which is the safe direction.
+type sessions struct {
+	mu   sync.Mutex
+	byID map[string]*session
+}
+
+type session struct {
+	user    user
+	expires time.Time
+	// ended is closed when the session ends (logout, expiry), which
+	// closes its WebSockets.
+	ended chan struct{}
+	once  sync.Once
+}
+
+func (s *session) end() { s.once.Do(func() { close(s.ended) }) }
+
+func newSessions() *sessions { return &sessions{byID: map[string]*session{}} }
+
+func (ss *sessions) create(u user) string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	id := hex.EncodeToString(b)
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	now := time.Now()
+	for k, s := range ss.byID { // drop expired ones on the way
+		if now.After(s.expires) {
+			s.end()
+			delete(ss.byID, k)
+		}
+	}
+	ss.byID[id] = &session{user: u, expires: now.Add(sessionLifetime), ended: make(chan struct{})}
+	return id
+}
+
+func (ss *sessions) get(id string) (*session, bool) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	s, ok := ss.byID[id]
+	if !ok {
+		return nil, false
+	}
+	if time.Now().After(s.expires) {
+		s.end()
+		delete(ss.byID, id)
+		return nil, false
+	}
+	return s, true
+}
+
+func (ss *sessions) remove(id string) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if s, ok := ss.byID[id]; ok {
+		s.end()
+		delete(ss.byID, id)
+	}
+}
+
+type ctxKey int
+
+const (
+	keyUser ctxKey = iota
+	keySession
+)
+
+// userOf returns who makes the request.
+func userOf(r *http.Request) user {
+	if u, ok := r.Context().Value(keyUser).(user); ok {
+		return u
+	}
+	return user{}
+}
+
+func canAct(r *http.Request) bool { return userOf(r).Role == RoleOperator }
+
+// authenticate finds the user of every request. Without configured users
+// the dashboard is local and everyone is an operator (it then listens on
+// loopback only, unless the operator opted out loudly). With users, a
+// bearer token or a session cookie is needed: pages send the browser to
+// the login page, everything else gets 401.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Users == nil {
+			ctx := context.WithValue(r.Context(), keyUser, user{Name: "local", Role: RoleOperator})
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
+			if u, ok := s.cfg.Users.checkToken(strings.TrimPrefix(auth, "Bearer ")); ok {
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyUser, u)))
+				return
+			}
+		} else if c, err := r.Cookie(sessionCookie); err == nil {
+			if sess, ok := s.sessions.get(c.Value); ok {
+				ctx := context.WithValue(context.WithValue(r.Context(), keyUser, sess.user), keySession, sess)
+				next.ServeHTTP(w, r.WithContext(ctx))
+				return
+			}
+		}
+		if r.Method == http.MethodGet && !wantsJSON(r) && r.URL.Path != "/ws" {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", `Bearer realm="offerdeck"`)
+		http.Error(w, "401 log in first", http.StatusUnauthorized)
+	})
+}
+
+// requireOperator refuses actions to viewers.
+func requireOperator(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !canAct(r) {
+			http.Error(w, "403 viewers may look but not act", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
