@@ -22,6 +22,7 @@ type config struct {
 	Master          string
 	StateDir        string
 	Simulate        bool
+	AgentsFile      string
 	HoldTime        time.Duration
 	RefuseSeconds   float64
 	Principal       string
@@ -150,6 +151,11 @@ func options(c *config, getenv func(string) string) []option {
 			},
 		},
 		boolOption("simulate", "OFFERDECK_SIMULATE", "embedded stand-in only: simulate command tasks instead of running them on this host", &c.Simulate),
+		{
+			name: "agents-file", env: "OFFERDECK_AGENTS_FILE", def: "",
+			usage: "embedded stand-in only: JSON list of agents ({hostname, cpus, mem, disk, ports, sets, attributes, role}) instead of the three demo agents",
+			set:   func(v string) error { c.AgentsFile = v; return nil },
+		},
 		durationOption("hold", "OFFERDECK_HOLD", "30s", "how long an offer nobody acts on is held before it is declined", &c.HoldTime),
 		{
 			name: "refuse-seconds", env: "OFFERDECK_REFUSE_SECONDS", def: "5",

@@ -24,6 +24,7 @@ type localConfig struct {
 	Simulate   bool
 	RunTime    time.Duration
 	Agents     int
+	AgentsFile string
 	ZooKeeper  string
 	// CredentialsFile holds "principal secret" lines; with it the
 	// stand-in demands HTTP basic authentication, as a master run with
@@ -69,6 +70,11 @@ func localOptions(c *localConfig, getenv func(string) string) []option {
 				c.Agents = n
 				return nil
 			},
+		},
+		{
+			name: "agents-file", env: "OFFERDECK_AGENTS_FILE", def: "",
+			usage: "JSON list of agents ({hostname, cpus, mem, disk, ports, sets, attributes, role}) instead of the demo agents",
+			set:   func(v string) error { c.AgentsFile = v; return nil },
 		},
 		{
 			name: "zk", env: "OFFERDECK_LOCAL_ZK", def: "",
@@ -146,6 +152,12 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 	if c.Agents > 0 {
 		cfg.Agents = local.ScaleAgents(c.Agents)
 		cfg.SimulateCommands = true
+	}
+	if c.AgentsFile != "" {
+		if cfg.Agents, err = agentsFrom(c.AgentsFile); err != nil {
+			fmt.Fprintf(stderr, "dashboard local: %v\n", err)
+			return 2
+		}
 	}
 	m, err := local.New(cfg)
 	if err != nil {

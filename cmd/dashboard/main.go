@@ -282,7 +282,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 func masterSource(ctx context.Context, cfg config, log *slog.Logger, wg *sync.WaitGroup) (masters []string, det mesos.LeaderDetector, desc string, err error) {
 	switch {
 	case cfg.Master == "":
+		agents, err := agentsFrom(cfg.AgentsFile)
+		if err != nil {
+			return nil, nil, "", err
+		}
 		m, err := local.New(local.Config{
+			Agents:           agents,
 			SandboxRoot:      filepath.Join(cfg.StateDir, "sandboxes"),
 			SimulateCommands: cfg.Simulate,
 			SimulatedRunTime: 5 * time.Second,
@@ -319,6 +324,22 @@ func masterSource(ctx context.Context, cfg config, log *slog.Logger, wg *sync.Wa
 		}
 		return masters, nil, cfg.Master, nil
 	}
+}
+
+// agentsFrom reads --agents-file; no file means the demo agents.
+func agentsFrom(path string) ([]local.AgentConfig, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("invalid value for flag --agents-file: %w", err)
+	}
+	agents, err := local.ReadAgents(b)
+	if err != nil {
+		return nil, fmt.Errorf("invalid value for flag --agents-file: %w", err)
+	}
+	return agents, nil
 }
 
 // frameworkInfo is what the dashboard registers as; the scheduler adds its

@@ -1,7 +1,11 @@
 package local
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,21 +14,47 @@ import (
 	"github.com/offerdeck/offerdeck/mesos"
 )
 
-// AgentConfig describes one simulated agent.
+// AgentConfig describes one simulated agent. It reads from JSON with the
+// field names below in lower case ("hostname", "cpus", "ports": [[31000,
+// 32000]], "attributes": "rack:r1"), for agent files.
 type AgentConfig struct {
 	// Hostname is what offers name the agent by.
-	Hostname string
+	Hostname string `json:"hostname"`
 	// CPUs, Mem (MB) and Disk (MB) are the agent's scalar resources.
-	CPUs, Mem, Disk float64
+	CPUs float64 `json:"cpus"`
+	Mem  float64 `json:"mem"`
+	Disk float64 `json:"disk"`
 	// Ports are inclusive port ranges offered as the "ports" resource.
-	Ports [][2]uint64
+	Ports [][2]uint64 `json:"ports"`
+	// Sets are SET resources, e.g. {"gpu_ids": ["0", "1"]}.
+	Sets map[string][]string `json:"sets,omitempty"`
 	// Attributes use the agent's --attributes syntax:
 	// "rack:r2d2;pod:demo,dev;gen:3;zone:[1-3]". A value that parses as a
 	// number becomes SCALAR, [a-b] becomes RANGES, anything else TEXT.
-	Attributes string
+	Attributes string `json:"attributes"`
 	// Role, when set, statically reserves all the agent's resources for
 	// that role; empty means unreserved ("*").
-	Role string
+	Role string `json:"role,omitempty"`
+}
+
+// ReadAgents reads agent configurations from JSON: an array of objects as
+// AgentConfig describes.
+func ReadAgents(data []byte) ([]AgentConfig, error) {
+	var agents []AgentConfig
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&agents); err != nil {
+		return nil, fmt.Errorf("read agents: %w", err)
+	}
+	if len(agents) == 0 {
+		return nil, errors.New("read agents: the list is empty")
+	}
+	for i, a := range agents {
+		if a.Hostname == "" {
+			return nil, fmt.Errorf("read agents: agent %d has no hostname", i+1)
+		}
+	}
+	return agents, nil
 }
 
 // DemoAgents returns the default demo cluster: three agents like the ones
@@ -115,6 +145,14 @@ func newAgent(id string, seq int, cfg AgentConfig) (*agent, error) {
 		if s.v > 0 {
 			rs = append(rs, mesos.Scalar(s.name, s.v))
 		}
+	}
+	names := make([]string, 0, len(cfg.Sets))
+	for name := range cfg.Sets {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		rs = append(rs, &mesos.Resource{Name: proto.String(name), Type: mesos.Value_SET.Enum(), Set: &mesos.Value_Set{Item: cfg.Sets[name]}})
 	}
 	if len(cfg.Ports) > 0 {
 		r := &mesos.Resource{Name: proto.String("ports"), Type: mesos.Value_RANGES.Enum(), Ranges: &mesos.Value_Ranges{}}
