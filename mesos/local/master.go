@@ -236,6 +236,11 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
+// Handler returns the master's HTTP handler, for serving it on a server of
+// one's own; Run serves it on its listener. Streams it opens end when
+// their request's context does.
+func (m *Master) Handler() http.Handler { return m.routes() }
+
 // URL returns the master's base URL, e.g. "http://127.0.0.1:5050", once Run
 // has started; "" before.
 func (m *Master) URL() string {

@@ -602,3 +602,46 @@ func TestSuppressReviveAndMetrics(t *testing.T) {
 		t.Errorf("metrics = %v", got)
 	}
 }
+
+// TestDuplicatedUpdatesAndSlowAcks: acknowledgements answered slowly make
+// the agent resend updates; every copy is acknowledged, each update is kept
+// once, and the task ends where it should.
+func TestDuplicatedUpdatesAndSlowAcks(t *testing.T) {
+	m, base := startMaster(t, local.Config{StatusRetry: 20 * time.Millisecond})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	snap := s.waitFor(t, "an offer", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	m.SetResponseDelay(150 * time.Millisecond)
+	res, err := s.Accept(t.Context(), operator, snap.Offers[0].ID, []scheduler.TaskSpec{{Name: "dup", Command: "echo once", CPUs: 0.1, Mem: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap = s.waitFor(t, "finished with every update acknowledged", func(s *scheduler.Snapshot) bool {
+		tk := task(s, res.TaskIDs[0])
+		if tk == nil || tk.State != mesos.TaskState_TASK_FINISHED {
+			return false
+		}
+		for _, h := range tk.History {
+			if len(h.UUID) > 0 && !h.Acked {
+				return false
+			}
+		}
+		return true
+	})
+	m.SetResponseDelay(0)
+	seen := map[string]bool{}
+	for _, h := range task(snap, res.TaskIDs[0]).History {
+		if seen[string(h.UUID)] && len(h.UUID) > 0 {
+			t.Errorf("update %v kept twice", h.State)
+		}
+		seen[string(h.UUID)] = true
+	}
+	events := 0
+	for _, e := range snap.Events {
+		if e.Type == "UPDATE" {
+			events++
+		}
+	}
+	if events <= 3 {
+		t.Errorf("only %d UPDATE events: no update was resent, so this test saw no duplicate", events)
+	}
+}

@@ -55,6 +55,13 @@ type TaskSpec struct {
 	KillGrace time.Duration `json:"kill_grace,omitempty"`
 }
 
+// Validate reports whether the spec could be launched, with the reason in
+// words for the user (wrapping ErrBadSpec) when it could not.
+func (s TaskSpec) Validate() error {
+	_, err := compile(s)
+	return err
+}
+
 // compiled is a validated spec with its parsed constraints.
 type compiled struct {
 	spec        TaskSpec

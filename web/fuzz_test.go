@@ -1,0 +1,32 @@
+package web
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+	"github.com/offerdeck/offerdeck/ui"
+)
+
+// FuzzLaunchForm feeds arbitrary form fields through the launch form's
+// parsing and the spec's validation: never a panic, and every refusal is
+// a bad-input error the user is shown.
+func FuzzLaunchForm(f *testing.F) {
+	f.Add("hello", "echo hello world", "", "0.1", "32", "", "", "1", "", "")
+	f.Add("x", "", "nginx:1.25", "1e309", "NaN", "-1", "99999999999999999999", "1", "A=1\nB", "rack==r2d2; pod~[")
+	f.Add("../etc", "sleep 1", "", "0.5", "64", "0", "2", "101", "=x", "hostname unique")
+	f.Add("\x00\xff", "\xff\xfe", "", "Infinity", "", "", "", "", "PORT0=1", "a!~(b")
+	f.Fuzz(func(t *testing.T, name, command, image, cpus, mem, disk, ports, instances, env, constraints string) {
+		spec, err := specOf(ui.LaunchFields{Name: name, Command: command, Image: image, CPUs: cpus, Mem: mem, Disk: disk,
+			Ports: ports, Instances: instances, Env: env, Constraints: constraints})
+		if err != nil {
+			if !errors.Is(err, errBadInput) {
+				t.Fatalf("specOf error %v is not bad input", err)
+			}
+			return
+		}
+		if err := spec.Validate(); err != nil && !errors.Is(err, scheduler.ErrBadSpec) {
+			t.Fatalf("Validate error %v is not ErrBadSpec", err)
+		}
+	})
+}
