@@ -120,6 +120,9 @@ type agent struct {
 	// gone marks an agent removed by fault injection: it keeps no
 	// resources and appears in no offer.
 	gone bool
+	// partitioned marks an agent cut off by a partition: unreachable,
+	// offered to nobody, its tasks still running.
+	partitioned bool
 }
 
 // taskKey identifies a task: task ids are unique per framework only.

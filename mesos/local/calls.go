@@ -31,6 +31,9 @@ func (m *Master) handleCall(call *mesos.Call, principal, streamID string) (int, 
 		return http.StatusBadRequest, fmt.Sprintf("The stream ID '%s' included in this request didn't match the stream ID currently associated with framework ID %s", streamID, id)
 	}
 
+	if m.dropLocked(call.GetType()) {
+		return http.StatusAccepted, ""
+	}
 	switch call.GetType() {
 	case mesos.Call_UNKNOWN:
 		return http.StatusNotImplemented, "501 Not Implemented."

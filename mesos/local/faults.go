@@ -17,6 +17,8 @@ type faults struct {
 	leader       string // host:port of the leader a follower redirects to
 	noHeartbeats bool
 	delay        time.Duration
+	// drop counts calls of a type to answer 202 and then ignore.
+	drop map[mesos.Call_Type]int
 }
 
 // ErrUnknownAgent is returned by fault methods given an agent id the master
@@ -193,5 +195,109 @@ func (m *Master) RemoveAgent(agentID string) error {
 		f.send(&mesos.Event{Type: mesos.Event_FAILURE.Enum(), Failure: &mesos.Event_Failure{AgentId: &mesos.AgentID{Value: proto.String(a.id)}}})
 	}
 	m.log.Info("agent removed", "agent_id", a.id, "hostname", a.hostname)
+	return nil
+}
+
+// DropCalls makes the master answer the next n calls of type typ with 202
+// and then ignore them: an acknowledgement or an ACCEPT lost on its way.
+func (m *Master) DropCalls(typ mesos.Call_Type, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.faults.drop == nil {
+		m.faults.drop = map[mesos.Call_Type]int{}
+	}
+	m.faults.drop[typ] = n
+}
+
+// dropLocked reports whether a call is to be dropped, counting it.
+func (m *Master) dropLocked(typ mesos.Call_Type) bool {
+	if m.faults.drop[typ] > 0 {
+		m.faults.drop[typ]--
+		m.log.Info("fault: call dropped", "type", typ.String())
+		return true
+	}
+	return false
+}
+
+// RescindOffers rescinds every outstanding offer, as a master does when
+// offers time out; it returns how many.
+func (m *Master) RescindOffers() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for _, o := range m.offers {
+		m.rescindOfferLocked(o)
+		n++
+	}
+	return n
+}
+
+// PartitionAgent cuts an agent off as a network partition would: the
+// master marks it unreachable, its tasks become TASK_UNREACHABLE
+// (TASK_LOST for frameworks that are not partition aware) and its offers
+// are rescinded, but the tasks keep running on the agent. HealAgent
+// brings it back.
+func (m *Master) PartitionAgent(agentID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.agents[agentID]
+	if a == nil || a.gone || a.partitioned {
+		return fmt.Errorf("partition agent %s: %w", agentID, ErrUnknownAgent)
+	}
+	for _, o := range m.offers {
+		if o.agent == a {
+			m.rescindOfferLocked(o)
+		}
+	}
+	a.partitioned = true
+	now := time.Now()
+	for _, t := range a.tasks {
+		if mesos.IsTerminal(t.state) {
+			continue
+		}
+		t.unreachable = true
+		m.masterUpdate(t.framework, &mesos.TaskStatus{
+			TaskId:          t.taskID(),
+			State:           lostState(t.framework, mesos.TaskState_TASK_UNREACHABLE).Enum(),
+			Reason:          mesos.TaskStatus_REASON_AGENT_REMOVED.Enum(),
+			Message:         proto.String("health check timed out"),
+			AgentId:         &mesos.AgentID{Value: proto.String(a.id)},
+			UnreachableTime: &mesos.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())},
+		})
+	}
+	m.log.Info("fault: agent partitioned", "agent_id", a.id)
+	return nil
+}
+
+// HealAgent ends a partition: the agent re-registers with its tasks still
+// running, and the master reports them TASK_RUNNING again (reason
+// REASON_AGENT_REREGISTERED), as Mesos 1.5 and later no longer kill them.
+func (m *Master) HealAgent(agentID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a := m.agents[agentID]
+	if a == nil || !a.partitioned {
+		return fmt.Errorf("heal agent %s: %w", agentID, ErrUnknownAgent)
+	}
+	a.partitioned = false
+	for _, t := range a.tasks {
+		if !t.unreachable {
+			continue
+		}
+		t.unreachable = false
+		m.masterUpdate(t.framework, &mesos.TaskStatus{
+			TaskId:  t.taskID(),
+			State:   t.state.Enum(),
+			Reason:  mesos.TaskStatus_REASON_AGENT_REREGISTERED.Enum(),
+			Message: proto.String("Agent re-registered"),
+			AgentId: &mesos.AgentID{Value: proto.String(a.id)},
+		})
+		if len(t.pending) > 0 {
+			t.retryDelay = m.cfg.StatusRetry
+			m.forwardLocked(t)
+		}
+	}
+	m.triggerAllocation()
+	m.log.Info("fault: agent healed", "agent_id", a.id)
 	return nil
 }

@@ -84,7 +84,7 @@ func (m *Master) allocate() {
 	order := rand.Perm(len(m.agentOrder))
 	for _, i := range order {
 		a := m.agentOrder[i]
-		if a.gone || a.free.empty() {
+		if a.gone || a.partitioned || a.free.empty() {
 			continue
 		}
 		var best *framework

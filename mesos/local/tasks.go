@@ -12,14 +12,15 @@ import (
 
 // task is a launched task as master and agent together track it.
 type task struct {
-	id         string
-	framework  *framework
-	agent      *agent
-	info       *mesos.TaskInfo
-	executorID string
-	res        pool
-	released   bool     // resources returned to the agent
-	group      []string // the ids of its task group, killed together
+	id          string
+	framework   *framework
+	agent       *agent
+	info        *mesos.TaskInfo
+	executorID  string
+	res         pool
+	released    bool     // resources returned to the agent
+	unreachable bool     // its agent is partitioned
+	group       []string // the ids of its task group, killed together
 
 	// state is the latest state the agent knows; sent is the latest state
 	// sent to the scheduler (status_update_state), which reconciliation
@@ -124,8 +125,10 @@ func (m *Master) applyUpdate(p pendingUpdate) {
 // resend timer.
 func (m *Master) forwardLocked(t *task) {
 	head := t.pending[0]
-	t.sent = head.State
-	t.framework.send(&mesos.Event{Type: mesos.Event_UPDATE.Enum(), Update: &mesos.Event_Update{Status: head}})
+	if !t.agent.partitioned { // a partitioned agent's updates wait for the heal
+		t.sent = head.State
+		t.framework.send(&mesos.Event{Type: mesos.Event_UPDATE.Enum(), Update: &mesos.Event_Update{Status: head}})
+	}
 	t.stopRetry()
 	uuid := head.GetUuid()
 	delay := t.retryDelay
@@ -229,7 +232,9 @@ func (m *Master) killLocked(f *framework, k *mesos.Call_Kill) {
 func (m *Master) reconcileLocked(f *framework, r *mesos.Call_Reconcile) {
 	if len(r.GetTasks()) == 0 {
 		for _, t := range f.tasks {
-			m.masterUpdate(f, m.reconciliationStatus(t))
+			if !t.unreachable { // implicit reconciliation skips unreachable tasks
+				m.masterUpdate(f, m.reconciliationStatus(t))
+			}
 		}
 		return
 	}
@@ -255,7 +260,9 @@ func (m *Master) reconciliationStatus(t *task) *mesos.TaskStatus {
 
 // reconcileTaskLocked answers for one task, known or not.
 func (m *Master) reconcileTaskLocked(f *framework, taskID, agentID string) {
-	if t := f.tasks[taskID]; t != nil {
+	if t := f.tasks[taskID]; t != nil && t.unreachable {
+		agentID = t.agent.id
+	} else if t != nil {
 		m.masterUpdate(f, m.reconciliationStatus(t))
 		return
 	}
@@ -268,6 +275,9 @@ func (m *Master) reconcileTaskLocked(f *framework, taskID, agentID string) {
 	}
 	a := m.agents[agentID]
 	switch {
+	case a != nil && a.partitioned:
+		status.State = lostState(f, mesos.TaskState_TASK_UNREACHABLE).Enum()
+		status.Message = proto.String("Reconciliation: Task is unreachable")
 	case a != nil && !a.gone:
 		status.State = lostState(f, mesos.TaskState_TASK_GONE).Enum()
 		status.Message = proto.String("Reconciliation: Task is unknown to the agent")

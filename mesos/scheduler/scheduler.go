@@ -19,6 +19,7 @@ const (
 	DefaultRefuseSeconds   = 5.0
 	DefaultFailoverTimeout = 7 * 24 * time.Hour
 	DefaultEventHistory    = 1000
+	DefaultLaunchCheck     = 30 * time.Second
 	// inboxSize bounds the work waiting for the state goroutine; senders
 	// wait, which pushes back on the event stream rather than growing.
 	inboxSize = 1024
@@ -48,6 +49,10 @@ type Config struct {
 	RefuseSeconds float64
 	// EventHistory is how many master events are kept for the events page.
 	EventHistory int
+	// LaunchCheck is how long a launched task may go without any update
+	// before it is reconciled, and again at that interval until the master
+	// answers (default 30 s): an ACCEPT lost on its way is found this way.
+	LaunchCheck time.Duration
 	// Logger receives lifecycle events; nil discards.
 	Logger *slog.Logger
 	// Metrics, when set, receives the scheduler's Prometheus metrics.
@@ -95,6 +100,9 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if cfg.EventHistory <= 0 {
 		cfg.EventHistory = DefaultEventHistory
+	}
+	if cfg.LaunchCheck <= 0 {
+		cfg.LaunchCheck = DefaultLaunchCheck
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -305,7 +313,9 @@ func (s *Scheduler) loop(ctx context.Context, st *state) {
 				break
 			}
 		case <-tick.C:
-			st.expireHolds(time.Now())
+			now := time.Now()
+			st.expireHolds(now)
+			st.checkLaunches(now)
 		case <-reconcile.C:
 			st.reconcile(nil)
 		}

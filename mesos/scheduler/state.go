@@ -327,6 +327,38 @@ func (st *state) expireHolds(now time.Time) {
 	}}, nil)
 }
 
+// checkLaunches reconciles tasks launched a while ago that have heard
+// nothing since: their ACCEPT may have been lost.
+func (st *state) checkLaunches(now time.Time) {
+	if st.conn.State != mesos.Subscribed {
+		return
+	}
+	var stale []*Task
+	for _, t := range st.tasks {
+		if t.Launching && now.Sub(t.Launched) > st.s.cfg.LaunchCheck && now.Sub(t.checked) > st.s.cfg.LaunchCheck {
+			t.checked = now
+			stale = append(stale, t)
+		}
+	}
+	if len(stale) > 0 {
+		st.s.log.Warn("reconciling tasks that heard nothing since their launch", "tasks", len(stale))
+		st.reconcile(stale)
+	}
+}
+
+// neverLaunched reports a reconciliation answer saying the master does not
+// know a task we were launching: its ACCEPT never took effect.
+func neverLaunched(t *Task, ts *mesos.TaskStatus) bool {
+	if !t.Launching || ts.GetReason() != mesos.TaskStatus_REASON_RECONCILIATION {
+		return false
+	}
+	switch ts.GetState() {
+	case mesos.TaskState_TASK_UNKNOWN, mesos.TaskState_TASK_GONE, mesos.TaskState_TASK_LOST, mesos.TaskState_TASK_DROPPED:
+		return true
+	}
+	return false
+}
+
 // onUpdate applies a status update: history first, persisted before the
 // acknowledgement goes out.
 func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
@@ -377,6 +409,13 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 	// master forgets the task and reconciliation calls it lost or unknown.
 	// Keep the terminal state we know; record what was said.
 	keep := t.Terminal() && status.Reconciliation
+	if neverLaunched(t, ts) {
+		// Nothing runs: say so in terms a reader understands.
+		status.State = mesos.TaskState_TASK_DROPPED
+		status.Message = "the master does not know this task: its launch never took effect (" + ts.GetMessage() + ")"
+		t.State, t.Launching = mesos.TaskState_TASK_DROPPED, false
+		keep = true
+	}
 	if !keep {
 		t.State, t.Launching = ts.GetState(), false
 		if mesos.IsTerminal(t.State) {

@@ -69,6 +69,9 @@ type Task struct {
 	// Registration is the framework id the task belongs to; tasks of an
 	// earlier registration stay readable after the master removed it.
 	Registration string
+
+	// checked is when a launching task was last reconciled.
+	checked time.Time
 }
 
 // Terminal reports whether the task's latest state is terminal.
