@@ -2,6 +2,7 @@ package mesos
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +24,20 @@ import (
 // a 403 "not subscribed" answer means the subscription is stale: the client
 // then re-subscribes at once. Call is safe for concurrent use.
 func (c *Client) Call(ctx context.Context, call *Call) error {
+	err := c.call(ctx, call)
+	// A call that raced a re-subscription carries the old stream id: the
+	// master refused it unprocessed, so it is safe to send once more with
+	// the new one.
+	var apiErr *APIError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest && strings.Contains(apiErr.Message, "didn't match the stream ID") {
+		if st := c.Status(); st.State == Subscribed && !strings.Contains(apiErr.Message, "'"+st.StreamID+"'") {
+			return c.call(ctx, call)
+		}
+	}
+	return err
+}
+
+func (c *Client) call(ctx context.Context, call *Call) error {
 	op := call.GetType().String()
 	if call.GetType() == Call_SUBSCRIBE {
 		return fmt.Errorf("%s: subscriptions are made by Run", op)

@@ -547,3 +547,24 @@ func TestNewClientValidates(t *testing.T) {
 		})
 	}
 }
+
+// TestStaleStreamCallRetriedOnce: a call refused for carrying an old
+// stream id (it raced a re-subscription) is sent once more, never more.
+func TestStaleStreamCallRetriedOnce(t *testing.T) {
+	m := newFakeMaster(t)
+	c := startClient(t, mesos.Config{Masters: []string{m.URL()}})
+	m.nextStream(t).subscribed(t, "fw-1", 15*time.Second)
+	waitStatus(t, c.Client, "subscribed", func(s mesos.Status) bool { return s.State == mesos.Subscribed })
+	m.set(func(m *fakeMaster) {
+		m.callStatus = 400
+		m.callBody = "The stream ID 'an-old-one' included in this request didn't match the stream ID currently associated with framework ID fw-1"
+	})
+	err := c.Call(t.Context(), &mesos.Call{Type: mesos.Call_REVIVE.Enum()})
+	var apiErr *mesos.APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 400 {
+		t.Fatalf("Call = %v, want the 400 after the retry", err)
+	}
+	if n := len(m.receivedCalls()); n != 2 {
+		t.Errorf("master received %d calls, want the call and one retry", n)
+	}
+}

@@ -182,3 +182,34 @@ func (m *Master) version(w http.ResponseWriter, r *http.Request) {
 		"git_tag":    Version,
 	})
 }
+
+// TaskView is a task as the master holds it, for tests and tools that
+// compare a framework's view with the master's.
+type TaskView struct {
+	ID    string
+	State mesos.TaskState
+	// Pending counts status updates not yet acknowledged by the framework.
+	Pending int
+	// Completed reports a terminal task whose last update was acknowledged.
+	Completed bool
+}
+
+// FrameworkTasks returns the tasks the master holds for a framework: live
+// ones, terminal ones awaiting acknowledgement, and completed ones.
+func (m *Master) FrameworkTasks(frameworkID string) []TaskView {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f := m.frameworks[frameworkID]
+	if f == nil {
+		return nil
+	}
+	var out []TaskView
+	for _, t := range f.tasks {
+		out = append(out, TaskView{ID: t.id, State: t.state, Pending: len(t.pending)})
+	}
+	for _, t := range f.completed {
+		out = append(out, TaskView{ID: t.id, State: t.state, Completed: true})
+	}
+	slices.SortFunc(out, func(a, b TaskView) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}

@@ -22,7 +22,10 @@ func launchOne(t *testing.T, s *running, name, cmd string) string {
 }
 
 func stateIs(id string, want mesos.TaskState) func(*scheduler.Snapshot) bool {
-	return func(s *scheduler.Snapshot) bool { tk := task(s, id); return tk != nil && tk.State == want && !tk.Launching }
+	return func(s *scheduler.Snapshot) bool {
+		tk := task(s, id)
+		return tk != nil && tk.State == want && !tk.Launching
+	}
 }
 
 // TestLostAcknowledgement: the master loses two acknowledgements; the agent

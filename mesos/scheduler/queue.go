@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -18,7 +19,18 @@ type queued struct {
 	Left     int       `json:"left"` // instances still to place
 	Queued   time.Time `json:"queued"`
 	Launched []string  `json:"launched,omitempty"`
+	// Retries counts instances put back after the master refused their
+	// ACCEPT; bounded so a master that always refuses cannot loop us.
+	Retries int `json:"retries,omitempty"`
 }
+
+// maxRequeues bounds how often a spec's instances are put back in the
+// queue after the master refused to launch them.
+const maxRequeues = 3
+
+// placedKept bounds how many fully placed specs are remembered, so their
+// instances can be put back if their ACCEPT is refused.
+const placedKept = 256
 
 // Queued is a spec waiting for offers, as the dashboard shows it.
 type Queued struct {
@@ -74,6 +86,12 @@ func (s *Scheduler) Unqueue(ctx context.Context, who Actor, id string) (Result, 
 func (st *state) dropQueued(i int) {
 	q := st.queue[i]
 	st.queue = slices.Delete(st.queue, i, i+1)
+	if q.Left == 0 {
+		st.placed = append(st.placed, q)
+		if len(st.placed) > placedKept {
+			st.placed = st.placed[1:]
+		}
+	}
 	st.pending.queueDelete = append(st.pending.queueDelete, q.ID)
 	st.change(Change{Kind: QueueChanged, Queued: &Queued{ID: q.ID, Spec: q.Spec, Left: 0, Queued: q.Queued, Launched: q.Launched}})
 }
@@ -114,6 +132,7 @@ func (st *state) placeQueued() {
 					break
 				}
 				t, ti := st.newTask(c, o, taken)
+				t.QueueID = q.ID
 				tasks = append(tasks, t)
 				infos = append(infos, ti)
 				q.Left--
@@ -128,7 +147,9 @@ func (st *state) placeQueued() {
 		st.removeOffer(o.ID, "accepted")
 		off := o
 		st.s.callMaster(acceptCall(off, infos, st.s.cfg.RefuseSeconds), func(st *state, err error) {
-			st.launched(off, tasks, err)
+			if _, lerr := st.launched(off, tasks, err); lerr != nil && refused(err) {
+				st.requeue(tasks)
+			}
 		})
 	}
 	for i := len(st.queue) - 1; i >= 0; i-- {
@@ -174,4 +195,49 @@ func (st *state) describeQueued(q *queued) *Queued {
 	}
 	sort.Slice(out.Why, func(i, j int) bool { return out.Why[i].Hostname < out.Why[j].Hostname })
 	return out
+}
+
+// refused reports an ACCEPT the master answered with a refusal, so nothing
+// was launched (as opposed to an answer lost on the way).
+func refused(err error) bool {
+	var apiErr *mesos.APIError
+	return errors.As(err, &apiErr) || errors.Is(err, ErrNotConnected) || errors.Is(err, mesos.ErrNotSubscribed)
+}
+
+// requeue puts the instances of queued specs whose ACCEPT was refused back
+// in the queue, to be placed on the next offers that fit.
+func (st *state) requeue(tasks []*Task) {
+	for _, t := range tasks {
+		if t.QueueID == "" {
+			continue
+		}
+		q := st.findQueued(t.QueueID)
+		if q == nil || q.Retries >= maxRequeues {
+			continue
+		}
+		q.Retries++
+		q.Left++
+		if !slices.Contains(st.queue, q) {
+			st.queue = append(st.queue, q)
+			st.placed = slices.DeleteFunc(st.placed, func(p *queued) bool { return p == q })
+		}
+		t.History[len(t.History)-1].Message += " (queued again)"
+		st.taskChanged(t)
+		st.pending.queuePut = append(st.pending.queuePut, q)
+	}
+	st.placeQueued()
+}
+
+func (st *state) findQueued(id string) *queued {
+	for _, q := range st.queue {
+		if q.ID == id {
+			return q
+		}
+	}
+	for _, q := range st.placed {
+		if q.ID == id {
+			return q
+		}
+	}
+	return nil
 }

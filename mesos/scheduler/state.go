@@ -81,7 +81,8 @@ type state struct {
 	tasks        map[string]*Task  // the current registration's, by id
 	older        []*Task           // tasks of registrations the master removed
 	queue        []*queued
-	events       []Event // ring, oldest first
+	placed       []*queued // specs fully placed recently, for requeues
+	events       []Event   // ring, oldest first
 	eventSeq     uint64
 	auditSeq     uint64
 	done         *results

@@ -69,6 +69,8 @@ type Task struct {
 	// Registration is the framework id the task belongs to; tasks of an
 	// earlier registration stay readable after the master removed it.
 	Registration string
+	// QueueID names the queued spec the task was placed from, if any.
+	QueueID string
 
 	// checked is when a launching task was last reconciled.
 	checked time.Time
