@@ -57,14 +57,23 @@ type feed struct {
 	offers map[string]scheduler.Offer // by offer id
 	agents map[string]scheduler.Agent
 	tasks  map[string]*scheduler.Task
-	recent []scheduler.Event // the last few non-heartbeat events
-	queued int
+	// byAgent indexes offers and tasks by agent id, so re-rendering one
+	// agent costs what that agent holds, not what the cluster holds.
+	offersByAgent map[string]map[string]scheduler.Offer
+	tasksByAgent  map[string]map[string]*scheduler.Task
+	recent        []scheduler.Event // the last few non-heartbeat events
+	// byState and live count tasks by shown state and not terminal, kept
+	// as tasks change so a change costs the same with 10 or 100,000 tasks.
+	byState map[string]int
+	live    int
 	// pending entries per topic, published together after a burst.
 	pending map[string][]hub.Entry
 }
 
 func newFeed(s *Server) *feed {
-	return &feed{s: s, offers: map[string]scheduler.Offer{}, agents: map[string]scheduler.Agent{}, tasks: map[string]*scheduler.Task{}, pending: map[string][]hub.Entry{}}
+	return &feed{s: s, offers: map[string]scheduler.Offer{}, agents: map[string]scheduler.Agent{}, tasks: map[string]*scheduler.Task{},
+		byState: map[string]int{}, pending: map[string][]hub.Entry{},
+		offersByAgent: map[string]map[string]scheduler.Offer{}, tasksByAgent: map[string]map[string]*scheduler.Task{}}
 }
 
 // Run consumes the scheduler's changes until they end or ctx is done,
@@ -149,6 +158,10 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 	case scheduler.OfferAdded:
 		o := *c.Offer
 		f.offers[o.ID] = o
+		if f.offersByAgent[o.AgentID] == nil {
+			f.offersByAgent[o.AgentID] = map[string]scheduler.Offer{}
+		}
+		f.offersByAgent[o.AgentID][o.ID] = o
 		f.agents[o.AgentID] = scheduler.Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Offer.GetAttributes(), LastOffer: o.Arrived}
 		f.agentGroup(ctx, o.AgentID, now)
 		f.agentRow(ctx, o.AgentID, now)
@@ -159,6 +172,7 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 			return
 		}
 		delete(f.offers, c.OfferID)
+		delete(f.offersByAgent[o.AgentID], c.OfferID)
 		f.add(topicOffers, domID("offer-", c.OfferID), change{Op: "del", ID: domID("offer-", c.OfferID), Mark: c.Why})
 		if f.agentOffers(o.AgentID) == 0 {
 			f.add(topicOffers, domID("agent-", o.AgentID), change{Op: "del", ID: domID("agent-", o.AgentID), Mark: c.Why})
@@ -167,7 +181,16 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 		f.counts()
 	case scheduler.TaskChanged:
 		t := c.Task
+		if old := f.tasks[t.ID]; old != nil {
+			f.count(old, -1)
+			delete(f.tasksByAgent[old.AgentID], t.ID)
+		}
+		f.count(t, 1)
 		f.tasks[t.ID] = t
+		if f.tasksByAgent[t.AgentID] == nil {
+			f.tasksByAgent[t.AgentID] = map[string]*scheduler.Task{}
+		}
+		f.tasksByAgent[t.AgentID][t.ID] = t
 		row := taskRow(t, now)
 		f.put(ctx, topicTasks, row.DOMID, "tasks-body", true, ui.TaskRowView(row, true, liveForm()))
 		f.put(ctx, topicTasks, "timeline-"+t.ID, "", false, ui.Timeline(t.ID, historyLines(t.History)))
@@ -204,23 +227,13 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 	}
 }
 
-func (f *feed) agentOffers(agentID string) int {
-	n := 0
-	for _, o := range f.offers {
-		if o.AgentID == agentID {
-			n++
-		}
-	}
-	return n
-}
+func (f *feed) agentOffers(agentID string) int { return len(f.offersByAgent[agentID]) }
 
 // agentGroup re-renders one agent's offers card.
 func (f *feed) agentGroup(ctx context.Context, agentID string, now time.Time) {
 	var offers []scheduler.Offer
-	for _, o := range f.offers {
-		if o.AgentID == agentID {
-			offers = append(offers, o)
-		}
+	for _, o := range f.offersByAgent[agentID] {
+		offers = append(offers, o)
 	}
 	groups := agentGroups(offers, now)
 	if len(groups) == 0 {
@@ -235,15 +248,11 @@ func (f *feed) agentRow(ctx context.Context, agentID string, now time.Time) {
 		return
 	}
 	snap := &scheduler.Snapshot{}
-	for _, o := range f.offers {
-		if o.AgentID == agentID {
-			snap.Offers = append(snap.Offers, o)
-		}
+	for _, o := range f.offersByAgent[agentID] {
+		snap.Offers = append(snap.Offers, o)
 	}
-	for _, t := range f.tasks {
-		if t.AgentID == agentID {
-			snap.Tasks = append(snap.Tasks, t)
-		}
+	for _, t := range f.tasksByAgent[agentID] {
+		snap.Tasks = append(snap.Tasks, t)
 	}
 	row := agentRow(a, snap, now)
 	f.put(ctx, topicAgents, row.DOMID, "agents-body", false, ui.AgentRowView(row))
@@ -274,16 +283,21 @@ func (f *feed) lastHeard() {
 	f.add(topicOverview, "last-event", change{Op: "text", ID: "last-event", Text: "now"})
 }
 
+// count adds (or with -1 removes) a task to the counts.
+func (f *feed) count(t *scheduler.Task, n int) {
+	name := stateOf(t).Name
+	f.byState[name] += n
+	if f.byState[name] == 0 {
+		delete(f.byState, name)
+	}
+	if !t.Terminal() {
+		f.live += n
+	}
+}
+
 // counts publishes the tab counts and the overview's numbers.
 func (f *feed) counts() {
-	live := 0
-	byState := map[string]int{}
-	for _, t := range f.tasks {
-		if !t.Terminal() {
-			live++
-		}
-		byState[stateOf(t).Name]++
-	}
+	live, byState := f.live, f.byState
 	f.add(topicHeader, "nav-count-offers", change{Op: "text", ID: "nav-count-offers", Text: strconv.Itoa(len(f.offers))})
 	f.add(topicHeader, "nav-count-tasks", change{Op: "text", ID: "nav-count-tasks", Text: strconv.Itoa(live)})
 	f.add(topicHeader, "nav-count-agents", change{Op: "text", ID: "nav-count-agents", Text: strconv.Itoa(len(f.agents))})
