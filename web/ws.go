@@ -47,8 +47,9 @@ func (s *Server) positions(topics ...string) string {
 
 func (s *Server) epoch() string { return strconv.FormatUint(s.hub.Epoch(), 36) }
 
-// parsePositions reads "topic:seq,..." as sent back by the client.
-func parsePositions(v string) (map[string]uint64, error) {
+// parsePositions reads "topic:seq,..." as sent back by the client; known
+// says which topic names are allowed.
+func parsePositions(v string, known func(string) bool) (map[string]uint64, error) {
 	since := map[string]uint64{}
 	for _, part := range strings.Split(v, ",") {
 		if part == "" {
@@ -56,7 +57,7 @@ func parsePositions(v string) (map[string]uint64, error) {
 		}
 		name, seq, ok := strings.Cut(part, ":")
 		n, err := strconv.ParseUint(seq, 10, 64)
-		if !ok || err != nil || !knownTopics[name] {
+		if !ok || err != nil || !known(name) {
 			return nil, badInput("since must list topic:sequence pairs of known topics")
 		}
 		since[name] = n
@@ -72,11 +73,34 @@ func parsePositions(v string) (map[string]uint64, error) {
 // after them goes out as one message. The default origin check of
 // websocket.Accept refuses other origins.
 func (s *Server) ws(w http.ResponseWriter, r *http.Request) error {
-	since, err := parsePositions(r.URL.Query().Get("since"))
+	var ended <-chan struct{}
+	if sess, ok := r.Context().Value(keySession).(*session); ok {
+		ended = sess.ended // the socket lives no longer than the session
+	}
+	return serveStream(w, r, s.hub, ended, func(t string) bool { return knownTopics[t] })
+}
+
+// StreamHandler serves the live stream of h exactly as the dashboard's /ws
+// does, without authentication: for tools and benchmarks that feed a hub
+// of their own.
+func StreamHandler(h *hub.Hub) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		anyTopic := func(t string) bool { return t != "" && len(t) <= 64 }
+		if err := serveStream(w, r, h, nil, anyTopic); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+		}
+	})
+}
+
+// serveStream upgrades the request and writes h's batches until the
+// viewer leaves, the hub closes, or ended is closed.
+func serveStream(w http.ResponseWriter, r *http.Request, h *hub.Hub, ended <-chan struct{}, known func(string) bool) error {
+	since, err := parsePositions(r.URL.Query().Get("since"), known)
 	if err != nil {
 		return err
 	}
-	if r.URL.Query().Get("epoch") != s.epoch() {
+	epoch := strconv.FormatUint(h.Epoch(), 36)
+	if r.URL.Query().Get("epoch") != epoch {
 		// Another server instance numbered these positions: everything
 		// must be re-rendered.
 		for t := range since {
@@ -90,14 +114,13 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request) error {
 	defer c.CloseNow()
 	c.SetReadLimit(512)
 	ctx := c.CloseRead(r.Context())
-	if sess, ok := r.Context().Value(keySession).(*session); ok {
-		// The socket lives no longer than the session that opened it.
+	if ended != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
 		defer cancel()
 		go func() {
 			select {
-			case <-sess.ended:
+			case <-ended:
 				c.Close(websocket.StatusPolicyViolation, "session ended")
 				cancel()
 			case <-ctx.Done():
@@ -105,7 +128,7 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request) error {
 		}()
 	}
 
-	sub := s.hub.Subscribe(since)
+	sub := h.Subscribe(since)
 	defer sub.Close()
 	var msg []byte
 	for {
@@ -117,7 +140,7 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request) error {
 		case err != nil:
 			return nil // the viewer left, or the server is stopping
 		}
-		msg = appendMessage(msg[:0], s.epoch(), batch)
+		msg = appendMessage(msg[:0], epoch, batch)
 		wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
 		err = c.Write(wctx, websocket.MessageText, msg)
 		cancel()

@@ -37,6 +37,7 @@ var allowed = map[string][]string{
 	"ui":                    {"mesos/scheduler", "mesos/scheduler/placement", "mesos", "mesos/recordio", "mesos/detect"},
 	"web":                   {"hub", "ui", "static", "mesos/scheduler", "mesos/scheduler/placement", "mesos", "mesos/recordio", "mesos/detect"},
 	"cmd/dashboard":         {"*"},
+	"cmd/bench":             {"*"},
 	"internal/archtest":     nil,
 	"internal/zktest":       nil,
 	"mesos/local/localtest": {"mesos/local", "mesos", "mesos/recordio", "mesos/detect", "mesos/local/executor"},

@@ -1,0 +1,295 @@
+// Command bench measures Offerdeck's live fan-out against peers run side
+// by side in the same run, on loopback, and writes docs/performance.md.
+//
+// Each figure is the median of several runs; foreign CPU (busy time on the
+// machine that is neither the server nor its viewers) is recorded, and a
+// run where it is high is marked noisy. Run it with
+//
+//	go run ./cmd/bench            # all scenarios, 5 runs each
+//	go run ./cmd/bench -quick     # one short run, for a quick look
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/offerdeck/offerdeck/hub"
+)
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "viewers" {
+		if err := runViewers(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench viewers:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	runs     int
+	viewers  int
+	idle     int
+	rate     int
+	duration time.Duration
+	out      string
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var o options
+	fs.IntVar(&o.runs, "runs", 5, "runs per figure; the median is reported")
+	fs.IntVar(&o.viewers, "viewers", 100, "viewers for the latency and CPU figures")
+	fs.IntVar(&o.idle, "idle", 1000, "idle viewers for the memory figures")
+	fs.IntVar(&o.rate, "rate", 2000, "events per second")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measuring time per run")
+	fs.StringVar(&o.out, "out", "docs/performance.md", "where to write the report")
+	quick := fs.Bool("quick", false, "one short run of everything")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *quick {
+		o.runs, o.duration, o.idle = 1, 2*time.Second, 300
+	}
+	if o.runs < 1 || o.viewers < 1 || o.rate < 1 || o.duration <= 0 {
+		return fmt.Errorf("runs, viewers, rate and duration must be positive")
+	}
+
+	kinds := []string{"ours", "tcp", "naive", "gorilla"}
+	fan := map[string][]fanResult{}
+	mem := map[string][]memResult{}
+	for r := 0; r < o.runs; r++ {
+		for _, k := range kinds {
+			res, err := fanoutRun(k, o)
+			if err != nil {
+				return fmt.Errorf("%s fan-out run %d: %w", k, r+1, err)
+			}
+			fmt.Fprintf(os.Stderr, "run %d %-7s p50 %.2f ms p99 %.2f ms, %.2f us CPU/delivery, %d delivered, foreign CPU %.0f%%\n",
+				r+1, k, res.P50, res.P99, res.CPUPerDelivery, res.Delivered, res.ForeignPct)
+			fan[k] = append(fan[k], res)
+			m, err := memoryRun(k, o)
+			if err != nil {
+				return fmt.Errorf("%s memory run %d: %w", k, r+1, err)
+			}
+			fmt.Fprintf(os.Stderr, "run %d %-7s idle %.1f KB/viewer, active %.1f KB/viewer\n", r+1, k, m.Idle/1024, m.Active/1024)
+			mem[k] = append(mem[k], m)
+		}
+	}
+	report := writeReport(o, kinds, fan, mem)
+	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
+		return err
+	}
+	fmt.Print(report)
+	return nil
+}
+
+// fanResult is one fan-out run.
+type fanResult struct {
+	P50, P99       float64
+	Delivered      int64
+	BytesPerViewer float64 // per second
+	CPUPerDelivery float64 // microseconds of server CPU per delivered event
+	ForeignPct     float64 // foreign busy CPU, percent of one core
+}
+
+func newFanout(kind string) (fanout, error) {
+	switch kind {
+	case "ours":
+		return newOurs()
+	case "tcp":
+		return newTCP()
+	case "naive":
+		return newNaive(false)
+	case "gorilla":
+		return newNaive(true)
+	}
+	return nil, fmt.Errorf("unknown kind %q", kind)
+}
+
+// event is the frame every kind delivers: the same bytes, stamped.
+func event(i int) (string, []byte) {
+	key := "task-" + strconv.Itoa(i%1000)
+	b, _ := json.Marshal(map[string]any{
+		"op": "put", "id": key, "parent": "tasks-body",
+		"html": `<tr id="` + key + `"><td><span class="badge st-running">● running</span></td><td>web-` + strconv.Itoa(i) +
+			`</td><td>agent-1.demo</td><td>cpus 0.5 · mem 128 MB</td><td>2 min ago</td><td>health check passed</td></tr>`,
+		"at": time.Now().UnixNano(),
+	})
+	return key, b
+}
+
+// viewersProcess starts the viewers child and waits until it is connected.
+func viewersProcess(url string, n int, duration time.Duration) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
+	cmd := exec.Command(os.Args[0], "viewers", "-url", url, "-n", strconv.Itoa(n), "-duration", duration.String())
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	r := bufio.NewReader(stdout)
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "ready") {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, nil, nil, fmt.Errorf("viewers did not start: %q %v", line, err)
+	}
+	if got := strings.TrimSpace(strings.TrimPrefix(line, "ready")); got != strconv.Itoa(n) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, nil, nil, fmt.Errorf("only %s of %d viewers connected", got, n)
+	}
+	return cmd, stdin, r, nil
+}
+
+func fanoutRun(kind string, o options) (fanResult, error) {
+	f, err := newFanout(kind)
+	if err != nil {
+		return fanResult{}, err
+	}
+	defer f.close()
+	cmd, stdin, out, err := viewersProcess(f.url(), o.viewers, o.duration)
+	if err != nil {
+		return fanResult{}, err
+	}
+	defer cmd.Wait()
+
+	stop := make(chan struct{})
+	published := make(chan int)
+	go func() { published <- publishAt(f, o.rate, stop) }()
+	time.Sleep(time.Second) // warm-up
+
+	cpu0, busy0 := selfCPU(), procBusy()
+	io.WriteString(stdin, "go\n")
+	line, err := out.ReadString('\n')
+	cpu, busy := selfCPU()-cpu0, procBusy()-busy0
+	close(stop)
+	<-published
+	stdin.Close()
+	if err != nil {
+		return fanResult{}, fmt.Errorf("viewers result: %v", err)
+	}
+	var vr viewerResult
+	if err := json.Unmarshal([]byte(line), &vr); err != nil {
+		return fanResult{}, fmt.Errorf("viewers result %q: %v", line, err)
+	}
+	res := fanResult{P50: vr.P50, P99: vr.P99, Delivered: vr.Delivered}
+	if vr.Delivered > 0 {
+		res.CPUPerDelivery = cpu / float64(vr.Delivered) * 1e6
+	}
+	res.BytesPerViewer = float64(vr.Bytes) / float64(vr.Connected) / o.duration.Seconds()
+	res.ForeignPct = max(0, busy-cpu-vr.CPU) / o.duration.Seconds() * 100
+	return res, nil
+}
+
+// publishAt publishes rate events a second in 1 ms steps until stop.
+func publishAt(f fanout, rate int, stop <-chan struct{}) int {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	start := time.Now()
+	n := 0
+	for {
+		select {
+		case <-stop:
+			return n
+		case now := <-tick.C:
+			due := int(now.Sub(start).Seconds() * float64(rate))
+			for ; n < due; n++ {
+				f.publish(event(n))
+			}
+		}
+	}
+}
+
+// memResult is heap plus stack per viewer, after GC.
+type memResult struct {
+	Idle, Active float64
+}
+
+func memoryRun(kind string, o options) (memResult, error) {
+	f, err := newFanout(kind)
+	if err != nil {
+		return memResult{}, err
+	}
+	defer f.close()
+	before := heapAndStack()
+	cmd, stdin, out, err := viewersProcess(f.url(), o.idle, 3*time.Second)
+	if err != nil {
+		return memResult{}, err
+	}
+	defer cmd.Wait()
+	time.Sleep(500 * time.Millisecond)
+	idle := heapAndStack()
+	// Active: 20 events a second reach every viewer.
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() { done <- publishAt(f, 20, stop) }()
+	io.WriteString(stdin, "go\n")
+	time.Sleep(2 * time.Second)
+	active := heapAndStack()
+	close(stop)
+	<-done
+	out.ReadString('\n')
+	stdin.Close()
+	return memResult{Idle: (idle - before) / float64(o.idle), Active: (active - before) / float64(o.idle)}, nil
+}
+
+func heapAndStack() float64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return float64(m.HeapInuse + m.StackInuse)
+}
+
+// selfCPU is this process's user and system CPU time, in seconds.
+func selfCPU() float64 {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+// procBusy is the machine's busy CPU time so far, in seconds, from
+// /proc/stat; 0 where there is no /proc.
+func procBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	var busy float64
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseFloat(v, 64)
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		busy += n
+	}
+	return busy / 100 // USER_HZ
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+func epochOf(h *hub.Hub) string { return strconv.FormatUint(h.Epoch(), 36) }
