@@ -76,9 +76,9 @@ func writeReport(o options, kinds []string, fan map[string][]fanResult, mem map[
 		fmt.Fprintf(&b, "  hub). The absolute targets (p50 ≤ 12 ms, p99 ≤ 35 ms) %s; a shorter window trades CPU for latency.\n", met)
 	}
 	if idle("ours") > 16 {
-		fmt.Fprintf(&b, "- **M3 idle memory (%.1f KB, target 16 KB).** Most of it is the WebSocket connection itself\n", idle("ours"))
-		fmt.Fprintf(&b, "  (coder/websocket's read and write buffers, 4 KB each) and two goroutine stacks per viewer (the writer\n")
-		fmt.Fprintf(&b, "  and the close reader); the hub's own share is about 2.5 KB (`go test -bench IdleSubscriber ./hub`).\n")
+		fmt.Fprintf(&b, "- **M3 idle memory (%.1f KB, target 16 KB).** Not yet broken down. The hub's own share is about 2.5 KB a\n", idle("ours"))
+		fmt.Fprintf(&b, "  subscriber (`go test -run '^$' -bench IdleSubscriber ./hub`), so most of it is the connection and the\n")
+		fmt.Fprintf(&b, "  goroutines serving it (the stream writer and the close reader).\n")
 	}
 	fmt.Fprintf(&b, "- The naive and gorilla peers fall behind at this rate (their queues fill and drop events), which is why\n")
 	fmt.Fprintf(&b, "  their latency is in seconds: one write per event per viewer is the cost the hub's batching removes.\n\n")
