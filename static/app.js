@@ -364,7 +364,21 @@
     });
   }
 
-  // ---- Keyboard: g o offers, g t tasks, g l launch, g e events, / filter. --
+  // ---- Keyboard: g o offers, g t tasks, g l launch, g e events, / filter,
+  // j/k to move between offers or task rows, a accept, d decline, x x kill.
+  const items = () => Array.from(document.querySelectorAll("article.offer, #tasks-body > tr")).filter((el) => !el.hidden);
+  function move(step) {
+    const list = items();
+    if (list.length === 0) return;
+    const cur = list.findIndex((el) => el.classList.contains("selected"));
+    const next = list[Math.max(0, Math.min(list.length - 1, cur + step))];
+    list.forEach((el) => el.classList.remove("selected"));
+    next.classList.add("selected");
+    next.tabIndex = -1;
+    next.focus();
+  }
+  const selected = () => document.querySelector(".selected");
+  let killArmed = null;
   function wireKeys() {
     let g = false;
     document.addEventListener("keydown", (ev) => {
@@ -378,7 +392,26 @@
       }
       if (ev.key === "g") { g = true; setTimeout(() => { g = false; }, 1500); return; }
       if (ev.key === "/") { const f = filterInput(); if (f) { ev.preventDefault(); f.focus(); } return; }
-      if (ev.key === "?") { flash("ok", "Keys: g o offers · g t tasks · g l launch · g a agents · g e events · g h overview · / filter"); }
+      if (ev.key === "j") { move(1); return; }
+      if (ev.key === "k") { move(-1); return; }
+      const sel = selected();
+      if (ev.key === "a" && sel) { const a = sel.querySelector("a.button.primary"); if (a) a.click(); return; }
+      if (ev.key === "d" && sel) { const f = sel.querySelector("form.decline"); if (f) f.requestSubmit(); return; }
+      if (ev.key === "x" && sel) {
+        const f = sel.querySelector("form[data-confirm]");
+        if (!f) return;
+        if (killArmed === f) { // the second x confirms
+          killArmed = null;
+          delete f.dataset.confirm;
+          f.requestSubmit();
+        } else {
+          killArmed = f;
+          flash("pending", "Press x again to kill " + (sel.querySelector("a") || sel).textContent.trim() + ".");
+          setTimeout(() => { if (killArmed === f) killArmed = null; }, 2000);
+        }
+        return;
+      }
+      if (ev.key === "?") { flash("ok", "Keys: g o offers · g t tasks · g l launch · g a agents · g e events · g h overview · / filter · j/k move · a accept · d decline · x x kill"); }
     });
   }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -66,6 +67,7 @@ type feed struct {
 	// as tasks change so a change costs the same with 10 or 100,000 tasks.
 	byState map[string]int
 	live    int
+	totals  totals
 	// pending entries per topic, published together after a burst.
 	pending map[string][]hub.Entry
 }
@@ -157,15 +159,20 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 		f.header(ctx)
 	case scheduler.OfferAdded:
 		o := *c.Offer
+		if old, ok := f.offers[o.ID]; ok {
+			f.totals.add(old.Offer, -1)
+		}
 		f.offers[o.ID] = o
 		if f.offersByAgent[o.AgentID] == nil {
 			f.offersByAgent[o.AgentID] = map[string]scheduler.Offer{}
 		}
 		f.offersByAgent[o.AgentID][o.ID] = o
+		f.totals.add(o.Offer, 1)
 		f.agents[o.AgentID] = scheduler.Agent{ID: o.AgentID, Hostname: o.Hostname, Attributes: o.Offer.GetAttributes(), LastOffer: o.Arrived}
 		f.agentGroup(ctx, o.AgentID, now)
 		f.agentRow(ctx, o.AgentID, now)
 		f.counts()
+		f.offered(ctx)
 	case scheduler.OfferRemoved:
 		o, ok := f.offers[c.OfferID]
 		if !ok {
@@ -173,12 +180,14 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 		}
 		delete(f.offers, c.OfferID)
 		delete(f.offersByAgent[o.AgentID], c.OfferID)
+		f.totals.add(o.Offer, -1)
 		f.add(topicOffers, domID("offer-", c.OfferID), change{Op: "del", ID: domID("offer-", c.OfferID), Mark: c.Why})
 		if f.agentOffers(o.AgentID) == 0 {
 			f.add(topicOffers, domID("agent-", o.AgentID), change{Op: "del", ID: domID("agent-", o.AgentID), Mark: c.Why})
 		}
 		f.agentRow(ctx, o.AgentID, now)
 		f.counts()
+		f.offered(ctx)
 	case scheduler.TaskChanged:
 		t := c.Task
 		if old := f.tasks[t.ID]; old != nil {
@@ -309,6 +318,38 @@ func (f *feed) counts() {
 	slices.Sort(parts)
 	f.add(topicOverview, "task-summary", change{Op: "text", ID: "task-summary", Text: strings.Join(parts, " · ")})
 }
+
+// offered re-renders the overview's totals of what is offered, from
+// totals kept as offers come and go (an OFFERS event of 10,000 offers must
+// not cost 10,000 passes over 10,000 offers).
+func (f *feed) offered(ctx context.Context) {
+	var qs []ui.Quantity
+	if len(f.offers) > 0 {
+		qs = []ui.Quantity{
+			{Name: "cpus", Value: number(round3(f.totals.cpus))},
+			{Name: "mem", Value: number(round3(f.totals.mem)) + " MB"},
+			{Name: "disk", Value: number(round3(f.totals.disk)) + " MB"},
+			{Name: "ports", Value: strconv.FormatInt(f.totals.ports, 10)},
+		}
+	}
+	f.put(ctx, topicOverview, "offered-resources", "", false, ui.OfferedResources(qs))
+}
+
+// totals are the sums of the held offers' resources.
+type totals struct {
+	cpus, mem, disk float64
+	ports           int64
+}
+
+func (t *totals) add(o *mesos.Offer, sign float64) {
+	rs := o.GetResources()
+	t.cpus += sign * mesos.ScalarSum(rs, "cpus")
+	t.mem += sign * mesos.ScalarSum(rs, "mem")
+	t.disk += sign * mesos.ScalarSum(rs, "disk")
+	t.ports += int64(sign) * int64(mesos.RangeCount(mesos.Ranges(rs, "ports")))
+}
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 func (f *feed) overviewEvents(ctx context.Context) {
 	var lines []ui.EventLine

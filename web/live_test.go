@@ -364,3 +364,29 @@ func TestSlowViewerDoesNotHoldOthersUp(t *testing.T) {
 		got += len(m.Changes)
 	}
 }
+
+// TestOverviewFollowsOffers: the overview's counts and offered totals are
+// live too.
+func TestOverviewFollowsOffers(t *testing.T) {
+	st := newStack(t)
+	doc, _, _ := st.page(t, "/offers", "agent-3.demo")
+	_, since, epoch := st.page(t, "/", "agent-3.demo")
+	c, err := st.dial(t, since, epoch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.post(t, "/offers/"+offerIDs(doc)[0]+"/decline", url.Values{"refuse": {"1h"}}, nil)
+	seen := map[string]bool{}
+	for !(seen["offered-resources"] && seen["offer-count"] && seen["nav-count-offers"]) {
+		m, err := read(t, c)
+		if err != nil {
+			t.Fatalf("overview changes seen %v, then: %v", seen, err)
+		}
+		for _, ch := range m.Changes {
+			seen[ch.ID] = true
+			if ch.ID == "offer-count" && ch.Text != "2" {
+				t.Errorf("offer-count = %q after a decline of one of three", ch.Text)
+			}
+		}
+	}
+}

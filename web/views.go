@@ -101,14 +101,7 @@ func overviewView(snap *scheduler.Snapshot, layout ui.Layout, cfg Config, now ti
 		all = append(all, o.Offer.GetResources()...)
 	}
 	v.Agents = len(agents)
-	if len(all) > 0 {
-		v.Resources = []ui.Quantity{
-			{Name: "cpus", Value: number(mesos.ScalarSum(all, "cpus"))},
-			{Name: "mem", Value: number(mesos.ScalarSum(all, "mem")) + " MB"},
-			{Name: "disk", Value: number(mesos.ScalarSum(all, "disk")) + " MB"},
-			{Name: "ports", Value: strconv.FormatUint(mesos.RangeCount(mesos.Ranges(all, "ports")), 10)},
-		}
-	}
+	v.Resources = quantities(all)
 	counts := map[string]int{}
 	for _, t := range snap.Tasks {
 		name := t.State.String()
@@ -130,4 +123,17 @@ func overviewView(snap *scheduler.Snapshot, layout ui.Layout, cfg Config, now ti
 		v.RecentEvents = append(v.RecentEvents, ui.EventLine{Time: e.Time.Format("15:04:05"), Type: e.Type, Summary: e.Summary})
 	}
 	return v
+}
+
+// quantities totals resources for the overview.
+func quantities(all []*mesos.Resource) []ui.Quantity {
+	if len(all) == 0 {
+		return nil
+	}
+	return []ui.Quantity{
+		{Name: "cpus", Value: number(mesos.ScalarSum(all, "cpus"))},
+		{Name: "mem", Value: number(mesos.ScalarSum(all, "mem")) + " MB"},
+		{Name: "disk", Value: number(mesos.ScalarSum(all, "disk")) + " MB"},
+		{Name: "ports", Value: strconv.FormatUint(mesos.RangeCount(mesos.Ranges(all, "ports")), 10)},
+	}
 }
