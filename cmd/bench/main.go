@@ -42,12 +42,14 @@ func main() {
 }
 
 type options struct {
-	runs     int
-	viewers  int
-	idle     int
-	rate     int
-	duration time.Duration
-	out      string
+	clusterRuns      int
+	agents, tasksPer int
+	runs             int
+	viewers          int
+	idle             int
+	rate             int
+	duration         time.Duration
+	out              string
 }
 
 func run(args []string) error {
@@ -60,11 +62,14 @@ func run(args []string) error {
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measuring time per run")
 	fs.StringVar(&o.out, "out", "docs/performance.md", "where to write the report")
 	quick := fs.Bool("quick", false, "one short run of everything")
+	fs.IntVar(&o.clusterRuns, "cluster-runs", 3, "runs of the scale-mode cluster figures (each takes tens of seconds)")
+	fs.IntVar(&o.agents, "agents", 10000, "agents of the scale-mode cluster")
+	fs.IntVar(&o.tasksPer, "tasks-per-agent", 10, "simulated tasks on each agent")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *quick {
-		o.runs, o.duration, o.idle = 1, 2*time.Second, 300
+		o.runs, o.duration, o.idle, o.clusterRuns, o.agents = 1, 2*time.Second, 300, 1, 2000
 	}
 	if o.runs < 1 || o.viewers < 1 || o.rate < 1 || o.duration <= 0 {
 		return fmt.Errorf("runs, viewers, rate and duration must be positive")
@@ -90,7 +95,18 @@ func run(args []string) error {
 			mem[k] = append(mem[k], m)
 		}
 	}
-	report := writeReport(o, kinds, fan, mem)
+	var cluster []clusterResult
+	for r := 0; r < o.clusterRuns; r++ {
+		c, err := clusterRun(o.agents, o.tasksPer)
+		if err != nil {
+			return fmt.Errorf("cluster run %d: %w", r+1, err)
+		}
+		fmt.Fprintf(os.Stderr, "cluster run %d: %d tasks; /master/state %d bytes in %v; burst floor %v, client %v, scheduler %v\n",
+			r+1, c.Tasks, c.StateBytes, c.StateTime.Round(time.Millisecond), c.FloorTime.Round(time.Millisecond),
+			c.ClientTime.Round(time.Millisecond), c.SchedulerTime.Round(time.Millisecond))
+		cluster = append(cluster, c)
+	}
+	report := writeReport(o, kinds, fan, mem, cluster)
 	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
 		return err
 	}
