@@ -130,7 +130,7 @@ func (m *Master) Restart() {
 		for _, o := range f.offers {
 			m.discardOfferLocked(o)
 		}
-		f.filters = nil
+		f.filters = nil // a new master knows no filters
 	}
 	m.id = newUUID()
 	m.nextFramework, m.nextOffer = 0, 0

@@ -22,10 +22,13 @@ type framework struct {
 	roles     []string
 	// suppressed holds the roles for which no offers are made.
 	suppressed map[string]bool
-	filters    []*filter
-	offers     map[string]*offer
-	tasks      map[string]*task // live, and terminal until acknowledged
-	completed  []*task          // acknowledged terminal tasks, oldest first
+	// filters are the refused-resources filters, by agent and role: the
+	// allocator looks at one agent's filters at a time, and a framework
+	// that declined 10,000 agents must not make every look cost 10,000.
+	filters   map[filterKey][]*filter
+	offers    map[string]*offer
+	tasks     map[string]*task // live, and terminal until acknowledged
+	completed []*task          // acknowledged terminal tasks, oldest first
 	// allocated is what the framework holds (offered or used), in
 	// thousandths per resource name, for dominant resource fairness.
 	allocated map[string]int64

@@ -36,6 +36,9 @@ func (o *offer) stopTimer() {
 	}
 }
 
+// filterKey is where a filter applies: one agent, one role.
+type filterKey struct{ agent, role string }
+
 // filter is a refused-resources filter: the framework does not want these
 // resources of this agent for this role until it expires.
 type filter struct {
@@ -143,9 +146,15 @@ func (m *Master) clusterTotalLocked() map[string]int64 {
 // filteredLocked reports whether a live filter refuses avail; expired
 // filters are dropped on the way.
 func (m *Master) filteredLocked(f *framework, a *agent, role string, avail pool, now time.Time) bool {
-	f.filters = slices.DeleteFunc(f.filters, func(fl *filter) bool { return now.After(fl.expires) })
-	for _, fl := range f.filters {
-		if fl.agent == a.id && fl.role == role && fl.res.contains(avail) {
+	k := filterKey{a.id, role}
+	fs := slices.DeleteFunc(f.filters[k], func(fl *filter) bool { return now.After(fl.expires) })
+	if len(fs) == 0 {
+		delete(f.filters, k)
+		return false
+	}
+	f.filters[k] = fs
+	for _, fl := range fs {
+		if fl.res.contains(avail) {
 			return true
 		}
 	}
@@ -238,7 +247,11 @@ func (m *Master) refuseLocked(f *framework, o *offer, unused pool, filters *meso
 		d = time.Duration(refuse * float64(time.Second))
 	}
 	d = max(d, m.cfg.AllocationInterval)
-	f.filters = append(f.filters, &filter{agent: o.agent.id, role: o.role, res: unused, expires: time.Now().Add(d)})
+	if f.filters == nil {
+		f.filters = map[filterKey][]*filter{}
+	}
+	k := filterKey{o.agent.id, o.role}
+	f.filters[k] = append(f.filters[k], &filter{agent: o.agent.id, role: o.role, res: unused, expires: time.Now().Add(d)})
 }
 
 // declineLocked handles DECLINE: unknown or used offers are skipped
@@ -266,7 +279,11 @@ func (m *Master) reviveLocked(f *framework, roles []string) {
 	if len(roles) == 0 {
 		roles = f.roles
 	}
-	f.filters = slices.DeleteFunc(f.filters, func(fl *filter) bool { return slices.Contains(roles, fl.role) })
+	for k := range f.filters {
+		if slices.Contains(roles, k.role) {
+			delete(f.filters, k)
+		}
+	}
 	for _, r := range roles {
 		delete(f.suppressed, r)
 	}

@@ -23,6 +23,9 @@ const (
 	// inboxSize bounds the work waiting for the state goroutine; senders
 	// wait, which pushes back on the event stream rather than growing.
 	inboxSize = 1024
+	// burstMax is how much work one commit may cover: a burst of updates
+	// costs one fsync per burstMax, not one each.
+	burstMax = 8192
 	// changeBuffer is how many changes may wait for the consumer.
 	changeBuffer = 4096
 	// holdTick is how often held offers are checked against their hold.
@@ -303,7 +306,7 @@ func (s *Scheduler) loop(ctx context.Context, st *state) {
 		case fn := <-s.inbox:
 			fn(st)
 			// Take whatever else is waiting, so a burst costs one commit.
-			for drained := 0; drained < inboxSize; drained++ {
+			for drained := 0; drained < burstMax; drained++ {
 				select {
 				case fn := <-s.inbox:
 					fn(st)
