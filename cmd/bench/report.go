@@ -113,10 +113,15 @@ func writeReport(o options, kinds []string, fan map[string][]fanResult, mem map[
 		floor := med(func(c clusterResult) float64 { return c.FloorTime.Seconds() })
 		sched := med(func(c clusterResult) float64 { return c.SchedulerTime.Seconds() })
 		if sched > 2 {
-			fmt.Fprintf(&b, "- **M4 burst (%.1f s, target 2 s).** The stand-in itself needs %.1f s to produce the burst (the floor\n", sched, floor)
-			fmt.Fprintf(&b, "  reads it with framing only), so the target cannot be met against it until the stand-in emits faster; the\n")
-			fmt.Fprintf(&b, "  client keeps up with it (see the ratio). The scheduler's extra time is recording every task, all\n")
-			fmt.Fprintf(&b, "  orphans here, in memory and in bbolt: not yet profiled.\n")
+			fmt.Fprintf(&b, "- **M4 burst through the scheduler (%.1f s, target 2 s).** The stand-in produces the burst in %.1f s and the\n", sched, floor)
+			if floor > 2 {
+				fmt.Fprintf(&b, "  target cannot be met against it until it emits faster. ")
+			} else {
+				fmt.Fprintf(&b, "  client decodes it as fast as it comes. ")
+			}
+			fmt.Fprintf(&b, "The scheduler records every task (all orphans here) in memory and in\n")
+			fmt.Fprintf(&b, "  bbolt, with one commit per burst of up to 8,192 events; the JSON codec and the commits are its main costs.\n")
+			fmt.Fprintf(&b, "  Both processes share the 2 cores here, so the stand-in's work is in these figures too.\n")
 		}
 		if state := med(func(c clusterResult) float64 { return float64(c.StateBytes) }); state/bytes("ours") < 10000 {
 			fmt.Fprintf(&b, "- **M5 ratio (%.0fx, target 10,000x).** Measured against a viewer receiving 2,000 changes a second, far\n", state/bytes("ours"))
