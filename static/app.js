@@ -98,6 +98,7 @@
         } else {
           const parent = c.parent && $(c.parent);
           if (!parent) return; // this page does not show it
+          if (parent.dataset.limit && parent.children.length >= Number(parent.dataset.limit)) return; // another page's
           parent.querySelectorAll(":scope > .empty").forEach((e) => e.remove());
           if (c.prepend) parent.prepend(el); else parent.append(el);
           el.classList.add("arrived");

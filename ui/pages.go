@@ -16,6 +16,17 @@ type Form struct {
 	Back string
 }
 
+// Pager says which part of a long list a page shows, with links to the
+// rest. The zero Pager means the whole list fits.
+type Pager struct {
+	// Showing is e.g. "101–200 of 10,000 agents"; Prev and Next are URLs,
+	// "" at the ends.
+	Showing, Prev, Next string
+	// Limit is how many items the page holds; live inserts beyond it
+	// belong to another page.
+	Limit int
+}
+
 // Attr is an agent attribute as a chip: name muted, value strong.
 type Attr struct {
 	Name, Value string
@@ -34,6 +45,7 @@ type Offers struct {
 	Groups     []AgentGroup
 	// Hidden counts offers the filter hides.
 	Hidden int
+	Pager  Pager
 	CanAct bool
 	Form   Form
 	// RefuseChoices are the refuse times the Decline menu offers.
@@ -69,8 +81,6 @@ type OfferView struct {
 	// countdown; Age and HoldLeft are the same as text.
 	Arrived, HoldUntil int64
 	Age, HoldLeft      string
-	// JSON is the offer as the master sent it, indented.
-	JSON string
 }
 
 // Resource is one resource of an offer or task, formatted.
@@ -90,6 +100,7 @@ type Tasks struct {
 	AgentNames  []Choice
 	Rows        []TaskRow
 	Hidden      int
+	Pager       Pager
 	Older       []TaskRow // tasks of a registration the master removed
 	CanAct      bool
 	Form        Form
@@ -183,6 +194,7 @@ type QueuedView struct {
 type Agents struct {
 	Layout Layout
 	Rows   []AgentRow
+	Pager  Pager
 }
 
 // AgentRow is one agent seen in offers.

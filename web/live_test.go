@@ -390,3 +390,43 @@ func TestOverviewFollowsOffers(t *testing.T) {
 		}
 	}
 }
+
+// TestLongListsArePaginated: a cluster of 250 agents shows its offers 100
+// agents a page, with links to the rest, and a live insert beyond the
+// page's size is left to the page that shows it.
+func TestLongListsArePaginated(t *testing.T) {
+	_, master := localtest.Start(t, local.Config{Agents: local.ScaleAgents(250)})
+	sched, err := scheduler.New(scheduler.Config{Client: mesos.Config{Masters: []string{master}}, StateDir: t.TempDir(), HoldTime: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := web.New(web.Config{Scheduler: sched, Master: master})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { sched.Run(ctx) })
+	wg.Go(func() { s.Run(ctx) })
+	srv := httptest.NewServer(s.Handler())
+	defer func() { srv.Close(); cancel(); wg.Wait() }()
+	st := &stack{srv: srv}
+	waitReady(t, srv)
+	doc, _, _ := st.page(t, "/offers", "of 250 agents")
+	groups := findAll(doc, func(n *html.Node) bool { return hasClass(n, "agent") })
+	if len(groups) != 100 {
+		t.Errorf("first page shows %d agents, want 100", len(groups))
+	}
+	list := byID(doc, "offers-list")
+	if attr(list, "data-limit") != "100" {
+		t.Errorf("offers-list data-limit = %q, want 100", attr(list, "data-limit"))
+	}
+	pager := find(doc, func(n *html.Node) bool { return hasClass(n, "pager") })
+	if got := text(pager); !strings.Contains(got, "1–100 of 250 agents") || !strings.Contains(got, "Next") {
+		t.Errorf("pager = %q", got)
+	}
+	doc, _, _ = st.page(t, "/offers?page=3", "of 250 agents")
+	if n := len(findAll(doc, func(n *html.Node) bool { return hasClass(n, "agent") })); n != 50 {
+		t.Errorf("third page shows %d agents, want 50", n)
+	}
+}

@@ -74,6 +74,9 @@ func (s *Server) offers(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Groups = append(v.Groups, g)
 	}
+	var from, to int
+	v.Pager, from, to = paginate(r, len(v.Groups), offersPerPage, "agents")
+	v.Groups = v.Groups[from:to]
 	return render(w, r, http.StatusOK, ui.OffersPage(v))
 }
 
@@ -121,6 +124,9 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Rows = append(v.Rows, row)
 	}
+	var from, to int
+	v.Pager, from, to = paginate(r, len(v.Rows), tasksPerPage, "tasks")
+	v.Rows = v.Rows[from:to]
 	for _, t := range snap.Older {
 		v.Older = append(v.Older, taskRow(t, now))
 	}
@@ -133,6 +139,43 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 	}
 	slices.SortFunc(v.AgentNames, func(a, b ui.Choice) int { return strings.Compare(a.Label, b.Label) })
 	return render(w, r, http.StatusOK, ui.TasksPage(v))
+}
+
+// Page sizes of the long lists: a page stays small enough to load fast and
+// to follow live (a 10,000-agent cluster would otherwise be a 50 MB page).
+const (
+	offersPerPage = 100 // agents, each with its offers
+	tasksPerPage  = 500
+	agentsPerPage = 200
+	eventsShown   = 200 // the most recent; more arrive live
+)
+
+// paginate picks the page the request asks for (?page=N, from 1) of n
+// items and says so; the zero Pager when everything fits.
+func paginate(r *http.Request, n, size int, what string) (ui.Pager, int, int) {
+	if n <= size {
+		return ui.Pager{}, 0, n
+	}
+	pages := (n + size - 1) / size
+	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	page = min(page, pages)
+	from, to := (page-1)*size, min(page*size, n)
+	link := func(p int) string {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(p))
+		return r.URL.Path + "?" + q.Encode()
+	}
+	p := ui.Pager{Showing: fmt.Sprintf("%d–%d of %d %s", from+1, to, n, what), Limit: to - from}
+	if page > 1 {
+		p.Prev = link(page - 1)
+	}
+	if page < pages {
+		p.Next = link(page + 1)
+	}
+	return p, from, to
 }
 
 // outputTail is how much of a task's output its page shows at first.
@@ -224,8 +267,25 @@ func (s *Server) agents(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := time.Now()
 	v := ui.Agents{Layout: layout}
-	for _, a := range snap.Agents {
-		v.Rows = append(v.Rows, agentRow(a, snap, now))
+	var from, to int
+	v.Pager, from, to = paginate(r, len(snap.Agents), agentsPerPage, "agents")
+	// One pass to group offers and tasks by agent, not one per row.
+	byAgent := map[string]*scheduler.Snapshot{}
+	for _, a := range snap.Agents[from:to] {
+		byAgent[a.ID] = &scheduler.Snapshot{}
+	}
+	for _, o := range snap.Offers {
+		if g := byAgent[o.AgentID]; g != nil {
+			g.Offers = append(g.Offers, o)
+		}
+	}
+	for _, t := range snap.Tasks {
+		if g := byAgent[t.AgentID]; g != nil {
+			g.Tasks = append(g.Tasks, t)
+		}
+	}
+	for _, a := range snap.Agents[from:to] {
+		v.Rows = append(v.Rows, agentRow(a, byAgent[a.ID], now))
 	}
 	return render(w, r, http.StatusOK, ui.AgentsPage(v))
 }
@@ -285,7 +345,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Types = append(v.Types, ui.Toggle{Label: t, On: on[t], Href: "/events?" + strings.Join(qs, "&")})
 	}
-	for i := len(snap.Events) - 1; i >= 0; i-- {
+	for i := len(snap.Events) - 1; i >= 0 && len(v.Rows) < eventsShown; i-- {
 		e := snap.Events[i]
 		if !on[e.Type] {
 			if e.Type == "HEARTBEAT" {

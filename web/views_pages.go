@@ -83,19 +83,6 @@ func attrs(as []*mesos.Attribute) []ui.Attr {
 	return out
 }
 
-// offerJSON is the offer as the master sent it, indented for reading.
-func offerJSON(o *mesos.Offer) string {
-	b, err := mesos.MarshalJSON(o)
-	if err != nil {
-		return err.Error()
-	}
-	var out bytes.Buffer
-	if json.Indent(&out, b, "", "  ") != nil {
-		return string(b)
-	}
-	return out.String()
-}
-
 func offerView(o scheduler.Offer, now time.Time) ui.OfferView {
 	short := o.ID
 	if i := strings.LastIndex(short, "-O"); i >= 0 {
@@ -115,7 +102,6 @@ func offerView(o scheduler.Offer, now time.Time) ui.OfferView {
 		HoldUntil: o.HoldUntil.UnixMilli(),
 		Age:       ago(now.Sub(o.Arrived)),
 		HoldLeft:  ago(left),
-		JSON:      offerJSON(o.Offer),
 	}
 }
 
@@ -235,14 +221,29 @@ func historyLines(hs []scheduler.Status) []ui.HistoryLine {
 	return out
 }
 
+// previewLines bounds how many offers the preview names one by one; the
+// rest are counted, so a 10,000-agent cluster's form stays light.
+const previewLines = 40
+
 // preview says for every held offer whether one instance of spec fits.
 func preview(offers []scheduler.Offer, need placement.Need, cs []placement.Constraint) []ui.PreviewLine {
-	out := make([]ui.PreviewLine, 0, len(offers))
+	out := make([]ui.PreviewLine, 0, min(len(offers), previewLines+1))
+	fits, shown := 0, 0
 	for _, o := range offers {
 		r := placement.Fit(o.Offer, need, cs, placement.Used{})
-		out = append(out, ui.PreviewLine{OfferID: o.ID, Hostname: o.Hostname, Fits: r.Fits, Reasons: r.Reasons})
+		if r.Fits {
+			fits++
+		}
+		if shown < previewLines {
+			out = append(out, ui.PreviewLine{OfferID: o.ID, Hostname: o.Hostname, Fits: r.Fits, Reasons: r.Reasons})
+			shown++
+		}
 	}
 	slices.SortFunc(out, func(a, b ui.PreviewLine) int { return strings.Compare(a.Hostname, b.Hostname) })
+	if rest := len(offers) - shown; rest > 0 {
+		out = append(out, ui.PreviewLine{Hostname: fmt.Sprintf("and %d more offers", rest),
+			Reasons: []string{fmt.Sprintf("%d of all %d offers fit", fits, len(offers))}})
+	}
 	return out
 }
 
@@ -265,11 +266,23 @@ func queuedView(q scheduler.Queued) ui.QueuedView {
 	return v
 }
 
+// maxEventJSON bounds the raw JSON an event row carries: an OFFERS event
+// of a big cluster is megabytes, which no page should inline.
+const maxEventJSON = 16 << 10
+
 func eventRow(e scheduler.Event) ui.EventRow {
 	var out bytes.Buffer
-	j := string(e.JSON)
-	if json.Indent(&out, e.JSON, "", "  ") == nil {
+	raw := e.JSON
+	truncated := len(raw) > maxEventJSON
+	if truncated {
+		raw = raw[:maxEventJSON]
+	}
+	j := string(raw)
+	if !truncated && json.Indent(&out, raw, "", "  ") == nil {
 		j = out.String()
+	}
+	if truncated {
+		j += fmt.Sprintf("\n… (%d more bytes not shown)", len(e.JSON)-maxEventJSON)
 	}
 	return ui.EventRow{DOMID: "event-" + strconv.FormatUint(e.Seq, 10), Time: e.Time.Format("15:04:05.000"), Type: e.Type, Summary: e.Summary, JSON: j}
 }

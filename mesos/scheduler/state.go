@@ -257,11 +257,16 @@ func summarize(e *mesos.Event) string {
 	case mesos.Event_SUBSCRIBED:
 		return "framework " + e.GetSubscribed().GetFrameworkId().GetValue()
 	case mesos.Event_OFFERS:
+		offers := e.GetOffers().GetOffers()
 		var hosts []string
-		for _, o := range e.GetOffers().GetOffers() {
+		for _, o := range offers[:min(len(offers), 5)] {
 			hosts = append(hosts, o.GetHostname())
 		}
-		return fmt.Sprintf("%d offer(s): %s", len(hosts), strings.Join(hosts, ", "))
+		more := ""
+		if len(offers) > 5 {
+			more = fmt.Sprintf(" and %d more", len(offers)-5)
+		}
+		return fmt.Sprintf("%d offer(s): %s%s", len(offers), strings.Join(hosts, ", "), more)
 	case mesos.Event_RESCIND:
 		return "offer " + e.GetRescind().GetOfferId().GetValue()
 	case mesos.Event_UPDATE:
