@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,10 +16,6 @@ import (
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/net/html"
 
-	"github.com/offerdeck/offerdeck/mesos"
-	"github.com/offerdeck/offerdeck/mesos/local"
-	"github.com/offerdeck/offerdeck/mesos/local/localtest"
-	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/web"
 )
 
@@ -39,7 +34,6 @@ type secured struct {
 
 func newSecured(t *testing.T) *secured {
 	t.Helper()
-	_, master := localtest.Start(t, local.Config{})
 	op, err := web.HashPassword(operatorPassword)
 	if err != nil {
 		t.Fatal(err)
@@ -50,30 +44,8 @@ func newSecured(t *testing.T) *secured {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sched, err := scheduler.New(scheduler.Config{
-		Client:   mesos.Config{Masters: []string{master}, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
-		StateDir: t.TempDir(), HoldTime: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := web.New(web.Config{Scheduler: sched, Master: master, Users: users})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { sched.Run(ctx) })
-	wg.Go(func() { s.Run(ctx) })
-	h := s.Handler()
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-		cancel()
-		wg.Wait()
-	})
-	return &secured{srv: srv, router: h}
+	st := newStackWith(t, web.Config{Users: users})
+	return &secured{srv: st.srv, router: st.handler}
 }
 
 // client returns an HTTP client with a cookie jar, logged in as name when

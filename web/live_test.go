@@ -22,13 +22,17 @@ import (
 	"github.com/offerdeck/offerdeck/web"
 )
 
-// stack is the real dashboard stack for a test, with the stand-in.
+// stack is the real dashboard stack for a test: the stand-in master over
+// HTTP, the scheduler subscribed to it, and the web server on httptest.
 type stack struct {
-	srv    *httptest.Server
-	master *local.Master
+	srv     *httptest.Server
+	master  *local.Master
+	handler http.Handler
 }
 
-func newStack(t *testing.T) *stack {
+// newStackWith starts the stack with the given web configuration (its
+// Scheduler is filled in; an empty Master becomes the stand-in's URL).
+func newStackWith(t *testing.T, cfg web.Config) *stack {
 	t.Helper()
 	m, master := localtest.Start(t, local.Config{})
 	sched, err := scheduler.New(scheduler.Config{
@@ -39,23 +43,35 @@ func newStack(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := web.New(web.Config{Scheduler: sched, Master: master, Embedded: true})
+	cfg.Scheduler = sched
+	if cfg.Master == "" {
+		cfg.Master, cfg.Embedded = master, true
+	}
+	s, err := web.New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("web.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { sched.Run(ctx) })
 	wg.Go(func() { s.Run(ctx) })
-	srv := httptest.NewServer(s.Handler())
+	h := s.Handler()
+	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()
 		cancel()
 		wg.Wait()
 	})
-	st := &stack{srv: srv, master: m}
-	waitReady(t, srv)
+	return &stack{srv: srv, master: m, handler: h}
+}
+
+// newStack starts the stack without users and waits until it is
+// subscribed.
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	st := newStackWith(t, web.Config{})
+	waitReady(t, st.srv)
 	return st
 }
 

@@ -14,8 +14,6 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/offerdeck/offerdeck/mesos"
-	"github.com/offerdeck/offerdeck/mesos/local"
-	"github.com/offerdeck/offerdeck/mesos/local/localtest"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/web"
 )
@@ -24,38 +22,10 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// newSite runs the real stack for a test: the stand-in master over HTTP,
-// the scheduler subscribed to it, and the web server on httptest. A nil
-// master URL in cfg.Master keeps the stand-in's own.
+// newSite runs the real stack (see newStackWith) and returns its server.
 func newSite(t *testing.T, cfg web.Config) *httptest.Server {
 	t.Helper()
-	_, master := localtest.Start(t, local.Config{})
-	sched, err := scheduler.New(scheduler.Config{
-		Client:   mesos.Config{Masters: []string{master}, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
-		StateDir: t.TempDir(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Scheduler = sched
-	if cfg.Master == "" {
-		cfg.Master, cfg.Embedded = master, true
-	}
-	s, err := web.New(cfg)
-	if err != nil {
-		t.Fatalf("web.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { sched.Run(ctx) })
-	wg.Go(func() { s.Run(ctx) })
-	srv := httptest.NewServer(s.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		cancel()
-		wg.Wait()
-	})
-	return srv
+	return newStackWith(t, cfg).srv
 }
 
 // waitReady polls /readyz until the scheduler is subscribed.

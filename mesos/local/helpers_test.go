@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -13,41 +12,14 @@ import (
 
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/local"
+	"github.com/offerdeck/offerdeck/mesos/local/localtest"
 	"github.com/offerdeck/offerdeck/mesos/recordio"
 )
 
 // startMaster runs a stand-in master on a loopback port for the test.
 func startMaster(t *testing.T, cfg local.Config) (*local.Master, string) {
 	t.Helper()
-	if cfg.SandboxRoot == "" {
-		cfg.SandboxRoot = t.TempDir()
-	}
-	if cfg.AllocationInterval == 0 {
-		cfg.AllocationInterval = 50 * time.Millisecond
-	}
-	m, err := local.New(cfg)
-	if err != nil {
-		t.Fatalf("local.New: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("stand-in master did not stop within 15s")
-		}
-	})
-	return m, "http://" + ln.Addr().String()
+	return localtest.Start(t, cfg)
 }
 
 // reply is a raw HTTP answer.

@@ -338,12 +338,7 @@ func (s *Scheduler) Reconcile(ctx context.Context, who Actor) (Result, error) {
 		if st.conn.State != mesos.Subscribed {
 			return plan{}, ErrNotConnected
 		}
-		var live []*Task
-		for _, t := range st.tasks {
-			if !t.Terminal() {
-				live = append(live, t)
-			}
-		}
+		live := st.liveTasks()
 		if len(live) > 0 {
 			st.reconcile(live)
 		}

@@ -211,16 +211,21 @@ func (st *state) onSubscribed(sub *mesos.Event_Subscribed) {
 	st.connChanged()
 	// After every (re)subscription: explicit reconciliation of what we
 	// believe is live, then implicit to learn what we do not know.
+	if live := st.liveTasks(); len(live) > 0 {
+		st.reconcile(live)
+	}
+	st.reconcile(nil)
+}
+
+// liveTasks are the current registration's tasks not known to be over.
+func (st *state) liveTasks() []*Task {
 	var live []*Task
 	for _, t := range st.tasks {
 		if !t.Terminal() {
 			live = append(live, t)
 		}
 	}
-	if len(live) > 0 {
-		st.reconcile(live)
-	}
-	st.reconcile(nil)
+	return live
 }
 
 // reconcile asks the master for the tasks' states; nil means implicit.
