@@ -120,7 +120,16 @@ func (m *fakeMaster) serve(w http.ResponseWriter, r *http.Request) {
 			w.Write(b)
 			w.(http.Flusher).Flush()
 		case <-s.closed:
-			return
+			// Write what was queued before close, so a test that sends
+			// then closes sees its bytes on the wire in that order.
+			for {
+				select {
+				case b := <-s.out:
+					w.Write(b)
+				default:
+					return
+				}
+			}
 		case <-r.Context().Done():
 			return
 		}
