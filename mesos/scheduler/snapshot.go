@@ -71,7 +71,7 @@ func (st *state) snapshot() *Snapshot {
 	for _, q := range st.queue {
 		snap.Queue = append(snap.Queue, *st.describeQueued(q))
 	}
-	snap.Events = slices.Clone(st.events)
+	snap.Events = slices.Clone(st.keptEvents())
 	return snap
 }
 

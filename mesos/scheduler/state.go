@@ -82,7 +82,7 @@ type state struct {
 	older        []*Task           // tasks of registrations the master removed
 	queue        []*queued
 	placed       []*queued // specs fully placed recently, for requeues
-	events       []Event   // ring, oldest first
+	events       []Event   // oldest first; up to twice EventHistory, see keptEvents
 	eventSeq     uint64
 	auditSeq     uint64
 	done         *results
@@ -249,11 +249,18 @@ func (st *state) recordEvent(e *mesos.Event, now time.Time) {
 	st.eventSeq++
 	b, _ := mesos.MarshalJSON(e)
 	ev := Event{Seq: st.eventSeq, Time: now, Type: e.GetType().String(), Summary: summarize(e), JSON: b}
-	if len(st.events) >= st.s.cfg.EventHistory {
-		st.events = slices.Delete(st.events, 0, 1+len(st.events)-st.s.cfg.EventHistory)
-	}
 	st.events = append(st.events, ev)
+	// Trim in halves, not one at a time: shifting the whole history on
+	// every event made a reconciliation burst quadratic in its length.
+	if keep := st.s.cfg.EventHistory; len(st.events) >= 2*keep {
+		st.events = slices.Delete(st.events, 0, len(st.events)-keep)
+	}
 	st.change(Change{Kind: EventAdded, Event: &ev})
+}
+
+// keptEvents are the newest EventHistory events, oldest first.
+func (st *state) keptEvents() []Event {
+	return st.events[max(0, len(st.events)-st.s.cfg.EventHistory):]
 }
 
 // summarize is the one-line text of an event for the events page.

@@ -1,0 +1,32 @@
+package scheduler
+
+import (
+	"testing"
+	"time"
+
+	"github.com/offerdeck/offerdeck/mesos"
+)
+
+// TestEventHistoryKeepsNewest checks the events page's history after every
+// event: the newest EventHistory events, in order, with the memory behind
+// them bounded.
+func TestEventHistoryKeepsNewest(t *testing.T) {
+	st := benchState()
+	st.s.cfg.EventHistory = 100
+	hb := &mesos.Event{Type: mesos.Event_HEARTBEAT.Enum()}
+	for i := 1; i <= 1000; i++ {
+		st.recordEvent(hb, time.Now())
+		kept := st.keptEvents()
+		if want := min(i, 100); len(kept) != want {
+			t.Fatalf("after %d events: %d kept, want %d", i, len(kept), want)
+		}
+		for j, e := range kept {
+			if want := uint64(i - len(kept) + 1 + j); e.Seq != want {
+				t.Fatalf("after %d events: kept[%d].Seq = %d, want %d", i, j, e.Seq, want)
+			}
+		}
+		if len(st.events) >= 200 {
+			t.Fatalf("after %d events: %d held, want fewer than twice the history", i, len(st.events))
+		}
+	}
+}
