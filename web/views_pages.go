@@ -271,20 +271,21 @@ func queuedView(q scheduler.Queued) ui.QueuedView {
 const maxEventJSON = 16 << 10
 
 func eventRow(e scheduler.Event) ui.EventRow {
-	var out bytes.Buffer
-	raw := e.JSON
-	truncated := len(raw) > maxEventJSON
-	if truncated {
-		raw = raw[:maxEventJSON]
+	row := ui.EventRow{DOMID: "event-" + strconv.FormatUint(e.Seq, 10), Time: e.Time.Format("15:04:05.000"), Type: e.Type, Summary: e.Summary}
+	full, err := e.JSON()
+	switch {
+	case err != nil:
+		row.JSON = "(this event cannot be shown as JSON: " + err.Error() + ")"
+	case len(full) > maxEventJSON:
+		row.JSON = string(full[:maxEventJSON]) + fmt.Sprintf("\n… (%d more bytes not shown)", len(full)-maxEventJSON)
+	default:
+		var out bytes.Buffer
+		row.JSON = string(full)
+		if json.Indent(&out, full, "", "  ") == nil {
+			row.JSON = out.String()
+		}
 	}
-	j := string(raw)
-	if !truncated && json.Indent(&out, raw, "", "  ") == nil {
-		j = out.String()
-	}
-	if truncated {
-		j += fmt.Sprintf("\n… (%d more bytes not shown)", len(e.JSON)-maxEventJSON)
-	}
-	return ui.EventRow{DOMID: "event-" + strconv.FormatUint(e.Seq, 10), Time: e.Time.Format("15:04:05.000"), Type: e.Type, Summary: e.Summary, JSON: j}
+	return row
 }
 
 func auditRow(a scheduler.AuditEntry) ui.AuditRow {

@@ -314,3 +314,29 @@ func TestStaticAssets(t *testing.T) {
 		t.Errorf("GET /static/../go.mod = %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestEventsPageShowsRawJSON checks that each event row carries the event
+// as Mesos's JSON, encoded when the page asks for it.
+func TestEventsPageShowsRawJSON(t *testing.T) {
+	srv := newSite(t, web.Config{})
+	waitReady(t, srv)
+	resp, body := get(t, http.MethodGet, srv.URL+"/events")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /events = %d, want 200", resp.StatusCode)
+	}
+	list := byID(parse(t, body), "events-list")
+	if list == nil {
+		t.Fatal("no #events-list")
+	}
+	var subscribed string
+	for li := list.FirstChild; li != nil; li = li.NextSibling {
+		if li.Type == html.ElementNode && attr(li, "data-type") == "SUBSCRIBED" {
+			subscribed = text(li)
+		}
+	}
+	for _, want := range []string{`"type": "SUBSCRIBED"`, `"framework_id"`, `"heartbeat_interval_seconds"`} {
+		if !strings.Contains(subscribed, want) {
+			t.Errorf("SUBSCRIBED row = %q, want it to contain %s", subscribed, want)
+		}
+	}
+}

@@ -247,8 +247,7 @@ func (st *state) reconcile(tasks []*Task) {
 // recordEvent keeps the event for the events page.
 func (st *state) recordEvent(e *mesos.Event, now time.Time) {
 	st.eventSeq++
-	b, _ := mesos.MarshalJSON(e)
-	ev := Event{Seq: st.eventSeq, Time: now, Type: e.GetType().String(), Summary: summarize(e), JSON: b}
+	ev := Event{Seq: st.eventSeq, Time: now, Type: e.GetType().String(), Summary: summarize(e), msg: e, json: &lazyJSON{}}
 	st.events = append(st.events, ev)
 	// Trim in halves, not one at a time: shifting the whole history on
 	// every event made a reconciliation burst quadratic in its length.
