@@ -99,8 +99,12 @@
           const parent = c.parent && $(c.parent);
           if (!parent) return; // this page does not show it
           if (parent.dataset.limit && parent.children.length >= Number(parent.dataset.limit)) return; // another page's
+          if (parent.dataset.types !== undefined && !parent.dataset.types.split(" ").includes(el.dataset.type)) return; // filtered out
           parent.querySelectorAll(":scope > .empty").forEach((e) => e.remove());
           if (c.prepend) parent.prepend(el); else parent.append(el);
+          if (parent.dataset.keep) {
+            while (parent.children.length > Number(parent.dataset.keep)) parent.lastElementChild.remove();
+          }
           el.classList.add("arrived");
           setTimeout(() => el.classList.remove("arrived"), presenter() ? 6000 : 2500);
         }
@@ -142,7 +146,7 @@
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
       for (const c of msg.changes || []) {
-        if (pausedEvents && c.parent === "events-list") { pausedEvents.push(c); showPaused(); continue; }
+        if (pausedEvents && c.parent === "events-list") { holdEvent(c); continue; }
         apply(c);
       }
       updatePositions(msg.seq || {});
@@ -342,9 +346,17 @@
   }
 
   // ---- Events page: pause freezes the view, the stream keeps buffering. --
+  let heldCount = 0; // events that arrived while paused, held or not
+  function holdEvent(c) {
+    pausedEvents.push(c);
+    heldCount++;
+    const keep = Number(($("events-list") || {}).dataset?.keep || 0);
+    if (keep && pausedEvents.length > 2 * keep) pausedEvents.splice(0, pausedEvents.length - keep); // older ones would leave the list anyway
+    showPaused();
+  }
   function showPaused() {
     const note = $("events-paused");
-    if (note && pausedEvents) { note.hidden = false; note.textContent = pausedEvents.length + " new while paused"; }
+    if (note && pausedEvents) { note.hidden = false; note.textContent = heldCount + " new while paused"; }
   }
   function wirePause() {
     const btn = $("events-pause");
@@ -359,6 +371,7 @@
         $("events-paused").hidden = true;
       } else {
         pausedEvents = [];
+        heldCount = 0;
         btn.textContent = "Resume";
         showPaused();
       }

@@ -214,6 +214,12 @@ type Events struct {
 	Rows   []EventRow
 	// Heartbeats counts heartbeats hidden by the filter.
 	Heartbeats int
+	// Shown lists the event types shown, space-separated: live rows of
+	// other types are not added.
+	Shown string
+	// Keep is how many rows the list holds; older ones leave as new ones
+	// arrive.
+	Keep int
 }
 
 // Toggle is a filter that is on or off, with the URL that flips it.

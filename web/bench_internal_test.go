@@ -48,7 +48,7 @@ func BenchmarkRenderTaskChange(b *testing.B) {
 				bytes += len(e.Data)
 			}
 		}
-		f.publish()
+		f.publish(ctx)
 	}
 	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/change")
 }
@@ -73,7 +73,7 @@ func BenchmarkRenderOfferChange(b *testing.B) {
 				bytes += len(e.Data)
 			}
 		}
-		f.publish()
+		f.publish(ctx)
 	}
 	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/change")
 }

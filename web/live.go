@@ -63,6 +63,9 @@ type feed struct {
 	offersByAgent map[string]map[string]scheduler.Offer
 	tasksByAgent  map[string]map[string]*scheduler.Task
 	recent        []scheduler.Event // the last few non-heartbeat events
+	recentChanged bool              // recent needs rendering at publish
+	heard         bool              // an event arrived since the last publish
+	events        []scheduler.Event // arrived since the last publish
 	// byState and live count tasks by shown state and not terminal, kept
 	// as tasks change so a change costs the same with 10 or 100,000 tasks.
 	byState map[string]int
@@ -99,7 +102,7 @@ func (s *Server) Run(ctx context.Context) {
 				select {
 				case c, ok := <-changes:
 					if !ok {
-						f.publish()
+						f.publish(ctx)
 						return
 					}
 					f.apply(ctx, c)
@@ -107,12 +110,27 @@ func (s *Server) Run(ctx context.Context) {
 					more = false
 				}
 			}
-			f.publish()
+			f.publish(ctx)
 		}
 	}
 }
 
-func (f *feed) publish() {
+// publish renders what was held back for the burst and hands every
+// topic's pending entries to the hub.
+func (f *feed) publish(ctx context.Context) {
+	for _, e := range f.events[max(0, len(f.events)-eventsShown):] {
+		row := eventRow(e)
+		f.add(topicEvents, "", change{Op: "put", ID: row.DOMID, Parent: "events-list", Prepend: true, HTML: f.html(ctx, ui.EventRowView(row))})
+	}
+	f.events = f.events[:0]
+	if f.recentChanged {
+		f.overviewEvents(ctx)
+		f.recentChanged = false
+	}
+	if f.heard {
+		f.add(topicOverview, "last-event", change{Op: "text", ID: "last-event", Text: "now"})
+		f.heard = false
+	}
 	for topic, entries := range f.pending {
 		if len(entries) > 0 {
 			f.s.hub.Publish(topic, entries...)
@@ -219,17 +237,22 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 			f.put(ctx, topicQueue, v.DOMID, "queue-list", false, ui.QueuedItem(v, true, liveForm()))
 		}
 	case scheduler.EventAdded:
+		// Rows are rendered at publish, and only the newest eventsShown of
+		// a burst: the page keeps no more, and rendering the rest cost as
+		// much as everything else a burst does.
 		e := *c.Event
-		row := eventRow(e)
-		f.add(topicEvents, "", change{Op: "put", ID: row.DOMID, Parent: "events-list", Prepend: true, HTML: f.html(ctx, ui.EventRowView(row))})
+		f.events = append(f.events, e)
+		if len(f.events) >= 2*eventsShown {
+			f.events = slices.Delete(f.events, 0, len(f.events)-eventsShown)
+		}
 		if e.Type != "HEARTBEAT" {
 			f.recent = append(f.recent, e)
 			if len(f.recent) > 10 {
 				f.recent = f.recent[len(f.recent)-10:]
 			}
-			f.overviewEvents(ctx)
+			f.recentChanged = true
 		}
-		f.lastHeard()
+		f.heard = true
 	case scheduler.AuditAdded:
 		row := auditRow(*c.Audit)
 		f.add(topicAudit, "", change{Op: "put", ID: row.DOMID, Parent: "audit-body", Prepend: true, HTML: f.html(ctx, ui.AuditRowView(row))})
@@ -286,10 +309,6 @@ func orDash(s string) string {
 		return "—"
 	}
 	return s
-}
-
-func (f *feed) lastHeard() {
-	f.add(topicOverview, "last-event", change{Op: "text", ID: "last-event", Text: "now"})
 }
 
 // count adds (or with -1 removes) a task to the counts.

@@ -330,7 +330,14 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			on[t] = t != "HEARTBEAT" // heartbeats collapse into a counter unless asked for
 		}
 	}
-	v := ui.Events{Layout: layout}
+	v := ui.Events{Layout: layout, Keep: eventsShown}
+	var shown []string
+	for _, t := range eventTypes {
+		if on[t] {
+			shown = append(shown, t)
+		}
+	}
+	v.Shown = strings.Join(shown, " ")
 	for _, t := range eventTypes {
 		flipped := map[string]bool{}
 		for k, b := range on {

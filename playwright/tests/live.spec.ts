@@ -94,3 +94,33 @@ test('every page renders and the events page lists master events', async ({ page
   await expect(page.locator('#events-list')).toContainText('SUBSCRIBED');
   await expect(page.locator('#events-list')).toContainText('OFFERS');
 });
+
+test('the live events list keeps to its type filter and its size', async ({ page, browser }) => {
+  await page.goto('/events?type=OFFERS');
+  const list = page.locator('#events-list');
+  await expect(list).toHaveAttribute('data-types', 'OFFERS');
+  await expect(list).toHaveAttribute('data-keep', '200');
+  // 200 rows take hundreds of events to overflow; a smaller bound shows
+  // the same trimming within one task's life.
+  await page.evaluate(() => { document.getElementById('events-list')!.dataset.keep = '2'; });
+  const firstBefore = await list.locator('li').first().getAttribute('id');
+
+  const all = await browser.newPage();
+  await all.goto('/events');
+  await all.goto('/launch');
+  await all.getByLabel('Name', { exact: true }).fill('eventful');
+  await all.getByLabel('Shell command').fill('true');
+  await all.getByRole('button', { name: 'Launch' }).click();
+  await expect(all.locator('#flash')).toContainText(/placed|queued/);
+  await all.goto('/events');
+  // The task's updates reached the dashboard...
+  await expect(all.locator('#events-list li[data-type=UPDATE]', { hasText: 'eventful' }).first()).toBeVisible({ timeout: 15_000 });
+  // ...and its resources come back as a new OFFERS event, which the
+  // filtered page adds on top, dropping rows past its bound and every
+  // UPDATE that came before.
+  await expect(list.locator('li').first()).not.toHaveAttribute('id', firstBefore ?? '', { timeout: 20_000 });
+  await expect(list.locator('li').first()).toHaveAttribute('data-type', 'OFFERS');
+  expect(await list.locator('li').count()).toBeLessThanOrEqual(2);
+  await expect(list.locator('li[data-type=UPDATE]')).toHaveCount(0);
+  await all.close();
+});

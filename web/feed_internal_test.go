@@ -1,0 +1,81 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/offerdeck/offerdeck/hub"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+)
+
+// TestBurstOfEventsRendersTheNewest feeds a burst of events between two
+// publishes and checks what reaches viewers: the newest eventsShown rows,
+// oldest first so that prepending leaves the newest on top, and one entry
+// each for the overview's recent events and last-heard time.
+func TestBurstOfEventsRendersTheNewest(t *testing.T) {
+	h, err := hub.New(hub.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFeed(&Server{log: slog.New(slog.DiscardHandler), hub: h})
+	ctx := context.Background()
+	const burst = 1111 // not a multiple of the trimming window
+	for i := 1; i <= burst; i++ {
+		typ := "UPDATE"
+		if i%10 == 0 {
+			typ = "HEARTBEAT"
+		}
+		f.apply(ctx, scheduler.Change{Kind: scheduler.EventAdded, Event: &scheduler.Event{Seq: uint64(i), Time: time.Now(), Type: typ, Summary: "event " + strconv.Itoa(i)}})
+	}
+	f.publish(ctx)
+
+	sub := h.Subscribe(map[string]uint64{topicEvents: 0, topicOverview: 0})
+	defer sub.Close()
+	nextCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	b, err := sub.Next(nextCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	recent := 0
+	for _, e := range b.Entries {
+		var c change
+		if err := json.Unmarshal(e.Data, &c); err != nil {
+			t.Fatalf("entry is not a change: %v", err)
+		}
+		switch {
+		case c.Parent == "events-list":
+			rows = append(rows, c.ID)
+		case c.ID == "recent-events-list":
+			recent++
+			if !strings.Contains(c.HTML, "event 1111") || strings.Contains(c.HTML, "event 1110") {
+				t.Errorf("recent events = %s, want event 1111 and not heartbeat 1110", c.HTML)
+			}
+		}
+	}
+	if len(rows) != eventsShown {
+		t.Fatalf("%d event rows published, want the newest %d", len(rows), eventsShown)
+	}
+	for i, id := range rows {
+		if want := "event-" + strconv.Itoa(burst-eventsShown+1+i); id != want {
+			t.Fatalf("row %d = %s, want %s", i, id, want)
+		}
+	}
+	if recent != 1 {
+		t.Errorf("recent events sent %d times, want once", recent)
+	}
+	// Every entry is kept in the topic's bounded history, so a burst that
+	// published one per event would push everything else out of it.
+	if got := h.Seq(topicOverview); got != 2 {
+		t.Errorf("the overview got %d entries for one burst, want 2 (recent events, last heard)", got)
+	}
+	if got := h.Seq(topicEvents); got != eventsShown {
+		t.Errorf("the events topic got %d entries for one burst, want %d", got, eventsShown)
+	}
+}
