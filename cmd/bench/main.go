@@ -7,6 +7,9 @@
 //
 //	go run ./cmd/bench            # all scenarios, 5 runs each
 //	go run ./cmd/bench -quick     # one short run, for a quick look
+//	go run ./cmd/bench -cluster-only -cpuprofile cpu.out
+//	                              # the scale-mode figures alone, profiled;
+//	                              # printed, not written to the report
 package main
 
 import (
@@ -18,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -65,8 +69,21 @@ func run(args []string) error {
 	fs.IntVar(&o.clusterRuns, "cluster-runs", 3, "runs of the scale-mode cluster figures (each takes tens of seconds)")
 	fs.IntVar(&o.agents, "agents", 10000, "agents of the scale-mode cluster")
 	fs.IntVar(&o.tasksPer, "tasks-per-agent", 10, "simulated tasks on each agent")
+	clusterOnly := fs.Bool("cluster-only", false, "run only the scale-mode cluster figures and print them; the report is left alone")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the scale mode's stand-in and scheduler run in it) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *quick {
 		o.runs, o.duration, o.idle, o.clusterRuns, o.agents = 1, 2*time.Second, 300, 1, 2000
@@ -78,6 +95,9 @@ func run(args []string) error {
 	kinds := []string{"ours", "tcp", "naive", "gorilla"}
 	fan := map[string][]fanResult{}
 	mem := map[string][]memResult{}
+	if *clusterOnly {
+		o.runs = 0
+	}
 	for r := 0; r < o.runs; r++ {
 		for _, k := range kinds {
 			res, err := fanoutRun(k, o)
@@ -105,6 +125,9 @@ func run(args []string) error {
 			r+1, c.Tasks, c.StateBytes, c.StateTime.Round(time.Millisecond), c.FloorTime.Round(time.Millisecond),
 			c.ClientTime.Round(time.Millisecond), c.SchedulerTime.Round(time.Millisecond))
 		cluster = append(cluster, c)
+	}
+	if *clusterOnly {
+		return nil
 	}
 	report := writeReport(o, kinds, fan, mem, cluster)
 	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
