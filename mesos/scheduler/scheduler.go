@@ -22,7 +22,9 @@ const (
 	DefaultLaunchCheck     = 30 * time.Second
 	// inboxSize bounds the work waiting for the state goroutine; senders
 	// wait, which pushes back on the event stream rather than growing.
-	inboxSize = 1024
+	// It matches burstMax so that the stream keeps decoding a whole
+	// commit's worth while the previous commit syncs.
+	inboxSize = 8192
 	// burstMax is how much work one commit may cover: a burst of updates
 	// costs one fsync per burstMax, not one each.
 	burstMax = 8192
