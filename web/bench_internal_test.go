@@ -2,14 +2,12 @@ package web
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/offerdeck/offerdeck/hub"
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 )
@@ -18,9 +16,7 @@ import (
 // every viewer: the table row, the timeline, the state badge and the
 // counts, encoded as live changes and published.
 func BenchmarkRenderTaskChange(b *testing.B) {
-	h, _ := hub.New(hub.Config{})
-	s := &Server{log: slog.New(slog.DiscardHandler), hub: h}
-	f := newFeed(s)
+	f, _ := bareFeed(b)
 	ctx := context.Background()
 	task := &scheduler.Task{ID: "web-1", Name: "web", Hostname: "agent-1.demo", AgentID: "a1", State: mesos.TaskState_TASK_RUNNING,
 		Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.5), mesos.Scalar("mem", 128)}, Ports: []uint64{31000}, Launched: time.Now()}
@@ -56,9 +52,7 @@ func BenchmarkRenderTaskChange(b *testing.B) {
 // BenchmarkRenderOfferChange measures an offer arriving: its agent's card
 // re-rendered, the agents row and the counts.
 func BenchmarkRenderOfferChange(b *testing.B) {
-	h, _ := hub.New(hub.Config{})
-	s := &Server{log: slog.New(slog.DiscardHandler), hub: h}
-	f := newFeed(s)
+	f, _ := bareFeed(b)
 	ctx := context.Background()
 	o := &mesos.Offer{Id: &mesos.OfferID{Value: proto.String("o1")}, AgentId: &mesos.AgentID{Value: proto.String("a1")}, Hostname: proto.String("agent-1.demo"),
 		Resources:  []*mesos.Resource{mesos.Scalar("cpus", 2), mesos.Scalar("mem", 496), mesos.Scalar("disk", 4930), mesos.PortRange(9000, 10000)},

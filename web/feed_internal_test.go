@@ -13,16 +13,22 @@ import (
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 )
 
+// bareFeed is a feed with a hub and nothing else behind it: no scheduler,
+// no HTTP, so what it publishes can be read straight off the hub.
+func bareFeed(tb testing.TB) (*feed, *hub.Hub) {
+	h, err := hub.New(hub.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return newFeed(&Server{log: slog.New(slog.DiscardHandler), hub: h}), h
+}
+
 // TestBurstOfEventsRendersTheNewest feeds a burst of events between two
 // publishes and checks what reaches viewers: the newest eventsShown rows,
 // oldest first so that prepending leaves the newest on top, and one entry
 // each for the overview's recent events and last-heard time.
 func TestBurstOfEventsRendersTheNewest(t *testing.T) {
-	h, err := hub.New(hub.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := newFeed(&Server{log: slog.New(slog.DiscardHandler), hub: h})
+	f, h := bareFeed(t)
 	ctx := context.Background()
 	const burst = 1111 // not a multiple of the trimming window
 	for i := 1; i <= burst; i++ {
