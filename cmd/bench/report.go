@@ -120,7 +120,7 @@ func writeReport(o options, kinds []string, fan map[string][]fanResult, mem map[
 				fmt.Fprintf(&b, "  client decodes it as fast as it comes. ")
 			}
 			fmt.Fprintf(&b, "The scheduler records every task (all orphans here) in memory and in\n")
-			fmt.Fprintf(&b, "  bbolt, with one commit per burst of up to 8,192 events; the JSON codec and the commits are its main costs.\n")
+			fmt.Fprintf(&b, "  bbolt, with one commit per burst of up to 8,192 events. The commits are most of its CPU (`bench -cluster-only -cpuprofile`).\n")
 			fmt.Fprintf(&b, "  Both processes share the 2 cores here, so the stand-in's work is in these figures too.\n")
 		}
 		if state := med(func(c clusterResult) float64 { return float64(c.StateBytes) }); state/bytes("ours") < 10000 {
