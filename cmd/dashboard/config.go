@@ -111,6 +111,10 @@ func boolOption(name, env, usage string, target *bool) option {
 	}}
 }
 
+func stringOption(name, env, def, usage string, target *string) option {
+	return option{name: name, env: env, def: def, usage: usage, set: func(v string) error { *target = v; return nil }}
+}
+
 func durationOption(name, env, def, usage string, target *time.Duration) option {
 	return option{name: name, env: env, def: def, usage: usage, set: func(v string) error {
 		d, err := time.ParseDuration(v)
@@ -151,11 +155,7 @@ func options(c *config, getenv func(string) string) []option {
 			},
 		},
 		boolOption("simulate", "OFFERDECK_SIMULATE", "embedded stand-in only: simulate command tasks instead of running them on this host", &c.Simulate),
-		{
-			name: "agents-file", env: "OFFERDECK_AGENTS_FILE", def: "",
-			usage: "embedded stand-in only: JSON list of agents ({hostname, cpus, mem, disk, ports, sets, attributes, role}) instead of the three demo agents",
-			set:   func(v string) error { c.AgentsFile = v; return nil },
-		},
+		stringOption("agents-file", "OFFERDECK_AGENTS_FILE", "", "embedded stand-in only: JSON list of agents ({hostname, cpus, mem, disk, ports, sets, attributes, role}) instead of the three demo agents", &c.AgentsFile),
 		durationOption("hold", "OFFERDECK_HOLD", "30s", "how long an offer nobody acts on is held before it is declined", &c.HoldTime),
 		{
 			name: "refuse-seconds", env: "OFFERDECK_REFUSE_SECONDS", def: "5",
@@ -169,26 +169,15 @@ func options(c *config, getenv func(string) string) []option {
 				return nil
 			},
 		},
-		{
-			name: "principal", env: "OFFERDECK_PRINCIPAL", def: "",
-			usage: "Mesos principal for HTTP basic authentication (its secret comes from --secret-file or OFFERDECK_SECRET, never a flag)",
-			set:   func(v string) error { c.Principal = v; return nil },
-		},
-		{
-			name: "secret-file", env: "OFFERDECK_SECRET_FILE", def: "",
-			usage: "file holding the principal's secret",
-			set:   func(v string) error { c.SecretFile = v; return nil },
-		},
+		stringOption("principal", "OFFERDECK_PRINCIPAL", "", "Mesos principal for HTTP basic authentication (its secret comes from --secret-file or OFFERDECK_SECRET, never a flag)", &c.Principal),
+		stringOption("secret-file", "OFFERDECK_SECRET_FILE", "", "file holding the principal's secret", &c.SecretFile),
 	}
 	opts = append(opts,
-		option{
-			name: "auth-file", env: "OFFERDECK_AUTH_FILE", def: "",
-			usage: "users allowed in, one a line: <name> <viewer|operator> <bcrypt hash or sha256:hex of a token> (or set OFFERDECK_USERS); required to listen beyond loopback",
-			set:   func(v string) error { c.AuthFile = v; return nil },
-		},
+		stringOption("auth-file", "OFFERDECK_AUTH_FILE", "",
+			"users allowed in, one a line: <name> <viewer|operator> <bcrypt hash or sha256:hex of a token> (or set OFFERDECK_USERS); required to listen beyond loopback", &c.AuthFile),
 		boolOption("insecure-no-auth", "OFFERDECK_INSECURE_NO_AUTH", "allow listening beyond loopback without authentication: anyone who reaches the port can launch commands on the cluster", &c.InsecureNoAuth),
-		option{name: "tls-cert", env: "OFFERDECK_TLS_CERT", def: "", usage: "TLS certificate file (PEM); with --tls-key the dashboard serves HTTPS", set: func(v string) error { c.TLSCert = v; return nil }},
-		option{name: "tls-key", env: "OFFERDECK_TLS_KEY", def: "", usage: "TLS private key file (PEM)", set: func(v string) error { c.TLSKey = v; return nil }},
+		stringOption("tls-cert", "OFFERDECK_TLS_CERT", "", "TLS certificate file (PEM); with --tls-key the dashboard serves HTTPS", &c.TLSCert),
+		stringOption("tls-key", "OFFERDECK_TLS_KEY", "", "TLS private key file (PEM)", &c.TLSKey),
 	)
 	opts = append(opts, logOptions(&c.LogFormat, &c.LogLevel)...)
 	return append(opts, durationOption("shutdown-timeout", "OFFERDECK_SHUTDOWN_TIMEOUT", "10s", "how long a shutdown may take before connections are cut", &c.ShutdownTimeout))

@@ -71,21 +71,9 @@ func localOptions(c *localConfig, getenv func(string) string) []option {
 				return nil
 			},
 		},
-		{
-			name: "agents-file", env: "OFFERDECK_AGENTS_FILE", def: "",
-			usage: "JSON list of agents ({hostname, cpus, mem, disk, ports, sets, attributes, role}) instead of the demo agents",
-			set:   func(v string) error { c.AgentsFile = v; return nil },
-		},
-		{
-			name: "zk", env: "OFFERDECK_LOCAL_ZK", def: "",
-			usage: "announce the master in ZooKeeper like a real one: zk://host:2181/mesos",
-			set:   func(v string) error { c.ZooKeeper = v; return nil },
-		},
-		{
-			name: "credentials-file", env: "OFFERDECK_LOCAL_CREDENTIALS_FILE", def: "",
-			usage: "require HTTP basic authentication of frameworks: a file of \"principal secret\" lines; required to listen beyond loopback",
-			set:   func(v string) error { c.CredentialsFile = v; return nil },
-		},
+		stringOption("agents-file", "OFFERDECK_AGENTS_FILE", "", "JSON list of agents ({hostname, cpus, mem, disk, ports, sets, attributes, role}) instead of the demo agents", &c.AgentsFile),
+		stringOption("zk", "OFFERDECK_LOCAL_ZK", "", "announce the master in ZooKeeper like a real one: zk://host:2181/mesos", &c.ZooKeeper),
+		stringOption("credentials-file", "OFFERDECK_LOCAL_CREDENTIALS_FILE", "", "require HTTP basic authentication of frameworks: a file of \"principal secret\" lines; required to listen beyond loopback", &c.CredentialsFile),
 		boolOption("insecure-no-auth", "OFFERDECK_INSECURE_NO_AUTH", "allow listening beyond loopback without authentication: anyone who reaches the port can run commands on this host", &c.InsecureNoAuth),
 	}
 	return append(opts, logOptions(&c.LogFormat, &c.LogLevel)...)
