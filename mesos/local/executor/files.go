@@ -91,20 +91,11 @@ func (h *filesHandler) read(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	f, ok := h.open(w, vpath)
+	f, fi, ok := h.openFile(w, vpath, "read")
 	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		h.internal(w, vpath, err)
-		return
-	}
-	if fi.IsDir() {
-		plain(w, http.StatusBadRequest, "Cannot read a directory.\n")
-		return
-	}
 	size := fi.Size()
 	switch {
 	case offset == -1:
@@ -195,20 +186,11 @@ func (h *filesHandler) download(w http.ResponseWriter, r *http.Request) {
 		plain(w, http.StatusBadRequest, "Expecting 'path=value' in query.\n")
 		return
 	}
-	f, ok := h.open(w, vpath)
+	f, fi, ok := h.openFile(w, vpath, "download")
 	if !ok {
 		return
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		h.internal(w, vpath, err)
-		return
-	}
-	if fi.IsDir() {
-		plain(w, http.StatusBadRequest, "Cannot download a directory.\n")
-		return
-	}
 	name := path.Base(strings.TrimRight(vpath, "/"))
 	ctype := mime.TypeByExtension(path.Ext(name))
 	if ctype == "" {
@@ -256,6 +238,27 @@ func (h *filesHandler) resolve(w http.ResponseWriter, vpath string) (dir, rel st
 
 // open opens the file or directory at a virtual path. os.Root refuses, at
 // the moment of opening, any path or symlink that leads out of the sandbox.
+// openFile opens vpath as a regular file for verb ("read", "download"),
+// answering the request itself when it cannot; the caller closes f.
+func (h *filesHandler) openFile(w http.ResponseWriter, vpath, verb string) (f *os.File, fi os.FileInfo, ok bool) {
+	f, ok = h.open(w, vpath)
+	if !ok {
+		return nil, nil, false
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		h.internal(w, vpath, err)
+		return nil, nil, false
+	}
+	if fi.IsDir() {
+		f.Close()
+		plain(w, http.StatusBadRequest, "Cannot "+verb+" a directory.\n")
+		return nil, nil, false
+	}
+	return f, fi, true
+}
+
 func (h *filesHandler) open(w http.ResponseWriter, vpath string) (*os.File, bool) {
 	dir, rel, ok := h.resolve(w, vpath)
 	if !ok {
