@@ -25,7 +25,9 @@ type localConfig struct {
 	RunTime    time.Duration
 	Agents     int
 	AgentsFile string
-	ZooKeeper  string
+	// HealthChecks is simulated health check results a second.
+	HealthChecks float64
+	ZooKeeper    string
 	// CredentialsFile holds "principal secret" lines; with it the
 	// stand-in demands HTTP basic authentication, as a master run with
 	// --authenticate_http_frameworks does.
@@ -72,6 +74,18 @@ func localOptions(c *localConfig, getenv func(string) string) []option {
 			},
 		},
 		stringOption("agents-file", "OFFERDECK_AGENTS_FILE", "", "JSON list of agents ({hostname, cpus, mem, disk, ports, sets, attributes, role}) instead of the demo agents", &c.AgentsFile),
+		{
+			name: "health-checks", env: "OFFERDECK_HEALTH_CHECKS", def: "0",
+			usage: "simulated health check results a second, spread over running tasks, each flipping a task's health: a steady stream of updates for demos and load runs",
+			set: func(v string) error {
+				n, err := strconv.ParseFloat(v, 64)
+				if err != nil || !(n >= 0 && n <= 1e6) {
+					return fmt.Errorf("%q: want a number from 0 to 1000000", v)
+				}
+				c.HealthChecks = n
+				return nil
+			},
+		},
 		stringOption("zk", "OFFERDECK_LOCAL_ZK", "", "announce the master in ZooKeeper like a real one: zk://host:2181/mesos", &c.ZooKeeper),
 		stringOption("credentials-file", "OFFERDECK_LOCAL_CREDENTIALS_FILE", "", "require HTTP basic authentication of frameworks: a file of \"principal secret\" lines; required to listen beyond loopback", &c.CredentialsFile),
 		boolOption("insecure-no-auth", "OFFERDECK_INSECURE_NO_AUTH", "allow listening beyond loopback without authentication: anyone who reaches the port can run commands on this host", &c.InsecureNoAuth),
@@ -134,6 +148,7 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 		SandboxRoot:      c.SandboxDir,
 		SimulateCommands: c.Simulate,
 		SimulatedRunTime: c.RunTime,
+		HealthChecks:     c.HealthChecks,
 		ZooKeeper:        c.ZooKeeper,
 		Logger:           log,
 	}

@@ -89,4 +89,8 @@ func TestLocalHelpAndBadFlags(t *testing.T) {
 	if code := run(t.Context(), []string{"local", "--agents", "lots"}, envOf(nil), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "--agents") {
 		t.Errorf("local --agents lots = %d %q", code, stderr.String())
 	}
+	stderr.Reset()
+	if code := run(t.Context(), []string{"local", "--health-checks", "-5"}, envOf(nil), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "--health-checks") {
+		t.Errorf("local --health-checks -5 = %d %q", code, stderr.String())
+	}
 }

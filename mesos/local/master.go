@@ -58,6 +58,10 @@ type Config struct {
 	// finish after SimulatedRunTime (0: they run until killed).
 	SimulateCommands bool
 	SimulatedRunTime time.Duration
+	// HealthChecks is how many simulated health check results a second
+	// are sent across running tasks, each flipping a task's health; zero
+	// sends none. Scale runs use it as a steady stream of updates.
+	HealthChecks float64
 
 	// Credentials, when not empty, enable HTTP framework authentication:
 	// principal to secret. Requests without valid credentials get 401.
@@ -114,6 +118,9 @@ func New(cfg Config) (*Master, error) {
 	}
 	if cfg.StatusRetry <= 0 {
 		cfg.StatusRetry = DefaultStatusRetry
+	}
+	if cfg.HealthChecks < 0 {
+		return nil, errors.New("stand-in master: health checks per second must not be negative")
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
@@ -189,6 +196,9 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { serveErr <- srv.Serve(ln) })
 	wg.Go(func() { m.allocator(baseCtx) })
 	wg.Go(func() { m.updater(baseCtx) })
+	if m.cfg.HealthChecks > 0 {
+		wg.Go(func() { m.healthChecker(baseCtx, m.cfg.HealthChecks) })
+	}
 	if m.cfg.ZooKeeper != "" {
 		m.mu.Lock()
 		info, err := mesos.MarshalJSON(m.masterInfo())

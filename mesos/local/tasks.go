@@ -21,6 +21,7 @@ type task struct {
 	released    bool     // resources returned to the agent
 	unreachable bool     // its agent is partitioned
 	group       []string // the ids of its task group, killed together
+	healthy     bool     // the last simulated health-check result
 
 	// state is the latest state the agent knows; sent is the latest state
 	// sent to the scheduler (status_update_state), which reconciliation
@@ -92,24 +93,43 @@ func (m *Master) applyUpdate(p pendingUpdate) {
 	if u.State == mesos.TaskState_TASK_KILLING && !f.killingState() {
 		return // only frameworks with TASK_KILLING_STATE see KILLING
 	}
-	status := &mesos.TaskStatus{
-		TaskId:     t.taskID(),
-		State:      u.State.Enum(),
-		Source:     u.Source.Enum(),
-		AgentId:    &mesos.AgentID{Value: proto.String(t.agent.id)},
-		ExecutorId: &mesos.ExecutorID{Value: proto.String(t.executorID)},
-		Timestamp:  proto.Float64(timestamp(time.Now())),
-		Uuid:       uuidBytes(),
-	}
+	status := agentStatus(t, u.State, u.Source)
 	if u.Message != "" {
 		status.Message = proto.String(u.Message)
 	}
 	if u.Reason != nil {
 		status.Reason = u.Reason.Enum()
 	}
-	t.state = u.State
-	t.statuses = append(t.statuses, status)
-	if mesos.IsTerminal(u.State) {
+	m.queueStatusLocked(t, status)
+}
+
+// agentStatus is a new status update of t from its agent, with a uuid, so
+// that it is resent until acknowledged.
+func agentStatus(t *task, state mesos.TaskState, source mesos.TaskStatus_Source) *mesos.TaskStatus {
+	return &mesos.TaskStatus{
+		TaskId:     t.taskID(),
+		State:      state.Enum(),
+		Source:     source.Enum(),
+		AgentId:    &mesos.AgentID{Value: proto.String(t.agent.id)},
+		ExecutorId: &mesos.ExecutorID{Value: proto.String(t.executorID)},
+		Timestamp:  proto.Float64(timestamp(time.Now())),
+		Uuid:       uuidBytes(),
+	}
+}
+
+// queueStatusLocked records status as t's latest and appends it to t's
+// update stream, sending it at once if nothing else is in flight.
+func (m *Master) queueStatusLocked(t *task, status *mesos.TaskStatus) {
+	t.state = status.GetState()
+	// Like the master, keep one status per run of the same state, so that
+	// a task's repeated updates (health checks) do not grow it without
+	// bound.
+	if n := len(t.statuses); n > 0 && t.statuses[n-1].GetState() == t.state {
+		t.statuses[n-1] = status
+	} else {
+		t.statuses = append(t.statuses, status)
+	}
+	if mesos.IsTerminal(t.state) {
 		// The master frees resources as soon as it learns of a terminal
 		// state, before any acknowledgement.
 		m.releaseTaskLocked(t)
