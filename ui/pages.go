@@ -117,7 +117,15 @@ type TaskRow struct {
 	Ports     string
 	Age       string
 	// Message is the latest status message.
-	Message  string
+	Message string
+	// Health is "healthy" or "unhealthy" after a health check result,
+	// else empty.
+	Health string
+	// Updated is the timestamp of the latest status, in milliseconds
+	// since the Unix epoch by the clock of whoever sent it (agent or
+	// master), 0 before any; pages carry it as data-updated for tools
+	// such as the latency bench.
+	Updated int64
 	Live     bool // not terminal: it can be killed
 	Killing  bool
 	Orphan   bool

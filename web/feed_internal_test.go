@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/offerdeck/offerdeck/hub"
+	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 )
 
@@ -83,5 +84,47 @@ func TestBurstOfEventsRendersTheNewest(t *testing.T) {
 	}
 	if got := h.Seq(topicEvents); got != eventsShown {
 		t.Errorf("the events topic got %d entries for one burst, want %d", got, eventsShown)
+	}
+}
+
+// TestTaskRowShowsHealth: a health check result shows on the task's row
+// while it runs, and the row carries its latest status time to the
+// millisecond, which the latency bench reads.
+func TestTaskRowShowsHealth(t *testing.T) {
+	f, h := bareFeed(t)
+	ctx := context.Background()
+	at := time.UnixMilli(1795000000123)
+	healthy := false
+	task := &scheduler.Task{ID: "web-1", AgentID: "a1", State: mesos.TaskState_TASK_RUNNING,
+		History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Healthy: &healthy, Time: at}}}
+	row := func() string {
+		since := h.Seq(topicTasks)
+		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task})
+		f.publish(ctx)
+		sub := h.Subscribe(map[string]uint64{topicTasks: since})
+		defer sub.Close()
+		nextCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		b, err := sub.Next(nextCtx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range b.Entries {
+			var c change
+			if err := json.Unmarshal(e.Data, &c); err == nil && c.ID == "task-web-1" {
+				return c.HTML
+			}
+		}
+		t.Fatalf("no row for the task in %d entries", len(b.Entries))
+		return ""
+	}
+	got := row()
+	if !strings.Contains(got, `data-updated="1795000000123"`) || !strings.Contains(got, ">unhealthy</span>") {
+		t.Errorf("running, unhealthy: row = %s", got)
+	}
+	task.State = mesos.TaskState_TASK_FINISHED
+	task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_FINISHED, Healthy: &healthy, Time: at.Add(time.Second)})
+	if got := row(); strings.Contains(got, "healthy") || !strings.Contains(got, `data-updated="1795000001123"`) {
+		t.Errorf("finished: row = %s", got)
 	}
 }

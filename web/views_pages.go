@@ -198,7 +198,12 @@ func taskRow(t *scheduler.Task, now time.Time) ui.TaskRow {
 		r.Age = ago(now.Sub(t.Launched)) + " ago"
 	}
 	if n := len(t.History); n > 0 {
-		r.Message = t.History[n-1].Message
+		latest := t.History[n-1]
+		r.Message = latest.Message
+		r.Updated = latest.Time.UnixMilli()
+		if h := latest.Healthy; h != nil && !t.Terminal() {
+			r.Health = map[bool]string{true: "healthy", false: "unhealthy"}[*h]
+		}
 	}
 	r.Search = strings.ToLower(strings.Join([]string{t.ID, t.Name, t.Hostname, t.State.String(), r.Message}, " "))
 	return r
