@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -12,24 +13,64 @@ import (
 // healthStep is how often the health checker sends its share of updates.
 const healthStep = 10 * time.Millisecond
 
-// healthChecker simulates health checks on running tasks, rate results a
-// second across them, until ctx is done. Each result flips the task's
-// health and is sent as an executor sends a changed health check result:
-// TASK_RUNNING with healthy set and reason
+// SetHealthChecks changes the simulated health check results a second
+// (Config.HealthChecks) while the master runs; 0 stops them.
+func (m *Master) SetHealthChecks(perSecond float64) error {
+	if !(perSecond >= 0) {
+		return errors.New("stand-in master: health checks per second must not be negative")
+	}
+	m.mu.Lock()
+	m.healthRate = perSecond
+	m.mu.Unlock()
+	select {
+	case m.healthChanged <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// healthChecker simulates health checks on running tasks, at the rate
+// SetHealthChecks last set, until ctx is done. Each result flips the
+// task's health and is sent as an executor sends a changed health check
+// result: TASK_RUNNING with healthy set and reason
 // REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, through the task's reliable
 // update stream. A task whose stream still has an update in flight is
 // skipped, so a framework that does not acknowledge cannot make the
 // streams grow; the rate is then lower than asked.
-func (m *Master) healthChecker(ctx context.Context, rate float64) {
+func (m *Master) healthChecker(ctx context.Context) {
+	var queue []*task
+	for {
+		m.mu.Lock()
+		rate := m.healthRate
+		m.mu.Unlock()
+		if rate == 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-m.healthChanged:
+				continue
+			}
+		}
+		queue = m.checkHealthAt(ctx, rate, queue)
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// checkHealthAt sends rate results a second until ctx is done or the
+// rate changes, and returns the tasks still queued for a result.
+func (m *Master) checkHealthAt(ctx context.Context, rate float64, queue []*task) []*task {
 	tick := time.NewTicker(healthStep)
 	defer tick.Stop()
 	start := time.Now()
-	var sent float64 // results sent or skipped since start
-	var queue []*task
+	var sent float64 // results due so far, sent or skipped
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return queue
+		case <-m.healthChanged:
+			return queue
 		case now := <-tick.C:
 			due := rate * now.Sub(start).Seconds()
 			// After a stall, carry at most a tenth of a second's worth.

@@ -102,6 +102,8 @@ type Master struct {
 	updates           *updateQueue
 	closed            bool
 	faults            faults
+	healthRate        float64       // simulated health check results a second
+	healthChanged     chan struct{} // signals the health checker of a new rate
 }
 
 // New validates cfg and builds the master with its agents. It starts
@@ -151,6 +153,8 @@ func New(cfg Config) (*Master, error) {
 		removedFrameworks: map[string]bool{},
 		offers:            map[string]*offer{},
 		allocateNow:       make(chan struct{}, 1),
+		healthChanged:     make(chan struct{}, 1),
+		healthRate:        cfg.HealthChecks,
 		updates:           newUpdateQueue(),
 	}
 	for _, ac := range cfg.Agents {
@@ -196,9 +200,7 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	wg.Go(func() { serveErr <- srv.Serve(ln) })
 	wg.Go(func() { m.allocator(baseCtx) })
 	wg.Go(func() { m.updater(baseCtx) })
-	if m.cfg.HealthChecks > 0 {
-		wg.Go(func() { m.healthChecker(baseCtx, m.cfg.HealthChecks) })
-	}
+	wg.Go(func() { m.healthChecker(baseCtx) })
 	if m.cfg.ZooKeeper != "" {
 		m.mu.Lock()
 		info, err := mesos.MarshalJSON(m.masterInfo())
