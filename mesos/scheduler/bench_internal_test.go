@@ -130,7 +130,7 @@ func BenchmarkEncodeTask(b *testing.B) {
 	b.ReportAllocs()
 	var n int
 	for b.Loop() {
-		v, err := encodeTask(t)
+		v, err := encodeTask(nil, t)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -12,13 +12,13 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
-
-	"github.com/offerdeck/offerdeck/mesos"
 )
 
 // schemaVersion is the layout of the state database this code writes. A
-// database from a newer version is refused rather than misread.
-const schemaVersion = 1
+// database from a newer version is refused rather than misread; an older
+// one is upgraded in place (see record.go: version 2 added the binary task
+// record and still reads version 1's JSON ones).
+const schemaVersion = 2
 
 // Errors opening the state database. Each leaves the file untouched.
 var (
@@ -74,7 +74,9 @@ func openStore(dir string) (*store, error) {
 			if n > schemaVersion {
 				return fmt.Errorf("%w (schema %d, this build reads %d)", ErrStateNewer, n, schemaVersion)
 			}
-			return nil
+			if n == schemaVersion {
+				return nil
+			}
 		}
 		return meta.Put(keySchema, []byte(strconv.Itoa(schemaVersion)))
 	})
@@ -86,43 +88,6 @@ func openStore(dir string) (*store, error) {
 }
 
 func (s *store) close() error { return s.db.Close() }
-
-// taskRecord is a Task as stored: protobuf values in Mesos's JSON.
-type taskRecord struct {
-	Task
-	Resources []json.RawMessage `json:"Resources"`
-}
-
-func taskKey(registration, id string) []byte { return []byte(registration + "\x00" + id) }
-
-func encodeTask(t *Task) ([]byte, error) {
-	rec := taskRecord{Task: *t}
-	rec.Task.Resources = nil
-	for _, r := range t.Resources {
-		b, err := mesos.MarshalJSON(r)
-		if err != nil {
-			return nil, err
-		}
-		rec.Resources = append(rec.Resources, b)
-	}
-	return json.Marshal(rec)
-}
-
-func decodeTask(b []byte) (*Task, error) {
-	var rec taskRecord
-	if err := json.Unmarshal(b, &rec); err != nil {
-		return nil, err
-	}
-	t := rec.Task
-	for _, raw := range rec.Resources {
-		r := new(mesos.Resource)
-		if err := mesos.UnmarshalJSON(raw, r); err != nil {
-			return nil, err
-		}
-		t.Resources = append(t.Resources, r)
-	}
-	return &t, nil
-}
 
 // load returns everything stored.
 func (s *store) load() (frameworkID string, tasks []*Task, queue []*queued, auditSeq uint64, err error) {
@@ -186,12 +151,16 @@ func (s *store) commit(w *write) error {
 			}
 		}
 		tb := tx.Bucket(bucketTasks)
+		// One buffer for every record: bbolt keeps each value until the
+		// commit, and an outgrown buffer stays alive for the values in it.
+		var buf []byte
 		for _, t := range w.tasks {
-			b, err := encodeTask(t)
-			if err != nil {
+			at := len(buf)
+			var err error
+			if buf, err = encodeTask(buf, t); err != nil {
 				return fmt.Errorf("encode task %s: %w", t.ID, err)
 			}
-			if err := tb.Put(taskKey(t.Registration, t.ID), b); err != nil {
+			if err := tb.Put(taskKey(t.Registration, t.ID), buf[at:len(buf):len(buf)]); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,274 @@
+package scheduler
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/offerdeck/offerdeck/mesos"
+)
+
+// A task record is stored in one of two forms, told apart by its first
+// byte. Schema 1 wrote JSON ('{'); schema 2 writes recordBinary, a compact
+// append-encoded form: a reconciliation burst stores 100,000 records, and
+// JSON made them four times larger and ten times slower to encode. Both
+// forms are read, so a database of schema 1 needs no migration pass: each
+// record is rewritten in the new form the next time its task changes.
+const recordBinary = 0x02
+
+func taskKey(registration, id string) []byte { return []byte(registration + "\x00" + id) }
+
+// encodeTask appends the stored form of t to b.
+func encodeTask(b []byte, t *Task) ([]byte, error) {
+	b = append(b, recordBinary)
+	for _, s := range []string{t.ID, t.Name, t.AgentID, t.Hostname, t.AgentURL, t.ExecutorID, t.OfferID, t.Command, t.Image, t.Registration, t.QueueID} {
+		b = appendString(b, s)
+	}
+	b = binary.AppendVarint(b, int64(t.State))
+	b = append(b, flags(t.Launching, t.Orphan, t.Killing))
+	keys := make([]string, 0, len(t.Attributes))
+	for k := range t.Attributes {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same task, the same bytes
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		b = appendString(appendString(b, k), t.Attributes[k])
+	}
+	b = binary.AppendUvarint(b, uint64(len(t.Resources)))
+	for _, r := range t.Resources {
+		b = binary.AppendUvarint(b, uint64(proto.Size(r)))
+		var err error
+		var opts proto.MarshalOptions
+		if b, err = opts.MarshalAppend(b, r); err != nil {
+			return nil, fmt.Errorf("resource: %w", err)
+		}
+	}
+	b = binary.AppendUvarint(b, uint64(len(t.Ports)))
+	for _, p := range t.Ports {
+		b = binary.AppendUvarint(b, p)
+	}
+	var err error
+	if b, err = appendTime(b, t.Launched); err != nil {
+		return nil, err
+	}
+	b = binary.AppendUvarint(b, uint64(len(t.History)))
+	for i := range t.History {
+		h := &t.History[i]
+		b = binary.AppendVarint(b, int64(h.State))
+		b = binary.AppendVarint(b, int64(h.Source))
+		b = appendString(appendString(b, h.Reason), h.Message)
+		healthy := byte(0)
+		if h.Healthy != nil {
+			healthy = 1
+			if *h.Healthy {
+				healthy = 2
+			}
+		}
+		b = append(b, healthy, flags(h.Acked, h.Reconciliation))
+		if b, err = appendTime(b, h.Time); err != nil {
+			return nil, err
+		}
+		b = appendString(b, string(h.UUID))
+	}
+	return b, nil
+}
+
+// decodeTask reads a stored task in either form.
+func decodeTask(b []byte) (*Task, error) {
+	if len(b) == 0 {
+		return nil, errors.New("empty record")
+	}
+	switch b[0] {
+	case '{':
+		return decodeTaskJSON(b)
+	case recordBinary:
+	default:
+		return nil, fmt.Errorf("unknown record form %#x", b[0])
+	}
+	r := recordReader{b: b[1:]}
+	t := new(Task)
+	for _, s := range []*string{&t.ID, &t.Name, &t.AgentID, &t.Hostname, &t.AgentURL, &t.ExecutorID, &t.OfferID, &t.Command, &t.Image, &t.Registration, &t.QueueID} {
+		*s = r.string()
+	}
+	t.State = mesos.TaskState(r.varint())
+	f := r.byte()
+	t.Launching, t.Orphan, t.Killing = f&1 != 0, f&2 != 0, f&4 != 0
+	if n := r.count(); n > 0 {
+		t.Attributes = make(map[string]string, n)
+		for range n {
+			k := r.string()
+			t.Attributes[k] = r.string()
+		}
+	}
+	for range r.count() {
+		res := new(mesos.Resource)
+		if err := proto.Unmarshal(r.bytes(), res); err != nil && r.err == nil {
+			r.err = fmt.Errorf("resource: %w", err)
+		}
+		t.Resources = append(t.Resources, res)
+	}
+	for range r.count() {
+		t.Ports = append(t.Ports, r.uvarint())
+	}
+	t.Launched = r.time()
+	if n := r.count(); n > 0 {
+		t.History = make([]Status, n)
+		for i := range t.History {
+			h := &t.History[i]
+			h.State = mesos.TaskState(r.varint())
+			h.Source = mesos.TaskStatus_Source(r.varint())
+			h.Reason, h.Message = r.string(), r.string()
+			if healthy := r.byte(); healthy != 0 {
+				v := healthy == 2
+				h.Healthy = &v
+			}
+			f := r.byte()
+			h.Acked, h.Reconciliation = f&1 != 0, f&2 != 0
+			h.Time = r.time()
+			if u := r.bytes(); len(u) > 0 {
+				h.UUID = slices.Clone(u)
+			}
+		}
+	}
+	if r.err == nil && len(r.b) > 0 {
+		r.err = fmt.Errorf("%d bytes after the record", len(r.b))
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return t, nil
+}
+
+// taskJSON is a Task as schema 1 stored it: protobuf values in Mesos's JSON.
+type taskJSON struct {
+	Task
+	Resources []json.RawMessage `json:"Resources"`
+}
+
+func decodeTaskJSON(b []byte) (*Task, error) {
+	var rec taskJSON
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, err
+	}
+	t := rec.Task
+	for _, raw := range rec.Resources {
+		r := new(mesos.Resource)
+		if err := mesos.UnmarshalJSON(raw, r); err != nil {
+			return nil, err
+		}
+		t.Resources = append(t.Resources, r)
+	}
+	return &t, nil
+}
+
+func flags(bits ...bool) byte {
+	var f byte
+	for i, b := range bits {
+		if b {
+			f |= 1 << i
+		}
+	}
+	return f
+}
+
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
+}
+
+// appendTime appends t with its zone offset, as time.Time's binary form
+// keeps it, behind a length byte.
+func appendTime(b []byte, t time.Time) ([]byte, error) {
+	at := len(b)
+	b, err := t.AppendBinary(append(b, 0))
+	if err != nil {
+		return nil, fmt.Errorf("time %v: %w", t, err)
+	}
+	b[at] = byte(len(b) - at - 1)
+	return b, nil
+}
+
+// recordReader reads a binary record; the first error sticks and every
+// later read returns a zero value.
+type recordReader struct {
+	b   []byte
+	err error
+}
+
+func (r *recordReader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("record truncated or malformed at %s", what)
+	}
+	r.b = nil
+}
+
+func (r *recordReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail("a number")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recordReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.fail("a number")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// count reads a length that must fit in what is left of the record, so a
+// corrupt length never allocates much.
+func (r *recordReader) count() int {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.fail("a count")
+		return 0
+	}
+	return int(n)
+}
+
+func (r *recordReader) byte() byte {
+	if len(r.b) == 0 {
+		r.fail("a byte")
+		return 0
+	}
+	c := r.b[0]
+	r.b = r.b[1:]
+	return c
+}
+
+// bytes returns the next length-prefixed bytes, aliasing the record.
+func (r *recordReader) bytes() []byte {
+	n := r.count()
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *recordReader) string() string { return string(r.bytes()) }
+
+func (r *recordReader) time() time.Time {
+	n := int(r.byte())
+	if n > len(r.b) {
+		r.fail("a time")
+		return time.Time{}
+	}
+	var t time.Time
+	if err := t.UnmarshalBinary(r.b[:n]); err != nil {
+		r.fail("a time")
+		return time.Time{}
+	}
+	r.b = r.b[n:]
+	return t
+}

@@ -1,0 +1,208 @@
+package scheduler
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/offerdeck/offerdeck/mesos"
+)
+
+// v1Record is a task as schema 1 stored it, written by that build.
+const v1Record = `{"ID":"web-1","Name":"web","AgentID":"a1","Hostname":"h1","Attributes":{"rack":"r1"},"AgentURL":"http://h1:5051","ExecutorID":"web-1","State":1,"Launching":false,"Orphan":false,"Killing":true,"OfferID":"o1","Ports":[31000],"Command":"sleep 600","Image":"","Launched":"2024-05-06T07:08:09.123456789Z","History":[{"State":1,"Source":2,"Reason":"REASON_COMMAND_EXECUTOR_FAILED","Message":"ok","Healthy":true,"Time":"2024-05-06T07:08:10+01:00","UUID":"AQID","Acked":true,"Reconciliation":false}],"Registration":"fw-1","QueueID":"q-1","Resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.5}},{"name":"ports","type":"RANGES","ranges":{"range":[{"begin":31000,"end":31000}]}}]}`
+
+// v1Task is the task v1Record holds.
+func v1Task() *Task {
+	yes := true
+	return &Task{ID: "web-1", Name: "web", AgentID: "a1", Hostname: "h1", Attributes: map[string]string{"rack": "r1"},
+		AgentURL: "http://h1:5051", ExecutorID: "web-1", State: mesos.TaskState_TASK_RUNNING, Killing: true,
+		OfferID: "o1", Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.5), mesos.PortRange(31000, 31000)}, Ports: []uint64{31000},
+		Command: "sleep 600", Launched: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC), Registration: "fw-1", QueueID: "q-1",
+		History: []Status{{State: mesos.TaskState_TASK_RUNNING, Source: mesos.TaskStatus_SOURCE_EXECUTOR, Reason: "REASON_COMMAND_EXECUTOR_FAILED",
+			Message: "ok", Healthy: &yes, Time: time.Date(2024, 5, 6, 7, 8, 10, 0, time.FixedZone("", 3600)), UUID: []byte{1, 2, 3}, Acked: true}}}
+}
+
+// sameTask compares tasks by their schema 1 form, which spells out every
+// stored field, times with their offsets and resources in Mesos's JSON.
+func sameTask(t *testing.T, got, want *Task) {
+	t.Helper()
+	enc := func(tk *Task) string {
+		rec := taskJSON{Task: *tk}
+		rec.Task.Resources = nil
+		for _, r := range tk.Resources {
+			b, err := mesos.MarshalJSON(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec.Resources = append(rec.Resources, b)
+		}
+		b, err := json.Marshal(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if g, w := enc(got), enc(want); g != w {
+		t.Errorf("task\n got %s\nwant %s", g, w)
+	}
+}
+
+func TestTaskRecordRoundTrip(t *testing.T) {
+	no := false
+	full := v1Task()
+	full.Launching, full.Orphan, full.Image = true, true, "busybox"
+	full.Launched = time.Unix(1_700_000_000, 5)                         // local
+	full.History = append(full.History, Status{Healthy: &no}, Status{}) // zero time, no uuid
+	for name, tk := range map[string]*Task{"full": full, "zero": {}, "orphan": orphanBurst("fw", 7, 1)[0], "v1": v1Task()} {
+		t.Run(name, func(t *testing.T) {
+			b, err := encodeTask([]byte("prefix"), tk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := decodeTask(b[len("prefix"):])
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameTask(t, got, tk)
+		})
+	}
+}
+
+func TestTaskRecordReadsSchema1(t *testing.T) {
+	got, err := decodeTask([]byte(v1Record))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTask(t, got, v1Task())
+}
+
+// TestTaskRecordCorrupt: a damaged record is an error, never a panic or a
+// huge allocation.
+func TestTaskRecordCorrupt(t *testing.T) {
+	b, err := encodeTask(nil, v1Task())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range len(b) {
+		if _, err := decodeTask(b[:n]); err == nil {
+			t.Errorf("record cut to %d of %d bytes decoded without error", n, len(b))
+		}
+	}
+	if _, err := decodeTask(append(b, 0)); err == nil {
+		t.Error("record with a trailing byte decoded without error")
+	}
+	if _, err := decodeTask([]byte{0x7f, 1, 2}); err == nil {
+		t.Error("record of an unknown form decoded without error")
+	}
+	huge := append([]byte{recordBinary}, 0xff, 0xff, 0xff, 0xff, 0x0f)
+	if _, err := decodeTask(huge); err == nil {
+		t.Error("record with a huge length decoded without error")
+	}
+}
+
+// TestStoreOpensSchema1: a database written by schema 1 opens, its tasks
+// load, it is marked schema 2, and a task rewritten is stored in the new
+// form beside the old records.
+func TestStoreOpensSchema1(t *testing.T) {
+	dir := t.TempDir()
+	db, err := bolt.Open(filepath.Join(dir, "offerdeck.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := v1Task()
+	old.ID = "old-1"
+	oldJSON := `{"ID":"old-1"` + v1Record[len(`{"ID":"web-1"`):]
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta, _ := tx.CreateBucketIfNotExists(bucketMeta)
+		tasks, _ := tx.CreateBucketIfNotExists(bucketTasks)
+		if err := meta.Put(keySchema, []byte("1")); err != nil {
+			return err
+		}
+		if err := meta.Put(keyFrameworkID, []byte("fw-1")); err != nil {
+			return err
+		}
+		if err := tasks.Put(taskKey("fw-1", "web-1"), []byte(v1Record)); err != nil {
+			return err
+		}
+		return tasks.Put(taskKey("fw-1", "old-1"), []byte(oldJSON))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := openStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	web := v1Task()
+	web.History = append(web.History, Status{State: mesos.TaskState_TASK_FINISHED, Time: time.Unix(1_700_000_000, 0).UTC()})
+	web.State = mesos.TaskState_TASK_FINISHED
+	if err := s.commit(&write{tasks: []*Task{web}}); err != nil {
+		t.Fatal(err)
+	}
+	fid, tasks, _, _, err := s.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fid != "fw-1" || len(tasks) != 2 {
+		t.Fatalf("load = %q, %d tasks; want fw-1, 2", fid, len(tasks))
+	}
+	sameTask(t, tasks[0], old) // keys sort "old-1" before "web-1"
+	sameTask(t, tasks[1], web)
+	s.db.View(func(tx *bolt.Tx) error {
+		if v := string(tx.Bucket(bucketMeta).Get(keySchema)); v != "2" {
+			t.Errorf("schema after opening = %q, want 2", v)
+		}
+		if v := tx.Bucket(bucketTasks).Get(taskKey("fw-1", "web-1")); v[0] != recordBinary {
+			t.Errorf("rewritten record starts %q, want the binary form", v[:1])
+		}
+		return nil
+	})
+}
+
+// TestStoreRefusesCorruptRecord: a damaged task record is reported as a
+// corrupt database, not skipped.
+func TestStoreRefusesCorruptRecord(t *testing.T) {
+	s, err := openStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTasks).Put(taskKey("fw", "t"), []byte{recordBinary, 5, 'a'})
+	})
+	if _, _, _, _, err := s.load(); !errors.Is(err, ErrStateCorrupt) {
+		t.Errorf("load with a damaged record = %v, want ErrStateCorrupt", err)
+	}
+}
+
+// TestStoreRefusesSchema3: the next schema is refused with ErrStateNewer
+// and the file is left as it was, not upgraded or downgraded.
+func TestStoreRefusesSchema3(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "offerdeck.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error {
+		meta, _ := tx.CreateBucketIfNotExists(bucketMeta)
+		return meta.Put(keySchema, []byte("3"))
+	})
+	db.Close()
+	before, _ := os.ReadFile(path)
+	if _, err := openStore(dir); !errors.Is(err, ErrStateNewer) {
+		t.Fatalf("openStore on schema 3 = %v, want ErrStateNewer", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("the newer database was changed")
+	}
+}
