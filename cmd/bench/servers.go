@@ -32,6 +32,9 @@ type oursFanout struct {
 	h   *hub.Hub
 	srv *http.Server
 	ln  net.Listener
+	// handlers counts the stream handlers still running: the server does
+	// not wait for hijacked connections.
+	handlers sync.WaitGroup
 }
 
 func newOurs() (*oursFanout, error) {
@@ -43,7 +46,13 @@ func newOurs() (*oursFanout, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &oursFanout{h: h, ln: ln, srv: &http.Server{Handler: web.StreamHandler(h)}}
+	f := &oursFanout{h: h, ln: ln}
+	stream := web.StreamHandler(h)
+	f.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.handlers.Add(1)
+		defer f.handlers.Done()
+		stream.ServeHTTP(w, r)
+	})}
 	go f.srv.Serve(ln)
 	return f, nil
 }
@@ -56,9 +65,12 @@ func (f *oursFanout) url() string {
 	return "ws://" + f.ln.Addr().String() + "/ws?since=bench:0&epoch=" + epochOf(f.h)
 }
 
+// close closes the hub, which ends every stream with "going away", and the
+// server, and waits for the streams' handlers.
 func (f *oursFanout) close() {
 	f.h.Close()
 	f.srv.Close()
+	f.handlers.Wait()
 }
 
 // naiveFanout is the naive peer: one coder/websocket write per event per
@@ -68,6 +80,10 @@ type naiveFanout struct {
 	viewers map[chan []byte]struct{}
 	srv     *http.Server
 	ln      net.Listener
+	// stop ends every connection on close: http.Server.Close does not
+	// know the hijacked ones. handlers counts the handlers still running.
+	stop     context.CancelFunc
+	handlers sync.WaitGroup
 }
 
 // viewerBuffer is how many events a naive viewer may lag before events
@@ -75,16 +91,30 @@ type naiveFanout struct {
 const viewerBuffer = 1024
 
 func newNaive(useGorilla bool) (*naiveFanout, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return listenNaive(useGorilla, "127.0.0.1:0")
+}
+
+// listenNaive starts the naive peer on addr; the reconnect storm restarts
+// it on the address it had.
+func listenNaive(useGorilla bool, addr string) (*naiveFanout, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	f := &naiveFanout{viewers: map[chan []byte]struct{}{}, ln: ln}
+	base, stop := context.WithCancel(context.Background())
+	f := &naiveFanout{viewers: map[chan []byte]struct{}{}, ln: ln, stop: stop}
 	handler := f.coder
 	if useGorilla {
 		handler = f.gorilla
 	}
-	f.srv = &http.Server{Handler: http.HandlerFunc(handler)}
+	f.srv = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f.handlers.Add(1)
+			defer f.handlers.Done()
+			handler(w, r)
+		}),
+		BaseContext: func(net.Listener) context.Context { return base },
+	}
 	go f.srv.Serve(ln)
 	return f, nil
 }
@@ -134,8 +164,13 @@ func (f *naiveFanout) gorilla(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	defer c.Close()
+	stop := context.AfterFunc(r.Context(), func() { c.Close() })
+	defer stop()
 	gone := make(chan struct{})
+	defer func() {
+		c.Close()
+		<-gone
+	}()
 	go func() { // gorilla needs a reader to notice the close
 		defer close(gone)
 		for {
@@ -172,7 +207,13 @@ func (f *naiveFanout) publish(_ string, data []byte) {
 
 func (f *naiveFanout) url() string { return "ws://" + f.ln.Addr().String() + "/" }
 
-func (f *naiveFanout) close() { f.srv.Close() }
+// close stops the server, ends every connection and waits for their
+// handlers.
+func (f *naiveFanout) close() {
+	f.srv.Close()
+	f.stop()
+	f.handlers.Wait()
+}
 
 // tcpFanout is the floor: the same frames over raw TCP, newline-delimited,
 // each viewer draining everything pending into one write.

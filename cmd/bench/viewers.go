@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -25,6 +28,9 @@ type viewerResult struct {
 	P50       float64 `json:"p50_ms"`
 	P99       float64 `json:"p99_ms"`
 	CPU       float64 `json:"cpu_seconds"`
+	// Alive is how many viewers were still connected when measuring
+	// ended: the viewers held.
+	Alive int `json:"alive"`
 }
 
 // stamped is the part of every event viewers read: when it was published.
@@ -64,43 +70,109 @@ func runViewers(args []string) error {
 		bytes += int64(size)
 		mu.Unlock()
 	}
+	if err := raiseFileLimit(); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
-	connected := 0
-	for range *n {
+	var alive atomic.Int64
+	connected := dialAll(ctx, *n, func(ctx context.Context) error {
 		read, err := dial(ctx, *url)
 		if err != nil {
-			break
+			return err
 		}
-		connected++
-		wg.Go(func() { read(record) })
-	}
+		alive.Add(1)
+		wg.Go(func() {
+			defer alive.Add(-1)
+			read(record)
+		})
+		return nil
+	})
 	fmt.Println("ready", connected)
 	// Wait for the driver's go, then measure for the duration.
-	bufio.NewReader(os.Stdin).ReadString('\n')
+	stdin := bufio.NewReader(os.Stdin)
+	stdin.ReadString('\n')
 	startCPU := selfCPU()
 	close(measuring)
 	time.Sleep(*duration)
 	cpu := selfCPU() - startCPU
 	mu.Lock()
-	res := viewerResult{Connected: connected, Delivered: delivered, Bytes: bytes, CPU: cpu}
+	res := viewerResult{Connected: connected, Delivered: delivered, Bytes: bytes, CPU: cpu, Alive: int(alive.Load())}
 	slices.Sort(lat)
 	if len(lat) > 0 {
 		res.P50 = lat[len(lat)*50/100]
 		res.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
 	}
 	mu.Unlock()
-	cancel()
 	b, _ := json.Marshal(res)
 	fmt.Println(string(b))
 	os.Stdout.Sync()
+	// Hold the viewers until the driver closes stdin: it may measure the
+	// server with them still connected.
+	io.Copy(io.Discard, stdin)
+	cancel()
 	wg.Wait()
 	return nil
 }
 
-// dial connects one viewer and returns its read loop.
+// dialConcurrency bounds the dials in flight: enough that 19,000 viewers
+// connect in seconds, few enough not to overflow the server's accept
+// backlog (4096 here) and time out.
+const dialConcurrency = 64
+
+// dialTimeout bounds one viewer's connection and handshake.
+const dialTimeout = 10 * time.Second
+
+// connectBudget bounds how long dialAll starts new dials: a server that
+// stops accepting ends the run instead of stalling it.
+const connectBudget = 2 * time.Minute
+
+// dialAll calls connect n times, dialConcurrency at a time, and returns
+// how many succeeded.
+func dialAll(ctx context.Context, n int, connect func(context.Context) error) int {
+	var ok atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, dialConcurrency)
+	deadline := time.Now().Add(connectBudget)
+	for range n {
+		sem <- struct{}{}
+		if time.Now().After(deadline) {
+			<-sem
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if connect(ctx) == nil {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return int(ok.Load())
+}
+
+// raiseFileLimit raises this process's open-file limit to its hard limit,
+// so that a process may hold as many sockets as the machine allows.
+func raiseFileLimit() error {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return fmt.Errorf("file limit: %w", err)
+	}
+	if l.Cur == l.Max {
+		return nil
+	}
+	l.Cur = l.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return fmt.Errorf("raise file limit to %d: %w", l.Max, err)
+	}
+	return nil
+}
+
+// dial connects one viewer, within dialTimeout, and returns its read
+// loop, which ends when the connection does or ctx is done.
 func dial(ctx context.Context, url string) (func(record func(at int64, size int)), error) {
 	if strings.HasPrefix(url, "tcp://") {
-		conn, err := net.Dial("tcp", strings.TrimPrefix(url, "tcp://"))
+		d := net.Dialer{Timeout: dialTimeout}
+		conn, err := d.DialContext(ctx, "tcp", strings.TrimPrefix(url, "tcp://"))
 		if err != nil {
 			return nil, err
 		}
@@ -116,7 +188,8 @@ func dial(ctx context.Context, url string) (func(record func(at int64, size int)
 			}
 		}, nil
 	}
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled,
+		HTTPClient: &http.Client{Timeout: dialTimeout}}) // coder bounds the handshake alone with it
 	if err != nil {
 		return nil, err
 	}
