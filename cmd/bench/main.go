@@ -10,6 +10,9 @@
 //	go run ./cmd/bench -cluster-only -cpuprofile cpu.out
 //	                              # the scale-mode figures alone, profiled;
 //	                              # printed, not written to the report
+//	go run ./cmd/bench -only m1k,held,storm
+//	                              # the many-viewer figures (M1 at 1,000
+//	                              # viewers, M2, M8) alone, printed
 package main
 
 import (
@@ -39,6 +42,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "storm-viewers" {
+		if err := runStormViewers(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench storm-viewers:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -54,6 +64,7 @@ type options struct {
 	rate             int
 	duration         time.Duration
 	out              string
+	crowd            crowdOptions
 }
 
 func run(args []string) error {
@@ -70,6 +81,8 @@ func run(args []string) error {
 	fs.IntVar(&o.agents, "agents", 10000, "agents of the scale-mode cluster")
 	fs.IntVar(&o.tasksPer, "tasks-per-agent", 10, "simulated tasks on each agent")
 	clusterOnly := fs.Bool("cluster-only", false, "run only the scale-mode cluster figures and print them; the report is left alone")
+	o.crowd.register(fs)
+	only := fs.String("only", "", "run only these many-viewer scenarios (comma-separated: m1k,held,storm) and print their figures; the report is left alone")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (the scale mode's stand-in and scheduler run in it) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -87,9 +100,25 @@ func run(args []string) error {
 	}
 	if *quick {
 		o.runs, o.duration, o.idle, o.clusterRuns, o.agents = 1, 2*time.Second, 300, 1, 2000
+		o.crowd.quick()
 	}
 	if o.runs < 1 || o.viewers < 1 || o.rate < 1 || o.duration <= 0 {
 		return fmt.Errorf("runs, viewers, rate and duration must be positive")
+	}
+
+	if *only != "" {
+		which, err := parseOnly(*only)
+		if err != nil {
+			return err
+		}
+		crowd, err := runCrowd(o, which)
+		if err != nil {
+			return err
+		}
+		var b strings.Builder
+		writeCrowdReport(&b, o, crowd)
+		fmt.Print(b.String())
+		return nil
 	}
 
 	kinds := []string{"ours", "tcp", "naive", "gorilla"}
@@ -115,6 +144,14 @@ func run(args []string) error {
 			mem[k] = append(mem[k], m)
 		}
 	}
+	var crowd crowdResults
+	if !*clusterOnly {
+		var err error
+		crowd, err = runCrowd(o, map[string]bool{"m1k": true, "held": true, "storm": true})
+		if err != nil {
+			return err
+		}
+	}
 	var cluster []clusterResult
 	for r := 0; r < o.clusterRuns; r++ {
 		c, err := clusterRun(o.agents, o.tasksPer)
@@ -129,7 +166,7 @@ func run(args []string) error {
 	if *clusterOnly {
 		return nil
 	}
-	report := writeReport(o, kinds, fan, mem, cluster)
+	report := writeReport(o, kinds, fan, mem, cluster, crowd)
 	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
 		return err
 	}
