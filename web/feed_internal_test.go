@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,5 +127,55 @@ func TestTaskRowShowsHealth(t *testing.T) {
 	task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_FINISHED, Healthy: &healthy, Time: at.Add(time.Second)})
 	if got := row(); strings.Contains(got, "healthy") || !strings.Contains(got, `data-updated="1795000001123"`) {
 		t.Errorf("finished: row = %s", got)
+	}
+}
+
+// TestTaskChangeReachesOnlyItsPages: a task's change puts its row on the
+// tasks topic and its timeline and badge on the task page's topic only,
+// and counts that did not change are not sent again.
+func TestTaskChangeReachesOnlyItsPages(t *testing.T) {
+	f, h := bareFeed(t)
+	ctx := context.Background()
+	ids := func(topic string, since uint64) []string {
+		if h.Seq(topic) == since {
+			return nil
+		}
+		sub := h.Subscribe(map[string]uint64{topic: since})
+		defer sub.Close()
+		nextCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		b, err := sub.Next(nextCtx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range b.Entries {
+			var c change
+			if err := json.Unmarshal(e.Data, &c); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, c.ID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	healthy := true
+	task := &scheduler.Task{ID: "web-1", State: mesos.TaskState_TASK_RUNNING,
+		History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Time: time.Now()}}}
+	for i, wantHeader := range [][]string{{"nav-count-agents", "nav-count-offers", "nav-count-tasks"}, nil} {
+		tasks, task1, header := h.Seq(topicTasks), h.Seq(topicTask), h.Seq(topicHeader)
+		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task})
+		f.publish(ctx)
+		if got := ids(topicTasks, tasks); !slices.Equal(got, []string{"task-web-1"}) {
+			t.Errorf("change %d: tasks topic got %v, want the row alone", i, got)
+		}
+		if got := ids(topicTask, task1); !slices.Equal(got, []string{"task-state-web-1", "timeline-web-1"}) {
+			t.Errorf("change %d: task topic got %v, want the badge and the timeline", i, got)
+		}
+		if got := ids(topicHeader, header); !slices.Equal(got, wantHeader) {
+			t.Errorf("change %d: header got %v, want %v", i, got, wantHeader)
+		}
+		// The second change flips the health: the counts stay.
+		task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Healthy: &healthy, Time: time.Now()})
 	}
 }

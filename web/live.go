@@ -24,10 +24,15 @@ const (
 	topicOverview = "overview"
 	topicOffers   = "offers"
 	topicTasks    = "tasks"
-	topicQueue    = "queue"
-	topicAgents   = "agents"
-	topicEvents   = "events"
-	topicAudit    = "audit"
+	// topicTask carries what a task's own page shows beyond the tasks
+	// table (its state badge and status timeline), which the tasks page
+	// never needs: a timeline holds up to 100 lines, and sending it to
+	// every tasks page made each change several times bigger.
+	topicTask   = "task"
+	topicQueue  = "queue"
+	topicAgents = "agents"
+	topicEvents = "events"
+	topicAudit  = "audit"
 )
 
 // change is one entry as the client script applies it, by element id:
@@ -73,11 +78,13 @@ type feed struct {
 	totals  totals
 	// pending entries per topic, published together after a burst.
 	pending map[string][]hub.Entry
+	// texts are the texts last published, by element id.
+	texts map[string]string
 }
 
 func newFeed(s *Server) *feed {
 	return &feed{s: s, offers: map[string]scheduler.Offer{}, agents: map[string]scheduler.Agent{}, tasks: map[string]*scheduler.Task{},
-		byState: map[string]int{}, pending: map[string][]hub.Entry{},
+		byState: map[string]int{}, pending: map[string][]hub.Entry{}, texts: map[string]string{},
 		offersByAgent: map[string]map[string]scheduler.Offer{}, tasksByAgent: map[string]map[string]*scheduler.Task{}}
 }
 
@@ -220,9 +227,9 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 		f.tasksByAgent[t.AgentID][t.ID] = t
 		row := taskRow(t, now)
 		f.put(ctx, topicTasks, row.DOMID, "tasks-body", true, ui.TaskRowView(row, true, liveForm()))
-		f.put(ctx, topicTasks, "timeline-"+t.ID, "", false, ui.Timeline(t.ID, historyLines(t.History)))
+		f.put(ctx, topicTask, "timeline-"+t.ID, "", false, ui.Timeline(t.ID, historyLines(t.History)))
 		st := stateOf(t)
-		f.add(topicTasks, "task-state-"+t.ID, change{Op: "put", ID: "task-state-" + t.ID,
+		f.add(topicTask, "task-state-"+t.ID, change{Op: "put", ID: "task-state-" + t.ID,
 			HTML: `<span id="` + templ.EscapeString("task-state-"+t.ID) + `" class="badge ` + st.Class + `"><span aria-hidden="true">` + st.Icon + `</span> ` + templ.EscapeString(st.Word) + `</span>`})
 		if t.AgentID != "" {
 			f.agentRow(ctx, t.AgentID, now)
@@ -326,16 +333,27 @@ func (f *feed) count(t *scheduler.Task, n int) {
 // counts publishes the tab counts and the overview's numbers.
 func (f *feed) counts() {
 	live, byState := f.live, f.byState
-	f.add(topicHeader, "nav-count-offers", change{Op: "text", ID: "nav-count-offers", Text: strconv.Itoa(len(f.offers))})
-	f.add(topicHeader, "nav-count-tasks", change{Op: "text", ID: "nav-count-tasks", Text: strconv.Itoa(live)})
-	f.add(topicHeader, "nav-count-agents", change{Op: "text", ID: "nav-count-agents", Text: strconv.Itoa(len(f.agents))})
-	f.add(topicOverview, "offer-count", change{Op: "text", ID: "offer-count", Text: strconv.Itoa(len(f.offers))})
+	f.text(topicHeader, "nav-count-offers", strconv.Itoa(len(f.offers)))
+	f.text(topicHeader, "nav-count-tasks", strconv.Itoa(live))
+	f.text(topicHeader, "nav-count-agents", strconv.Itoa(len(f.agents)))
+	f.text(topicOverview, "offer-count", strconv.Itoa(len(f.offers)))
 	var parts []string
 	for name, n := range byState {
 		parts = append(parts, ui.TaskState(name).Word+" "+strconv.Itoa(n))
 	}
 	slices.Sort(parts)
-	f.add(topicOverview, "task-summary", change{Op: "text", ID: "task-summary", Text: strings.Join(parts, " · ")})
+	f.text(topicOverview, "task-summary", strings.Join(parts, " · "))
+}
+
+// text sets an element's text on the pages of topic, unless it already
+// says that: most changes leave the counts as they were, and every page
+// would otherwise receive them again with each change.
+func (f *feed) text(topic, id, text string) {
+	if f.texts[id] == text {
+		return
+	}
+	f.texts[id] = text
+	f.add(topic, id, change{Op: "text", ID: id, Text: text})
 }
 
 // offered re-renders the overview's totals of what is offered, from

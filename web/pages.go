@@ -182,7 +182,7 @@ func paginate(r *http.Request, n, size int, what string) (ui.Pager, int, int) {
 const outputTail = 16 << 10
 
 func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
-	snap, layout, err := s.page(w, r, "Task", "/tasks", topicTasks)
+	snap, layout, err := s.page(w, r, "Task", "/tasks", topicTask)
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,7 @@ const (
 
 // knownTopics are the topics a page may follow.
 var knownTopics = map[string]bool{
-	topicHeader: true, topicOverview: true, topicOffers: true, topicTasks: true,
+	topicHeader: true, topicOverview: true, topicOffers: true, topicTasks: true, topicTask: true,
 	topicQueue: true, topicAgents: true, topicEvents: true, topicAudit: true,
 }
 
