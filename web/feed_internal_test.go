@@ -163,6 +163,9 @@ func TestTaskChangeReachesOnlyItsPages(t *testing.T) {
 	task := &scheduler.Task{ID: "web-1", State: mesos.TaskState_TASK_RUNNING,
 		History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Time: time.Now()}}}
 	for i, wantHeader := range [][]string{{"nav-count-agents", "nav-count-offers", "nav-count-tasks"}, nil} {
+		if i == 1 { // the health flips: the counts stay
+			task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Healthy: &healthy, Time: time.Now()})
+		}
 		tasks, task1, header := h.Seq(topicTasks), h.Seq(topicTask), h.Seq(topicHeader)
 		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task})
 		f.publish(ctx)
@@ -175,7 +178,13 @@ func TestTaskChangeReachesOnlyItsPages(t *testing.T) {
 		if got := ids(topicHeader, header); !slices.Equal(got, wantHeader) {
 			t.Errorf("change %d: header got %v, want %v", i, got, wantHeader)
 		}
-		// The second change flips the health: the counts stay.
-		task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Healthy: &healthy, Time: time.Now()})
+	}
+	// An acknowledgement changes the task, not its row.
+	tasks := h.Seq(topicTasks)
+	task.History[len(task.History)-1].Acked = true
+	f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task})
+	f.publish(ctx)
+	if got := ids(topicTasks, tasks); got != nil {
+		t.Errorf("acknowledged: tasks topic got %v, want nothing", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"hash/maphash"
 	"math"
 	"slices"
 	"strconv"
@@ -80,11 +81,15 @@ type feed struct {
 	pending map[string][]hub.Entry
 	// texts are the texts last published, by element id.
 	texts map[string]string
+	// shown hashes each task's row as last published, by task id.
+	shown map[string]uint64
+	seed  maphash.Seed
 }
 
 func newFeed(s *Server) *feed {
 	return &feed{s: s, offers: map[string]scheduler.Offer{}, agents: map[string]scheduler.Agent{}, tasks: map[string]*scheduler.Task{},
 		byState: map[string]int{}, pending: map[string][]hub.Entry{}, texts: map[string]string{},
+		shown: map[string]uint64{}, seed: maphash.MakeSeed(),
 		offersByAgent: map[string]map[string]scheduler.Offer{}, tasksByAgent: map[string]map[string]*scheduler.Task{}}
 }
 
@@ -225,8 +230,13 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 			f.tasksByAgent[t.AgentID] = map[string]*scheduler.Task{}
 		}
 		f.tasksByAgent[t.AgentID][t.ID] = t
+		// An acknowledgement changes a task without changing its row:
+		// the row goes out only when what it shows changed.
 		row := taskRow(t, now)
-		f.put(ctx, topicTasks, row.DOMID, "tasks-body", true, ui.TaskRowView(row, true, liveForm()))
+		if h := maphash.Comparable(f.seed, row); f.shown[t.ID] != h {
+			f.shown[t.ID] = h
+			f.put(ctx, topicTasks, row.DOMID, "tasks-body", true, ui.TaskRowView(row, true, liveForm()))
+		}
 		f.put(ctx, topicTask, "timeline-"+t.ID, "", false, ui.Timeline(t.ID, historyLines(t.History)))
 		st := stateOf(t)
 		f.add(topicTask, "task-state-"+t.ID, change{Op: "put", ID: "task-state-" + t.ID,
