@@ -13,12 +13,16 @@ import (
 // Defaults used for the zero fields of Config.
 const (
 	// DefaultHistory is the number of entries a topic retains: at the
-	// 2k changes/s the dashboard is sized for, half a second of catch-up
-	// for a viewer whose writes stalled before it has to resync.
-	DefaultHistory = 1024
-	// DefaultHistoryBytes bounds a topic's retained keys and data: 1024
-	// fragments of about 4 KB.
-	DefaultHistoryBytes = 4 << 20
+	// 2k changes/s the dashboard is sized for, four seconds of catch-up
+	// for a viewer whose writes stalled, or for a page that took long to
+	// render under load, before it has to resync. Less made a busy
+	// dashboard unusable: at 5k changes/s a page rendered while the
+	// scheduler was busy took longer than a 1024-entry history lasted, so
+	// every page load and every re-render after a resync resynced again.
+	DefaultHistory = 8192
+	// DefaultHistoryBytes bounds a topic's retained keys and data: 8192
+	// rows of about 2 KB.
+	DefaultHistoryBytes = 16 << 20
 	// DefaultFlushWindow is the least time between two batches of one
 	// subscriber: under load every viewer gets at most 100 messages a
 	// second, each holding everything that changed, within the 12 ms p50
