@@ -145,7 +145,7 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 // to follow live (a 10,000-agent cluster would otherwise be a 50 MB page).
 const (
 	offersPerPage = 100 // agents, each with its offers
-	tasksPerPage  = 500
+	tasksPerPage  = 250 // a row with its kill form is about 0.9 KB
 	agentsPerPage = 200
 	eventsShown   = 200 // the most recent; more arrive live
 )
