@@ -170,13 +170,16 @@ type sessions struct {
 type session struct {
 	user    user
 	expires time.Time
-	// ended is closed when the session ends (logout, expiry), which
-	// closes its WebSockets.
-	ended chan struct{}
-	once  sync.Once
+	// ended is done when the session ends (logout, expiry), which closes
+	// its WebSockets; end ends it.
+	ended context.Context
+	end   context.CancelFunc
 }
 
-func (s *session) end() { s.once.Do(func() { close(s.ended) }) }
+func newSession(u user, expires time.Time) *session {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &session{user: u, expires: expires, ended: ctx, end: cancel}
+}
 
 func newSessions() *sessions { return &sessions{byID: map[string]*session{}} }
 
@@ -193,7 +196,7 @@ func (ss *sessions) create(u user) string {
 			delete(ss.byID, k)
 		}
 	}
-	ss.byID[id] = &session{user: u, expires: now.Add(sessionLifetime), ended: make(chan struct{})}
+	ss.byID[id] = newSession(u, now.Add(sessionLifetime))
 	return id
 }
 

@@ -98,7 +98,8 @@ func newFeed(s *Server) *feed {
 func (s *Server) Run(ctx context.Context) {
 	f := newFeed(s)
 	changes := s.sched.Changes()
-	defer s.hub.Close()
+	defer s.streams.Wait()
+	defer s.hub.Close() // ends the streams
 	for {
 		select {
 		case <-ctx.Done():

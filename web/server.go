@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -49,6 +50,9 @@ type Server struct {
 	assets   *static.Assets
 	hub      *hub.Hub
 	sessions *sessions
+	// streams are the live streams' goroutines, which outlive their
+	// requests; Run waits for them after closing the hub.
+	streams sync.WaitGroup
 }
 
 // New validates cfg and builds the server. It starts nothing.
