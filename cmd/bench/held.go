@@ -85,7 +85,7 @@ func heldRun(kind string, viewers int, duration time.Duration) (heldResult, erro
 	stop := make(chan struct{})
 	published := make(chan int)
 	go func() { published <- broadcast(f, stop) }()
-	cpu0, busy0 := selfCPU(), procBusy()
+	cpu0, busy0, t0 := selfCPU(), procBusy(), time.Now()
 	for _, k := range kids {
 		io.WriteString(k.stdin, "go\n")
 	}
@@ -114,7 +114,7 @@ func heldRun(kind string, viewers int, duration time.Duration) (heldResult, erro
 			waiting = false
 		}
 	}
-	cpu, busy := selfCPU()-cpu0, procBusy()-busy0
+	cpu, busy, wall := selfCPU()-cpu0, procBusy()-busy0, time.Since(t0)
 	close(stop)
 	res.Broadcasts = <-published
 	if err != nil {
@@ -137,7 +137,7 @@ func heldRun(kind string, viewers int, duration time.Duration) (heldResult, erro
 	if res.Delivered > 0 {
 		res.CPUPerDelivery = cpu / float64(res.Delivered) * 1e6
 	}
-	res.ForeignPct = max(0, busy-cpu-viewerCPU) / duration.Seconds() * 100
+	res.ForeignPct = max(0, busy-cpu-viewerCPU) / wall.Seconds() * 100
 	return res, nil
 }
 
