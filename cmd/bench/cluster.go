@@ -289,3 +289,30 @@ func (s *rawSub) call(c *mesos.Call) error {
 }
 
 func (s *rawSub) close() { s.body.Close() }
+
+// nextUpdate reads until the next UPDATE and returns its status.
+func (s *rawSub) nextUpdate() (*mesos.TaskStatus, error) {
+	for {
+		rec, err := s.r.ReadRecord()
+		if err != nil {
+			return nil, err
+		}
+		if !bytes.HasPrefix(rec, []byte(`{"type":"UPDATE"`)) {
+			continue
+		}
+		e := new(mesos.Event)
+		if err := mesos.UnmarshalJSON(rec, e); err != nil {
+			return nil, err
+		}
+		return e.GetUpdate().GetStatus(), nil
+	}
+}
+
+// ack acknowledges an update that carries a uuid.
+func (s *rawSub) ack(st *mesos.TaskStatus) error {
+	if len(st.GetUuid()) == 0 {
+		return nil
+	}
+	return s.call(&mesos.Call{Type: mesos.Call_ACKNOWLEDGE.Enum(), Acknowledge: &mesos.Call_Acknowledge{
+		AgentId: st.GetAgentId(), TaskId: st.GetTaskId(), Uuid: st.GetUuid()}})
+}

@@ -49,6 +49,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "page-viewers" {
+		if err := runPageViewers(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench page-viewers:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -65,6 +72,8 @@ type options struct {
 	duration         time.Duration
 	out              string
 	crowd            crowdOptions
+	stackRuns        int
+	steadyRate       int
 }
 
 func run(args []string) error {
@@ -80,6 +89,10 @@ func run(args []string) error {
 	fs.IntVar(&o.clusterRuns, "cluster-runs", 3, "runs of the scale-mode cluster figures (each takes tens of seconds)")
 	fs.IntVar(&o.agents, "agents", 10000, "agents of the scale-mode cluster")
 	fs.IntVar(&o.tasksPer, "tasks-per-agent", 10, "simulated tasks on each agent")
+	fs.IntVar(&o.stackRuns, "stack-runs", 5, "end-to-end latency runs on the whole dashboard (stand-in, scheduler, web) in scale mode")
+	fs.IntVar(&o.steadyRate, "steady-rate", 50000, "health check updates a second asked of the stand-in for the steady absorption figure")
+	serve := fs.Bool("serve-stack", false, "start the whole dashboard in scale mode, print \"url <base>\" and serve it until stdin ends; \"rate N\" lines set the health checks a second (for the browser lane)")
+	stackOnly := fs.Bool("stack-only", false, "run only the end-to-end figures on the whole dashboard and print them; the report is left alone")
 	clusterOnly := fs.Bool("cluster-only", false, "run only the scale-mode cluster figures and print them; the report is left alone")
 	o.crowd.register(fs)
 	only := fs.String("only", "", "run only these many-viewer scenarios (comma-separated: m1k,held,storm) and print their figures; the report is left alone")
@@ -124,6 +137,18 @@ func run(args []string) error {
 	kinds := []string{"ours", "tcp", "naive", "gorilla"}
 	fan := map[string][]fanResult{}
 	mem := map[string][]memResult{}
+	if *serve {
+		return serveStack(o)
+	}
+	if *stackOnly {
+		fig, err := runStack(o)
+		if err != nil {
+			return fmt.Errorf("end to end: %w", err)
+		}
+		b, _ := json.MarshalIndent(fig, "", "  ")
+		fmt.Println(string(b))
+		return nil
+	}
 	if *clusterOnly {
 		o.runs = 0
 	}

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// pageViewerResult is what the page-viewers process reports.
+type pageViewerResult struct {
+	Connected int     `json:"connected"`
+	Delivered int64   `json:"delivered"` // stamped rows received while measuring
+	Bytes     int64   `json:"bytes"`     // message bytes received while measuring
+	P50       float64 `json:"p50_ms"`
+	P99       float64 `json:"p99_ms"`
+	CPU       float64 `json:"cpu_seconds"`
+	Resyncs   int     `json:"resyncs"` // viewers told to re-render, which re-fetched the page
+	// Seen maps each row id that every viewer saw in the watched state to
+	// when the last of them first saw it, in Unix nanoseconds.
+	Seen map[string]int64 `json:"seen,omitempty"`
+}
+
+var (
+	updatedAttr = regexp.MustCompile(`data-updated="(\d+)"`)
+	rowID       = regexp.MustCompile(`^<tr id="([^"]+)"`)
+)
+
+// runPageViewers is the child process behind pageViewersProcess: n
+// viewers of a dashboard page's live stream, as the page's script would
+// be (a resync makes one fetch the page again and reopen the stream).
+// Each stamped row it receives (data-updated, the status time the
+// stand-in gave the update) is a latency sample; with -watch, it also
+// notes when each row was first seen in that state.
+func runPageViewers(args []string) error {
+	fs := flag.NewFlagSet("page-viewers", flag.ContinueOnError)
+	base := fs.String("base", "", "the dashboard's base URL")
+	page := fs.String("page", "/tasks", "the page whose stream to follow")
+	n := fs.Int("n", 100, "viewers")
+	duration := fs.Duration("duration", 5*time.Second, "how long to measure once told to go")
+	watch := fs.String("watch", "", "a task state (such as TASK_KILLED) whose rows to time")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var mu sync.Mutex
+	var res pageViewerResult
+	var lat []float64
+	seen := map[string][]int64{} // row id → first sight, per viewer
+	measuring := make(chan struct{})
+	isMeasuring := func() bool {
+		select {
+		case <-measuring:
+			return true
+		default:
+			return false
+		}
+	}
+	watchAttr := `data-state="` + *watch + `"`
+
+	// viewer follows the page until ctx ends, reporting to started once:
+	// whether its first page fetch and dial worked.
+	viewer := func(started chan<- error) {
+		sights := map[string]bool{}
+		first := true
+		for ctx.Err() == nil {
+			ws, _, err := pageStream(*base, *page)
+			var c *websocket.Conn
+			if err == nil {
+				c, _, err = websocket.Dial(ctx, ws, &websocket.DialOptions{CompressionMode: websocket.CompressionDisabled})
+			}
+			if first {
+				started <- err
+				first = false
+			}
+			if err != nil {
+				return
+			}
+			c.SetReadLimit(64 << 20)
+			err = readPage(ctx, c, func(msg []byte, rows []pageRow) {
+				now := time.Now()
+				if !isMeasuring() {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				res.Bytes += int64(len(msg))
+				for _, r := range rows {
+					if r.updated > 0 {
+						lat = append(lat, float64(now.UnixNano()-r.updated*1e6)/1e6)
+						res.Delivered++
+					}
+					if *watch != "" && !sights[r.id] && strings.Contains(r.html, watchAttr) {
+						sights[r.id] = true
+						seen[r.id] = append(seen[r.id], now.UnixNano())
+					}
+				}
+			})
+			c.CloseNow()
+			if !errors.Is(err, errResync) {
+				return
+			}
+			mu.Lock()
+			res.Resyncs++
+			mu.Unlock()
+		}
+	}
+
+	var wg sync.WaitGroup
+	started := make(chan error, *n)
+	for range *n {
+		wg.Go(func() { viewer(started) })
+	}
+	for range *n {
+		if err := <-started; err == nil {
+			res.Connected++
+		}
+	}
+	fmt.Println("ready", res.Connected)
+	bufio.NewReader(os.Stdin).ReadString('\n')
+	cpu0 := selfCPU()
+	close(measuring)
+	time.Sleep(*duration)
+	mu.Lock()
+	res.CPU = selfCPU() - cpu0
+	slices.Sort(lat)
+	if len(lat) > 0 {
+		res.P50 = lat[len(lat)*50/100]
+		res.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
+	}
+	res.Seen = map[string]int64{}
+	for id, at := range seen {
+		if len(at) == res.Connected {
+			res.Seen[id] = slices.Max(at)
+		}
+	}
+	mu.Unlock()
+	cancel()
+	b, _ := json.Marshal(res)
+	fmt.Println(string(b))
+	os.Stdout.Sync()
+	wg.Wait()
+	return nil
+}
+
+// pageRow is one put of a table row in a live message.
+type pageRow struct {
+	id, html string
+	updated  int64 // data-updated, ms; 0 if none
+}
+
+// errResync reports that the server told the viewer to re-render.
+var errResync = errors.New("resync")
+
+// readPage reads live messages until the connection ends, handing each
+// with its row puts to got. It returns errResync when the server asked
+// for a re-render.
+func readPage(ctx context.Context, c *websocket.Conn, got func(msg []byte, rows []pageRow)) error {
+	var rows []pageRow
+	for {
+		_, r, err := c.Reader(ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == statusResync {
+				return errResync
+			}
+			return err
+		}
+		b, err := io.ReadAll(r)
+		if err != nil {
+			return err
+		}
+		var m struct {
+			Resync  []string `json:"resync"`
+			Changes []struct {
+				Op   string `json:"op"`
+				HTML string `json:"html"`
+			} `json:"changes"`
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			return fmt.Errorf("live message: %w", err)
+		}
+		rows = rows[:0]
+		for _, ch := range m.Changes {
+			id := rowID.FindStringSubmatch(ch.HTML)
+			if ch.Op != "put" || id == nil {
+				continue
+			}
+			row := pageRow{id: id[1], html: ch.HTML}
+			if u := updatedAttr.FindStringSubmatch(ch.HTML); u != nil {
+				row.updated, _ = strconv.ParseInt(u[1], 10, 64)
+			}
+			rows = append(rows, row)
+		}
+		got(b, rows)
+		if len(m.Resync) > 0 {
+			return errResync
+		}
+	}
+}
+
+// statusResync is the close code the dashboard's stream ends with when a
+// page must re-render (web's statusResync).
+const statusResync websocket.StatusCode = 4000
+
+// pageViewersProcess starts the page-viewers child for the dashboard at
+// base and waits until its viewers are connected.
+func pageViewersProcess(base string, n int, duration time.Duration, watch string) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
+	cmd := exec.Command(os.Args[0], "page-viewers", "-base", base, "-n", strconv.Itoa(n), "-duration", duration.String(), "-watch", watch)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, err
+	}
+	r := bufio.NewReader(stdout)
+	line, err := r.ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready "+strconv.Itoa(n) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		return nil, nil, nil, fmt.Errorf("page viewers did not all connect: %q %v", line, err)
+	}
+	return cmd, stdin, r, nil
+}

@@ -1,0 +1,523 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/local"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+	"github.com/offerdeck/offerdeck/web"
+)
+
+// stack is the whole dashboard in this process, driving the stand-in in
+// scale mode over real HTTP: the path a master's update takes to a
+// viewer's page, with nothing replaced.
+type stack struct {
+	master    *local.Master
+	masterURL string
+	sched     *scheduler.Scheduler
+	url       string // the dashboard's base URL
+	tasks     int
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	srv    *http.Server
+	dir    string
+}
+
+// startStack starts the stand-in with agents agents, the scheduler and the
+// web server against it, and launches tasksPer simulated tasks on every
+// agent through the scheduler's own Accept, returning once all of them run.
+func startStack(agents, tasksPer int) (st *stack, err error) {
+	dir, err := os.MkdirTemp("", "offerdeck-stack-")
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	st = &stack{cancel: cancel, dir: dir, tasks: agents * tasksPer}
+	defer func() {
+		if err != nil {
+			st.close()
+		}
+	}()
+	m, err := local.New(local.Config{Agents: local.ScaleAgents(agents), SimulateCommands: true, SandboxRoot: dir + "/sandboxes"})
+	if err != nil {
+		return st, err
+	}
+	st.master = m
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return st, err
+	}
+	st.masterURL = "http://" + mln.Addr().String()
+	st.wg.Go(func() { m.Run(ctx, mln) })
+
+	discard := slog.New(slog.DiscardHandler)
+	sched, err := scheduler.New(scheduler.Config{
+		Client: mesos.Config{Masters: []string{st.masterURL}, Logger: discard,
+			Framework: &mesos.FrameworkInfo{User: proto.String("bench"), Name: proto.String("offerdeck-bench")}},
+		StateDir: dir + "/state", HoldTime: time.Hour, Logger: discard,
+	})
+	if err != nil {
+		return st, err
+	}
+	st.sched = sched
+	site, err := web.New(web.Config{Scheduler: sched, Master: st.masterURL, Embedded: true, Simulated: true, Logger: discard})
+	if err != nil {
+		return st, err
+	}
+	st.wg.Go(func() { sched.Run(ctx) })
+	st.wg.Go(func() { site.Run(ctx) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return st, err
+	}
+	st.url = "http://" + ln.Addr().String()
+	st.srv = &http.Server{Handler: site.Handler(), BaseContext: func(net.Listener) context.Context { return ctx },
+		ErrorLog: slog.NewLogLogger(discard.Handler(), slog.LevelError)}
+	st.wg.Go(func() { st.srv.Serve(ln) })
+
+	if err := st.launch(ctx, agents, tasksPer); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+// launch accepts one offer of every agent with tasksPer instances of a
+// long sleep, several accepts at a time, and waits until every task runs.
+func (st *stack) launch(ctx context.Context, agents, tasksPer int) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	var offers []string
+	for len(offers) < agents {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d agents offered", len(offers), agents)
+		}
+		time.Sleep(100 * time.Millisecond)
+		snap, err := st.sched.Snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		offers = offers[:0]
+		for _, o := range snap.Offers {
+			offers = append(offers, o.ID)
+		}
+	}
+	work := make(chan string)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			for id := range work {
+				spec := scheduler.TaskSpec{Name: "web", Command: "sleep 100000", CPUs: 0.1, Mem: 32, Instances: tasksPer}
+				if _, err := st.sched.Accept(ctx, scheduler.Actor{User: "bench"}, id, []scheduler.TaskSpec{spec}); err != nil {
+					select {
+					case errs <- fmt.Errorf("accept %s: %w", id, err):
+					default:
+					}
+				}
+			}
+		})
+	}
+	for _, id := range offers {
+		work <- id
+	}
+	close(work)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+	}
+	for {
+		snap, err := st.sched.Snapshot(ctx)
+		if err != nil {
+			return err
+		}
+		running := 0
+		for _, t := range snap.Tasks {
+			if t.State == mesos.TaskState_TASK_RUNNING {
+				running++
+			}
+		}
+		if running == st.tasks {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d tasks running", running, st.tasks)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func (st *stack) close() {
+	st.cancel()
+	if st.srv != nil {
+		st.srv.Close()
+	}
+	st.wg.Wait()
+	if st.sched != nil {
+		st.sched.Close()
+	}
+	os.RemoveAll(st.dir)
+}
+
+var (
+	topicsAttr = regexp.MustCompile(`data-topics="([^"]*)"`)
+	epochAttr  = regexp.MustCompile(`data-epoch="([^"]*)"`)
+)
+
+// pageStream fetches a page of the dashboard and returns the live stream
+// URL its script would open: its positions and the hub's epoch. It also
+// returns the page's size, what a viewer downloads on arrival.
+func pageStream(base, path string) (string, int, error) {
+	resp, err := http.Get(base + path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", 0, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	topics, epoch := topicsAttr.FindSubmatch(b), epochAttr.FindSubmatch(b)
+	if topics == nil || epoch == nil {
+		return "", 0, errors.New("GET " + path + ": no live positions on the page")
+	}
+	ws := "ws" + base[len("http"):] + "/ws?since=" + string(topics[1]) + "&epoch=" + string(epoch[1])
+	return ws, len(b), nil
+}
+
+// e2eResult is one end-to-end run: health check updates stamped by the
+// stand-in, seen by viewers of the tasks page.
+type e2eResult struct {
+	Rate           float64 // updates a second asked of the stand-in
+	Absorbed       float64 // stamped rows a viewer received a second
+	P50, P99       float64 // stamped → parsed by a viewer, ms
+	BytesPerViewer float64 // per second
+	Resyncs        int
+	CPUCores       float64 // this process (stand-in included), cores
+	ForeignPct     float64
+}
+
+// e2eRun sets the stand-in's health check rate and has viewers of the
+// tasks page measure for duration after a second to settle.
+func e2eRun(st *stack, rate float64, viewers int, duration time.Duration) (e2eResult, error) {
+	res := e2eResult{Rate: rate}
+	if err := st.master.SetHealthChecks(rate); err != nil {
+		return res, err
+	}
+	defer st.master.SetHealthChecks(0)
+	cmd, stdin, out, err := pageViewersProcess(st.url, viewers, duration, "")
+	if err != nil {
+		return res, err
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	time.Sleep(time.Second)
+	cpu0, busy0 := selfCPU(), procBusy()
+	io.WriteString(stdin, "go\n")
+	vr, err := readPageViewerResult(out)
+	cpu, busy := selfCPU()-cpu0, procBusy()-busy0
+	if err != nil {
+		return res, err
+	}
+	secs := duration.Seconds()
+	res.P50, res.P99, res.Resyncs = vr.P50, vr.P99, vr.Resyncs
+	res.Absorbed = float64(vr.Delivered) / float64(vr.Connected) / secs
+	res.BytesPerViewer = float64(vr.Bytes) / float64(vr.Connected) / secs
+	res.CPUCores = cpu / secs
+	res.ForeignPct = max(0, busy-cpu-vr.CPU) / secs * 100
+	return res, nil
+}
+
+func readPageViewerResult(out *bufio.Reader) (pageViewerResult, error) {
+	var vr pageViewerResult
+	line, err := out.ReadString('\n')
+	if err != nil {
+		return vr, fmt.Errorf("page viewers result: %v", err)
+	}
+	if err := json.Unmarshal([]byte(line), &vr); err != nil {
+		return vr, fmt.Errorf("page viewers result %q: %v", line, err)
+	}
+	if vr.Connected == 0 {
+		return vr, errors.New("no page viewer connected")
+	}
+	return vr, nil
+}
+
+// actionResult is the round trip of kill actions: the POST to the
+// dashboard until every viewer shows the task killed, and the same KILL
+// sent straight to a stand-in until its update arrives.
+type actionResult struct {
+	P50, P99             float64 // ms, through the dashboard
+	DirectP50, DirectP99 float64 // ms, straight to the stand-in
+	Actions              int
+}
+
+// actionRun kills n running tasks, one every 100 ms, with viewers of the
+// tasks page watching and background health checks at rate.
+func actionRun(st *stack, n, viewers int, rate float64) (actionResult, error) {
+	var res actionResult
+	snap, err := st.sched.Snapshot(context.Background())
+	if err != nil {
+		return res, err
+	}
+	var ids []string
+	for _, t := range snap.Tasks {
+		if t.State == mesos.TaskState_TASK_RUNNING && !t.Killing && len(ids) < n {
+			ids = append(ids, t.ID)
+		}
+	}
+	if len(ids) < n {
+		return res, fmt.Errorf("only %d running tasks to kill", len(ids))
+	}
+	if err := st.master.SetHealthChecks(rate); err != nil {
+		return res, err
+	}
+	defer st.master.SetHealthChecks(0)
+	const gap = 100 * time.Millisecond
+	cmd, stdin, out, err := pageViewersProcess(st.url, viewers, time.Duration(n)*gap+5*time.Second, "TASK_KILLED")
+	if err != nil {
+		return res, err
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	time.Sleep(time.Second)
+	io.WriteString(stdin, "go\n")
+	posted := map[string]time.Time{}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, id := range ids {
+		posted["task-"+id] = time.Now()
+		resp, err := client.PostForm(st.url+"/tasks/"+id+"/kill", url.Values{"grace": {"0"}})
+		if err != nil {
+			return res, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 400 {
+			return res, fmt.Errorf("kill %s: %s", id, resp.Status)
+		}
+		time.Sleep(gap)
+	}
+	vr, err := readPageViewerResult(out)
+	if err != nil {
+		return res, err
+	}
+	var rtt []float64
+	for id, t0 := range posted {
+		if at, ok := vr.Seen[id]; ok {
+			rtt = append(rtt, float64(at-t0.UnixNano())/1e6)
+		}
+	}
+	if len(rtt) < n {
+		return res, fmt.Errorf("only %d of %d kills reached every viewer", len(rtt), n)
+	}
+	res.Actions = len(rtt)
+	res.P50, res.P99 = percentile(rtt, 50), percentile(rtt, 99)
+	res.DirectP50, res.DirectP99, err = directKills(n)
+	return res, err
+}
+
+// directKills is the baseline of actionRun: a framework with its own
+// stand-in (the three demo agents, simulated) sends KILL for n running
+// tasks and times each until its TASK_KILLED update arrives.
+func directKills(n int) (p50, p99 float64, err error) {
+	dir, err := os.MkdirTemp("", "offerdeck-direct-")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer os.RemoveAll(dir)
+	m, err := local.New(local.Config{SimulateCommands: true, SandboxRoot: dir})
+	if err != nil {
+		return 0, 0, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); m.Run(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	raw, err := subscribeRaw(ctx, "http://"+ln.Addr().String())
+	if err != nil {
+		return 0, 0, err
+	}
+	defer raw.close()
+	offers, err := raw.nextOffers()
+	if err != nil {
+		return 0, 0, err
+	}
+	o := offers[0]
+	var infos []*mesos.TaskInfo
+	for i := range n {
+		infos = append(infos, &mesos.TaskInfo{Name: proto.String("t"), TaskId: &mesos.TaskID{Value: proto.String("t" + itoa(i))}, AgentId: o.GetAgentId(),
+			Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.01), mesos.Scalar("mem", 1)},
+			Command:   &mesos.CommandInfo{Value: proto.String("sleep 3600")}})
+	}
+	if err := raw.call(&mesos.Call{Type: mesos.Call_ACCEPT.Enum(), Accept: &mesos.Call_Accept{OfferIds: []*mesos.OfferID{o.GetId()},
+		Operations: []*mesos.Offer_Operation{{Type: mesos.Offer_Operation_LAUNCH.Enum(), Launch: &mesos.Offer_Operation_Launch{TaskInfos: infos}}}}}); err != nil {
+		return 0, 0, err
+	}
+	// Acknowledge until every task runs.
+	for running := 0; running < n; {
+		st, err := raw.nextUpdate()
+		if err != nil {
+			return 0, 0, err
+		}
+		if err := raw.ack(st); err != nil {
+			return 0, 0, err
+		}
+		if st.GetState() == mesos.TaskState_TASK_RUNNING {
+			running++
+		}
+	}
+	var rtt []float64
+	for i := range n {
+		t0 := time.Now()
+		if err := raw.call(&mesos.Call{Type: mesos.Call_KILL.Enum(), Kill: &mesos.Call_Kill{TaskId: infos[i].GetTaskId()}}); err != nil {
+			return 0, 0, err
+		}
+		for {
+			st, err := raw.nextUpdate()
+			if err != nil {
+				return 0, 0, err
+			}
+			if err := raw.ack(st); err != nil {
+				return 0, 0, err
+			}
+			if st.GetTaskId().GetValue() == infos[i].GetTaskId().GetValue() && st.GetState() == mesos.TaskState_TASK_KILLED {
+				break
+			}
+		}
+		rtt = append(rtt, float64(time.Since(t0).Nanoseconds())/1e6)
+	}
+	return percentile(rtt, 50), percentile(rtt, 99), nil
+}
+
+func percentile(xs []float64, p int) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+// itoa is strconv.Itoa, short.
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// stackFigures are the end-to-end figures, from one stack.
+type stackFigures struct {
+	Agents, Tasks int
+	Launch        time.Duration // to launch every task and see it run
+	Pages         []pageWeight
+	Rest          e2eResult   // no health checks: heartbeats and offers only
+	Live          []e2eResult // o.rate health checks a second, o.viewers viewers
+	Steady        e2eResult   // o.steadyRate asked
+	Action        actionResult
+}
+
+type pageWeight struct {
+	Path  string
+	Bytes int
+}
+
+// runStack starts one stack and measures on it: the first pages' weight,
+// what a viewer receives at rest, o.stackRuns end-to-end latency runs at
+// o.rate, absorption at o.steadyRate, and kill round trips.
+func runStack(o options) (stackFigures, error) {
+	fig := stackFigures{Agents: o.agents, Tasks: o.agents * o.tasksPer}
+	t0 := time.Now()
+	st, err := startStack(o.agents, o.tasksPer)
+	if err != nil {
+		return fig, fmt.Errorf("start: %w", err)
+	}
+	defer st.close()
+	fig.Launch = time.Since(t0)
+	fmt.Fprintf(os.Stderr, "stack: %d tasks running on %d agents after %v\n", fig.Tasks, fig.Agents, fig.Launch.Round(time.Millisecond))
+	for _, p := range []string{"/", "/offers", "/tasks", "/agents", "/events", "/launch"} {
+		_, n, err := pageStream(st.url, p)
+		if err != nil {
+			return fig, err
+		}
+		fig.Pages = append(fig.Pages, pageWeight{p, n})
+	}
+	if fig.Rest, err = e2eRun(st, 0, o.viewers, o.duration); err != nil {
+		return fig, fmt.Errorf("at rest: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "stack at rest: %.0f B/s a viewer\n", fig.Rest.BytesPerViewer)
+	for r := range o.stackRuns {
+		res, err := e2eRun(st, float64(o.rate), o.viewers, o.duration)
+		if err != nil {
+			return fig, fmt.Errorf("live run %d: %w", r+1, err)
+		}
+		fmt.Fprintf(os.Stderr, "stack run %d: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %.0f B/s a viewer; %d resyncs; %.2f cores; foreign CPU %.0f%%\n",
+			r+1, res.Rate, res.Absorbed, res.P50, res.P99, res.BytesPerViewer, res.Resyncs, res.CPUCores, res.ForeignPct)
+		fig.Live = append(fig.Live, res)
+	}
+	if fig.Steady, err = e2eRun(st, float64(o.steadyRate), o.viewers, o.duration); err != nil {
+		return fig, fmt.Errorf("steady run: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "stack steady: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %d resyncs; %.2f cores\n",
+		fig.Steady.Rate, fig.Steady.Absorbed, fig.Steady.P50, fig.Steady.P99, fig.Steady.Resyncs, fig.Steady.CPUCores)
+	if fig.Action, err = actionRun(st, 30, o.viewers, float64(o.rate)); err != nil {
+		return fig, fmt.Errorf("actions: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "stack actions: %d kills, p50 %.2f ms p99 %.2f ms; straight to a stand-in p50 %.2f ms p99 %.2f ms\n",
+		fig.Action.Actions, fig.Action.P50, fig.Action.P99, fig.Action.DirectP50, fig.Action.DirectP99)
+	return fig, nil
+}
+
+// serveStack starts one stack and serves it for other tools, such as the
+// browser lane: it prints "url <base>" once every task runs, then obeys
+// lines on stdin ("rate N" sets the stand-in's health checks a second)
+// until stdin ends.
+func serveStack(o options) error {
+	st, err := startStack(o.agents, o.tasksPer)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	fmt.Println("url", st.url)
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		cmd, arg, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
+		switch cmd {
+		case "rate":
+			n, err := strconv.ParseFloat(arg, 64)
+			if err == nil {
+				err = st.master.SetHealthChecks(n)
+			}
+			if err != nil {
+				fmt.Println("error", err)
+				continue
+			}
+			fmt.Println("ok")
+		default:
+			fmt.Println("error unknown command", cmd)
+		}
+	}
+	return sc.Err()
+}
