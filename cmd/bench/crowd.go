@@ -37,7 +37,7 @@ func (s *crowdOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.heldViewers, "held-viewers", 19000, "viewers held with one broadcast a second (M2); over 10,000 they are split over child processes")
 	fs.DurationVar(&s.heldDuration, "held-duration", 10*time.Second, "measuring time of each held run")
 	fs.IntVar(&s.stormViewers, "storm-viewers", 10000, "viewers of the reconnect storm (M8)")
-	fs.IntVar(&s.stormRate, "storm-rate", 100, "numbered events per second published throughout the storm")
+	fs.IntVar(&s.stormRate, "storm-rate", 5, "numbered events per second published throughout the storm; each is a write per viewer, so 10,000 viewers at 5 a second are 50,000 writes a second before the storm starts")
 	fs.IntVar(&s.runs, "storm-runs", 3, "runs of the held and storm figures (each takes tens of seconds)")
 }
 
@@ -110,9 +110,9 @@ func runCrowd(o options, which map[string]bool) (crowdResults, error) {
 				if err != nil {
 					return r, fmt.Errorf("%s storm run %d: %w", k, i+1, err)
 				}
-				fmt.Fprintf(os.Stderr, "storm run %d %-7s %d of %d back; all resubscribed %.2f s, all had an event %.2f s (p50 %.2f s, p99 %.2f s); "+
+				fmt.Fprintf(os.Stderr, "storm run %d %-7s %d connected of %d, %d of them back; all resubscribed %.2f s, all had an event %.2f s (p50 %.2f s, p99 %.2f s); "+
 					"gaps %d (%d events), dups %d, resyncs %d, dials %d (%d failed); restart %.0f ms, foreign CPU %.0f%%\n",
-					i+1, k, res.Back, res.Viewers, res.Resubscribed/1000, res.AllBack/1000, res.BackP50/1000, res.BackP99/1000,
+					i+1, k, res.Viewers, res.Asked, res.Back, res.Resubscribed/1000, res.AllBack/1000, res.BackP50/1000, res.BackP99/1000,
 					res.Gaps, res.Missed, res.Dups, res.Resyncs, res.Dials, res.Failed, res.Restart, res.ForeignPct)
 				r.storm[k] = append(r.storm[k], res)
 			}

@@ -95,6 +95,9 @@ func writeCrowdReport(b *strings.Builder, o options, r crowdResults) {
 				if x.Back < x.Viewers {
 					return fmt.Sprintf("%d of %d back in %s", x.Back, x.Viewers, stormTimeout)
 				}
+				if x.Viewers < x.Asked {
+					return fmt.Sprintf("%.2f s, but %d of %d connected", m(k, f)/1000, x.Viewers, x.Asked)
+				}
 			}
 			return fmt.Sprintf("%.2f s", m(k, f)/1000)
 		}
@@ -121,6 +124,12 @@ func writeCrowdReport(b *strings.Builder, o options, r crowdResults) {
 			m("ours", bp50)/1000, m("ours", bp99)/1000, m("naive", bp50)/1000, m("naive", bp99)/1000, m("gorilla", bp50)/1000, m("gorilla", bp99)/1000)
 		fmt.Fprintf(b, "| M8 | events missing after the snapshot (ours), lost across the restart (peers); all viewers | 0 for ours | %.0f (%.0f gaps) | %.0f (%.1f a viewer) | %.0f (%.1f a viewer) | – |\n\n",
 			m("ours", missed), m("ours", gaps), m("naive", missed), m("naive", perViewer), m("gorilla", missed), m("gorilla", perViewer))
+		for _, x := range r.storm["ours"] {
+			if x.Viewers < x.Asked {
+				misses = append(misses, fmt.Sprintf("**M8: only %d of %d viewers connected before the restart in a run.**", x.Viewers, x.Asked))
+				break
+			}
+		}
 		for _, x := range r.storm["ours"] {
 			if x.Back < x.Viewers {
 				misses = append(misses, fmt.Sprintf("**M8: only %d of %d viewers came back within %s in a run.**", x.Back, x.Viewers, stormTimeout))

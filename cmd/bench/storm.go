@@ -267,8 +267,8 @@ func stormRun(kind string, viewers, rate int) (stormResult, error) {
 		return stormResult{}, fmt.Errorf("storm viewers did not start: %q %v", line, err)
 	}
 	connected, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "ready ")))
-	if connected < viewers {
-		return stormResult{}, fmt.Errorf("only %d of %d storm viewers connected", connected, viewers)
+	if connected == 0 {
+		return stormResult{}, fmt.Errorf("no storm viewer connected")
 	}
 	time.Sleep(500 * time.Millisecond) // every viewer has its first events
 
@@ -292,6 +292,7 @@ func stormRun(kind string, viewers, rate int) (stormResult, error) {
 	if err := json.Unmarshal([]byte(line), &res); err != nil {
 		return res, fmt.Errorf("storm viewers result %q: %v", line, err)
 	}
+	res.Asked = viewers
 	res.Restart = restartTime.Seconds() * 1000
 	res.ForeignPct = max(0, busy-cpu-res.CPU) / wall.Seconds() * 100
 	return res, nil

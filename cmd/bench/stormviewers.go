@@ -46,6 +46,7 @@ type stormResult struct {
 	Failed  int64   `json:"failed"`  // failed dials and snapshot fetches after the restart
 	CPU     float64 `json:"cpu_seconds"`
 	// Set by the driver.
+	Asked      int     `json:"asked"`      // viewers asked for; Viewers may be fewer if dials failed
 	Restart    float64 `json:"restart_ms"` // to close the server and listen again
 	ForeignPct float64 `json:"foreign_pct"`
 }
@@ -93,10 +94,14 @@ func runStormViewers(args []string) error {
 	}
 	defer st.http.CloseIdleConnections()
 	var wg sync.WaitGroup
+	var refused atomic.Int64
 	connected := dialAll(ctx, *n, func(ctx context.Context) error {
 		v := &stormViewer{st: st}
 		c, err := v.connect(ctx)
 		if err != nil {
+			if refused.Add(1) <= 3 { // say why, once is enough
+				fmt.Fprintln(os.Stderr, "storm viewer:", err)
+			}
 			return err
 		}
 		wg.Go(func() { v.run(ctx, c) })
