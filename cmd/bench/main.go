@@ -74,6 +74,7 @@ type options struct {
 	crowd            crowdOptions
 	stackRuns        int
 	steadyRate       int
+	windows          []string // flush windows of ours to sweep, as kinds "ours@5ms"
 }
 
 func run(args []string) error {
@@ -92,6 +93,7 @@ func run(args []string) error {
 	fs.IntVar(&o.stackRuns, "stack-runs", 5, "end-to-end latency runs on the whole dashboard (stand-in, scheduler, web) in scale mode")
 	fs.IntVar(&o.steadyRate, "steady-rate", 50000, "health check updates a second asked of the stand-in for the steady absorption figure")
 	serve := fs.Bool("serve-stack", false, "start the whole dashboard in scale mode, print \"url <base>\" and serve it until stdin ends; \"rate N\" lines set the health checks a second (for the browser lane)")
+	windows := fs.String("windows", "2ms,5ms", "other flush windows of ours to measure beside the default, for the latency/CPU trade-off (comma-separated; empty for none)")
 	stackOnly := fs.Bool("stack-only", false, "run only the end-to-end figures on the whole dashboard and print them; the report is left alone")
 	clusterOnly := fs.Bool("cluster-only", false, "run only the scale-mode cluster figures and print them; the report is left alone")
 	o.crowd.register(fs)
@@ -111,8 +113,18 @@ func run(args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	for _, w := range strings.Split(*windows, ",") {
+		if w = strings.TrimSpace(w); w == "" {
+			continue
+		}
+		if d, err := time.ParseDuration(w); err != nil || d <= 0 {
+			return fmt.Errorf("-windows %q: want positive durations such as 5ms", w)
+		}
+		o.windows = append(o.windows, "ours@"+w)
+	}
 	if *quick {
 		o.runs, o.duration, o.idle, o.clusterRuns, o.agents = 1, 2*time.Second, 300, 1, 2000
+		o.stackRuns = 1
 		o.crowd.quick()
 	}
 	if o.runs < 1 || o.viewers < 1 || o.rate < 1 || o.duration <= 0 {
@@ -168,6 +180,15 @@ func run(args []string) error {
 			fmt.Fprintf(os.Stderr, "run %d %-7s idle %.1f KB/viewer, active %.1f KB/viewer\n", r+1, k, m.Idle/1024, m.Active/1024)
 			mem[k] = append(mem[k], m)
 		}
+		for _, k := range o.windows {
+			res, err := fanoutRun(k, o)
+			if err != nil {
+				return fmt.Errorf("%s fan-out run %d: %w", k, r+1, err)
+			}
+			fmt.Fprintf(os.Stderr, "run %d %-7s p50 %.2f ms p99 %.2f ms, %.2f us CPU/delivery, %d delivered, foreign CPU %.0f%%\n",
+				r+1, k, res.P50, res.P99, res.CPUPerDelivery, res.Delivered, res.ForeignPct)
+			fan[k] = append(fan[k], res)
+		}
 	}
 	var crowd crowdResults
 	if !*clusterOnly {
@@ -191,7 +212,11 @@ func run(args []string) error {
 	if *clusterOnly {
 		return nil
 	}
-	report := writeReport(o, kinds, fan, mem, cluster, crowd)
+	stack, err := runStack(o)
+	if err != nil {
+		return fmt.Errorf("end to end: %w", err)
+	}
+	report := writeReport(o, kinds, fan, mem, cluster, crowd, stack)
 	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
 		return err
 	}
@@ -211,13 +236,20 @@ type fanResult struct {
 func newFanout(kind string) (fanout, error) {
 	switch kind {
 	case "ours":
-		return newOurs()
+		return newOurs(0)
 	case "tcp":
 		return newTCP()
 	case "naive":
 		return newNaive(false)
 	case "gorilla":
 		return newNaive(true)
+	}
+	if w, ok := strings.CutPrefix(kind, "ours@"); ok { // a flush window of the sweep
+		d, err := time.ParseDuration(w)
+		if err != nil {
+			return nil, fmt.Errorf("kind %q: %v", kind, err)
+		}
+		return newOurs(d)
 	}
 	return nil, fmt.Errorf("unknown kind %q", kind)
 }

@@ -5,13 +5,15 @@ import (
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/offerdeck/offerdeck/hub"
 )
 
 // noisyPct is the foreign CPU, in percent of one core, above which a run is
 // marked noisy: another tenant took a real share of the machine.
 const noisyPct = 20
 
-func writeReport(o options, kinds []string, fan map[string][]fanResult, mem map[string][]memResult, cluster []clusterResult, crowd crowdResults) string {
+func writeReport(o options, kinds []string, fan map[string][]fanResult, mem map[string][]memResult, cluster []clusterResult, crowd crowdResults, stack stackFigures) string {
 	pick := func(k string, f func(fanResult) float64) float64 {
 		var xs []float64
 		for _, r := range fan[k] {
@@ -145,12 +147,26 @@ func writeReport(o options, kinds []string, fan map[string][]fanResult, mem map[
 		fmt.Fprintf(&b, "- %s: %s\n", k, strings.Join(parts, ", "))
 	}
 	fmt.Fprintln(&b)
+	if len(o.windows) > 0 {
+		fmt.Fprintf(&b, "### The flush window: latency against CPU\n\n")
+		fmt.Fprintf(&b, "The same fan-out run with other flush windows of ours (medians of %d runs), beside the default (%v) and the floor:\n\n", o.runs, hub.DefaultFlushWindow)
+		fmt.Fprintf(&b, "| flush window | p50 | p99 | p99 / raw TCP | CPU per delivery | CPU / raw TCP |\n|---|---|---|---|---|---|\n")
+		row := func(name, k string) {
+			fmt.Fprintf(&b, "| %s | %.2f ms | %.2f ms | %s | %.2f µs | %s |\n", name, p50(k), p99(k), ratio(p99(k), p99("tcp")), cpu(k), ratio(cpu(k), cpu("tcp")))
+		}
+		for _, k := range o.windows {
+			row(strings.TrimPrefix(k, "ours@"), k)
+		}
+		row(hub.DefaultFlushWindow.String()+" (default)", "ours")
+		row("raw TCP (none)", "tcp")
+		fmt.Fprintln(&b)
+	}
 	writeCrowdReport(&b, o, crowd)
-	fmt.Fprintf(&b, "## Not measured yet\n\n")
-	fmt.Fprintf(&b, "These figures of issue 8 have no harness yet: M1 end to end (stamped at the stand-in, through the\n")
-	fmt.Fprintf(&b, "scheduler and the renderer) and its Chromium lane; M4 (steady absorption at 50,000 events/s with its lag;\n")
-	fmt.Fprintf(&b, "the burst is above); M5's steady rate at the dashboard's real event mix and its first-page weight; M6 (action\n")
-	fmt.Fprintf(&b, "round trip); M9 (browser absorption).\n")
-	fmt.Fprintf(&b, "The hot paths have Go benchmarks meanwhile: `go test -run '^$' -bench . ./mesos/recordio ./mesos ./hub ./mesos/scheduler ./web`.\n")
+	var floorRates []float64
+	for _, c := range cluster {
+		floorRates = append(floorRates, float64(c.Tasks)/c.FloorTime.Seconds())
+	}
+	writeStackReport(&b, o, stack, p99("tcp"), median(floorRates))
+	fmt.Fprintf(&b, "\nThe hot paths have Go benchmarks: `go test -run '^$' -bench . ./mesos/recordio ./mesos ./hub ./mesos/scheduler ./web`.\n")
 	return b.String()
 }

@@ -37,8 +37,9 @@ type oursFanout struct {
 	handlers sync.WaitGroup
 }
 
-func newOurs() (*oursFanout, error) {
-	h, err := hub.New(hub.Config{})
+// newOurs serves a hub with the given flush window (0: the default).
+func newOurs(window time.Duration) (*oursFanout, error) {
+	h, err := hub.New(hub.Config{FlushWindow: window})
 	if err != nil {
 		return nil, err
 	}

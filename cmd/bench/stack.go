@@ -432,6 +432,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 type stackFigures struct {
 	Agents, Tasks int
 	Launch        time.Duration // to launch every task and see it run
+	StateBytes    int           // the stand-in's /master/state, what polling fetches
 	Pages         []pageWeight
 	Rest          e2eResult   // no health checks: heartbeats and offers only
 	Live          []e2eResult // o.rate health checks a second, o.viewers viewers
@@ -457,6 +458,13 @@ func runStack(o options) (stackFigures, error) {
 	defer st.close()
 	fig.Launch = time.Since(t0)
 	fmt.Fprintf(os.Stderr, "stack: %d tasks running on %d agents after %v\n", fig.Tasks, fig.Agents, fig.Launch.Round(time.Millisecond))
+	resp, err := http.Get(st.masterURL + "/master/state")
+	if err != nil {
+		return fig, err
+	}
+	n, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	fig.StateBytes = int(n)
 	for _, p := range []string{"/", "/offers", "/tasks", "/agents", "/events", "/launch"} {
 		_, n, err := pageStream(st.url, p)
 		if err != nil {
