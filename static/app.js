@@ -53,26 +53,33 @@
 
   // keep carries what the reader is looking at across a replacement: open
   // details, the focused element and the scroll position.
-  function replaceKeeping(old, el) {
+  // keepScroll restores the scroll position too, at the price of a forced
+  // layout: only for whole regions, not for rows swapped in place, which
+  // scroll anchoring keeps steady.
+  function replaceKeeping(old, el, keepScroll = true) {
     const open = Array.from(old.querySelectorAll("details")).map((d) => d.open);
     const focused = old.contains(document.activeElement) && document.activeElement.id;
-    const sel = window.getSelection();
+    // Asking the Selection forces a layout in Chromium: only when the
+    // reader has selected something at all.
+    const sel = selecting && window.getSelection();
     if (sel && sel.rangeCount > 0 && !sel.isCollapsed && old.contains(sel.anchorNode)) {
       return false; // the reader is selecting text here: apply later
     }
     el.querySelectorAll("details").forEach((d, i) => { if (open[i]) d.open = true; });
     if (old.tagName === "DETAILS" && old.open) el.open = true;
-    const y = window.scrollY;
+    const y = keepScroll ? window.scrollY : 0;
     old.replaceWith(el);
     if (focused) { const f = $(focused); if (f) f.focus({ preventScroll: true }); }
-    window.scrollTo(window.scrollX, y);
+    if (keepScroll) window.scrollTo(window.scrollX, y);
     return true;
   }
 
   const deferred = new Map(); // id -> change, held while text is selected there
+  let selecting = false; // whether the reader has a selection that is not collapsed
   document.addEventListener("selectionchange", () => {
     const sel = window.getSelection();
-    if (sel && !sel.isCollapsed) return;
+    selecting = !!sel && !sel.isCollapsed;
+    if (selecting) return;
     const pending = Array.from(deferred.values());
     deferred.clear();
     pending.forEach(apply);
@@ -91,14 +98,18 @@
         setTimeout(() => old.remove(), reduceMotion() ? 0 : 1200);
         return;
       case "put": {
+        // Decide before parsing: most puts on a long list are for rows
+        // another page shows.
+        const parent = !old && c.parent && $(c.parent);
+        if (!old) {
+          if (!parent) return; // this page does not show it
+          if (parent.dataset.limit && parent.children.length >= Number(parent.dataset.limit)) return; // another page's
+        }
         const el = fragment(c.html);
         if (!el) return;
         if (old) {
-          if (!replaceKeeping(old, el)) { deferred.set(c.id, c); return; }
+          if (!replaceKeeping(old, el, false)) { deferred.set(c.id, c); return; }
         } else {
-          const parent = c.parent && $(c.parent);
-          if (!parent) return; // this page does not show it
-          if (parent.dataset.limit && parent.children.length >= Number(parent.dataset.limit)) return; // another page's
           if (parent.dataset.types !== undefined && !parent.dataset.types.split(" ").includes(el.dataset.type)) return; // filtered out
           parent.querySelectorAll(":scope > .empty").forEach((e) => e.remove());
           if (c.prepend) parent.prepend(el); else parent.append(el);
