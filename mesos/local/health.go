@@ -38,7 +38,7 @@ func (m *Master) SetHealthChecks(perSecond float64) error {
 // skipped, so a framework that does not acknowledge cannot make the
 // streams grow; the rate is then lower than asked.
 func (m *Master) healthChecker(ctx context.Context) {
-	var queue []*task
+	var queue healthQueue
 	for {
 		m.mu.Lock()
 		rate := m.healthRate
@@ -60,7 +60,7 @@ func (m *Master) healthChecker(ctx context.Context) {
 
 // checkHealthAt sends rate results a second until ctx is done or the
 // rate changes, and returns the tasks still queued for a result.
-func (m *Master) checkHealthAt(ctx context.Context, rate float64, queue []*task) []*task {
+func (m *Master) checkHealthAt(ctx context.Context, rate float64, queue healthQueue) healthQueue {
 	tick := time.NewTicker(healthStep)
 	defer tick.Stop()
 	start := time.Now()
@@ -82,32 +82,43 @@ func (m *Master) checkHealthAt(ctx context.Context, rate float64, queue []*task)
 	}
 }
 
-// checkHealth sends n health results to the tasks at the head of queue,
-// refilling it with every running task (once) when it runs out, and
+// healthQueue is the running tasks still to get a health result in this
+// pass over them.
+type healthQueue struct {
+	tasks    []*task
+	refilled time.Time
+}
+
+// refillEvery bounds how often the queue is refilled: when every task
+// still waits for an acknowledgement, a refill yields nothing, and
+// refilling at every step would list every task a hundred times a second.
+const refillEvery = 100 * time.Millisecond
+
+// checkHealth sends n health results to the tasks at the head of the
+// queue, refilling it with every running task when it runs out, and
 // returns what is left of it.
-func (m *Master) checkHealth(queue []*task, n int) []*task {
+func (m *Master) checkHealth(q healthQueue, n int) healthQueue {
 	if n <= 0 {
-		return queue
+		return q
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return nil
+		return healthQueue{}
 	}
-	refilled := false
 	for n > 0 {
-		if len(queue) == 0 {
-			if refilled {
-				return nil
+		if len(q.tasks) == 0 {
+			if time.Since(q.refilled) < refillEvery {
+				return q
 			}
-			queue, refilled = m.runningTasksLocked(), true
-			if len(queue) == 0 {
-				return nil
+			q = healthQueue{tasks: m.runningTasksLocked(), refilled: time.Now()}
+			if len(q.tasks) == 0 {
+				return q
 			}
 		}
-		t := queue[0]
-		queue[0] = nil
-		queue = queue[1:]
+		t := q.tasks[0]
+		q.tasks[0] = nil
+		q.tasks = q.tasks[1:]
 		if t.state != mesos.TaskState_TASK_RUNNING || len(t.pending) > 0 || t.unreachable ||
 			t.framework.tasks[t.id] != t || m.frameworks[t.framework.id] != t.framework {
 			continue
@@ -119,7 +130,7 @@ func (m *Master) checkHealth(queue []*task, n int) []*task {
 		status.Reason = mesos.TaskStatus_REASON_TASK_HEALTH_CHECK_STATUS_UPDATED.Enum()
 		m.queueStatusLocked(t, status)
 	}
-	return queue
+	return q
 }
 
 // runningTasksLocked lists every running task of every framework.
