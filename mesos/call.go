@@ -24,20 +24,38 @@ import (
 // a 403 "not subscribed" answer means the subscription is stale: the client
 // then re-subscribes at once. Call is safe for concurrent use.
 func (c *Client) Call(ctx context.Context, call *Call) error {
-	err := c.call(ctx, call)
+	return c.retryStale(ctx, call, c.calls)
+}
+
+// Acknowledge sends an ACKNOWLEDGE call as Call does, but on connections
+// of its own (AckConnections of them), where acknowledgements travel side
+// by side instead of one at a time behind every other call: they need no
+// order, since each acknowledges a different update and an agent sends a
+// task's next update only after the previous one is acknowledged. So a
+// busy stream of updates is acknowledged at several times the rate, and
+// an operator's KILL does not wait behind a thousand acknowledgements.
+func (c *Client) Acknowledge(ctx context.Context, ack *Call_Acknowledge) error {
+	return c.retryStale(ctx, &Call{Type: Call_ACKNOWLEDGE.Enum(), Acknowledge: ack}, c.acks)
+}
+
+// AckConnections is how many connections Acknowledge uses per master.
+const AckConnections = 4
+
+func (c *Client) retryStale(ctx context.Context, call *Call, hc *http.Client) error {
+	err := c.call(ctx, call, hc)
 	// A call that raced a re-subscription carries the old stream id: the
 	// master refused it unprocessed, so it is safe to send once more with
 	// the new one.
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest && strings.Contains(apiErr.Message, "didn't match the stream ID") {
 		if st := c.Status(); st.State == Subscribed && !strings.Contains(apiErr.Message, "'"+st.StreamID+"'") {
-			return c.call(ctx, call)
+			return c.call(ctx, call, hc)
 		}
 	}
 	return err
 }
 
-func (c *Client) call(ctx context.Context, call *Call) error {
+func (c *Client) call(ctx context.Context, call *Call, hc *http.Client) error {
 	op := call.GetType().String()
 	if call.GetType() == Call_SUBSCRIBE {
 		return fmt.Errorf("%s: subscriptions are made by Run", op)
@@ -62,7 +80,7 @@ func (c *Client) call(ctx context.Context, call *Call) error {
 	if err != nil {
 		return fmt.Errorf("%s: master %q: %w", op, st.Master, err)
 	}
-	resp, _, err := c.post(ctx, c.calls, base, body, op, st.StreamID)
+	resp, _, err := c.post(ctx, hc, base, body, op, st.StreamID)
 	if err != nil {
 		return err
 	}

@@ -99,6 +99,7 @@ type Client struct {
 	// queued behind the never-ending SUBSCRIBE response would wait forever.
 	stream *http.Client
 	calls  *http.Client
+	acks   *http.Client // Acknowledge's pool of connections
 
 	running sync.Mutex // held by Run
 
@@ -162,6 +163,10 @@ func NewClient(cfg Config) (*Client, error) {
 	noRedirects := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.stream = &http.Client{Transport: streamTransport, CheckRedirect: noRedirects}
 	c.calls = &http.Client{Transport: callTransport, CheckRedirect: noRedirects}
+	ackTransport := base.Clone()
+	ackTransport.MaxConnsPerHost = AckConnections
+	ackTransport.MaxIdleConnsPerHost = AckConnections
+	c.acks = &http.Client{Transport: ackTransport, CheckRedirect: noRedirects}
 	c.status = Status{State: Disconnected, FrameworkID: cfg.Framework.GetId().GetValue()}
 	return c, nil
 }

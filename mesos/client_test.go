@@ -568,3 +568,61 @@ func TestStaleStreamCallRetriedOnce(t *testing.T) {
 		t.Errorf("master received %d calls, want the call and one retry", n)
 	}
 }
+
+// TestAcknowledgementsTravelSideBySide: acknowledgements go out on
+// connections of their own, AckConnections at a time, and a call made
+// meanwhile does not wait behind them.
+func TestAcknowledgementsTravelSideBySide(t *testing.T) {
+	m := newFakeMaster(t)
+	hold := make(chan struct{})
+	m.set(func(m *fakeMaster) { m.holdAcks = hold })
+	c := startClient(t, mesos.Config{Masters: []string{m.URL()}})
+	m.nextStream(t).subscribed(t, "fw-1", 15*time.Second)
+	st := waitStatus(t, c.Client, "subscribed", func(s mesos.Status) bool { return s.State == mesos.Subscribed })
+
+	const n = mesos.AckConnections
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			errs <- c.Acknowledge(t.Context(), &mesos.Call_Acknowledge{
+				AgentId: &mesos.AgentID{Value: proto.String("a1")},
+				TaskId:  &mesos.TaskID{Value: proto.String("t" + string(rune('0'+i)))},
+				Uuid:    []byte{byte(i)},
+			})
+		}()
+	}
+	// All of them reach the master while none is answered: they travel
+	// side by side.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(m.receivedCalls()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the master holds %d acknowledgements, want %d at once", len(m.receivedCalls()), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	decline := &mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{OfferIds: []*mesos.OfferID{{Value: proto.String("o-1")}}}}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	if err := c.Call(ctx, decline); err != nil {
+		t.Fatalf("DECLINE while acknowledgements are held = %v; it must not wait behind them", err)
+	}
+	close(hold)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("Acknowledge = %v", err)
+		}
+	}
+	addrs := map[string]bool{}
+	for _, r := range m.receivedCalls() {
+		if r.call.GetType() != mesos.Call_ACKNOWLEDGE {
+			continue
+		}
+		addrs[r.remoteAddr] = true
+		if r.header.Get("Mesos-Stream-Id") != st.StreamID || r.call.GetFrameworkId().GetValue() != "fw-1" || len(r.call.GetAcknowledge().GetUuid()) != 1 {
+			t.Errorf("acknowledgement as received: stream %q, call %v", r.header.Get("Mesos-Stream-Id"), r.call)
+		}
+	}
+	if len(addrs) != n {
+		t.Errorf("acknowledgements came on %d connections, want %d", len(addrs), n)
+	}
+}

@@ -31,6 +31,9 @@ type fakeMaster struct {
 	callStatus      int
 	callBody        string
 	calls           []received
+	// holdAcks, when not nil, keeps every ACKNOWLEDGE unanswered until it
+	// is closed.
+	holdAcks chan struct{}
 
 	streams chan *stream
 }
@@ -90,8 +93,15 @@ func (m *fakeMaster) serve(w http.ResponseWriter, r *http.Request) {
 	if call.GetType() != mesos.Call_SUBSCRIBE {
 		m.mu.Lock()
 		m.calls = append(m.calls, rec)
-		status, msg := m.callStatus, m.callBody
+		status, msg, hold := m.callStatus, m.callBody, m.holdAcks
 		m.mu.Unlock()
+		if hold != nil && call.GetType() == mesos.Call_ACKNOWLEDGE {
+			select {
+			case <-hold:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		w.WriteHeader(status)
 		io.WriteString(w, msg)
 		return

@@ -39,6 +39,7 @@ func (a *acker) push(acks ...ack) {
 	}
 }
 
+// take empties the queue and returns what it held.
 func (a *acker) take() []ack {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -47,32 +48,67 @@ func (a *acker) take() []ack {
 	return q
 }
 
-// run sends queued acknowledgements until ctx is done. A failed one is not
-// retried: the agent resends the update, and that copy is acknowledged.
-func (a *acker) run(ctx context.Context, s *Scheduler) {
+// next pops the oldest queued acknowledgement, waiting for one until ctx
+// is done.
+func (a *acker) next(ctx context.Context) (ack, bool) {
 	for {
+		a.mu.Lock()
+		if len(a.queue) > 0 {
+			k := a.queue[0]
+			a.queue[0] = ack{}
+			a.queue = a.queue[1:]
+			more := len(a.queue) > 0
+			a.mu.Unlock()
+			if more { // wake another sender
+				select {
+				case a.signal <- struct{}{}:
+				default:
+				}
+			}
+			return k, true
+		}
+		a.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return
+			return ack{}, false
 		case <-a.signal:
 		}
-		for _, k := range a.take() {
-			err := s.client.Call(ctx, &mesos.Call{Type: mesos.Call_ACKNOWLEDGE.Enum(), Acknowledge: &mesos.Call_Acknowledge{
-				AgentId: &mesos.AgentID{Value: proto.String(k.agentID)},
-				TaskId:  &mesos.TaskID{Value: proto.String(k.taskID)},
-				Uuid:    k.uuid,
-			}})
-			s.metrics.call("ACKNOWLEDGE", err)
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				s.log.Debug("acknowledge failed; the agent will resend", "task_id", k.taskID, "err", err)
-				continue
-			}
-			done := k
-			s.post(ctx, func(st *state) { st.onAcked(done) })
+	}
+}
+
+// run sends queued acknowledgements until ctx is done, from
+// mesos.AckConnections goroutines at once: one at a time, a round trip
+// each, bounded the rate of updates the framework could take to about
+// 1/RTT. A failed one is not retried: the agent resends the update, and
+// that copy is acknowledged.
+func (a *acker) run(ctx context.Context, s *Scheduler) {
+	var wg sync.WaitGroup
+	for range mesos.AckConnections {
+		wg.Go(func() { a.send(ctx, s) })
+	}
+	wg.Wait()
+}
+
+func (a *acker) send(ctx context.Context, s *Scheduler) {
+	for {
+		k, ok := a.next(ctx)
+		if !ok {
+			return
 		}
+		err := s.client.Acknowledge(ctx, &mesos.Call_Acknowledge{
+			AgentId: &mesos.AgentID{Value: proto.String(k.agentID)},
+			TaskId:  &mesos.TaskID{Value: proto.String(k.taskID)},
+			Uuid:    k.uuid,
+		})
+		s.metrics.call("ACKNOWLEDGE", err)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Debug("acknowledge failed; the agent will resend", "task_id", k.taskID, "err", err)
+			continue
+		}
+		s.post(ctx, func(st *state) { st.onAcked(k) })
 	}
 }
 
