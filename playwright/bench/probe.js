@@ -7,6 +7,8 @@
 //   - event → DOM latency: Date.now() minus a task row's data-updated (the
 //     stand-in's time of the update it shows) when the row enters the DOM,
 //     seen by a MutationObserver, and again at the next animation frame;
+//     only rows showing a newer status than before count (an acknowledged
+//     row or a resync puts rows again with their old time);
 //   - frame intervals (requestAnimationFrame deltas), long tasks and long
 //     animation frames, with the forced style and layout time they contain.
 // absorb.mjs reads and clears it with window.__absorb.take().
@@ -16,7 +18,17 @@
     lat: [], latFrame: [], frames: [], longTasks: [], loafs: [],
   };
   window.__absorb = A;
+  // seen holds each row's data-updated as last counted: a row put again
+  // for the same status (an acknowledgement, a resync) is not a new event.
+  const seen = new Map();
+  const fresh = (n, u) => {
+    const id = n.id || "";
+    if (u <= (seen.get(id) || 0)) return false;
+    seen.set(id, u);
+    return true;
+  };
   A.take = () => {
+    for (const el of document.querySelectorAll("[data-updated]")) seen.set(el.id, Number(el.dataset.updated));
     const out = {
       msgs: A.msgs, bytes: A.bytes, changes: A.changes, resyncs: A.resyncs, closes: A.closes,
       lat: A.lat, latFrame: A.latFrame, frames: A.frames, longTasks: A.longTasks, loafs: A.loafs,
@@ -66,12 +78,12 @@
     for (const r of records) {
       if (r.type === "attributes") {
         const u = Number(r.target.dataset && r.target.dataset.updated);
-        if (u) { A.lat.push(now - u); pending.push(u); }
+        if (u && fresh(r.target, u)) { A.lat.push(now - u); pending.push(u); }
         continue;
       }
       for (const n of r.addedNodes) {
         const u = n.nodeType === 1 && n.dataset && Number(n.dataset.updated);
-        if (u) { A.lat.push(now - u); pending.push(u); }
+        if (u && fresh(n, u)) { A.lat.push(now - u); pending.push(u); }
       }
     }
   }).observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ["data-updated"] });
