@@ -221,7 +221,7 @@ func (st *state) requeue(tasks []*Task) {
 			st.queue = append(st.queue, q)
 			st.placed = slices.DeleteFunc(st.placed, func(p *queued) bool { return p == q })
 		}
-		t.History[len(t.History)-1].Message += " (queued again)"
+		t.editHistory()[len(t.History)-1].Message += " (queued again)"
 		st.taskChanged(t)
 		st.pending.queuePut = append(st.pending.queuePut, q)
 	}
