@@ -42,8 +42,9 @@ type plan struct {
 }
 
 // act runs an action: prepare on the state goroutine, the call to the
-// master from the caller's goroutine, finish back on the state goroutine,
-// with an audit entry for the outcome, persisted before the answer.
+// master from the caller's goroutine once what prepare wrote is persisted,
+// finish back on the state goroutine, with an audit entry for the outcome,
+// persisted before the answer.
 func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request string, prepare func(st *state) (plan, error)) (Result, error) {
 	type prepared struct {
 		p      plan
@@ -64,7 +65,14 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 			st.replies = append(st.replies, func(error) { ch <- prepared{p: p, err: err} })
 			return
 		}
-		ch <- prepared{p: p}
+		// The call goes out once what prepare wrote (a launch intent, an
+		// audit entry) is committed; if that fails, it does not go out.
+		st.replies = append(st.replies, func(perr error) {
+			if perr != nil {
+				perr = fmt.Errorf("%s: nothing sent: %w", action, perr)
+			}
+			ch <- prepared{p: p, err: perr}
+		})
 	}) {
 		return Result{}, ctx.Err()
 	}

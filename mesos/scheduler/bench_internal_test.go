@@ -1,9 +1,11 @@
 package scheduler
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,11 +119,21 @@ func BenchmarkCommitBurst(b *testing.B) {
 		b.StopTimer()
 		w := write{tasks: orphanBurst(registration, (i%perDB)*burstMax, burstMax)}
 		b.StartTimer()
-		if err := s.commit(&w); err != nil {
+		if err := commitWrite(s, &w); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*burstMax), "ns/task")
+}
+
+// commitWrite encodes w, as the state goroutine does, and commits it, as
+// the committer does.
+func commitWrite(s *store, w *write) error {
+	e, err := w.encode()
+	if err != nil {
+		return err
+	}
+	return s.commit(e)
 }
 
 // BenchmarkEncodeTask measures encoding one orphan task record.
@@ -137,4 +149,60 @@ func BenchmarkEncodeTask(b *testing.B) {
 		n = len(v)
 	}
 	b.ReportMetric(float64(n), "bytes")
+}
+
+// BenchmarkReconcileBurst measures issue 8's M4 without the master and the
+// client: 100,000 reconciliation answers for tasks the framework does not
+// know, posted to the state goroutine as fast as it takes them, until every
+// task's change is emitted, which is after its commit.
+func BenchmarkReconcileBurst(b *testing.B) {
+	const tasks = 100_000
+	events := make([]*mesos.Event, tasks)
+	for i, t := range orphanBurst("", 0, tasks) {
+		events[i] = &mesos.Event{Type: mesos.Event_UPDATE.Enum(), Update: &mesos.Event_Update{Status: &mesos.TaskStatus{
+			TaskId: &mesos.TaskID{Value: proto.String(t.ID)}, State: mesos.TaskState_TASK_RUNNING.Enum(),
+			Source: mesos.TaskStatus_SOURCE_MASTER.Enum(), Reason: mesos.TaskStatus_REASON_RECONCILIATION.Enum(),
+			Message: proto.String("Reconciliation: Latest task state"), AgentId: &mesos.AgentID{Value: proto.String(t.AgentID)},
+			ExecutorId: &mesos.ExecutorID{Value: proto.String(t.ID)},
+		}}}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		db, err := openStore(b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		st := benchState()
+		s := st.s
+		s.store, st.registration = db, "8c2f1d3e-5b7a-4c9d-a1e2-f3b4c5d6e7f8-0000"
+		s.inbox, s.changes = make(chan func(*state), inboxSize), make(chan Change, changeBuffer)
+		ctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		b.StartTimer()
+
+		batches := make(chan *batch)
+		wg.Go(func() { s.commitLoop(ctx, batches, st.acker) })
+		wg.Go(func() {
+			s.loop(ctx, st, batches)
+			close(batches)
+		})
+		wg.Go(func() {
+			for _, e := range events {
+				s.post(ctx, func(st *state) { st.onEvent(e) })
+			}
+		})
+		for seen := 0; seen < tasks; {
+			if c := <-s.changes; c.Kind == TaskChanged {
+				seen++
+			}
+		}
+
+		b.StopTimer()
+		cancel()
+		wg.Wait()
+		db.close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tasks), "ns/task")
 }

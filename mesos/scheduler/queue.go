@@ -146,7 +146,7 @@ func (st *state) placeQueued() {
 		}
 		st.removeOffer(o.ID, "accepted")
 		off := o
-		st.s.callMaster(acceptCall(off, infos, st.s.cfg.RefuseSeconds), func(st *state, err error) {
+		st.call(acceptCall(off, infos, st.s.cfg.RefuseSeconds), func(st *state, err error) {
 			if _, lerr := st.launched(off, tasks, err); lerr != nil && refused(err) {
 				st.requeue(tasks)
 			}

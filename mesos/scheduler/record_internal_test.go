@@ -145,7 +145,7 @@ func TestStoreOpensSchema1(t *testing.T) {
 	web := v1Task()
 	web.History = append(web.History, Status{State: mesos.TaskState_TASK_FINISHED, Time: time.Unix(1_700_000_000, 0).UTC()})
 	web.State = mesos.TaskState_TASK_FINISHED
-	if err := s.commit(&write{tasks: []*Task{web}}); err != nil {
+	if err := commitWrite(s, &write{tasks: []*Task{web}}); err != nil {
 		t.Fatal(err)
 	}
 	fid, tasks, _, _, err := s.load()

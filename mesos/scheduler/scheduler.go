@@ -67,7 +67,10 @@ type Config struct {
 // Scheduler is Offerdeck's framework. Create it with New, run it with Run;
 // its methods are safe for concurrent use. One goroutine owns the state:
 // every event and action is applied there, persisted, and then announced
-// as a Change.
+// as a Change. A second goroutine commits each burst while the state
+// goroutine applies the next; acknowledgements, calls to the master,
+// answers to actions and changes all wait for the commit of the burst
+// that made them.
 type Scheduler struct {
 	cfg     Config
 	log     *slog.Logger
@@ -218,8 +221,18 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.runClient(clientCtx) })
 	wg.Go(func() { st.acker.run(clientCtx, s) })
+	// Unbuffered: one batch commits while the state goroutine applies the
+	// next, and no more, so the state is never far ahead of the disk.
+	batches := make(chan *batch)
+	var committer sync.WaitGroup
+	committer.Go(func() { s.commitLoop(ctx, batches, st.acker) })
 
-	s.loop(ctx, st)
+	left := s.loop(ctx, st, batches)
+	close(batches)
+	committer.Wait()
+	if left != nil {
+		s.commit(ctx, left, st.acker)
+	}
 
 	// Keep applying what calls in flight report while they finish, so none
 	// of them blocks on a full inbox; then persist it.
@@ -248,8 +261,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.calls.Wait()
 	close(stopDrain)
 	<-drained
-	if err := s.flush(st); err != nil {
-		s.log.Error("persist state at shutdown", "err", err)
+	if b := st.take(); b != nil {
+		// Too late for calls: nothing would apply their answers.
+		b.calls = nil
+		s.commit(ctx, b, st.acker)
 	}
 	return nil
 }
@@ -295,8 +310,11 @@ func (s *Scheduler) onStatus(cs mesos.Status) {
 	s.post(ctx, func(st *state) { st.onConnection(cs) })
 }
 
-// loop is the state goroutine.
-func (s *Scheduler) loop(ctx context.Context, st *state) {
+// loop is the state goroutine. After each burst of work it hands what it
+// made to the committer and goes on with the next burst while that
+// commits. It returns when ctx is done, with the batch it could not hand
+// over, if any.
+func (s *Scheduler) loop(ctx context.Context, st *state, batches chan<- *batch) *batch {
 	tick := time.NewTicker(holdTick)
 	defer tick.Stop()
 	reconcile := time.NewTicker(implicitReconcileEvery)
@@ -304,7 +322,7 @@ func (s *Scheduler) loop(ctx context.Context, st *state) {
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return st.take()
 		case fn := <-s.inbox:
 			fn(st)
 			// Take whatever else is waiting, so a burst costs one commit.
@@ -324,54 +342,18 @@ func (s *Scheduler) loop(ctx context.Context, st *state) {
 		case <-reconcile.C:
 			st.reconcile(nil)
 		}
-		if err := s.flush(st); err != nil {
-			s.log.Error("persist state", "err", err)
+		if b := st.take(); b != nil {
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				return b
+			}
 		}
-		if !s.emit(ctx, st) {
-			return
-		}
-	}
-}
-
-// flush commits pending writes, then releases what waited for durability:
-// acknowledgements and action replies.
-func (s *Scheduler) flush(st *state) error {
-	var err error
-	if !st.pending.empty() {
-		err = s.store.commit(&st.pending)
-	}
-	st.pending = write{}
-	if err != nil {
-		for _, r := range st.replies {
-			r(err)
-		}
-		st.replies, st.acksReady = nil, nil
-		return err
-	}
-	st.acker.push(st.acksReady...)
-	st.acksReady = nil
-	for _, r := range st.replies {
-		r(nil)
-	}
-	st.replies = nil
-	return nil
-}
-
-// emit hands the changes made since the last emit to the consumer.
-func (s *Scheduler) emit(ctx context.Context, st *state) bool {
-	for _, c := range st.out {
-		select {
-		case s.changes <- c:
-		case <-ctx.Done():
-			return false
+		if now := time.Now(); now.Sub(st.observed) >= time.Second {
+			st.observed = now
+			s.metrics.observe(st)
 		}
 	}
-	st.out = st.out[:0]
-	if now := time.Now(); now.Sub(st.observed) >= time.Second {
-		st.observed = now
-		s.metrics.observe(st)
-	}
-	return true
 }
 
 // callMaster sends a call on a goroutine the scheduler owns and posts the

@@ -87,11 +87,13 @@ type state struct {
 	auditSeq     uint64
 	done         *results
 
-	// pending is written at the next flush; replies and acknowledgements
-	// wait for it; out holds the changes to emit after it.
+	// pending is written at the next commit; acknowledgements, calls to
+	// the master and replies wait for it; out holds the changes to emit
+	// after it. See take.
 	pending   write
 	replies   []func(error)
 	acksReady []ack
+	calls     []masterCall
 	acker     *acker
 	out       []Change
 	observed  time.Time // when metrics last looked at the state
@@ -241,7 +243,7 @@ func (st *state) reconcile(tasks []*Task) {
 		}
 		r.Tasks = append(r.Tasks, rt)
 	}
-	st.s.callMaster(&mesos.Call{Type: mesos.Call_RECONCILE.Enum(), Reconcile: r}, nil)
+	st.call(&mesos.Call{Type: mesos.Call_RECONCILE.Enum(), Reconcile: r}, nil)
 }
 
 // recordEvent keeps the event for the events page.
@@ -338,7 +340,7 @@ func (st *state) expireHolds(now time.Time) {
 	if len(expired) == 0 {
 		return
 	}
-	st.s.callMaster(&mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{
+	st.call(&mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{
 		OfferIds: expired,
 		Filters:  &mesos.Filters{RefuseSeconds: proto.Float64(st.s.cfg.RefuseSeconds)},
 	}}, nil)

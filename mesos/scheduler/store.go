@@ -120,83 +120,119 @@ func (s *store) load() (frameworkID string, tasks []*Task, queue []*queued, audi
 }
 
 // write is one batch of changes, committed in one transaction: a group
-// commit, so a burst of updates costs one fsync, not one each.
+// commit, so a burst of updates costs one fsync, not one each. It points
+// at live state; encode takes its stored form.
 type write struct {
-	frameworkID  *string
-	archive      string // a removed registration to remember
-	tasks        []*Task
-	queuePut     []*queued
-	queueDelete  []string
-	audit        []*AuditEntry
-	deletedTasks []*Task
+	frameworkID *string
+	archive     string // a removed registration to remember
+	tasks       []*Task
+	queuePut    []*queued
+	queueDelete []string
+	audit       []*AuditEntry
 }
 
 func (w *write) empty() bool {
 	return w.frameworkID == nil && w.archive == "" && len(w.tasks) == 0 && len(w.queuePut) == 0 &&
-		len(w.queueDelete) == 0 && len(w.audit) == 0 && len(w.deletedTasks) == 0
+		len(w.queueDelete) == 0 && len(w.audit) == 0
 }
 
-// commit applies w durably. Audit entries get their sequence numbers here.
-func (s *store) commit(w *write) error {
+// encoded is a write in its stored form. It shares nothing with the state,
+// so it can be committed on another goroutine while the state moves on.
+type encoded struct {
+	frameworkID *string
+	archive     string
+	tasks       []record
+	queuePut    []record
+	queueDelete []string
+	audit       []record // keyed by sequence number
+}
+
+type record struct {
+	key, value []byte
+	seq        uint64 // audit entries only
+}
+
+// encode takes the stored form of w as the state is now. A task or queued
+// spec changed several times since the last commit is stored once.
+func (w *write) encode() (*encoded, error) {
+	e := &encoded{frameworkID: w.frameworkID, archive: w.archive, queueDelete: w.queueDelete}
+	seen := make(map[any]bool, len(w.tasks)+len(w.queuePut))
+	// One buffer for every record, cut into values that never grow; an
+	// outgrown buffer stays alive for the values already cut from it.
+	var buf []byte
+	for _, t := range w.tasks {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		at := len(buf)
+		var err error
+		if buf, err = encodeTask(buf, t); err != nil {
+			return nil, fmt.Errorf("encode task %s: %w", t.ID, err)
+		}
+		e.tasks = append(e.tasks, record{key: taskKey(t.Registration, t.ID), value: buf[at:len(buf):len(buf)]})
+	}
+	for _, q := range w.queuePut {
+		if seen[q] {
+			continue
+		}
+		seen[q] = true
+		b, err := json.Marshal(q)
+		if err != nil {
+			return nil, fmt.Errorf("encode queued %s: %w", q.ID, err)
+		}
+		e.queuePut = append(e.queuePut, record{key: []byte(q.ID), value: b})
+	}
+	for _, a := range w.audit {
+		b, err := json.Marshal(a)
+		if err != nil {
+			return nil, fmt.Errorf("encode audit entry %d: %w", a.Seq, err)
+		}
+		k := binary.BigEndian.AppendUint64(nil, a.Seq)
+		e.audit = append(e.audit, record{key: k, value: b, seq: a.Seq})
+	}
+	return e, nil
+}
+
+// commit applies e durably. It is safe to call from any goroutine; bbolt
+// runs one commit at a time.
+func (s *store) commit(e *encoded) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
-		if w.frameworkID != nil {
-			if err := meta.Put(keyFrameworkID, []byte(*w.frameworkID)); err != nil {
+		if e.frameworkID != nil {
+			if err := meta.Put(keyFrameworkID, []byte(*e.frameworkID)); err != nil {
 				return err
 			}
 		}
-		if w.archive != "" {
-			if err := tx.Bucket(bucketRegistrations).Put([]byte(w.archive), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+		if e.archive != "" {
+			if err := tx.Bucket(bucketRegistrations).Put([]byte(e.archive), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
 				return err
 			}
 		}
 		tb := tx.Bucket(bucketTasks)
-		// One buffer for every record: bbolt keeps each value until the
-		// commit, and an outgrown buffer stays alive for the values in it.
-		var buf []byte
-		for _, t := range w.tasks {
-			at := len(buf)
-			var err error
-			if buf, err = encodeTask(buf, t); err != nil {
-				return fmt.Errorf("encode task %s: %w", t.ID, err)
-			}
-			if err := tb.Put(taskKey(t.Registration, t.ID), buf[at:len(buf):len(buf)]); err != nil {
-				return err
-			}
-		}
-		for _, t := range w.deletedTasks {
-			if err := tb.Delete(taskKey(t.Registration, t.ID)); err != nil {
+		for _, r := range e.tasks {
+			if err := tb.Put(r.key, r.value); err != nil {
 				return err
 			}
 		}
 		qb := tx.Bucket(bucketQueue)
-		for _, q := range w.queuePut {
-			b, err := json.Marshal(q)
-			if err != nil {
-				return err
-			}
-			if err := qb.Put([]byte(q.ID), b); err != nil {
+		for _, r := range e.queuePut {
+			if err := qb.Put(r.key, r.value); err != nil {
 				return err
 			}
 		}
-		for _, id := range w.queueDelete {
+		for _, id := range e.queueDelete {
 			if err := qb.Delete([]byte(id)); err != nil {
 				return err
 			}
 		}
 		ab := tx.Bucket(bucketAudit)
-		for _, a := range w.audit {
-			b, err := json.Marshal(a)
-			if err != nil {
+		for _, r := range e.audit {
+			if err := ab.Put(r.key, r.value); err != nil {
 				return err
 			}
-			var k [8]byte
-			binary.BigEndian.PutUint64(k[:], a.Seq)
-			if err := ab.Put(k[:], b); err != nil {
-				return err
-			}
-			if a.Seq > ab.Sequence() {
-				if err := ab.SetSequence(a.Seq); err != nil {
+			if r.seq > ab.Sequence() {
+				if err := ab.SetSequence(r.seq); err != nil {
 					return err
 				}
 			}

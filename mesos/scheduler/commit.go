@@ -1,0 +1,93 @@
+package scheduler
+
+import (
+	"context"
+
+	"github.com/offerdeck/offerdeck/mesos"
+)
+
+// batch is what one pass of the state goroutine made, handed to the
+// committer: the writes in their stored form, and everything that waits
+// for them to be durable. Nothing in it is shared with the state.
+type batch struct {
+	writes    *encoded
+	encodeErr error
+	// Released only once the writes are committed: acknowledgements to
+	// the master, calls to it (an ACCEPT goes out after its launch intent
+	// is stored), and the answers to actions.
+	acks    []ack
+	calls   []masterCall
+	replies []func(error)
+	// changes are emitted after the commit, in order, whether it
+	// succeeded or not: they describe the state in memory.
+	changes []Change
+}
+
+// masterCall is a call to the master the state decided on; after, if set,
+// is applied on the state goroutine with the master's answer.
+type masterCall struct {
+	call  *mesos.Call
+	after func(st *state, err error)
+}
+
+// call sends c to the master once what the state has written so far is
+// committed.
+func (st *state) call(c *mesos.Call, after func(st *state, err error)) {
+	st.calls = append(st.calls, masterCall{c, after})
+}
+
+// take moves what the state made since the last take into a batch; nil
+// when there is nothing.
+func (st *state) take() *batch {
+	if st.pending.empty() && len(st.acksReady) == 0 && len(st.calls) == 0 && len(st.replies) == 0 && len(st.out) == 0 {
+		return nil
+	}
+	b := &batch{acks: st.acksReady, calls: st.calls, replies: st.replies, changes: st.out}
+	if !st.pending.empty() {
+		b.writes, b.encodeErr = st.pending.encode()
+	}
+	st.pending, st.acksReady, st.calls, st.replies, st.out = write{}, nil, nil, nil, nil
+	return b
+}
+
+// commitLoop is the committer: it commits each batch and then releases
+// what waited for it, one batch at a time and in order, until batches is
+// closed. Its owner is Run.
+func (s *Scheduler) commitLoop(ctx context.Context, batches <-chan *batch, a *acker) {
+	for b := range batches {
+		s.commit(ctx, b, a)
+	}
+}
+
+// commit persists b, then releases its acknowledgements, calls and
+// replies, and emits its changes (dropped once ctx is done). When the
+// commit fails, nothing that promised durability goes out: the replies
+// carry the error, the agent resends unacknowledged updates, and a
+// launch whose ACCEPT was held back is settled by the launch check.
+func (s *Scheduler) commit(ctx context.Context, b *batch, a *acker) {
+	err := b.encodeErr
+	if err == nil && b.writes != nil {
+		err = s.store.commit(b.writes)
+	}
+	if err != nil {
+		s.log.Error("persist state", "err", err, "calls_held_back", len(b.calls))
+		for _, r := range b.replies {
+			r(err)
+		}
+	} else {
+		a.push(b.acks...)
+		for _, c := range b.calls {
+			s.callMaster(c.call, c.after)
+		}
+		for _, r := range b.replies {
+			r(nil)
+		}
+	}
+	for _, c := range b.changes {
+		select {
+		case s.changes <- c:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
