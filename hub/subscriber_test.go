@@ -3,6 +3,8 @@ package hub_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -291,6 +293,60 @@ func receiveAll(t *testing.T, h *hub.Hub, s *hub.Subscriber, total uint64) {
 		if got := b.Seqs[0].Seq; got != seq {
 			t.Errorf("batch seq %d after entry %d", got, seq)
 			return
+		}
+	}
+}
+
+// TestNoSubscriberLeftBehind: subscribers of two topics published from two
+// goroutines at once, reading with a short flush window, each reach the
+// last entry of both topics: no wakeup is lost, whatever the interleaving.
+func TestNoSubscriberLeftBehind(t *testing.T) {
+	h, err := hub.New(hub.Config{FlushWindow: time.Millisecond, History: 1 << 16})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const subs, perTopic = 50, 20000
+	topics := []string{"a", "b"}
+	var wg sync.WaitGroup
+	reached := make(chan error, subs)
+	for range subs {
+		s := h.Subscribe(map[string]uint64{"a": 0, "b": 0})
+		wg.Go(func() {
+			defer s.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			got := map[string]uint64{}
+			for got["a"] < perTopic || got["b"] < perTopic {
+				b, err := s.Next(ctx)
+				if err != nil {
+					reached <- fmt.Errorf("at %v: %w", got, err)
+					return
+				}
+				if len(b.Resync) > 0 {
+					reached <- fmt.Errorf("resync %v", b.Resync)
+					return
+				}
+				for _, p := range b.Seqs {
+					got[p.Topic] = p.Seq
+				}
+			}
+			reached <- nil
+		})
+	}
+	for _, name := range topics {
+		wg.Go(func() {
+			for i := range perTopic {
+				h.Publish(name, hub.Entry{Key: strconv.Itoa(i), Data: []byte("x")})
+				if i%64 == 0 {
+					runtime.Gosched()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for range subs {
+		if err := <-reached; err != nil {
+			t.Error("a subscriber was left behind:", err)
 		}
 	}
 }
