@@ -34,10 +34,25 @@ func (s *Scheduler) Snapshot(ctx context.Context) (*Snapshot, error) {
 	}
 	select {
 	case snap := <-ch:
+		snap.sort() // here, not on the state goroutine, which updates wait for
 		return snap, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// sort puts the snapshot's lists in their documented orders.
+func (snap *Snapshot) sort() {
+	sort.Slice(snap.Offers, func(i, j int) bool {
+		a, b := snap.Offers[i], snap.Offers[j]
+		if !a.Arrived.Equal(b.Arrived) {
+			return a.Arrived.Before(b.Arrived)
+		}
+		return a.ID < b.ID
+	})
+	sort.Slice(snap.Agents, func(i, j int) bool { return snap.Agents[i].Hostname < snap.Agents[j].Hostname })
+	sortTasks(snap.Tasks)
+	sortTasks(snap.Older)
 }
 
 func (st *state) snapshot() *Snapshot {
@@ -46,28 +61,21 @@ func (st *state) snapshot() *Snapshot {
 	// before what follows, which is every change up to st.seq once they
 	// are emitted. Include them: the consumer skips changes <= Seq.
 	snap := &Snapshot{Seq: st.seq, Conn: st.conn, HoldTime: st.s.cfg.HoldTime, RefuseSeconds: st.s.cfg.RefuseSeconds}
+	snap.Offers = make([]Offer, 0, len(st.offers))
 	for _, o := range st.offers {
 		snap.Offers = append(snap.Offers, *o)
 	}
-	sort.Slice(snap.Offers, func(i, j int) bool {
-		a, b := snap.Offers[i], snap.Offers[j]
-		if !a.Arrived.Equal(b.Arrived) {
-			return a.Arrived.Before(b.Arrived)
-		}
-		return a.ID < b.ID
-	})
+	snap.Agents = make([]Agent, 0, len(st.agents))
 	for _, a := range st.agents {
 		snap.Agents = append(snap.Agents, *a)
 	}
-	sort.Slice(snap.Agents, func(i, j int) bool { return snap.Agents[i].Hostname < snap.Agents[j].Hostname })
+	snap.Tasks = make([]*Task, 0, len(st.tasks))
 	for _, t := range st.tasks {
 		snap.Tasks = append(snap.Tasks, t.clone())
 	}
-	sortTasks(snap.Tasks)
 	for _, t := range st.older {
 		snap.Older = append(snap.Older, t.clone())
 	}
-	sortTasks(snap.Older)
 	for _, q := range st.queue {
 		snap.Queue = append(snap.Queue, *st.describeQueued(q))
 	}
