@@ -188,3 +188,41 @@ func TestTaskChangeReachesOnlyItsPages(t *testing.T) {
 		t.Errorf("acknowledged: tasks topic got %v, want nothing", got)
 	}
 }
+
+// TestFloodStillPublishes: changes that keep coming faster than they are
+// rendered are still published, in slices, while they come.
+func TestFloodStillPublishes(t *testing.T) {
+	f, h := bareFeed(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changes := make(chan scheduler.Change, 1024)
+	stop := make(chan struct{})
+	flooded := make(chan struct{})
+	go func() { // keeps the channel from ever draining
+		defer close(flooded)
+		for i := 0; ; i++ {
+			task := &scheduler.Task{ID: "t" + strconv.Itoa(i%5000), State: mesos.TaskState_TASK_RUNNING,
+				History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Time: time.UnixMilli(int64(i))}}}
+			select {
+			case changes <- scheduler.Change{Kind: scheduler.TaskChanged, Task: task}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	ran := make(chan struct{})
+	go func() { defer close(ran); f.run(ctx, changes) }()
+	defer func() { cancel(); close(stop); <-flooded; <-ran }()
+
+	sub := h.Subscribe(map[string]uint64{topicTasks: 0})
+	defer sub.Close()
+	nextCtx, cancelNext := context.WithTimeout(ctx, 2*time.Second)
+	defer cancelNext()
+	b, err := sub.Next(nextCtx)
+	if err != nil {
+		t.Fatalf("nothing published within 2 s of a flood: %v", err)
+	}
+	if len(b.Entries) == 0 && len(b.Resync) == 0 {
+		t.Fatal("an empty batch")
+	}
+}

@@ -93,13 +93,20 @@ func newFeed(s *Server) *feed {
 		offersByAgent: map[string]map[string]scheduler.Offer{}, tasksByAgent: map[string]map[string]*scheduler.Task{}}
 }
 
+// maxBurst is the longest the feed renders changes before it publishes
+// them: a bound on what a steady flood of changes adds to their latency.
+const maxBurst = 5 * time.Millisecond
+
 // Run consumes the scheduler's changes until they end or ctx is done,
 // rendering each once and publishing the bytes to every viewer.
 func (s *Server) Run(ctx context.Context) {
-	f := newFeed(s)
-	changes := s.sched.Changes()
 	defer s.streams.Wait()
 	defer s.hub.Close() // ends the streams
+	newFeed(s).run(ctx, s.sched.Changes())
+}
+
+// run renders and publishes changes until they end or ctx is done.
+func (f *feed) run(ctx context.Context, changes <-chan scheduler.Change) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -110,8 +117,14 @@ func (s *Server) Run(ctx context.Context) {
 			}
 			f.apply(ctx, c)
 			// Take the rest of a burst before publishing: one wakeup per
-			// viewer per burst.
-			for more := true; more; {
+			// viewer per burst. A burst that never ends is published in
+			// slices: when changes came faster than they were rendered,
+			// waiting for the channel to drain published nothing at all.
+			start := time.Now()
+			for n := 1; ; n++ {
+				if n%64 == 0 && time.Since(start) >= maxBurst {
+					break
+				}
 				select {
 				case c, ok := <-changes:
 					if !ok {
@@ -119,9 +132,10 @@ func (s *Server) Run(ctx context.Context) {
 						return
 					}
 					f.apply(ctx, c)
+					continue
 				default:
-					more = false
 				}
+				break
 			}
 			f.publish(ctx)
 		}
