@@ -226,3 +226,65 @@ func TestFloodStillPublishes(t *testing.T) {
 		t.Fatal("an empty batch")
 	}
 }
+
+// TestFirstPageTopic: the first page's topic carries the rows of the
+// newest tasksPerPage tasks alone: a change to an older task goes to the
+// tasks topic only, and a new task enters the first page's topic.
+func TestFirstPageTopic(t *testing.T) {
+	f, h := bareFeed(t)
+	ctx := context.Background()
+	base := time.Now().Add(-time.Hour)
+	task := func(i int) *scheduler.Task {
+		return &scheduler.Task{ID: "t" + strconv.Itoa(i), State: mesos.TaskState_TASK_RUNNING, Launched: base.Add(time.Duration(i) * time.Second),
+			History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Time: time.Now()}}}
+	}
+	const n = tasksPerPage + 50
+	for i := range n {
+		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task(i)})
+	}
+	f.publish(ctx)
+	ids := func(topic string, since uint64) map[string]bool {
+		sub := h.Subscribe(map[string]uint64{topic: since})
+		defer sub.Close()
+		out := map[string]bool{}
+		if h.Seq(topic) == since {
+			return out
+		}
+		nextCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		b, err := sub.Next(nextCtx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range b.Entries {
+			var c change
+			json.Unmarshal(e.Data, &c)
+			out[c.ID] = true
+		}
+		return out
+	}
+	if got := f.newest.tasks; len(got) != tasksPerPage || got[0].ID != "t"+strconv.Itoa(n-1) || got[len(got)-1].ID != "t50" {
+		t.Fatalf("first page holds %d tasks, from %s to %s; want the newest %d, t%d to t50", len(got), got[0].ID, got[len(got)-1].ID, tasksPerPage, n-1)
+	}
+
+	// An old task changes: the tasks topic only.
+	all, top := h.Seq(topicTasks), h.Seq(topicTasksFirst)
+	old := task(3)
+	old.State = mesos.TaskState_TASK_FAILED
+	f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: old})
+	f.publish(ctx)
+	if got := ids(topicTasks, all); !got["task-t3"] {
+		t.Errorf("tasks topic after an old task changed: %v", got)
+	}
+	if got := ids(topicTasksFirst, top); len(got) != 0 {
+		t.Errorf("first page topic after an old task changed: %v, want nothing", got)
+	}
+
+	// A new task enters the first page.
+	top = h.Seq(topicTasksFirst)
+	f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task(n)})
+	f.publish(ctx)
+	if got := ids(topicTasksFirst, top); !got["task-t"+strconv.Itoa(n)] {
+		t.Errorf("first page topic after a new task: %v", got)
+	}
+}

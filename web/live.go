@@ -25,6 +25,9 @@ const (
 	topicOverview = "overview"
 	topicOffers   = "offers"
 	topicTasks    = "tasks"
+	// topicTasksFirst carries the rows of the tasks on the tasks table's
+	// first page alone, for the viewers of that page (see newest).
+	topicTasksFirst = "tasks-first"
 	// topicTask carries what a task's own page shows beyond the tasks
 	// table (its state badge and status timeline), which the tasks page
 	// never needs: a timeline holds up to 100 lines, and sending it to
@@ -84,12 +87,14 @@ type feed struct {
 	// shown hashes each task's row as last published, by task id.
 	shown map[string]uint64
 	seed  maphash.Seed
+	// newest are the tasks on the first page of the tasks table.
+	newest newest
 }
 
 func newFeed(s *Server) *feed {
 	return &feed{s: s, offers: map[string]scheduler.Offer{}, agents: map[string]scheduler.Agent{}, tasks: map[string]*scheduler.Task{},
 		byState: map[string]int{}, pending: map[string][]hub.Entry{}, texts: map[string]string{},
-		shown: map[string]uint64{}, seed: maphash.MakeSeed(),
+		shown: map[string]uint64{}, seed: maphash.MakeSeed(), newest: newest{n: tasksPerPage},
 		offersByAgent: map[string]map[string]scheduler.Offer{}, tasksByAgent: map[string]map[string]*scheduler.Task{}}
 }
 
@@ -260,9 +265,19 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 		row := taskRow(t, now)
 		unaged := row
 		unaged.Age = ""
-		if h := maphash.Comparable(f.seed, unaged); f.shown[t.ID] != h {
-			f.shown[t.ID] = h
-			f.put(ctx, topicTasks, row.DOMID, "tasks-body", true, ui.TaskRowView(row, true, liveForm()))
+		h := maphash.Comparable(f.seed, unaged)
+		changed := f.shown[t.ID] != h
+		f.shown[t.ID] = h
+		onFirstPage, entered := f.newest.update(t)
+		if changed || entered {
+			put := change{Op: "put", ID: row.DOMID, Parent: "tasks-body", Prepend: true,
+				HTML: f.html(ctx, ui.TaskRowView(row, true, liveForm()))}
+			if changed {
+				f.add(topicTasks, row.DOMID, put)
+			}
+			if onFirstPage {
+				f.add(topicTasksFirst, row.DOMID, put)
+			}
 		}
 		f.put(ctx, topicTask, "timeline-"+t.ID, "", false, ui.Timeline(t.ID, historyLines(t.History)))
 		st := stateOf(t)

@@ -240,6 +240,16 @@ func TestLiveStreamRejectsOtherOrigins(t *testing.T) {
 func TestLiveStreamResyncsAfterRestart(t *testing.T) {
 	st := newStack(t)
 	_, since, _ := st.page(t, "/tasks", "Tasks")
+	// The first page follows its own rows; another page, or a filtered
+	// one, every task's.
+	if !strings.Contains(since, "tasks-first:") {
+		t.Errorf("/tasks follows %q, want the first page's topic", since)
+	}
+	for _, path := range []string{"/tasks?page=2", "/tasks?state=TASK_RUNNING"} {
+		if _, other, _ := st.page(t, path, "Tasks"); !strings.Contains(other, "tasks:") || strings.Contains(other, "tasks-first") {
+			t.Errorf("%s follows %q, want every task's topic", path, other)
+		}
+	}
 	c, err := st.dial(t, since, "another-epoch", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -101,11 +101,15 @@ func (s *Server) offerJSON(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
-	snap, layout, err := s.page(w, r, "Tasks", "/tasks", topicTasks)
+	q := r.URL.Query()
+	topic := topicTasks
+	if q.Get("state") == "" && q.Get("agent") == "" && q.Get("q") == "" && (q.Get("page") == "" || q.Get("page") == "1") {
+		topic = topicTasksFirst // the rows of this page alone
+	}
+	snap, layout, err := s.page(w, r, "Tasks", "/tasks", topic)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
 	v := ui.Tasks{Layout: layout, StateFilter: q.Get("state"), AgentFilter: q.Get("agent"), Query: q.Get("q"), CanAct: canAct(r), Form: form(r)}
 	now := time.Now()
 	states := map[string]bool{}

@@ -29,7 +29,7 @@ const (
 
 // knownTopics are the topics a page may follow.
 var knownTopics = map[string]bool{
-	topicHeader: true, topicOverview: true, topicOffers: true, topicTasks: true, topicTask: true,
+	topicHeader: true, topicOverview: true, topicOffers: true, topicTasks: true, topicTasksFirst: true, topicTask: true,
 	topicQueue: true, topicAgents: true, topicEvents: true, topicAudit: true,
 }
 
