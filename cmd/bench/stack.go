@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/offerdeck/offerdeck/mesos"
@@ -34,7 +35,8 @@ type stack struct {
 	master    *local.Master
 	masterURL string
 	sched     *scheduler.Scheduler
-	url       string // the dashboard's base URL
+	metrics   *prometheus.Registry // the scheduler's
+	url       string               // the dashboard's base URL
 	tasks     int
 
 	cancel context.CancelFunc
@@ -71,7 +73,8 @@ func startStack(agents, tasksPer int) (st *stack, err error) {
 	st.wg.Go(func() { m.Run(ctx, mln) })
 
 	discard := slog.New(slog.DiscardHandler)
-	sched, err := scheduler.New(scheduler.Config{
+	st.metrics = prometheus.NewRegistry()
+	sched, err := scheduler.New(scheduler.Config{Metrics: st.metrics,
 		Client: mesos.Config{Masters: []string{st.masterURL}, Logger: discard,
 			Framework: &mesos.FrameworkInfo{User: proto.String("bench"), Name: proto.String("offerdeck-bench")}},
 		StateDir: dir + "/state", HoldTime: time.Hour, Logger: discard,
@@ -212,7 +215,8 @@ func pageStream(base, path string) (string, int, error) {
 // stand-in, seen by viewers of the tasks page.
 type e2eResult struct {
 	Rate           float64 // updates a second asked of the stand-in
-	Absorbed       float64 // stamped rows a viewer received a second
+	Absorbed       float64 // updates the scheduler acknowledged a second
+	Rows           float64 // stamped rows a viewer received a second
 	P50, P99       float64 // stamped → parsed by a viewer, ms
 	BytesPerViewer float64 // per second
 	Resyncs        int
@@ -234,8 +238,8 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration) (e2eRe
 	}
 	defer cmd.Wait()
 	defer stdin.Close()
-	time.Sleep(time.Second)
-	cpu0, busy0 := selfCPU(), procBusy()
+	time.Sleep(3 * time.Second) // the viewers catch up from their pages' positions
+	cpu0, busy0, acked0 := selfCPU(), procBusy(), st.acknowledged()
 	io.WriteString(stdin, "go\n")
 	vr, err := readPageViewerResult(out)
 	cpu, busy := selfCPU()-cpu0, procBusy()-busy0
@@ -244,7 +248,8 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration) (e2eRe
 	}
 	secs := duration.Seconds()
 	res.P50, res.P99, res.Resyncs = vr.P50, vr.P99, vr.Resyncs
-	res.Absorbed = float64(vr.Delivered) / float64(vr.Connected) / secs
+	res.Absorbed = (st.acknowledged() - acked0) / secs
+	res.Rows = float64(vr.Delivered) / float64(vr.Connected) / secs
 	res.BytesPerViewer = float64(vr.Bytes) / float64(vr.Connected) / secs
 	res.CPUCores = cpu / secs
 	res.ForeignPct = max(0, busy-cpu-vr.CPU) / secs * 100
@@ -303,7 +308,7 @@ func actionRun(st *stack, n, viewers int, rate float64) (actionResult, error) {
 	}
 	defer cmd.Wait()
 	defer stdin.Close()
-	time.Sleep(time.Second)
+	time.Sleep(3 * time.Second) // the viewers catch up from their pages' positions
 	io.WriteString(stdin, "go\n")
 	posted := map[string]time.Time{}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -425,6 +430,34 @@ func percentile(xs []float64, p int) float64 {
 	return s[min(len(s)-1, len(s)*p/100)]
 }
 
+// acknowledged is how many updates the scheduler has acknowledged: each
+// was applied, stored and rendered.
+func (st *stack) acknowledged() float64 {
+	families, _ := st.metrics.Gather()
+	for _, f := range families {
+		if f.GetName() != "offerdeck_calls_total" {
+			continue
+		}
+		var n float64
+		for _, m := range f.GetMetric() {
+			var typ, result string
+			for _, l := range m.GetLabel() {
+				switch l.GetName() {
+				case "type":
+					typ = l.GetValue()
+				case "result":
+					result = l.GetValue()
+				}
+			}
+			if typ == "ACKNOWLEDGE" && result == "accepted" {
+				n += m.GetCounter().GetValue()
+			}
+		}
+		return n
+	}
+	return 0
+}
+
 // itoa is strconv.Itoa, short.
 func itoa(n int) string { return strconv.Itoa(n) }
 
@@ -481,8 +514,8 @@ func runStack(o options) (stackFigures, error) {
 		if err != nil {
 			return fig, fmt.Errorf("live run %d: %w", r+1, err)
 		}
-		fmt.Fprintf(os.Stderr, "stack run %d: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %.0f B/s a viewer; %d resyncs; %.2f cores; foreign CPU %.0f%%\n",
-			r+1, res.Rate, res.Absorbed, res.P50, res.P99, res.BytesPerViewer, res.Resyncs, res.CPUCores, res.ForeignPct)
+		fmt.Fprintf(os.Stderr, "stack run %d: %.0f updates/s asked, %.0f absorbed, %.0f rows a viewer; p50 %.2f ms p99 %.2f ms; %.0f B/s a viewer; %d resyncs; %.2f cores; foreign CPU %.0f%%\n",
+			r+1, res.Rate, res.Absorbed, res.Rows, res.P50, res.P99, res.BytesPerViewer, res.Resyncs, res.CPUCores, res.ForeignPct)
 		fig.Live = append(fig.Live, res)
 	}
 	if fig.Steady, err = e2eRun(st, float64(o.steadyRate), o.viewers, o.duration); err != nil {
