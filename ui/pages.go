@@ -97,7 +97,9 @@ type Tasks struct {
 	AgentFilter string
 	Query       string
 	StateNames  []Choice
-	AgentNames  []Choice
+	// AgentNames are the agents to pick from; nil when there are too many
+	// for a list, and the agent is typed instead (hostname or id).
+	AgentNames []Choice
 	Rows        []TaskRow
 	Hidden      int
 	Pager       Pager
@@ -240,6 +242,8 @@ type Toggle struct {
 // EventRow is one master event.
 type EventRow struct {
 	DOMID, Time, Type, Summary, JSON string
+	// Whole, when JSON is cut short, is where the whole event is.
+	Whole string
 }
 
 // Audit is the view model of the audit log.

@@ -32,7 +32,7 @@ func statusOf(err error) (status int, message string, expected bool) {
 		return http.StatusRequestEntityTooLarge, "The form is too large.", true
 	case errors.Is(err, errBadInput), errors.Is(err, scheduler.ErrBadSpec):
 		return http.StatusBadRequest, sentence(err), true
-	case errors.Is(err, scheduler.ErrUnknownOffer), errors.Is(err, scheduler.ErrUnknownTask), errors.Is(err, scheduler.ErrUnknownQueued):
+	case errors.Is(err, scheduler.ErrUnknownOffer), errors.Is(err, scheduler.ErrUnknownTask), errors.Is(err, scheduler.ErrUnknownQueued), errors.Is(err, errUnknownEvent):
 		return http.StatusNotFound, sentence(err), true
 	case errors.Is(err, scheduler.ErrDoesNotFit), errors.Is(err, scheduler.ErrTaskFinished):
 		return http.StatusConflict, sentence(err), true

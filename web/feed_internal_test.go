@@ -288,3 +288,12 @@ func TestFirstPageTopic(t *testing.T) {
 		t.Errorf("first page topic after a new task: %v", got)
 	}
 }
+
+func TestOnAgent(t *testing.T) {
+	task := &scheduler.Task{AgentID: "S12", Hostname: "agent-00012.Scale"}
+	for f, want := range map[string]bool{"S12": true, "S1": false, "00012": true, "agent-00012.scale": true, "00013": false} {
+		if got := onAgent(task, f); got != want {
+			t.Errorf("onAgent(%q) = %v, want %v", f, got, want)
+		}
+	}
+}

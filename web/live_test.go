@@ -456,3 +456,20 @@ func TestLongListsArePaginated(t *testing.T) {
 		t.Errorf("third page shows %d agents, want 50", n)
 	}
 }
+
+// TestEventJSON: a kept event is served whole as JSON; a number not kept
+// is a 404 that says why, and no number a 400.
+func TestEventJSON(t *testing.T) {
+	st := newStack(t)
+	st.page(t, "/events", "SUBSCRIBED")
+	resp, body := get(t, http.MethodGet, st.srv.URL+"/events/1/json")
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"type":"SUBSCRIBED"`) {
+		t.Errorf("event 1: %d %s %.200s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	if resp, body := get(t, http.MethodGet, st.srv.URL+"/events/99999999/json"); resp.StatusCode != http.StatusNotFound || !strings.Contains(body, "not kept") {
+		t.Errorf("event not kept: %d %.300s", resp.StatusCode, body)
+	}
+	if resp, _ := get(t, http.MethodGet, st.srv.URL+"/events/x/json"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("event x: %d, want 400", resp.StatusCode)
+	}
+}

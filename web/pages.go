@@ -100,6 +100,30 @@ func (s *Server) offerJSON(w http.ResponseWriter, r *http.Request) error {
 	return fmt.Errorf("offer %s: %w", id, scheduler.ErrUnknownOffer)
 }
 
+// eventJSON is one kept master event, whole, as the master sent it.
+func (s *Server) eventJSON(w http.ResponseWriter, r *http.Request) error {
+	seq, err := strconv.ParseUint(chi.URLParam(r, "seq"), 10, 64)
+	if err != nil {
+		return badInput("an event is named by its number")
+	}
+	snap, err := s.sched.Snapshot(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, e := range snap.Events {
+		if e.Seq == seq {
+			b, err := e.JSON()
+			if err != nil {
+				return err
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_, err = w.Write(b)
+			return err
+		}
+	}
+	return fmt.Errorf("event %d: %w", seq, errUnknownEvent)
+}
+
 func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	topic := topicTasks
@@ -123,7 +147,7 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 		if t.AgentID != "" {
 			agents[t.AgentID] = t.Hostname
 		}
-		if (v.StateFilter != "" && t.State.String() != v.StateFilter) || (v.AgentFilter != "" && t.AgentID != v.AgentFilter) ||
+		if (v.StateFilter != "" && t.State.String() != v.StateFilter) || (v.AgentFilter != "" && !onAgent(t, v.AgentFilter)) ||
 			(text != "" && !strings.Contains(taskRow(t, now).Search, text)) {
 			v.Hidden++
 			continue
@@ -142,11 +166,24 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 		v.StateNames = append(v.StateNames, ui.Choice{Value: st, Label: ui.TaskState(st).Word})
 	}
 	slices.SortFunc(v.StateNames, func(a, b ui.Choice) int { return strings.Compare(a.Label, b.Label) })
-	for id, host := range agents {
-		v.AgentNames = append(v.AgentNames, ui.Choice{Value: id, Label: host})
+	if len(agents) <= agentChoices {
+		v.AgentNames = []ui.Choice{}
+		for id, host := range agents {
+			v.AgentNames = append(v.AgentNames, ui.Choice{Value: id, Label: host})
+		}
 	}
 	slices.SortFunc(v.AgentNames, func(a, b ui.Choice) int { return strings.Compare(a.Label, b.Label) })
 	return render(w, r, http.StatusOK, ui.TasksPage(v))
+}
+
+// agentChoices is the most agents the tasks filter lists to pick from; with
+// more it takes typed text (a list of 10,000 agents weighed 850 KB).
+const agentChoices = 50
+
+// onAgent reports whether t runs on the agent named by f: its id, or a
+// part of its hostname.
+func onAgent(t *scheduler.Task, f string) bool {
+	return t.AgentID == f || strings.Contains(strings.ToLower(t.Hostname), strings.ToLower(f))
 }
 
 // Page sizes of the long lists: a page stays small enough to load fast and
@@ -436,7 +473,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-var errBadInput = errors.New("bad input")
+var (
+	errBadInput     = errors.New("bad input")
+	errUnknownEvent = errors.New("not kept: only the newest events are")
+)
 
 // badInput is an error whose message the user is shown as it is.
 func badInput(msg string) error { return fmt.Errorf("%w: %s", errBadInput, msg) }

@@ -272,8 +272,10 @@ func queuedView(q scheduler.Queued) ui.QueuedView {
 }
 
 // maxEventJSON bounds the raw JSON an event row carries: an OFFERS event
-// of a big cluster is megabytes, which no page should inline.
-const maxEventJSON = 16 << 10
+// of a big cluster is megabytes, which no page should inline, and even
+// 16 KB a row made the events page of a busy cluster weigh 320 KB. A row
+// cut short links to the whole event.
+const maxEventJSON = 2 << 10
 
 func eventRow(e scheduler.Event) ui.EventRow {
 	row := ui.EventRow{DOMID: "event-" + strconv.FormatUint(e.Seq, 10), Time: e.Time.Format("15:04:05.000"), Type: e.Type, Summary: e.Summary}
@@ -282,7 +284,8 @@ func eventRow(e scheduler.Event) ui.EventRow {
 	case err != nil:
 		row.JSON = "(this event cannot be shown as JSON: " + err.Error() + ")"
 	case len(full) > maxEventJSON:
-		row.JSON = string(full[:maxEventJSON]) + fmt.Sprintf("\n… (%d more bytes not shown)", len(full)-maxEventJSON)
+		row.JSON = string(full[:maxEventJSON]) + fmt.Sprintf("\n… (%d more bytes)", len(full)-maxEventJSON)
+		row.Whole = "/events/" + strconv.FormatUint(e.Seq, 10) + "/json"
 	default:
 		var out bytes.Buffer
 		row.JSON = string(full)
