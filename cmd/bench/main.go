@@ -75,6 +75,8 @@ type options struct {
 	stackRuns        int
 	steadyRate       int
 	windows          []string // flush windows of ours to sweep, as kinds "ours@5ms"
+	browserDuration  time.Duration
+	browserRates     string
 }
 
 func run(args []string) error {
@@ -94,6 +96,9 @@ func run(args []string) error {
 	fs.IntVar(&o.steadyRate, "steady-rate", 50000, "health check updates a second asked of the stand-in for the steady absorption figure")
 	serve := fs.Bool("serve-stack", false, "start the whole dashboard in scale mode, print \"url <base>\" and serve it until stdin ends; \"rate N\" lines set the health checks a second (for the browser lane)")
 	windows := fs.String("windows", "2ms,5ms", "other flush windows of ours to measure beside the default, for the latency/CPU trade-off (comma-separated; empty for none)")
+	fs.DurationVar(&o.browserDuration, "browser-duration", 30*time.Second, "measuring time of each browser lane")
+	fs.StringVar(&o.browserRates, "browser-rates", "2000,10000", "update rates of the browser lanes (comma-separated)")
+	noBrowser := fs.Bool("no-browser", false, "skip the browser lane")
 	stackOnly := fs.Bool("stack-only", false, "run only the end-to-end figures on the whole dashboard and print them; the report is left alone")
 	clusterOnly := fs.Bool("cluster-only", false, "run only the scale-mode cluster figures and print them; the report is left alone")
 	o.crowd.register(fs)
@@ -124,7 +129,7 @@ func run(args []string) error {
 	}
 	if *quick {
 		o.runs, o.duration, o.idle, o.clusterRuns, o.agents = 1, 2*time.Second, 300, 1, 2000
-		o.stackRuns = 1
+		o.stackRuns, o.browserDuration, o.browserRates = 1, 5*time.Second, "2000"
 		o.crowd.quick()
 	}
 	if o.runs < 1 || o.viewers < 1 || o.rate < 1 || o.duration <= 0 {
@@ -216,7 +221,13 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("end to end: %w", err)
 	}
-	report := writeReport(o, kinds, fan, mem, cluster, crowd, stack)
+	browser := browserResult{Skipped: "-no-browser"}
+	if !*noBrowser {
+		if browser, err = runBrowser(o); err != nil {
+			return err
+		}
+	}
+	report := writeReport(o, kinds, fan, mem, cluster, crowd, stack, browser)
 	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
 		return err
 	}

@@ -46,8 +46,12 @@ func writeStackReport(b *strings.Builder, o options, fig stackFigures, tcpP99, f
 	poll := float64(fig.StateBytes)
 	rest := fig.Rest.BytesPerViewer
 	live := med(func(r e2eResult) float64 { return r.BytesPerViewer })
-	fmt.Fprintf(b, "| M5 | bytes a viewer of the tasks page receives a second, at rest | ≤ 20 KB/s | %.0f B/s | polling `/master/state` (%.1f MB) once a second | %s fewer |\n",
-		rest, poll/1e6, ratio(poll, max(rest, 1)))
+	restRatio := "nothing sent"
+	if rest >= 1 {
+		restRatio = ratio(poll, rest) + " fewer"
+	}
+	fmt.Fprintf(b, "| M5 | bytes a viewer of the tasks page receives a second, at rest | ≤ 20 KB/s | %.0f B/s | polling `/master/state` (%.1f MB) once a second | %s |\n",
+		rest, poll/1e6, restRatio)
 	fmt.Fprintf(b, "| M5 | same, at %d updates/s | – | %.0f KB/s | same | %s fewer |\n", o.rate, live/1024, ratio(poll, live))
 	for _, p := range fig.Pages {
 		fmt.Fprintf(b, "| M5 | first page `%s`, uncompressed | ≤ 300 KB | %.0f KB | – | – |\n", p.Path, float64(p.Bytes)/1024)

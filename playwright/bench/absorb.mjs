@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // absorb.mjs: the browser lane of the performance figures (issue 8, M9 and
 // the Chromium part of M1). It starts the whole dashboard in scale mode
-// (`cmd/bench -serve-stack`, 100k simulated tasks by default), opens its
-// tasks page (500 rows, updated in place) in Debian's Chromium while the
+// (`cmd/bench -serve-stack`, 100k simulated tasks by default), opens pages of
+// its tasks table (250 rows each, updated in place; --paths) in Debian's Chromium while the
 // stand-in sends health-check updates at each asked rate, and measures in
 // the page: main-thread busy time per 16.7 ms frame interval (from the
 // toplevel tasks of a Chromium trace), requestAnimationFrame intervals, long
@@ -42,6 +42,9 @@ const { values: flags } = parseArgs({
     'warmup': { type: 'string', default: '5' },
     'rates': { type: 'string', default: '2000,10000' },
     'variants': { type: 'string', default: 'ours,vanilla' },
+    // The first page follows only its own rows; any other page (or a
+    // filtered one) receives every task's changes: the browser's worst case.
+    'paths': { type: 'string', default: '/tasks,/tasks?page=2' },
     'agents': { type: 'string', default: '10000' },
     'tasks-per-agent': { type: 'string', default: '10' },
     'bench-bin': { type: 'string' },
@@ -56,6 +59,7 @@ const duration = Number(flags.duration);
 const warmup = Number(flags.warmup);
 const rates = flags.rates.split(',').map(Number);
 const variants = flags.variants.split(',');
+const paths = flags.paths.split(',');
 const sampleEvery = Number(flags.sample);
 const traceChunk = Number(flags['trace-chunk']);
 const frameUs = 1e6 / 60;
@@ -187,7 +191,7 @@ function busyWindows(events) {
 }
 
 // ---- One lane: one variant at one rate, in a fresh browser. -----------
-async function lane(base, variant, rate) {
+async function lane(base, variant, rate, where) {
   const browser = await chromium.launch({
     executablePath: flags.chromium,
     args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic',
@@ -206,7 +210,7 @@ async function lane(base, variant, rate) {
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
     const browserCDP = await browser.newBrowserCDPSession();
-    await page.goto(base + '/tasks', { timeout: 120_000 });
+    await page.goto(base + where, { timeout: 120_000 });
     const rows = await page.locator('#tasks-body > tr').count();
     await page.waitForTimeout(warmup * 1000);
 
@@ -256,10 +260,10 @@ async function lane(base, variant, rate) {
     const fifth = Math.max(1, Math.floor(samples.length / 5));
     const r1 = (v) => Math.round(v * 10) / 10;
     return {
-      variant, rate, seconds: Math.round(elapsed), rowsOnPage: rows,
+      variant, rate, path: where, seconds: Math.round(elapsed), rowsOnPage: rows,
       received: {
         messagesPerSec: per(took.msgs), bytesPerSec: per(took.bytes),
-        taskChangesPerSec: per(took.changes.tasks || 0), allChangesPerSec: per(Object.values(took.changes).reduce((a, b) => a + b, 0)),
+        taskChangesPerSec: per((took.changes.tasks || 0) + (took.changes['tasks-first'] || 0)), allChangesPerSec: per(Object.values(took.changes).reduce((a, b) => a + b, 0)),
         resyncs: took.resyncs, closes: took.closes,
       },
       rowsReplacedPerSec: per(took.lat.length),
@@ -295,9 +299,9 @@ async function main() {
   try {
     for (const rate of rates) {
       await server.command('rate ' + rate);
-      for (const v of variants) {
-        log(`lane ${v} at ${rate}/s for ${duration} s`);
-        const r = await lane(base, v, rate);
+      for (const where of paths) for (const v of variants) {
+        log(`lane ${v} on ${where} at ${rate}/s for ${duration} s`);
+        const r = await lane(base, v, rate, where);
         log(`  received ${r.received.taskChangesPerSec} task changes/s; main thread p99 ${r.mainThreadMsPerFrame.p99} ms/frame; ` +
           `latency p99 ${r.latencyMs.p99} ms; long tasks ${r.longTasks.count}; heap ${r.memory.heapAfterGCStartMB} → ${r.memory.heapAfterGCEndMB} MB`);
         out.lanes.push(r);
