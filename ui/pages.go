@@ -100,12 +100,12 @@ type Tasks struct {
 	// AgentNames are the agents to pick from; nil when there are too many
 	// for a list, and the agent is typed instead (hostname or id).
 	AgentNames []Choice
-	Rows        []TaskRow
-	Hidden      int
-	Pager       Pager
-	Older       []TaskRow // tasks of a registration the master removed
-	CanAct      bool
-	Form        Form
+	Rows       []TaskRow
+	Hidden     int
+	Pager      Pager
+	Older      []TaskRow // tasks of a registration the master removed
+	CanAct     bool
+	Form       Form
 }
 
 // TaskRow is one task in a list.
@@ -127,7 +127,7 @@ type TaskRow struct {
 	// since the Unix epoch by the clock of whoever sent it (agent or
 	// master), 0 before any; pages carry it as data-updated for tools
 	// such as the latency bench.
-	Updated int64
+	Updated  int64
 	Live     bool // not terminal: it can be killed
 	Killing  bool
 	Orphan   bool
