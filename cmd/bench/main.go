@@ -95,7 +95,7 @@ func run(args []string) error {
 	fs.IntVar(&o.stackRuns, "stack-runs", 5, "end-to-end latency runs on the whole dashboard (stand-in, scheduler, web) in scale mode")
 	fs.IntVar(&o.steadyRate, "steady-rate", 50000, "health check updates a second asked of the stand-in for the steady absorption figure")
 	serve := fs.Bool("serve-stack", false, "start the whole dashboard in scale mode, print \"url <base>\" and serve it until stdin ends; \"rate N\" lines set the health checks a second (for the browser lane)")
-	windows := fs.String("windows", "2ms,5ms", "other flush windows of ours to measure beside the default, for the latency/CPU trade-off (comma-separated; empty for none)")
+	windows := fs.String("windows", "2ms,10ms", "other flush windows of ours to measure beside the default, for the latency/CPU trade-off (comma-separated; empty for none)")
 	fs.DurationVar(&o.browserDuration, "browser-duration", 30*time.Second, "measuring time of each browser lane")
 	fs.StringVar(&o.browserRates, "browser-rates", "2000,10000", "update rates of the browser lanes (comma-separated)")
 	noBrowser := fs.Bool("no-browser", false, "skip the browser lane")
