@@ -25,6 +25,32 @@ func bareFeed(tb testing.TB) (*feed, *hub.Hub) {
 	return newFeed(&Server{log: slog.New(slog.DiscardHandler), hub: h}), h
 }
 
+// published returns the changes published to topic after since, nil if
+// none were.
+func published(t *testing.T, h *hub.Hub, topic string, since uint64) []change {
+	t.Helper()
+	if h.Seq(topic) == since {
+		return nil
+	}
+	sub := h.Subscribe(map[string]uint64{topic: since})
+	defer sub.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, err := sub.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []change
+	for _, e := range b.Entries {
+		var c change
+		if err := json.Unmarshal(e.Data, &c); err != nil {
+			t.Fatalf("entry is not a change: %v", err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // TestBurstOfEventsRendersTheNewest feeds a burst of events between two
 // publishes and checks what reaches viewers: the newest eventsShown rows,
 // oldest first so that prepending leaves the newest on top, and one entry
@@ -102,21 +128,12 @@ func TestTaskRowShowsHealth(t *testing.T) {
 		since := h.Seq(topicTasks)
 		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task})
 		f.publish(ctx)
-		sub := h.Subscribe(map[string]uint64{topicTasks: since})
-		defer sub.Close()
-		nextCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		b, err := sub.Next(nextCtx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range b.Entries {
-			var c change
-			if err := json.Unmarshal(e.Data, &c); err == nil && c.ID == "task-web-1" {
+		for _, c := range published(t, h, topicTasks, since) {
+			if c.ID == "task-web-1" {
 				return c.HTML
 			}
 		}
-		t.Fatalf("no row for the task in %d entries", len(b.Entries))
+		t.Fatal("no row for the task")
 		return ""
 	}
 	got := row()
@@ -137,23 +154,8 @@ func TestTaskChangeReachesOnlyItsPages(t *testing.T) {
 	f, h := bareFeed(t)
 	ctx := context.Background()
 	ids := func(topic string, since uint64) []string {
-		if h.Seq(topic) == since {
-			return nil
-		}
-		sub := h.Subscribe(map[string]uint64{topic: since})
-		defer sub.Close()
-		nextCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		b, err := sub.Next(nextCtx)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var out []string
-		for _, e := range b.Entries {
-			var c change
-			if err := json.Unmarshal(e.Data, &c); err != nil {
-				t.Fatal(err)
-			}
+		for _, c := range published(t, h, topic, since) {
 			out = append(out, c.ID)
 		}
 		slices.Sort(out)
@@ -244,21 +246,8 @@ func TestFirstPageTopic(t *testing.T) {
 	}
 	f.publish(ctx)
 	ids := func(topic string, since uint64) map[string]bool {
-		sub := h.Subscribe(map[string]uint64{topic: since})
-		defer sub.Close()
 		out := map[string]bool{}
-		if h.Seq(topic) == since {
-			return out
-		}
-		nextCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		b, err := sub.Next(nextCtx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range b.Entries {
-			var c change
-			json.Unmarshal(e.Data, &c)
+		for _, c := range published(t, h, topic, since) {
 			out[c.ID] = true
 		}
 		return out

@@ -279,7 +279,15 @@ func event(i int) (string, []byte) {
 
 // viewersProcess starts the viewers child and waits until it is connected.
 func viewersProcess(url string, n int, duration time.Duration) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
-	cmd := exec.Command(os.Args[0], "viewers", "-url", url, "-n", strconv.Itoa(n), "-duration", duration.String())
+	return childViewers(n, "viewers", "-url", url, "-n", strconv.Itoa(n), "-duration", duration.String())
+}
+
+// childViewers starts this program with args as a viewers child and waits
+// for its "ready N" line: all n viewers connected, or an error that says
+// how many did. The caller writes "go" to stdin, reads the result from the
+// reader, closes stdin and waits for the command.
+func childViewers(n int, args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
+	cmd := exec.Command(os.Args[0], args...)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
@@ -288,15 +296,10 @@ func viewersProcess(url string, n int, duration time.Duration) (*exec.Cmd, io.Wr
 	}
 	r := bufio.NewReader(stdout)
 	line, err := r.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "ready") {
+	if got := strings.TrimSpace(strings.TrimPrefix(line, "ready")); err != nil || !strings.HasPrefix(line, "ready") || got != strconv.Itoa(n) {
 		cmd.Process.Kill()
 		cmd.Wait()
-		return nil, nil, nil, fmt.Errorf("viewers did not start: %q %v", line, err)
-	}
-	if got := strings.TrimSpace(strings.TrimPrefix(line, "ready")); got != strconv.Itoa(n) {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, nil, nil, fmt.Errorf("only %s of %d viewers connected", got, n)
+		return nil, nil, nil, fmt.Errorf("%s: not all %d viewers connected: %q %v", args[0], n, line, err)
 	}
 	return cmd, stdin, r, nil
 }

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -236,19 +235,5 @@ const statusResync websocket.StatusCode = 4000
 // pageViewersProcess starts the page-viewers child for the dashboard at
 // base and waits until its viewers are connected.
 func pageViewersProcess(base string, n int, duration time.Duration, watch string) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
-	cmd := exec.Command(os.Args[0], "page-viewers", "-base", base, "-n", strconv.Itoa(n), "-duration", duration.String(), "-watch", watch)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, nil, nil, err
-	}
-	r := bufio.NewReader(stdout)
-	line, err := r.ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready "+strconv.Itoa(n) {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, nil, nil, fmt.Errorf("page viewers did not all connect: %q %v", line, err)
-	}
-	return cmd, stdin, r, nil
+	return childViewers(n, "page-viewers", "-base", base, "-n", strconv.Itoa(n), "-duration", duration.String(), "-watch", watch)
 }
