@@ -60,6 +60,9 @@ func writeStackReport(b *strings.Builder, o options, fig stackFigures, tcpP99, f
 	fmt.Fprintf(b, "| M6 | kill round trip p50 (POST → KILL → update → every viewer shows it), %d viewers, %d updates/s behind | ≤ 5 ms | %.2f ms | KILL straight to a stand-in → its update: %.2f ms | %s |\n",
 		o.viewers, o.rate, a.P50, a.DirectP50, ratio(a.P50, a.DirectP50))
 	fmt.Fprintf(b, "| M6 | same, p99 (%d kills) | ≤ 20 ms | %.2f ms | %.2f ms | %s |\n", a.Actions, a.P99, a.DirectP99, ratio(a.P99, a.DirectP99))
+	if fig.Err != "" {
+		fmt.Fprintf(b, "\n**The end-to-end run stopped early:** %s. Figures it did not reach are blank.\n", fig.Err)
+	}
 	fmt.Fprintf(b, "\nWhere a target is missed here, and why:\n\n")
 	if fig.Steady.Absorbed < 50000 {
 		fmt.Fprintf(b, "- **M4 steady absorption (%.0f/s).** Every health-check update carries a uuid, so the v1 API has the framework\n", fig.Steady.Absorbed)
