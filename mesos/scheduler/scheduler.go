@@ -89,6 +89,10 @@ type Scheduler struct {
 	// runCtx is Run's context, for calls made on the state's behalf.
 	runMu  sync.Mutex
 	runCtx context.Context
+
+	// snapReq is the snapshot waiting to be taken, if any (see Snapshot).
+	snapMu  sync.Mutex
+	snapReq *snapshotReq
 }
 
 // New validates cfg, opens the state database and builds the scheduler. It

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,19 +27,75 @@ type Snapshot struct {
 
 // Snapshot returns the state as it is now, with the sequence number of
 // the last change it includes: a page rendered from it and a stream
-// resumed after that number miss nothing.
+// resumed after that number miss nothing. The Tasks it holds are shared
+// with other callers and must not be modified; its slices are its own.
+//
+// Callers that ask while a snapshot waits to be taken share it: a hundred
+// pages loading at once (a reconnect after a restart) cost one copy of a
+// 100k-task state on the state goroutine instead of a hundred, which held
+// every update up for seconds. A caller that joins a waiting snapshot gets
+// one taken after it asked, so what it read before asking is in it.
 func (s *Scheduler) Snapshot(ctx context.Context) (*Snapshot, error) {
-	ch := make(chan *Snapshot, 1)
-	if !s.post(ctx, func(st *state) { ch <- st.snapshot() }) {
-		return nil, ctx.Err()
+	s.snapMu.Lock()
+	req := s.snapReq
+	owner := req == nil
+	if owner {
+		req = &snapshotReq{done: make(chan struct{})}
+		s.snapReq = req
+	}
+	req.callers++
+	s.snapMu.Unlock()
+	if owner {
+		posted := s.post(ctx, func(st *state) {
+			s.snapMu.Lock()
+			s.snapReq = nil // who asks from now on needs a later one
+			s.snapMu.Unlock()
+			req.snap = st.snapshot()
+			close(req.done)
+		})
+		if !posted {
+			s.snapMu.Lock()
+			if s.snapReq == req {
+				s.snapReq = nil
+			}
+			s.snapMu.Unlock()
+			req.abandoned = true
+			close(req.done)
+			return nil, ctx.Err()
+		}
 	}
 	select {
-	case snap := <-ch:
-		snap.sort() // here, not on the state goroutine, which updates wait for
-		return snap, nil
+	case <-req.done:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	if req.abandoned { // its owner gave up before posting: ask anew
+		return s.Snapshot(ctx)
+	}
+	req.sorted.Do(req.snap.sort) // here, not on the state goroutine
+	return req.snap.copy(), nil
+}
+
+// snapshotReq is a snapshot waiting to be taken, shared by the callers
+// that asked meanwhile.
+type snapshotReq struct {
+	done      chan struct{} // closed once snap is taken or the request abandoned
+	snap      *Snapshot
+	abandoned bool
+	sorted    sync.Once
+	callers   int // who asked for it, under Scheduler.snapMu
+}
+
+// copy gives a caller slices of its own; the values they hold are shared.
+func (snap *Snapshot) copy() *Snapshot {
+	c := *snap
+	c.Offers = slices.Clone(snap.Offers)
+	c.Agents = slices.Clone(snap.Agents)
+	c.Tasks = slices.Clone(snap.Tasks)
+	c.Older = slices.Clone(snap.Older)
+	c.Queue = slices.Clone(snap.Queue)
+	c.Events = slices.Clone(snap.Events)
+	return &c
 }
 
 // sort puts the snapshot's lists in their documented orders.
