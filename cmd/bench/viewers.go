@@ -34,11 +34,6 @@ type viewerResult struct {
 	Alive int `json:"alive"`
 }
 
-// stamped is the part of every event viewers read: when it was published.
-type stamped struct {
-	At int64 `json:"at"`
-}
-
 // runViewers is the child process: n viewers of url, reading for duration
 // (after a ready line on stdout, and a go line on stdin), then a JSON
 // result on stdout. It lives in its own process so the server's figures
