@@ -33,7 +33,11 @@ func (w *newest) update(t *scheduler.Task) (in, entered bool) {
 			w.tasks[i] = t
 			return true, false
 		}
-		w.tasks = slices.Delete(w.tasks, i, i+1) // its place changed
+		// Its place changed (launch times are set once, so this is
+		// rare). If it now falls off the end, the list is one short
+		// until the next task enters: the task that would take its
+		// place is not known here, and the page shows one row fewer.
+		w.tasks = slices.Delete(w.tasks, i, i+1)
 	}
 	if len(w.tasks) == w.n && !before(t, w.tasks[w.n-1]) {
 		return false, false

@@ -170,7 +170,8 @@ func run(args []string) error {
 		o.runs = 0
 	}
 	for r := 0; r < o.runs; r++ {
-		for _, k := range kinds {
+		// The other flush windows of ours get the fan-out figures only.
+		for _, k := range append(slices.Clone(kinds), o.windows...) {
 			res, err := fanoutRun(k, o)
 			if err != nil {
 				return fmt.Errorf("%s fan-out run %d: %w", k, r+1, err)
@@ -178,21 +179,15 @@ func run(args []string) error {
 			fmt.Fprintf(os.Stderr, "run %d %-7s p50 %.2f ms p99 %.2f ms, %.2f us CPU/delivery, %d delivered, foreign CPU %.0f%%\n",
 				r+1, k, res.P50, res.P99, res.CPUPerDelivery, res.Delivered, res.ForeignPct)
 			fan[k] = append(fan[k], res)
+			if !slices.Contains(kinds, k) {
+				continue
+			}
 			m, err := memoryRun(k, o)
 			if err != nil {
 				return fmt.Errorf("%s memory run %d: %w", k, r+1, err)
 			}
 			fmt.Fprintf(os.Stderr, "run %d %-7s idle %.1f KB/viewer, active %.1f KB/viewer\n", r+1, k, m.Idle/1024, m.Active/1024)
 			mem[k] = append(mem[k], m)
-		}
-		for _, k := range o.windows {
-			res, err := fanoutRun(k, o)
-			if err != nil {
-				return fmt.Errorf("%s fan-out run %d: %w", k, r+1, err)
-			}
-			fmt.Fprintf(os.Stderr, "run %d %-7s p50 %.2f ms p99 %.2f ms, %.2f us CPU/delivery, %d delivered, foreign CPU %.0f%%\n",
-				r+1, k, res.P50, res.P99, res.CPUPerDelivery, res.Delivered, res.ForeignPct)
-			fan[k] = append(fan[k], res)
 		}
 	}
 	var crowd crowdResults

@@ -393,7 +393,7 @@ func directKills(n int) (p50, p99 float64, err error) {
 	o := offers[0]
 	var infos []*mesos.TaskInfo
 	for i := range n {
-		infos = append(infos, &mesos.TaskInfo{Name: proto.String("t"), TaskId: &mesos.TaskID{Value: proto.String("t" + itoa(i))}, AgentId: o.GetAgentId(),
+		infos = append(infos, &mesos.TaskInfo{Name: proto.String("t"), TaskId: &mesos.TaskID{Value: proto.String("t" + strconv.Itoa(i))}, AgentId: o.GetAgentId(),
 			Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.01), mesos.Scalar("mem", 1)},
 			Command:   &mesos.CommandInfo{Value: proto.String("sleep 3600")}})
 	}
@@ -473,9 +473,6 @@ func (st *stack) acknowledged() float64 {
 	}
 	return 0
 }
-
-// itoa is strconv.Itoa, short.
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // stackFigures are the end-to-end figures, from one stack.
 type stackFigures struct {
