@@ -196,9 +196,13 @@ func schedulerBurst(base, fid string, tasks int, dir string) (time.Duration, flo
 	}()
 	// On subscribing it reconciles implicitly: the burst it did not ask
 	// for by hand, every task arriving as an orphan to record.
+	// Changes are emitted before their commit: the burst counts as taken
+	// in once the scheduler has stopped, which commits what it holds.
 	select {
-	case end := <-all:
-		return end.Sub(t0), selfCPU() - cpu0, nil
+	case <-all:
+		cancel()
+		<-stopped
+		return time.Since(t0), selfCPU() - cpu0, nil
 	case <-ctx.Done():
 		return 0, 0, fmt.Errorf("scheduler took in %d of %d tasks", len(tasksSeen), tasks)
 	}

@@ -39,12 +39,16 @@ type plan struct {
 	call   *mesos.Call
 	finish func(st *state, err error) (Result, error)
 	result Result // the answer when there is no call to send
+	// durable holds the call back until what prepare wrote is committed:
+	// an ACCEPT must not launch a task whose intent could be lost. Other
+	// calls go out at once; what they change is stored with their answer.
+	durable bool
 }
 
 // act runs an action: prepare on the state goroutine, the call to the
-// master from the caller's goroutine once what prepare wrote is persisted,
-// finish back on the state goroutine, with an audit entry for the outcome,
-// persisted before the answer.
+// master from the caller's goroutine (once what prepare wrote is persisted,
+// when the plan says durable), finish back on the state goroutine, with an
+// audit entry for the outcome, persisted before the answer.
 func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request string, prepare func(st *state) (plan, error)) (Result, error) {
 	type prepared struct {
 		p      plan
@@ -65,8 +69,12 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 			st.replies = append(st.replies, func(error) { ch <- prepared{p: p, err: err} })
 			return
 		}
-		// The call goes out once what prepare wrote (a launch intent, an
-		// audit entry) is committed; if that fails, it does not go out.
+		if !p.durable {
+			ch <- prepared{p: p}
+			return
+		}
+		// The call goes out once what prepare wrote (a launch intent) is
+		// committed; if that fails, it does not go out.
 		st.replies = append(st.replies, func(perr error) {
 			if perr != nil {
 				perr = fmt.Errorf("%s: nothing sent: %w", action, perr)
@@ -178,7 +186,8 @@ func (s *Scheduler) Accept(ctx context.Context, who Actor, offerID string, specs
 		}
 		st.removeOffer(offerID, "accepted")
 		return plan{
-			call: acceptCall(o, infos, st.s.cfg.RefuseSeconds),
+			durable: true,
+			call:    acceptCall(o, infos, st.s.cfg.RefuseSeconds),
 			finish: func(st *state, err error) (Result, error) {
 				return st.launched(o, tasks, err)
 			},

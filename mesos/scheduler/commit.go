@@ -6,9 +6,9 @@ import (
 	"github.com/offerdeck/offerdeck/mesos"
 )
 
-// batch is what one pass of the state goroutine made, handed to the
-// committer: the writes in their stored form, and everything that waits
-// for them to be durable. Nothing in it is shared with the state.
+// batch is what one pass of the state goroutine made: the writes in their
+// stored form, everything that waits for them to be durable, and the
+// changes that describe it. Nothing in it is shared with the state.
 type batch struct {
 	writes    *encoded
 	encodeErr error
@@ -18,8 +18,10 @@ type batch struct {
 	acks    []ack
 	calls   []masterCall
 	replies []func(error)
-	// changes are emitted after the commit, in order, whether it
-	// succeeded or not: they describe the state in memory.
+	// changes go to the emitter before the batch goes to the committer:
+	// they describe the state in memory, so a page need not wait for the
+	// disk. What promised durability (acknowledgements, ACCEPTs, the
+	// answers to actions) still waits for the commit.
 	changes []Change
 }
 
@@ -53,18 +55,17 @@ func (st *state) take() *batch {
 // commitLoop is the committer: it commits each batch and then releases
 // what waited for it, one batch at a time and in order, until batches is
 // closed. Its owner is Run.
-func (s *Scheduler) commitLoop(ctx context.Context, batches <-chan *batch, a *acker) {
+func (s *Scheduler) commitLoop(batches <-chan *batch, a *acker) {
 	for b := range batches {
-		s.commit(ctx, b, a)
+		s.commit(b, a)
 	}
 }
 
 // commit persists b, then releases its acknowledgements, calls and
-// replies, and emits its changes (dropped once ctx is done). When the
-// commit fails, nothing that promised durability goes out: the replies
+// replies. When the commit fails, nothing that promised durability goes out: the replies
 // carry the error, the agent resends unacknowledged updates, and a
 // launch whose ACCEPT was held back is settled by the launch check.
-func (s *Scheduler) commit(ctx context.Context, b *batch, a *acker) {
+func (s *Scheduler) commit(b *batch, a *acker) {
 	err := b.encodeErr
 	if err == nil && b.writes != nil {
 		err = s.store.commit(b.writes)
@@ -83,11 +84,18 @@ func (s *Scheduler) commit(ctx context.Context, b *batch, a *acker) {
 			r(nil)
 		}
 	}
-	for _, c := range b.changes {
-		select {
-		case s.changes <- c:
-		case <-ctx.Done():
-			return
+}
+
+// emitLoop is the emitter: it hands each burst's changes to the consumer,
+// in order, until bursts is closed; once ctx is done it drops them. Its
+// owner is Run.
+func (s *Scheduler) emitLoop(ctx context.Context, bursts <-chan []Change) {
+	for changes := range bursts {
+		for _, c := range changes {
+			select {
+			case s.changes <- c:
+			case <-ctx.Done():
+			}
 		}
 	}
 }

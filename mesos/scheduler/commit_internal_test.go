@@ -3,14 +3,17 @@ package scheduler
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
 
 	"github.com/offerdeck/offerdeck/mesos"
 )
 
 // TestCommitReleasesOnlyWhatIsDurable: a batch's acknowledgements, calls
-// and replies go out after its commit, and not at all when it fails; its
-// changes are emitted either way.
+// and replies go out after its commit, and not at all when it fails.
 func TestCommitReleasesOnlyWhatIsDurable(t *testing.T) {
 	for _, fail := range []bool{false, true} {
 		st, err := openStore(t.TempDir())
@@ -38,7 +41,7 @@ func TestCommitReleasesOnlyWhatIsDurable(t *testing.T) {
 			t.Fatal("a second take found work")
 		}
 		a := newAcker()
-		s.commit(context.Background(), b, a)
+		s.commit(b, a)
 
 		acks := a.take()
 		switch {
@@ -51,8 +54,81 @@ func TestCommitReleasesOnlyWhatIsDurable(t *testing.T) {
 		case !fail && (replied[0] != nil || len(acks) != 1):
 			t.Errorf("commit replied %v with %d acknowledgements, want nil and 1", replied[0], len(acks))
 		}
-		if len(s.changes) != 1 {
-			t.Errorf("fail=%v: %d changes emitted, want 1", fail, len(s.changes))
+	}
+}
+
+// TestChangesDoNotWaitForTheDisk: while a commit is stuck, the changes of
+// the updates behind it still reach the consumer, and their
+// acknowledgements wait until the disk has them.
+func TestChangesDoNotWaitForTheDisk(t *testing.T) {
+	db, err := openStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.close()
+	st := benchState()
+	s := st.s
+	s.store, st.registration = db, "8c2f1d3e-5b7a-4c9d-a1e2-f3b4c5d6e7f8-0000"
+	s.inbox, s.changes = make(chan func(*state), inboxSize), make(chan Change, changeBuffer)
+
+	// bbolt has one writer at a time: holding a write transaction holds
+	// every commit back.
+	tx, err := db.db.Begin(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	released := false
+	defer func() {
+		if !released {
+			tx.Rollback()
 		}
+	}()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	batches, bursts := make(chan *batch), make(chan []Change, burstsWaiting)
+	wg.Go(func() { s.commitLoop(batches, st.acker) })
+	wg.Go(func() { s.emitLoop(ctx, bursts) })
+	wg.Go(func() {
+		if left := s.loop(ctx, st, bursts, batches); left != nil {
+			s.commit(left, st.acker)
+		}
+		close(batches)
+		close(bursts)
+	})
+
+	// Two bursts: the committer takes the first and waits for bbolt; the
+	// second's changes must still arrive.
+	for i, id := range []string{"first", "second"} {
+		e := &mesos.Event{Type: mesos.Event_UPDATE.Enum(), Update: &mesos.Event_Update{Status: &mesos.TaskStatus{
+			TaskId: &mesos.TaskID{Value: proto.String(id)}, State: mesos.TaskState_TASK_RUNNING.Enum(),
+			Source: mesos.TaskStatus_SOURCE_EXECUTOR.Enum(), AgentId: &mesos.AgentID{Value: proto.String("agent-1")},
+			Uuid: []byte{byte(i), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+		}}}
+		s.post(ctx, func(st *state) { st.onEvent(e) })
+		deadline := time.After(10 * time.Second)
+		for seen := false; !seen; {
+			select {
+			case c := <-s.changes:
+				seen = c.Kind == TaskChanged && c.Task.ID == id
+			case <-deadline:
+				t.Fatalf("the change of %q did not arrive while a commit was held", id)
+			}
+		}
+	}
+	if acks := st.acker.take(); len(acks) != 0 {
+		t.Fatalf("%d acknowledgements released before their commit", len(acks))
+	}
+
+	released = true
+	tx.Rollback()
+	var acked int
+	for deadline := time.Now().Add(10 * time.Second); acked < 2 && time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		acked += len(st.acker.take())
+	}
+	if acked != 2 {
+		t.Fatalf("%d of 2 acknowledgements released after the commits", acked)
 	}
 }

@@ -30,6 +30,8 @@ const (
 	burstMax = 8192
 	// changeBuffer is how many changes may wait for the consumer.
 	changeBuffer = 4096
+	// burstsWaiting is how many bursts' changes may wait for the emitter.
+	burstsWaiting = 16
 	// holdTick is how often held offers are checked against their hold.
 	holdTick = 250 * time.Millisecond
 	// implicitReconcileEvery is how often the whole task set is reconciled.
@@ -229,13 +231,20 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	// next, and no more, so the state is never far ahead of the disk.
 	batches := make(chan *batch)
 	var committer sync.WaitGroup
-	committer.Go(func() { s.commitLoop(ctx, batches, st.acker) })
+	committer.Go(func() { s.commitLoop(batches, st.acker) })
+	// Changes skip the disk's queue: a few bursts may wait for the
+	// consumer before the state goroutine waits for it.
+	bursts := make(chan []Change, burstsWaiting)
+	var emitter sync.WaitGroup
+	emitter.Go(func() { s.emitLoop(ctx, bursts) })
+	defer emitter.Wait()
+	defer close(bursts)
 
-	left := s.loop(ctx, st, batches)
+	left := s.loop(ctx, st, bursts, batches)
 	close(batches)
 	committer.Wait()
 	if left != nil {
-		s.commit(ctx, left, st.acker)
+		s.commit(left, st.acker)
 	}
 
 	// Keep applying what calls in flight report while they finish, so none
@@ -268,7 +277,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if b := st.take(); b != nil {
 		// Too late for calls: nothing would apply their answers.
 		b.calls = nil
-		s.commit(ctx, b, st.acker)
+		s.commit(b, st.acker)
 	}
 	return nil
 }
@@ -314,11 +323,12 @@ func (s *Scheduler) onStatus(cs mesos.Status) {
 	s.post(ctx, func(st *state) { st.onConnection(cs) })
 }
 
-// loop is the state goroutine. After each burst of work it hands what it
-// made to the committer and goes on with the next burst while that
-// commits. It returns when ctx is done, with the batch it could not hand
-// over, if any.
-func (s *Scheduler) loop(ctx context.Context, st *state, batches chan<- *batch) *batch {
+// loop is the state goroutine. After each burst of work it hands the
+// changes it made to the emitter and the rest to the committer, and goes
+// on with the next burst while that commits. It returns when ctx is done,
+// with the batch it could not hand over, if any; changes made from then
+// on are not emitted.
+func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change, batches chan<- *batch) *batch {
 	tick := time.NewTicker(holdTick)
 	defer tick.Stop()
 	reconcile := time.NewTicker(implicitReconcileEvery)
@@ -347,6 +357,14 @@ func (s *Scheduler) loop(ctx context.Context, st *state, batches chan<- *batch) 
 			st.reconcile(nil)
 		}
 		if b := st.take(); b != nil {
+			if len(b.changes) > 0 {
+				select {
+				case bursts <- b.changes:
+					b.changes = nil
+				case <-ctx.Done():
+					return b
+				}
+			}
 			select {
 			case batches <- b:
 			case <-ctx.Done():
