@@ -18,7 +18,7 @@ import (
 // measuring what applying an event costs the state goroutine.
 func benchState() *state {
 	s := &Scheduler{cfg: Config{EventHistory: DefaultEventHistory, HoldTime: DefaultHoldTime}, log: slog.New(slog.DiscardHandler)}
-	return &state{s: s, offers: map[string]*Offer{}, agents: map[string]*Agent{}, tasks: map[string]*Task{}, acker: newAcker(), done: newResults()}
+	return &state{s: s, offers: map[string]*Offer{}, agents: map[string]*Agent{}, tasks: map[string]*Task{}, acker: newAcker(), done: newResults(), index: newTaskIndex()}
 }
 
 // BenchmarkApplyUpdate measures applying one agent status update: history,

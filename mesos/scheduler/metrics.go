@@ -65,13 +65,11 @@ func (m *metrics) observe(st *state) {
 		return
 	}
 	m.offers.Set(float64(len(st.offers)))
-	counts := map[string]int{}
-	for _, t := range st.tasks {
-		counts[t.State.String()]++
-	}
 	m.tasks.Reset()
-	for s, n := range counts {
-		m.tasks.WithLabelValues(s).Set(float64(n))
+	for s, n := range st.index.byState {
+		if n > 0 {
+			m.tasks.WithLabelValues(s.String()).Set(float64(n))
+		}
 	}
 	if !st.conn.LastEvent.IsZero() {
 		m.heartbeat.Set(float64(st.conn.LastEvent.UnixNano()) / 1e9)

@@ -79,6 +79,7 @@ type state struct {
 	offers       map[string]*Offer
 	agents       map[string]*Agent // every agent seen in an offer
 	tasks        map[string]*Task  // the current registration's, by id
+	index        taskIndex         // counts and launching tasks, kept as tasks change
 	older        []*Task           // tasks of registrations the master removed
 	queue        []*queued
 	placed       []*queued // specs fully placed recently, for requeues
@@ -115,10 +116,12 @@ func (s *Scheduler) restore() (*state, error) {
 		auditSeq:     auditSeq,
 		acker:        newAcker(),
 		done:         newResults(),
+		index:        newTaskIndex(),
 	}
 	for _, t := range tasks {
 		if t.Registration == frameworkID && frameworkID != "" {
 			st.tasks[t.ID] = t
+			st.index.track(t)
 		} else {
 			st.older = append(st.older, t)
 		}
@@ -165,6 +168,7 @@ func (st *state) onMasterError(me *mesos.MasterError) {
 		for _, t := range st.tasks {
 			st.older = append(st.older, t)
 		}
+		st.index.forget(st.tasks)
 		st.tasks = map[string]*Task{}
 		st.registration = ""
 		empty := ""
@@ -353,8 +357,8 @@ func (st *state) checkLaunches(now time.Time) {
 		return
 	}
 	var stale []*Task
-	for _, t := range st.tasks {
-		if t.Launching && now.Sub(t.Launched) > st.s.cfg.LaunchCheck && now.Sub(t.checked) > st.s.cfg.LaunchCheck {
+	for t := range st.index.launching {
+		if now.Sub(t.Launched) > st.s.cfg.LaunchCheck && now.Sub(t.checked) > st.s.cfg.LaunchCheck {
 			t.checked = now
 			stale = append(stale, t)
 		}
@@ -454,6 +458,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 
 // taskChanged persists a task and announces it.
 func (st *state) taskChanged(t *Task) {
+	st.index.track(t)
 	st.pending.tasks = append(st.pending.tasks, t)
 	st.change(Change{Kind: TaskChanged, Task: t.clone()})
 }

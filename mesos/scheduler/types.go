@@ -75,6 +75,10 @@ type Task struct {
 
 	// checked is when a launching task was last reconciled.
 	checked time.Time
+	// indexed and indexedState are what the state's taskIndex counted
+	// this task as.
+	indexed      bool
+	indexedState mesos.TaskState
 }
 
 // Terminal reports whether the task's latest state is terminal.
