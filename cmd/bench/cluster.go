@@ -216,8 +216,13 @@ type rawSub struct {
 	updates                     int // UPDATE records read so far
 }
 
-func subscribeRaw(ctx context.Context, base string) (*rawSub, error) {
-	body := `{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"bench","name":"bench","failover_timeout":3600}}}`
+func subscribeRaw(ctx context.Context, base string, capabilities ...mesos.FrameworkInfo_Capability_Type) (*rawSub, error) {
+	var caps []string
+	for _, c := range capabilities {
+		caps = append(caps, `{"type":"`+c.String()+`"}`)
+	}
+	body := `{"type":"SUBSCRIBE","subscribe":{"framework_info":{"user":"bench","name":"bench","failover_timeout":3600,"capabilities":[` +
+		strings.Join(caps, ",") + `]}}}`
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+mesos.SchedulerPath, strings.NewReader(body))
 	req.Header.Set("Content-Type", mesos.MediaTypeJSON)
 	resp, err := http.DefaultClient.Do(req)

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,8 +29,9 @@ type pageViewerResult struct {
 	P99       float64 `json:"p99_ms"`
 	CPU       float64 `json:"cpu_seconds"`
 	Resyncs   int     `json:"resyncs"` // viewers told to re-render, which re-fetched the page
-	// Seen maps each row id that every viewer saw in the watched state to
-	// when the last of them first saw it, in Unix nanoseconds.
+	// Seen maps each row id that every viewer saw in a watched state to
+	// when the last of them first saw it in any of them, and "id state" to
+	// when the last of them first saw it in that state; Unix nanoseconds.
 	Seen map[string]int64 `json:"seen,omitempty"`
 }
 
@@ -45,7 +47,7 @@ func runPageViewers(args []string) error {
 	page := fs.String("page", "/tasks", "the page whose stream to follow")
 	n := fs.Int("n", 100, "viewers")
 	duration := fs.Duration("duration", 5*time.Second, "how long to measure once told to go")
-	watch := fs.String("watch", "", "a task state (such as TASK_KILLED) whose rows to time")
+	watch := fs.String("watch", "", "task states (such as TASK_KILLING,TASK_KILLED) whose rows to time, comma-separated")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,7 +67,16 @@ func runPageViewers(args []string) error {
 			return false
 		}
 	}
-	watchAttr := []byte(`data-state=\"` + *watch + `\"`)
+	type watched struct {
+		state string
+		attr  []byte
+	}
+	var watches []watched
+	for s := range strings.SplitSeq(*watch, ",") {
+		if s != "" {
+			watches = append(watches, watched{s, []byte(`data-state=\"` + s + `\"`)})
+		}
+	}
 
 	// viewer follows the page until ctx ends, reporting to started once:
 	// whether its first page fetch and dial worked.
@@ -99,9 +110,16 @@ func runPageViewers(args []string) error {
 						lat = append(lat, float64(now.UnixNano()-r.updated*1e6)/1e6)
 						res.Delivered++
 					}
-					if *watch != "" && !sights[r.id] && bytes.Contains(r.attrs, watchAttr) {
-						sights[r.id] = true
-						seen[r.id] = append(seen[r.id], now.UnixNano())
+					for _, w := range watches {
+						if !bytes.Contains(r.attrs, w.attr) {
+							continue
+						}
+						for _, key := range []string{r.id, r.id + " " + w.state} {
+							if !sights[key] {
+								sights[key] = true
+								seen[key] = append(seen[key], now.UnixNano())
+							}
+						}
 					}
 				}
 			})

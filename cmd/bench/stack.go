@@ -288,11 +288,18 @@ func readPageViewerResult(out *bufio.Reader) (pageViewerResult, error) {
 }
 
 // actionResult is the round trip of kill actions: the POST to the
-// dashboard until every viewer shows the task killed, and the same KILL
-// sent straight to a stand-in until its update arrives.
+// dashboard until every viewer shows the kill's first update (TASK_KILLING,
+// or TASK_KILLED when a flush window took both), and until every viewer
+// shows TASK_KILLED; and the same KILL sent straight to a stand-in until
+// its first update and until TASK_KILLED arrive. Both frameworks have the
+// TASK_KILLING_STATE capability, so TASK_KILLED comes only after KILLING
+// is acknowledged, which the dashboard does once it has stored it.
 type actionResult struct {
-	P50, P99             float64 // ms, through the dashboard
-	DirectP50, DirectP99 float64 // ms, straight to the stand-in
+	P50, P99             float64 // ms, through the dashboard, to the first update shown
+	DirectP50, DirectP99 float64 // ms, straight to the stand-in, to the first update
+	KilledP50, KilledP99 float64 // ms, through the dashboard, to TASK_KILLED shown
+	DirectKilledP50      float64 // ms, straight to the stand-in, to TASK_KILLED
+	DirectKilledP99      float64
 	Actions              int
 }
 
@@ -318,7 +325,7 @@ func actionRun(st *stack, n, viewers int, rate float64) (actionResult, error) {
 	}
 	defer st.master.SetHealthChecks(0)
 	const gap = 100 * time.Millisecond
-	cmd, stdin, out, err := pageViewersProcess(st.url, viewers, time.Duration(n)*gap+5*time.Second, "TASK_KILLED")
+	cmd, stdin, out, err := pageViewersProcess(st.url, viewers, time.Duration(n)*gap+5*time.Second, "TASK_KILLING,TASK_KILLED")
 	if err != nil {
 		return res, err
 	}
@@ -345,50 +352,58 @@ func actionRun(st *stack, n, viewers int, rate float64) (actionResult, error) {
 	if err != nil {
 		return res, err
 	}
-	var rtt []float64
+	var shown, killed []float64
 	for id, t0 := range posted {
 		if at, ok := vr.Seen[id]; ok {
-			rtt = append(rtt, float64(at-t0.UnixNano())/1e6)
+			shown = append(shown, float64(at-t0.UnixNano())/1e6)
+		}
+		if at, ok := vr.Seen[id+" TASK_KILLED"]; ok {
+			killed = append(killed, float64(at-t0.UnixNano())/1e6)
 		}
 	}
-	if len(rtt) < n {
-		return res, fmt.Errorf("only %d of %d kills reached every viewer", len(rtt), n)
+	if len(shown) < n || len(killed) < n {
+		return res, fmt.Errorf("of %d kills, %d reached every viewer, %d as TASK_KILLED", n, len(shown), len(killed))
 	}
-	res.Actions = len(rtt)
-	res.P50, res.P99 = percentile(rtt, 50), percentile(rtt, 99)
-	res.DirectP50, res.DirectP99, err = directKills(n)
+	res.Actions = len(shown)
+	res.P50, res.P99 = percentile(shown, 50), percentile(shown, 99)
+	res.KilledP50, res.KilledP99 = percentile(killed, 50), percentile(killed, 99)
+	direct, directKilled, err := directKills(n)
+	res.DirectP50, res.DirectP99 = percentile(direct, 50), percentile(direct, 99)
+	res.DirectKilledP50, res.DirectKilledP99 = percentile(directKilled, 50), percentile(directKilled, 99)
 	return res, err
 }
 
 // directKills is the baseline of actionRun: a framework with its own
-// stand-in (the three demo agents, simulated) sends KILL for n running
-// tasks and times each until its TASK_KILLED update arrives.
-func directKills(n int) (p50, p99 float64, err error) {
+// stand-in (the three demo agents, simulated) and the TASK_KILLING_STATE
+// capability sends KILL for n running tasks and times each until its first
+// update arrives and until TASK_KILLED does, acknowledging each update at
+// once. The times are in milliseconds.
+func directKills(n int) (first, killed []float64, err error) {
 	dir, err := os.MkdirTemp("", "offerdeck-direct-")
 	if err != nil {
-		return 0, 0, err
+		return nil, nil, err
 	}
 	defer os.RemoveAll(dir)
 	m, err := local.New(local.Config{SimulateCommands: true, SandboxRoot: dir})
 	if err != nil {
-		return 0, 0, err
+		return nil, nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, 0, err
+		return nil, nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); m.Run(ctx, ln) }()
 	defer func() { cancel(); <-done }()
-	raw, err := subscribeRaw(ctx, "http://"+ln.Addr().String())
+	raw, err := subscribeRaw(ctx, "http://"+ln.Addr().String(), mesos.FrameworkInfo_Capability_TASK_KILLING_STATE)
 	if err != nil {
-		return 0, 0, err
+		return nil, nil, err
 	}
 	defer raw.close()
 	offers, err := raw.nextOffers()
 	if err != nil {
-		return 0, 0, err
+		return nil, nil, err
 	}
 	o := offers[0]
 	var infos []*mesos.TaskInfo
@@ -399,42 +414,50 @@ func directKills(n int) (p50, p99 float64, err error) {
 	}
 	if err := raw.call(&mesos.Call{Type: mesos.Call_ACCEPT.Enum(), Accept: &mesos.Call_Accept{OfferIds: []*mesos.OfferID{o.GetId()},
 		Operations: []*mesos.Offer_Operation{{Type: mesos.Offer_Operation_LAUNCH.Enum(), Launch: &mesos.Offer_Operation_Launch{TaskInfos: infos}}}}}); err != nil {
-		return 0, 0, err
+		return nil, nil, err
 	}
 	// Acknowledge until every task runs.
 	for running := 0; running < n; {
 		st, err := raw.nextUpdate()
 		if err != nil {
-			return 0, 0, err
+			return nil, nil, err
 		}
 		if err := raw.ack(st); err != nil {
-			return 0, 0, err
+			return nil, nil, err
 		}
 		if st.GetState() == mesos.TaskState_TASK_RUNNING {
 			running++
 		}
 	}
-	var rtt []float64
 	for i := range n {
 		t0 := time.Now()
+		var sawFirst bool
 		if err := raw.call(&mesos.Call{Type: mesos.Call_KILL.Enum(), Kill: &mesos.Call_Kill{TaskId: infos[i].GetTaskId()}}); err != nil {
-			return 0, 0, err
+			return nil, nil, err
 		}
 		for {
 			st, err := raw.nextUpdate()
 			if err != nil {
-				return 0, 0, err
+				return nil, nil, err
 			}
 			if err := raw.ack(st); err != nil {
-				return 0, 0, err
+				return nil, nil, err
 			}
-			if st.GetTaskId().GetValue() == infos[i].GetTaskId().GetValue() && st.GetState() == mesos.TaskState_TASK_KILLED {
+			if st.GetTaskId().GetValue() != infos[i].GetTaskId().GetValue() {
+				continue
+			}
+			ms := float64(time.Since(t0).Nanoseconds()) / 1e6
+			if !sawFirst {
+				sawFirst = true
+				first = append(first, ms)
+			}
+			if st.GetState() == mesos.TaskState_TASK_KILLED {
+				killed = append(killed, ms)
 				break
 			}
 		}
-		rtt = append(rtt, float64(time.Since(t0).Nanoseconds())/1e6)
 	}
-	return percentile(rtt, 50), percentile(rtt, 99), nil
+	return first, killed, nil
 }
 
 func percentile(xs []float64, p int) float64 {
@@ -539,8 +562,10 @@ func runStack(o options) (stackFigures, error) {
 	if fig.Action, err = actionRun(st, 30, o.viewers, float64(o.rate)); err != nil {
 		return fig, fmt.Errorf("actions: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "stack actions: %d kills, p50 %.2f ms p99 %.2f ms; straight to a stand-in p50 %.2f ms p99 %.2f ms\n",
-		fig.Action.Actions, fig.Action.P50, fig.Action.P99, fig.Action.DirectP50, fig.Action.DirectP99)
+	a := fig.Action
+	fmt.Fprintf(os.Stderr, "stack actions: %d kills, first update shown p50 %.2f ms p99 %.2f ms (straight to a stand-in %.2f / %.2f); "+
+		"TASK_KILLED shown p50 %.2f ms p99 %.2f ms (straight %.2f / %.2f)\n",
+		a.Actions, a.P50, a.P99, a.DirectP50, a.DirectP99, a.KilledP50, a.KilledP99, a.DirectKilledP50, a.DirectKilledP99)
 	if fig.Steady, err = e2eRun(st, float64(o.steadyRate), o.viewers, o.duration); err != nil {
 		return fig, fmt.Errorf("steady run: %w", err)
 	}
