@@ -402,16 +402,20 @@ func TestOverviewFollowsOffers(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.post(t, "/offers/"+offerIDs(doc)[0]+"/decline", url.Values{"refuse": {"1h"}}, nil)
+	// The page's positions are read before its snapshot, so the stream
+	// may first repeat counts the page already showed; what it must end
+	// on is the count after the decline.
 	seen := map[string]bool{}
-	for !(seen["offered-resources"] && seen["offer-count"] && seen["nav-count-offers"]) {
+	count := ""
+	for !(seen["offered-resources"] && seen["nav-count-offers"] && count == "2") {
 		m, err := read(t, c)
 		if err != nil {
-			t.Fatalf("overview changes seen %v, then: %v", seen, err)
+			t.Fatalf("overview changes seen %v, offer-count last %q, then: %v", seen, count, err)
 		}
 		for _, ch := range m.Changes {
 			seen[ch.ID] = true
-			if ch.ID == "offer-count" && ch.Text != "2" {
-				t.Errorf("offer-count = %q after a decline of one of three", ch.Text)
+			if ch.ID == "offer-count" {
+				count = ch.Text
 			}
 		}
 	}
