@@ -286,3 +286,39 @@ func TestOnAgent(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentRowOnlyWhenItsCountsChange: an agent's row counts its tasks and
+// the live ones; a task's first update and its end change them, a health
+// check does not.
+func TestAgentRowOnlyWhenItsCountsChange(t *testing.T) {
+	f, h := bareFeed(t)
+	ctx := context.Background()
+	f.agents["a1"] = scheduler.Agent{ID: "a1", Hostname: "agent-1.demo"}
+	healthy := true
+	for _, step := range []struct {
+		name  string
+		state mesos.TaskState
+		want  bool
+	}{
+		{"launched", mesos.TaskState_TASK_RUNNING, true},
+		{"health check", mesos.TaskState_TASK_RUNNING, false},
+		{"finished", mesos.TaskState_TASK_FINISHED, true},
+	} {
+		healthy = !healthy
+		// Each change carries a copy of the task, as the scheduler's do.
+		task := &scheduler.Task{ID: "web-1", AgentID: "a1", State: step.state,
+			History: []scheduler.Status{{State: step.state, Healthy: &healthy, Time: time.Now()}}}
+		since := h.Seq(topicAgents)
+		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task})
+		f.publish(ctx)
+		var row string
+		for _, c := range published(t, h, topicAgents, since) {
+			if c.ID == "agentrow-a1" {
+				row = c.HTML
+			}
+		}
+		if (row != "") != step.want {
+			t.Errorf("%s: agent row sent = %v, want %v", step.name, row != "", step.want)
+		}
+	}
+}
