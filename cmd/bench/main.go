@@ -49,6 +49,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "stand-in" {
+		if err := runStandIn(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench stand-in:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "page-viewers" {
 		if err := runPageViewers(os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "bench page-viewers:", err)
@@ -74,6 +81,7 @@ type options struct {
 	crowd            crowdOptions
 	stackRuns        int
 	steadyRate       int
+	steadyProfile    string
 	windows          []string // flush windows of ours to sweep, as kinds "ours@5ms"
 	browserDuration  time.Duration
 	browserRates     string
@@ -94,6 +102,7 @@ func run(args []string) error {
 	fs.IntVar(&o.tasksPer, "tasks-per-agent", 10, "simulated tasks on each agent")
 	fs.IntVar(&o.stackRuns, "stack-runs", 5, "end-to-end latency runs on the whole dashboard (stand-in, scheduler, web) in scale mode")
 	fs.IntVar(&o.steadyRate, "steady-rate", 50000, "health check updates a second asked of the stand-in for the steady absorption figure")
+	fs.StringVar(&o.steadyProfile, "steady-cpuprofile", "", "write a CPU profile of the measured time of the steady absorption run (with -stack-only) to this file")
 	serve := fs.Bool("serve-stack", false, "start the whole dashboard in scale mode, print \"url <base>\" and serve it until stdin ends; \"rate N\" lines set the health checks a second (for the browser lane)")
 	windows := fs.String("windows", "2ms,10ms", "other flush windows of ours to measure beside the default, for the latency/CPU trade-off (comma-separated; empty for none)")
 	fs.DurationVar(&o.browserDuration, "browser-duration", 30*time.Second, "measuring time of each browser lane")
@@ -107,17 +116,11 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := startCPUProfile(*cpuProfile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	for _, w := range strings.Split(*windows, ",") {
 		if w = strings.TrimSpace(w); w == "" {
 			continue
@@ -439,3 +442,23 @@ func median(xs []float64) float64 {
 }
 
 func epochOf(h *hub.Hub) string { return strconv.FormatUint(h.Epoch(), 36) }
+
+// startCPUProfile writes a CPU profile of this process to file until the
+// function it returns is called; with no file it does nothing.
+func startCPUProfile(file string) (stop func(), err error) {
+	if file == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}

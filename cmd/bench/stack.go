@@ -32,7 +32,7 @@ import (
 // scale mode over real HTTP: the path a master's update takes to a
 // viewer's page, with nothing replaced.
 type stack struct {
-	master    *local.Master
+	master    *standIn // in a process of its own
 	masterURL string
 	sched     *scheduler.Scheduler
 	metrics   *prometheus.Registry // the scheduler's
@@ -60,17 +60,10 @@ func startStack(agents, tasksPer int) (st *stack, err error) {
 			st.close()
 		}
 	}()
-	m, err := local.New(local.Config{Agents: local.ScaleAgents(agents), SimulateCommands: true, SandboxRoot: dir + "/sandboxes"})
-	if err != nil {
+	if st.master, err = startStandIn(agents, dir); err != nil {
 		return st, err
 	}
-	st.master = m
-	mln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return st, err
-	}
-	st.masterURL = "http://" + mln.Addr().String()
-	st.wg.Go(func() { m.Run(ctx, mln) })
+	st.masterURL = st.master.url
 
 	discard := slog.New(slog.DiscardHandler)
 	st.metrics = prometheus.NewRegistry()
@@ -195,6 +188,9 @@ func (st *stack) close() {
 	if st.sched != nil {
 		st.sched.Close()
 	}
+	if st.master != nil {
+		st.master.close()
+	}
 	os.RemoveAll(st.dir)
 }
 
@@ -236,13 +232,14 @@ type e2eResult struct {
 	P50, P99       float64 // stamped → parsed by a viewer, ms
 	BytesPerViewer float64 // per second
 	Resyncs        int
-	CPUCores       float64 // this process (stand-in included), cores
+	CPUCores       float64 // the dashboard's process (the bench's), cores
+	StandInCores   float64 // the stand-in's process, cores
 	ForeignPct     float64
 }
 
 // e2eRun sets the stand-in's health check rate and has viewers of the
 // tasks page measure for duration after a second to settle.
-func e2eRun(st *stack, rate float64, viewers int, duration time.Duration) (e2eResult, error) {
+func e2eRun(st *stack, rate float64, viewers int, duration time.Duration, profile string) (e2eResult, error) {
 	res := e2eResult{Rate: rate}
 	if err := st.master.SetHealthChecks(rate); err != nil {
 		return res, err
@@ -255,10 +252,16 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration) (e2eRe
 	defer cmd.Wait()
 	defer stdin.Close()
 	time.Sleep(3 * time.Second) // the viewers catch up from their pages' positions
-	cpu0, busy0, acked0 := selfCPU(), procBusy(), st.acknowledged()
+	// A profile, if asked for, covers the measured time alone.
+	stopProfile, err := startCPUProfile(profile)
+	if err != nil {
+		return res, err
+	}
+	cpu0, busy0, acked0, master0 := selfCPU(), procBusy(), st.acknowledged(), st.master.cpu()
 	io.WriteString(stdin, "go\n")
 	vr, err := readPageViewerResult(out)
-	cpu, busy := selfCPU()-cpu0, procBusy()-busy0
+	cpu, busy, master := selfCPU()-cpu0, procBusy()-busy0, st.master.cpu()-master0
+	stopProfile()
 	if err != nil {
 		return res, err
 	}
@@ -267,8 +270,8 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration) (e2eRe
 	res.Absorbed = (st.acknowledged() - acked0) / secs
 	res.Rows = float64(vr.Delivered) / float64(vr.Connected) / secs
 	res.BytesPerViewer = float64(vr.Bytes) / float64(vr.Connected) / secs
-	res.CPUCores = cpu / secs
-	res.ForeignPct = max(0, busy-cpu-vr.CPU) / secs * 100
+	res.CPUCores, res.StandInCores = cpu/secs, master/secs
+	res.ForeignPct = max(0, busy-cpu-master-vr.CPU) / secs * 100
 	return res, nil
 }
 
@@ -543,17 +546,17 @@ func runStack(o options) (stackFigures, error) {
 		}
 		fig.Pages = append(fig.Pages, pageWeight{p, n})
 	}
-	if fig.Rest, err = e2eRun(st, 0, o.viewers, o.duration); err != nil {
+	if fig.Rest, err = e2eRun(st, 0, o.viewers, o.duration, ""); err != nil {
 		return fig, fmt.Errorf("at rest: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "stack at rest: %.0f B/s a viewer\n", fig.Rest.BytesPerViewer)
 	for r := range o.stackRuns {
-		res, err := e2eRun(st, float64(o.rate), o.viewers, o.duration)
+		res, err := e2eRun(st, float64(o.rate), o.viewers, o.duration, "")
 		if err != nil {
 			return fig, fmt.Errorf("live run %d: %w", r+1, err)
 		}
-		fmt.Fprintf(os.Stderr, "stack run %d: %.0f updates/s asked, %.0f absorbed, %.0f rows a viewer; p50 %.2f ms p99 %.2f ms; %.0f B/s a viewer; %d resyncs; %.2f cores; foreign CPU %.0f%%\n",
-			r+1, res.Rate, res.Absorbed, res.Rows, res.P50, res.P99, res.BytesPerViewer, res.Resyncs, res.CPUCores, res.ForeignPct)
+		fmt.Fprintf(os.Stderr, "stack run %d: %.0f updates/s asked, %.0f absorbed, %.0f rows a viewer; p50 %.2f ms p99 %.2f ms; %.0f B/s a viewer; %d resyncs; dashboard %.2f cores, stand-in %.2f; foreign CPU %.0f%%\n",
+			r+1, res.Rate, res.Absorbed, res.Rows, res.P50, res.P99, res.BytesPerViewer, res.Resyncs, res.CPUCores, res.StandInCores, res.ForeignPct)
 		fig.Live = append(fig.Live, res)
 	}
 	// Actions before the steady run: asking more than the stack absorbs
@@ -566,11 +569,11 @@ func runStack(o options) (stackFigures, error) {
 	fmt.Fprintf(os.Stderr, "stack actions: %d kills, first update shown p50 %.2f ms p99 %.2f ms (straight to a stand-in %.2f / %.2f); "+
 		"TASK_KILLED shown p50 %.2f ms p99 %.2f ms (straight %.2f / %.2f)\n",
 		a.Actions, a.P50, a.P99, a.DirectP50, a.DirectP99, a.KilledP50, a.KilledP99, a.DirectKilledP50, a.DirectKilledP99)
-	if fig.Steady, err = e2eRun(st, float64(o.steadyRate), o.viewers, o.duration); err != nil {
+	if fig.Steady, err = e2eRun(st, float64(o.steadyRate), o.viewers, o.duration, o.steadyProfile); err != nil {
 		return fig, fmt.Errorf("steady run: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "stack steady: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %d resyncs; %.2f cores\n",
-		fig.Steady.Rate, fig.Steady.Absorbed, fig.Steady.P50, fig.Steady.P99, fig.Steady.Resyncs, fig.Steady.CPUCores)
+	fmt.Fprintf(os.Stderr, "stack steady: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %d resyncs; dashboard %.2f cores, stand-in %.2f\n",
+		fig.Steady.Rate, fig.Steady.Absorbed, fig.Steady.P50, fig.Steady.P99, fig.Steady.Resyncs, fig.Steady.CPUCores, fig.Steady.StandInCores)
 	return fig, nil
 }
 

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/offerdeck/offerdeck/mesos/local"
+)
+
+// standIn is the scale-mode stand-in master of the end-to-end stack, in a
+// process of its own, as a real master is: its heap (100,000 tasks'
+// worth) and its CPU are not the dashboard's. The bench process talks to
+// it over HTTP like the dashboard does, and steers its health checks over
+// the child's stdin.
+type standIn struct {
+	cmd *exec.Cmd
+	url string
+
+	mu    sync.Mutex // one command at a time
+	stdin io.WriteCloser
+	out   *bufio.Reader
+}
+
+// startStandIn starts `bench stand-in` with agents simulated agents and
+// waits for its URL.
+func startStandIn(agents int, dir string) (*standIn, error) {
+	cmd := exec.Command(os.Args[0], "stand-in", "-agents", strconv.Itoa(agents), "-dir", dir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("stand-in process: %w", err)
+	}
+	s := &standIn{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+	line, err := s.out.ReadString('\n')
+	url, ok := strings.CutPrefix(strings.TrimSpace(line), "url ")
+	if err != nil || !ok {
+		s.close()
+		return nil, fmt.Errorf("stand-in process: no URL: %q %v", line, err)
+	}
+	s.url = url
+	return s, nil
+}
+
+// SetHealthChecks sets how many health check updates a second the stand-in
+// sends, as local.Master.SetHealthChecks does in process.
+func (s *standIn) SetHealthChecks(perSecond float64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := fmt.Fprintf(s.stdin, "rate %g\n", perSecond); err != nil {
+		return fmt.Errorf("stand-in process: %w", err)
+	}
+	line, err := s.out.ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("stand-in process: %w", err)
+	}
+	if line = strings.TrimSpace(line); line != "ok" {
+		return fmt.Errorf("stand-in process: %s", line)
+	}
+	return nil
+}
+
+// cpu is the CPU time the stand-in process has used so far, in seconds.
+func (s *standIn) cpu() float64 { return processCPU(s.cmd.Process.Pid) }
+
+// close ends the stand-in (its stdin ends) and waits for it.
+func (s *standIn) close() {
+	s.stdin.Close()
+	s.cmd.Wait()
+}
+
+// runStandIn is the child process behind startStandIn: it serves the
+// stand-in on loopback, prints "url <base>", and obeys "rate N" lines on
+// stdin (answering "ok" or "error ...") until stdin ends.
+func runStandIn(args []string) error {
+	fs := flag.NewFlagSet("stand-in", flag.ContinueOnError)
+	agents := fs.Int("agents", 10000, "simulated agents")
+	dir := fs.String("dir", "", "a directory for the simulated sandboxes")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		return errors.New("-dir is required")
+	}
+	m, err := local.New(local.Config{Agents: local.ScaleAgents(*agents), SimulateCommands: true, SandboxRoot: *dir + "/sandboxes"})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx, ln) }()
+	fmt.Println("url", "http://"+ln.Addr().String())
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		cmd, arg, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
+		switch cmd {
+		case "rate":
+			n, err := strconv.ParseFloat(arg, 64)
+			if err == nil {
+				err = m.SetHealthChecks(n)
+			}
+			if err != nil {
+				fmt.Println("error", err)
+				continue
+			}
+			fmt.Println("ok")
+		default:
+			fmt.Printf("error unknown command %q\n", cmd)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+// processCPU is the user and system CPU time of process pid so far, in
+// seconds, from /proc; 0 where there is no /proc.
+func processCPU(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: count fields
+	// from the last ')'. utime and stime are fields 14 and 15.
+	rest := string(b)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ
+}
