@@ -158,6 +158,8 @@ type TaskDetail struct {
 
 // HistoryLine is one status update in a task's timeline.
 type HistoryLine struct {
+	// ID names the line's element: it stays the same for one status.
+	ID                            string
 	Time, Source, Reason, Message string
 	State                         State
 	Acked, NeedsAck, Reconciled   bool

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/offerdeck/offerdeck/hub"
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
+	"github.com/offerdeck/offerdeck/ui"
 )
 
 // bareFeed is a feed with a hub and nothing else behind it: no scheduler,
@@ -169,13 +172,21 @@ func TestTaskChangeReachesOnlyItsPages(t *testing.T) {
 			task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Healthy: &healthy, Time: time.Now()})
 		}
 		tasks, task1, header := h.Seq(topicTasks), h.Seq(topicTask), h.Seq(topicHeader)
-		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task})
+		// Each change carries a copy of the task, as the scheduler's do.
+		c := *task
+		c.History = slices.Clone(task.History)
+		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: &c})
 		f.publish(ctx)
 		if got := ids(topicTasks, tasks); !slices.Equal(got, []string{"task-web-1"}) {
 			t.Errorf("change %d: tasks topic got %v, want the row alone", i, got)
 		}
-		if got := ids(topicTask, task1); !slices.Equal(got, []string{"task-state-web-1", "timeline-web-1"}) {
-			t.Errorf("change %d: task topic got %v, want the badge and the timeline", i, got)
+		// The first change puts the whole timeline; the next, its new line.
+		wantTask := []string{"task-state-web-1", "timeline-web-1"}
+		if i == 1 {
+			wantTask = []string{"task-state-web-1", "tl2-web-1"}
+		}
+		if got := ids(topicTask, task1); !slices.Equal(got, wantTask) {
+			t.Errorf("change %d: task topic got %v, want %v", i, got, wantTask)
 		}
 		if got := ids(topicHeader, header); !slices.Equal(got, wantHeader) {
 			t.Errorf("change %d: header got %v, want %v", i, got, wantHeader)
@@ -321,4 +332,88 @@ func TestAgentRowOnlyWhenItsCountsChange(t *testing.T) {
 			t.Errorf("%s: agent row sent = %v, want %v", step.name, row != "", step.want)
 		}
 	}
+}
+
+// TestTimelineLinesFollowTheHistory: a page that applies the timeline's
+// live changes, line by line, shows what a fresh render of the task's
+// history shows, through new statuses, acknowledgements and statuses
+// leaving a full history.
+func TestTimelineLinesFollowTheHistory(t *testing.T) {
+	f, h := bareFeed(t)
+	ctx := context.Background()
+	const kept = 100 // the scheduler's history length: the first status and the latest 99
+	lineRE := regexp.MustCompile(`(?s)<li id="([^"]+)">.*?</li>`)
+	type line struct{ id, html string }
+	parse := func(html string) []line {
+		var out []line
+		for _, m := range lineRE.FindAllStringSubmatch(html, -1) {
+			out = append(out, line{m[1], m[0]})
+		}
+		return out
+	}
+	var page []line // the timeline's lines as the page holds them
+	apply := func(c change) {
+		switch {
+		case c.Op == "put" && c.ID == "timeline-web-1":
+			page = parse(c.HTML)
+		case c.Op == "put" && c.Parent == "timeline-web-1":
+			l := parse(c.HTML)[0]
+			if i := slices.IndexFunc(page, func(p line) bool { return p.id == c.ID }); i >= 0 {
+				page[i] = l
+			} else {
+				page = append(page, l)
+			}
+		case c.Op == "del":
+			page = slices.DeleteFunc(page, func(p line) bool { return p.id == c.ID })
+		}
+	}
+	at := time.UnixMilli(1795000000000)
+	status := func(n int, acked bool) scheduler.Status {
+		return scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Message: "status " + strconv.Itoa(n),
+			Time: at.Add(time.Duration(n) * time.Second), UUID: []byte{byte(n)}, Acked: acked}
+	}
+	// task is a copy of the task after n statuses, the last acknowledged or
+	// not, as the scheduler would emit it.
+	task := func(n int, lastAcked bool) *scheduler.Task {
+		tk := &scheduler.Task{ID: "web-1", State: mesos.TaskState_TASK_RUNNING, Statuses: n}
+		tk.History = append(tk.History, status(1, n > 1 || lastAcked))
+		for k := max(2, n-kept+2); k <= n; k++ {
+			tk.History = append(tk.History, status(k, k < n || lastAcked))
+		}
+		return tk
+	}
+	var sentLines int
+	for n := 1; n <= kept+30; n++ {
+		for _, acked := range []bool{false, true} {
+			tk := task(n, acked)
+			since := h.Seq(topicTask)
+			f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: tk})
+			f.publish(ctx)
+			for _, c := range published(t, h, topicTask, since) {
+				apply(c)
+				if c.Parent == "timeline-web-1" {
+					sentLines++
+				}
+			}
+			want := parse(f.html(ctx, ui.Timeline(tk.ID, historyLines(tk))))
+			if !slices.Equal(page, want) {
+				t.Fatalf("after status %d (acknowledged %v): the page has %d lines, a fresh render %d; first differing: %v",
+					n, acked, len(page), len(want), firstDiff(page, want))
+			}
+		}
+	}
+	// One line for each new status and one for each acknowledgement, not
+	// the whole timeline each time.
+	if want := 2*(kept+30) - 1; sentLines != want {
+		t.Errorf("%d lines sent, want %d", sentLines, want)
+	}
+}
+
+func firstDiff[T comparable](a, b []T) string {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return fmt.Sprintf("at %d: %v != %v", i, a[i], b[i])
+		}
+	}
+	return fmt.Sprintf("lengths %d and %d", len(a), len(b))
 }

@@ -202,6 +202,34 @@ func (f *feed) put(ctx context.Context, topic, id, parent string, prepend bool, 
 	f.add(topic, id, change{Op: "put", ID: id, Parent: parent, Prepend: prepend, HTML: f.html(ctx, c)})
 }
 
+// timeline publishes what changed in a task's timeline since old: the
+// lines of new statuses, lines whose acknowledgement changed, and the
+// deletion of lines that left the history. Rendering the whole timeline
+// for every update cost as much as everything else the feed did together
+// once histories were long.
+func (f *feed) timeline(ctx context.Context, old, t *scheduler.Task) {
+	list := "timeline-" + t.ID
+	if old == nil {
+		f.put(ctx, topicTask, list, "", false, ui.Timeline(t.ID, historyLines(t)))
+		return
+	}
+	line := func(i int) {
+		h := historyLine(t, i)
+		f.put(ctx, topicTask, h.ID, list, false, ui.TimelineLine(h))
+	}
+	for i := range t.History {
+		if j, ok := old.StatusIndex(t.StatusNumber(i)); !ok || old.History[j].Acked != t.History[i].Acked {
+			line(i)
+		}
+	}
+	for i := range old.History {
+		if n := old.StatusNumber(i); !t.HasStatus(n) {
+			id := timelineLineID(t.ID, n)
+			f.add(topicTask, id, change{Op: "del", ID: id})
+		}
+	}
+}
+
 // liveForm is the form data live fragments carry. A request id in a live
 // fragment is shared by every viewer, which is harmless: it only makes a
 // second identical submission a no-op, and the page's own forms are
@@ -280,7 +308,7 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 				f.add(topicTasksFirst, row.DOMID, put)
 			}
 		}
-		f.put(ctx, topicTask, "timeline-"+t.ID, "", false, ui.Timeline(t.ID, historyLines(t.History)))
+		f.timeline(ctx, old, t)
 		st := stateOf(t)
 		f.add(topicTask, "task-state-"+t.ID, change{Op: "put", ID: "task-state-" + t.ID,
 			HTML: `<span id="` + templ.EscapeString("task-state-"+t.ID) + `" class="badge ` + st.Class + `"><span aria-hidden="true">` + st.Icon + `</span> ` + templ.EscapeString(st.Word) + `</span>`})

@@ -246,7 +246,7 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 	v := ui.TaskDetail{
 		Layout: layout, Row: taskRow(t, time.Now()), Command: t.Command, Image: t.Image, OfferID: t.OfferID,
 		AgentID: t.AgentID, Framework: t.Registration, Resources: resources(t.Resources),
-		History: historyLines(t.History), CanAct: canAct(r), Form: form(r),
+		History: historyLines(t), CanAct: canAct(r), Form: form(r),
 	}
 	for _, f := range []struct {
 		name string

@@ -209,21 +209,33 @@ func taskRow(t *scheduler.Task, now time.Time) ui.TaskRow {
 	return r
 }
 
-func historyLines(hs []scheduler.Status) []ui.HistoryLine {
-	out := make([]ui.HistoryLine, 0, len(hs))
-	for _, h := range hs {
-		out = append(out, ui.HistoryLine{
-			Time:       h.Time.Format("15:04:05.000"),
-			State:      ui.TaskState(h.State.String()),
-			Source:     strings.ToLower(strings.TrimPrefix(h.Source.String(), "SOURCE_")),
-			Reason:     strings.TrimPrefix(h.Reason, "REASON_"),
-			Message:    h.Message,
-			Acked:      h.Acked,
-			NeedsAck:   len(h.UUID) > 0 && !h.Acked,
-			Reconciled: h.Reconciliation,
-		})
+func historyLines(t *scheduler.Task) []ui.HistoryLine {
+	out := make([]ui.HistoryLine, 0, len(t.History))
+	for i := range t.History {
+		out = append(out, historyLine(t, i))
 	}
 	return out
+}
+
+// historyLine is the line of t.History[i], named by the status's number so
+// that it keeps its name while later statuses arrive.
+func historyLine(t *scheduler.Task, i int) ui.HistoryLine {
+	h := t.History[i]
+	return ui.HistoryLine{
+		ID:         timelineLineID(t.ID, t.StatusNumber(i)),
+		Time:       h.Time.Format("15:04:05.000"),
+		State:      ui.TaskState(h.State.String()),
+		Source:     strings.ToLower(strings.TrimPrefix(h.Source.String(), "SOURCE_")),
+		Reason:     strings.TrimPrefix(h.Reason, "REASON_"),
+		Message:    h.Message,
+		Acked:      h.Acked,
+		NeedsAck:   len(h.UUID) > 0 && !h.Acked,
+		Reconciled: h.Reconciliation,
+	}
+}
+
+func timelineLineID(taskID string, n int) string {
+	return domID("tl"+strconv.Itoa(n)+"-", taskID)
 }
 
 // previewLines bounds how many offers the preview names one by one; the

@@ -247,7 +247,7 @@ func (st *state) launched(o *Offer, tasks []*Task, err error) (Result, error) {
 		for _, t := range tasks {
 			t.Launching = false
 			t.State = mesos.TaskState_TASK_ERROR
-			t.History = append(t.History, Status{State: mesos.TaskState_TASK_ERROR, Source: mesos.TaskStatus_SOURCE_MASTER,
+			t.addStatus(Status{State: mesos.TaskState_TASK_ERROR, Source: mesos.TaskStatus_SOURCE_MASTER,
 				Message: "not launched: " + err.Error(), Time: time.Now()})
 			st.taskChanged(t)
 		}

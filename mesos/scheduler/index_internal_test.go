@@ -73,3 +73,34 @@ func TestTaskIndexFollowsTheTasks(t *testing.T) {
 		t.Fatalf("%d tasks left after the framework was removed", len(st.tasks))
 	}
 }
+
+// TestStatusNumbersStayPut: a status keeps its number while later ones
+// arrive and older ones leave the history, and StatusIndex finds it by
+// that number as long as the history has it.
+func TestStatusNumbersStayPut(t *testing.T) {
+	task := &Task{ID: "t"}
+	for n := 1; n <= 3*maxHistory; n++ {
+		task.addStatus(Status{Message: fmt.Sprint(n)})
+		if task.Statuses != n {
+			t.Fatalf("after %d statuses, Statuses = %d", n, task.Statuses)
+		}
+		for i, h := range task.History {
+			num := task.StatusNumber(i)
+			if h.Message != fmt.Sprint(num) {
+				t.Fatalf("after %d statuses, History[%d] is status %s, numbered %d", n, i, h.Message, num)
+			}
+			if j, ok := task.StatusIndex(num); !ok || j != i {
+				t.Fatalf("after %d statuses, StatusIndex(%d) = %d, %v; want %d", n, num, j, ok, i)
+			}
+		}
+		if n > maxHistory && task.HasStatus(n-maxHistory+1) {
+			t.Fatalf("after %d statuses, status %d should have left the history", n, n-maxHistory+1)
+		}
+		if task.HasStatus(n+1) || task.HasStatus(0) {
+			t.Fatalf("after %d statuses, a status that does not exist is found", n)
+		}
+	}
+	if len(task.History) != maxHistory {
+		t.Fatalf("history of %d, want %d", len(task.History), maxHistory)
+	}
+}

@@ -445,11 +445,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 			t.Killing = false
 		}
 	}
-	t.History = append(t.History, status)
-	if len(t.History) > maxHistory {
-		// Into a new array: snapshots share this one (see clone).
-		t.History = append(slices.Clip(t.History[:1]), t.History[len(t.History)-maxHistory+1:]...)
-	}
+	t.addStatus(status)
 	st.taskChanged(t)
 	if len(uuid) > 0 {
 		st.acksReady = append(st.acksReady, ack)

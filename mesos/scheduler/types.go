@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -67,6 +68,11 @@ type Task struct {
 	Image     string
 	Launched  time.Time
 	History   []Status
+	// Statuses is how many statuses the task has had since the scheduler
+	// started (restored tasks count what their history kept); History
+	// keeps the first and the latest. StatusNumber says which one of them
+	// History[i] is.
+	Statuses int
 	// Registration is the framework id the task belongs to; tasks of an
 	// earlier registration stay readable after the master removed it.
 	Registration string
@@ -79,6 +85,48 @@ type Task struct {
 	// this task as.
 	indexed      bool
 	indexedState mesos.TaskState
+}
+
+// StatusNumber is the number, counted from 1, of History[i] among the
+// task's statuses: it stays the same as later statuses arrive and older
+// ones leave the history, so a page can name the status's line by it.
+func (t *Task) StatusNumber(i int) int {
+	if i == 0 {
+		return 1
+	}
+	return max(t.Statuses, len(t.History)) - (len(t.History) - 1) + i
+}
+
+// StatusIndex is the index in History of status number n, if the history
+// still has it.
+func (t *Task) StatusIndex(n int) (int, bool) {
+	switch {
+	case len(t.History) == 0 || n < 1:
+		return 0, false
+	case n == 1:
+		return 0, true
+	case len(t.History) == 1:
+		return 0, false
+	}
+	i := n - t.StatusNumber(1) + 1
+	return i, 1 <= i && i < len(t.History)
+}
+
+// HasStatus reports whether History still has status number n.
+func (t *Task) HasStatus(n int) bool {
+	_, ok := t.StatusIndex(n)
+	return ok
+}
+
+// addStatus appends s to the history, keeping the first status and the
+// latest maxHistory-1.
+func (t *Task) addStatus(s Status) {
+	t.History = append(t.History, s)
+	t.Statuses = max(t.Statuses, len(t.History)-1) + 1
+	if len(t.History) > maxHistory {
+		// Into a new array: snapshots share this one (see clone).
+		t.History = append(slices.Clip(t.History[:1]), t.History[len(t.History)-maxHistory+1:]...)
+	}
 }
 
 // Terminal reports whether the task's latest state is terminal.
