@@ -417,3 +417,55 @@ func firstDiff[T comparable](a, b []T) string {
 	}
 	return fmt.Sprintf("lengths %d and %d", len(a), len(b))
 }
+
+// TestBacklogRendersEachTaskOnce: changes that wait together are rendered
+// once per task, in its latest state, and nothing of the skipped change is
+// lost: both new statuses get their timeline lines.
+func TestBacklogRendersEachTaskOnce(t *testing.T) {
+	f, h := bareFeed(t)
+	ctx := context.Background()
+	at := time.UnixMilli(1795000000000)
+	task := func(state mesos.TaskState, statuses int) *scheduler.Task {
+		tk := &scheduler.Task{ID: "web-1", State: state, Statuses: statuses}
+		for n := 1; n <= statuses; n++ {
+			tk.History = append(tk.History, scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Time: at.Add(time.Duration(n) * time.Second)})
+		}
+		tk.History[statuses-1].State = state
+		return tk
+	}
+	f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task(mesos.TaskState_TASK_RUNNING, 1)})
+	f.publish(ctx)
+	rows, lines := h.Seq(topicTasks), h.Seq(topicTask)
+
+	backlog := make(chan scheduler.Change, 3)
+	backlog <- scheduler.Change{Kind: scheduler.TaskChanged, Task: task(mesos.TaskState_TASK_KILLING, 2)}
+	backlog <- scheduler.Change{Kind: scheduler.TaskChanged, Task: &scheduler.Task{ID: "web-2", State: mesos.TaskState_TASK_RUNNING}}
+	backlog <- scheduler.Change{Kind: scheduler.TaskChanged, Task: task(mesos.TaskState_TASK_KILLED, 3)}
+	close(backlog)
+	f.run(ctx, backlog)
+
+	var puts []string
+	for _, c := range published(t, h, topicTasks, rows) {
+		if c.ID == "task-web-1" {
+			puts = append(puts, c.HTML)
+		}
+	}
+	if len(puts) != 1 || !strings.Contains(puts[0], `data-state="TASK_KILLED"`) {
+		t.Errorf("web-1's row was put %d times, want once, killed: %v", len(puts), puts)
+	}
+	var ids []string
+	for _, c := range published(t, h, topicTask, lines) {
+		ids = append(ids, c.ID)
+	}
+	for _, want := range []string{"tl2-web-1", "tl3-web-1", "task-state-web-2"} {
+		if !slices.Contains(ids, want) {
+			t.Errorf("task topic got %v, want %s among them", ids, want)
+		}
+	}
+	if len(f.latest) != 0 {
+		t.Errorf("the feed kept %d entries of the batch's index", len(f.latest))
+	}
+	if got := f.s.feed.coalesced.Load(); got != 1 {
+		t.Errorf("%d changes coalesced, want 1: web-1's first in the backlog", got)
+	}
+}

@@ -89,12 +89,16 @@ type feed struct {
 	seed  maphash.Seed
 	// newest are the tasks on the first page of the tasks table.
 	newest newest
+	// batch and latest are run's: the changes taken at once, and the
+	// index of each task's last change among them.
+	batch  []scheduler.Change
+	latest map[string]int
 }
 
 func newFeed(s *Server) *feed {
 	return &feed{s: s, offers: map[string]scheduler.Offer{}, agents: map[string]scheduler.Agent{}, tasks: map[string]*scheduler.Task{},
 		byState: map[string]int{}, pending: map[string][]hub.Entry{}, texts: map[string]string{},
-		shown: map[string]uint64{}, seed: maphash.MakeSeed(), newest: newest{n: tasksPerPage},
+		shown: map[string]uint64{}, seed: maphash.MakeSeed(), newest: newest{n: tasksPerPage}, latest: map[string]int{},
 		offersByAgent: map[string]map[string]scheduler.Offer{}, tasksByAgent: map[string]map[string]*scheduler.Task{}}
 }
 
@@ -110,7 +114,17 @@ func (s *Server) Run(ctx context.Context) {
 	newFeed(s).run(ctx, s.sched.Changes())
 }
 
+// maxTake is the most changes the feed takes at once: what it renders
+// before it looks at the channel again, unless it publishes meanwhile.
+const maxTake = 16384
+
 // run renders and publishes changes until they end or ctx is done.
+//
+// It takes every change that waits, not one at a time: a burst then costs
+// one wakeup per viewer, and when the feed has fallen behind, a task that
+// changed several times in the backlog (an update, then its
+// acknowledgement) is rendered once, in its latest state, so the feed
+// catches up faster the further behind it is.
 func (f *feed) run(ctx context.Context, changes <-chan scheduler.Change) {
 	for {
 		select {
@@ -120,31 +134,65 @@ func (f *feed) run(ctx context.Context, changes <-chan scheduler.Change) {
 			if !ok {
 				return
 			}
-			f.apply(ctx, c)
-			// Take the rest of a burst before publishing: one wakeup per
-			// viewer per burst. A burst that never ends is published in
-			// slices: when changes came faster than they were rendered,
-			// waiting for the channel to drain published nothing at all.
-			start := time.Now()
-			for n := 1; ; n++ {
-				if n%64 == 0 && time.Since(start) >= maxBurst {
-					break
+			f.batch = append(f.batch[:0], c)
+		}
+		open := true
+	take:
+		for len(f.batch) < maxTake {
+			select {
+			case c, ok := <-changes:
+				if !ok {
+					open = false
+					break take
 				}
-				select {
-				case c, ok := <-changes:
-					if !ok {
-						f.publish(ctx)
-						return
-					}
-					f.apply(ctx, c)
-					continue
-				default:
-				}
-				break
+				f.batch = append(f.batch, c)
+			default:
+				break take
 			}
-			f.publish(ctx)
+		}
+		f.applyBatch(ctx)
+		f.publish(ctx)
+		if !open {
+			return
 		}
 	}
+}
+
+// applyBatch applies the changes taken, skipping a task's change when a
+// later one of the same task follows: the later carries the whole task.
+// It publishes at least every maxBurst while it renders: a backlog is
+// published in slices, never held back until it is all rendered.
+func (f *feed) applyBatch(ctx context.Context) {
+	many := len(f.batch) > 1
+	if many {
+		for i, c := range f.batch {
+			if c.Kind == scheduler.TaskChanged {
+				f.latest[c.Task.ID] = i
+			}
+		}
+	}
+	start := time.Now()
+	for i, c := range f.batch {
+		if many && c.Kind == scheduler.TaskChanged && f.latest[c.Task.ID] != i {
+			f.s.feed.coalesced.Add(1)
+			continue
+		}
+		f.apply(ctx, c)
+		f.s.feed.rendered.Add(1)
+		if i%64 == 63 && time.Since(start) >= maxBurst {
+			f.publish(ctx)
+			start = time.Now()
+		}
+	}
+	if many {
+		// Entry by entry: clearing the map costs what it ever held.
+		for _, c := range f.batch {
+			if c.Kind == scheduler.TaskChanged {
+				delete(f.latest, c.Task.ID)
+			}
+		}
+	}
+	clear(f.batch) // drop the tasks it holds
 }
 
 // publish renders what was held back for the burst and hands every

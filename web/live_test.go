@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/html"
 
 	"github.com/offerdeck/offerdeck/mesos"
@@ -475,5 +477,47 @@ func TestEventJSON(t *testing.T) {
 	}
 	if resp, _ := get(t, http.MethodGet, st.srv.URL+"/events/x/json"); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("event x: %d, want 400", resp.StatusCode)
+	}
+}
+
+// TestMetricsCountTheLiveSide: /metrics has the web layer's figures: the
+// open streams, what the feed rendered and what the hub published and
+// delivered.
+func TestMetricsCountTheLiveSide(t *testing.T) {
+	st := newStackWith(t, web.Config{Metrics: prometheus.NewRegistry()})
+	waitReady(t, st.srv)
+	_, since, epoch := st.page(t, "/offers", "agent-3.demo")
+	c, err := st.dial(t, since, epoch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	metric := func(body, name string) float64 {
+		for line := range strings.Lines(body) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+				f, err := strconv.ParseFloat(v, 64)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				return f
+			}
+		}
+		t.Fatalf("/metrics has no %s:\n%s", name, body)
+		return 0
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := get(t, http.MethodGet, st.srv.URL+"/metrics")
+		streams, rendered := metric(body, "offerdeck_live_streams"), metric(body, "offerdeck_feed_changes_rendered_total")
+		published := metric(body, "offerdeck_hub_published_total")
+		metric(body, "offerdeck_hub_delivered_total")
+		metric(body, "offerdeck_feed_changes_coalesced_total")
+		if streams == 1 && rendered > 0 && published > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("streams %v, rendered %v, published %v; want 1 open stream and some of the others", streams, rendered, published)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

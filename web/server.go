@@ -53,6 +53,7 @@ type Server struct {
 	// streams are the live streams' goroutines, which outlive their
 	// requests; Run waits for them after closing the hub.
 	streams sync.WaitGroup
+	feed    feedStats
 }
 
 // New validates cfg and builds the server. It starts nothing.
@@ -72,7 +73,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	return &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets, hub: h, sessions: newSessions()}, nil
+	s := &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets, hub: h, sessions: newSessions()}
+	if cfg.Metrics != nil {
+		if err := s.registerMetrics(cfg.Metrics); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // layout fills the parts of the page frame every page shares.
