@@ -145,6 +145,28 @@ func (h *Hub) Publish(topic string, entries ...Entry) uint64 {
 	return seq
 }
 
+// Subscribed reports whether the named topic has an open subscriber now.
+// A publisher that renders entries only for topics someone follows asks
+// it, and calls Skip for what it left out.
+func (h *Hub) Subscribed(name string) bool {
+	t, ok := h.topics.Load(name)
+	return ok && t.(*topic).subs.Load() > 0
+}
+
+// Skip stands for entries of the named topic that were left unpublished:
+// it numbers one position for them and drops the topic's history, so a
+// subscriber starting from an older position (a page whose snapshot came
+// before them) is told to resync rather than miss them, and one starting
+// from the returned position misses nothing. It wakes the topic's waiting
+// subscribers, if any raced in. Like Publish, it is called from the
+// topic's one publishing goroutine.
+func (h *Hub) Skip(name string) uint64 {
+	t := h.topic(name)
+	seq := t.skip()
+	t.wake()
+	return seq
+}
+
 // Seq returns the sequence number of the newest entry published to the
 // named topic, or 0 if none was. See the package doc for reading it
 // consistently with the state a page shows.

@@ -393,3 +393,50 @@ func TestBatchSpansTopics(t *testing.T) {
 		t.Errorf("Next seqs = %v, want %v", b.Seqs, want)
 	}
 }
+
+// TestSkip: a topic's skipped entries make every older position resync,
+// while a subscriber from the skip's position, or one waiting when it
+// happens at the current position, gets what follows and nothing stale.
+func TestSkip(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHub(t, hub.Config{FlushWindow: hub.NoFlushWindow})
+		if h.Subscribed("t") {
+			t.Fatal("Subscribed before any subscriber")
+		}
+		h.Publish("t", numbered(1, 3)...)
+		old := h.Seq("t")
+		at := h.Skip("t")
+		if at != old+1 || h.Seq("t") != at {
+			t.Fatalf("Skip = %d, Seq %d; want both %d", at, h.Seq("t"), old+1)
+		}
+		h.Publish("t", entry("k", "after"))
+
+		for _, since := range []uint64{0, 2, old} {
+			s := subscribe(t, h, map[string]uint64{"t": since})
+			if b := next(t, s); !slices.Equal(b.Resync, []string{"t"}) || len(b.Entries) != 0 {
+				t.Errorf("since %d: Next = %q, resync %q; want a resync alone", since, datas(b), b.Resync)
+			}
+			s.Close()
+		}
+		s := subscribe(t, h, map[string]uint64{"t": at})
+		if !h.Subscribed("t") || h.Subscribed("u") {
+			t.Errorf("Subscribed(t) = %v, Subscribed(u) = %v; want true, false", h.Subscribed("t"), h.Subscribed("u"))
+		}
+		if b := next(t, s); !slices.Equal(datas(b), []string{"after"}) || len(b.Resync) != 0 {
+			t.Errorf("since the skip: Next = %q, resync %q; want the entry after it", datas(b), b.Resync)
+		}
+		// A subscriber waiting at the current position when a skip happens
+		// missed what was skipped: it is told to resync.
+		done := make(chan hub.Batch)
+		go func() { done <- next(t, s) }()
+		synctest.Wait()
+		h.Skip("t")
+		if b := <-done; !slices.Equal(b.Resync, []string{"t"}) {
+			t.Errorf("waiting across a skip: Next = %q, resync %q; want a resync", datas(b), b.Resync)
+		}
+		s.Close()
+		if h.Subscribed("t") {
+			t.Error("Subscribed after the last subscriber closed")
+		}
+	})
+}

@@ -36,7 +36,7 @@ type Stats struct {
 type TopicStats struct {
 	Topic string
 	// Seq is the newest sequence number, which is also the number of
-	// entries ever published to the topic.
+	// entries ever published to the topic and of Skips.
 	Seq uint64
 	// Retained is the number of entries held in history now.
 	Retained int

@@ -80,6 +80,22 @@ func (t *topic) append(entries []Entry, limit, limitBytes int) uint64 {
 	return head
 }
 
+// skip numbers one position for unpublished entries and empties the
+// history, so every older position is out of it.
+func (t *topic) skip() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	head := t.seq.Load()
+	for t.first <= head {
+		t.evict()
+	}
+	clear(t.latest)
+	head++
+	t.first = head + 1 // empty
+	t.seq.Store(head)
+	return head
+}
+
 // link records seq as the newest entry of key and points the previous one
 // at it.
 func (t *topic) link(key string, seq uint64, limit int) {
