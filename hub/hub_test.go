@@ -410,6 +410,9 @@ func TestSkip(t *testing.T) {
 			t.Fatalf("Skip = %d, Seq %d; want both %d", at, h.Seq("t"), old+1)
 		}
 		h.Publish("t", entry("k", "after"))
+		if st := h.Stats(); st.Published != 4 || st.Skips != 1 {
+			t.Errorf("Stats: %d published, %d skips; want 4 and 1", st.Published, st.Skips)
+		}
 
 		for _, since := range []uint64{0, 2, old} {
 			s := subscribe(t, h, map[string]uint64{"t": since})

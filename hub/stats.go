@@ -13,6 +13,8 @@ type Stats struct {
 	Subscribers int
 	// Published is the number of entries ever published, all topics.
 	Published uint64
+	// Skips is the number of Skip calls, all topics.
+	Skips uint64
 	// Delivered is the number of entries returned by Next, all
 	// subscribers.
 	Delivered uint64
@@ -36,8 +38,10 @@ type Stats struct {
 type TopicStats struct {
 	Topic string
 	// Seq is the newest sequence number, which is also the number of
-	// entries ever published to the topic and of Skips.
+	// entries ever published to the topic plus its Skips.
 	Seq uint64
+	// Skips is the number of Skip calls for the topic.
+	Skips uint64
 	// Retained is the number of entries held in history now.
 	Retained int
 	// RetainedBytes is their keys and data.
@@ -57,7 +61,8 @@ func (h *Hub) Stats() Stats {
 	var st Stats
 	for _, t := range h.topics.Range {
 		ts := t.(*topic).stats()
-		st.Published += ts.Seq
+		st.Published += ts.Seq - ts.Skips
+		st.Skips += ts.Skips
 		st.Wakeups += ts.Wakeups
 		st.RetainedBytes += ts.RetainedBytes
 		st.Topics = append(st.Topics, ts)
@@ -83,6 +88,7 @@ func (t *topic) stats() TopicStats {
 	ts := TopicStats{Topic: t.name, Subscribers: int(t.subs.Load())}
 	t.mu.RLock()
 	ts.Seq = t.seq.Load()
+	ts.Skips = t.skips
 	ts.Retained = int(ts.Seq + 1 - t.first)
 	ts.RetainedBytes = t.bytes
 	t.mu.RUnlock()

@@ -22,6 +22,7 @@ type topic struct {
 	ring  []record
 	first uint64 // oldest retained sequence number; seq+1 when empty
 	bytes int    // keys and data retained
+	skips uint64 // Skip calls
 	// latest maps keys to the sequence number of their newest entry, to
 	// link it to the next. It may hold evicted entries, which link
 	// ignores, and is pruned when it outgrows the ring: a delete per
@@ -90,6 +91,7 @@ func (t *topic) skip() uint64 {
 		t.evict()
 	}
 	clear(t.latest)
+	t.skips++
 	head++
 	t.first = head + 1 // empty
 	t.seq.Store(head)

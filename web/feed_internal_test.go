@@ -25,7 +25,13 @@ func bareFeed(tb testing.TB) (*feed, *hub.Hub) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return newFeed(&Server{log: slog.New(slog.DiscardHandler), hub: h}), h
+	s := &Server{log: slog.New(slog.DiscardHandler), hub: h}
+	// As if a page of every topic had just been rendered: these tests
+	// read what was published after the fact.
+	for topic := range knownTopics {
+		s.interest.want(topic)
+	}
+	return newFeed(s), h
 }
 
 // published returns the changes published to topic after since, nil if
@@ -467,5 +473,60 @@ func TestBacklogRendersEachTaskOnce(t *testing.T) {
 	}
 	if got := f.s.feed.coalesced.Load(); got != 1 {
 		t.Errorf("%d changes coalesced, want 1: web-1's first in the backlog", got)
+	}
+}
+
+// TestUnfollowedTopicsAreSkipped: with no stream and no page rendered for
+// a topic, the feed renders nothing for it and tells the hub so (an older
+// position resyncs); once a page is rendered for it, its changes flow
+// again, counts included, even those equal to what was sent before.
+func TestUnfollowedTopicsAreSkipped(t *testing.T) {
+	h, err := hub.New(hub.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{log: slog.New(slog.DiscardHandler), hub: h}
+	f := newFeed(s)
+	ctx := context.Background()
+	healthy := true
+	change := func() {
+		healthy = !healthy
+		tk := &scheduler.Task{ID: "web-1", State: mesos.TaskState_TASK_RUNNING,
+			History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Healthy: &healthy, Time: time.Now()}}}
+		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: tk})
+		f.publish(ctx)
+	}
+
+	change()
+	for _, topic := range []string{topicTasks, topicTasksFirst, topicTask, topicHeader} {
+		if h.Seq(topic) != 1 {
+			t.Errorf("%s: seq %d after a change nobody follows, want 1 (a skip)", topic, h.Seq(topic))
+		}
+	}
+	if st := h.Stats(); st.Published != 0 {
+		t.Errorf("%d entries published for topics nobody follows", st.Published)
+	}
+	sub := h.Subscribe(map[string]uint64{topicTasks: 0})
+	b, err := sub.Next(ctx)
+	sub.Close()
+	if err != nil || !slices.Equal(b.Resync, []string{topicTasks}) {
+		t.Errorf("a page from before the skip: resync %v, %v; want a resync", b.Resync, err)
+	}
+
+	s.interest.want(topicHeader, topicTasks)
+	rows, header := h.Seq(topicTasks), h.Seq(topicHeader)
+	change()
+	if got := published(t, h, topicTasks, rows); len(got) != 1 || got[0].ID != "task-web-1" {
+		t.Errorf("followed: tasks topic got %v, want the row", got)
+	}
+	var ids []string
+	for _, c := range published(t, h, topicHeader, header) {
+		ids = append(ids, c.ID)
+	}
+	if !slices.Contains(ids, "nav-count-tasks") {
+		t.Errorf("followed: header got %v, want the counts again", ids)
+	}
+	if h.Seq(topicTask) != 2 {
+		t.Errorf("task topic seq %d, want 2: still nobody follows it", h.Seq(topicTask))
 	}
 }

@@ -93,12 +93,16 @@ type feed struct {
 	// index of each task's last change among them.
 	batch  []scheduler.Change
 	latest map[string]int
+	// skipped are the topics whose changes were left unrendered since the
+	// last publish, nobody following them (see interest).
+	skipped map[string]bool
 }
 
 func newFeed(s *Server) *feed {
 	return &feed{s: s, offers: map[string]scheduler.Offer{}, agents: map[string]scheduler.Agent{}, tasks: map[string]*scheduler.Task{},
 		byState: map[string]int{}, pending: map[string][]hub.Entry{}, texts: map[string]string{},
 		shown: map[string]uint64{}, seed: maphash.MakeSeed(), newest: newest{n: tasksPerPage}, latest: map[string]int{},
+		skipped:       map[string]bool{},
 		offersByAgent: map[string]map[string]scheduler.Offer{}, tasksByAgent: map[string]map[string]*scheduler.Task{}}
 }
 
@@ -198,6 +202,9 @@ func (f *feed) applyBatch(ctx context.Context) {
 // publish renders what was held back for the burst and hands every
 // topic's pending entries to the hub.
 func (f *feed) publish(ctx context.Context) {
+	if len(f.events) > 0 && !f.follows(topicEvents) {
+		f.events = f.events[:0]
+	}
 	for _, e := range f.events[max(0, len(f.events)-eventsShown):] {
 		row := eventRow(e)
 		f.add(topicEvents, "", change{Op: "put", ID: row.DOMID, Parent: "events-list", Prepend: true, HTML: f.html(ctx, ui.EventRowView(row))})
@@ -211,6 +218,13 @@ func (f *feed) publish(ctx context.Context) {
 		f.add(topicOverview, "last-event", change{Op: "text", ID: "last-event", Text: "now"})
 		f.heard = false
 	}
+	// A topic that had changes skipped publishes none of the burst: an
+	// older entry must not follow the skip's position.
+	for topic := range f.skipped {
+		delete(f.pending, topic)
+		f.s.hub.Skip(topic)
+	}
+	clear(f.skipped)
 	for topic, entries := range f.pending {
 		if len(entries) > 0 {
 			f.s.hub.Publish(topic, entries...)
@@ -225,6 +239,9 @@ func (f *feed) publish(ctx context.Context) {
 // six-byte escape, which made a task row's change a third bigger, for
 // every viewer. The message is parsed by JSON.parse, never placed in HTML.
 func (f *feed) add(topic, key string, c change) {
+	if !f.follows(topic) {
+		return
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -247,6 +264,9 @@ func (f *feed) html(ctx context.Context, c templ.Component) string {
 }
 
 func (f *feed) put(ctx context.Context, topic, id, parent string, prepend bool, c templ.Component) {
+	if !f.follows(topic) {
+		return
+	}
 	f.add(topic, id, change{Op: "put", ID: id, Parent: parent, Prepend: prepend, HTML: f.html(ctx, c)})
 }
 
@@ -276,6 +296,17 @@ func (f *feed) timeline(ctx context.Context, old, t *scheduler.Task) {
 			f.add(topicTask, id, change{Op: "del", ID: id})
 		}
 	}
+}
+
+// follows reports whether a stream follows topic or a page was rendered
+// for it lately; if not, it notes the topic as skipped, and the caller
+// leaves the change unrendered.
+func (f *feed) follows(topic string) bool {
+	if f.s.hub.Subscribed(topic) || f.s.interest.recent(topic) {
+		return true
+	}
+	f.skipped[topic] = true
+	return false
 }
 
 // liveForm is the form data live fragments carry. A request id in a live
@@ -339,27 +370,34 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 		// The age is left out: it changes every second by itself, and
 		// an acknowledgement arriving a second after its update would
 		// send the row again for it.
-		row := taskRow(t, now)
-		unaged := row
-		unaged.Age = ""
-		h := maphash.Comparable(f.seed, unaged)
-		changed := f.shown[t.ID] != h
-		f.shown[t.ID] = h
 		onFirstPage, entered := f.newest.update(t)
-		if changed || entered {
-			put := change{Op: "put", ID: row.DOMID, Parent: "tasks-body", Prepend: true,
-				HTML: f.html(ctx, ui.TaskRowView(row, true, liveForm()))}
-			if changed {
-				f.add(topicTasks, row.DOMID, put)
+		all, first := f.follows(topicTasks), onFirstPage && f.follows(topicTasksFirst)
+		if all || first {
+			row := taskRow(t, now)
+			unaged := row
+			unaged.Age = ""
+			h := maphash.Comparable(f.seed, unaged)
+			changed := f.shown[t.ID] != h
+			f.shown[t.ID] = h
+			if changed || entered {
+				put := change{Op: "put", ID: row.DOMID, Parent: "tasks-body", Prepend: true,
+					HTML: f.html(ctx, ui.TaskRowView(row, true, liveForm()))}
+				if changed {
+					f.add(topicTasks, row.DOMID, put)
+				}
+				if onFirstPage {
+					f.add(topicTasksFirst, row.DOMID, put)
+				}
 			}
-			if onFirstPage {
-				f.add(topicTasksFirst, row.DOMID, put)
-			}
+		} else {
+			delete(f.shown, t.ID) // unknown to the pages now: sent when next followed
 		}
-		f.timeline(ctx, old, t)
-		st := stateOf(t)
-		f.add(topicTask, "task-state-"+t.ID, change{Op: "put", ID: "task-state-" + t.ID,
-			HTML: `<span id="` + templ.EscapeString("task-state-"+t.ID) + `" class="badge ` + st.Class + `"><span aria-hidden="true">` + st.Icon + `</span> ` + templ.EscapeString(st.Word) + `</span>`})
+		if f.follows(topicTask) {
+			f.timeline(ctx, old, t)
+			st := stateOf(t)
+			f.add(topicTask, "task-state-"+t.ID, change{Op: "put", ID: "task-state-" + t.ID,
+				HTML: `<span id="` + templ.EscapeString("task-state-"+t.ID) + `" class="badge ` + st.Class + `"><span aria-hidden="true">` + st.Icon + `</span> ` + templ.EscapeString(st.Word) + `</span>`})
+		}
 		// An agent's row counts its tasks and the live ones among them:
 		// most updates (health checks, acknowledgements) change neither,
 		// and re-rendering the row for each was a quarter of the feed's
@@ -418,6 +456,9 @@ func (f *feed) agentGroup(ctx context.Context, agentID string, now time.Time) {
 }
 
 func (f *feed) agentRow(ctx context.Context, agentID string, now time.Time) {
+	if !f.follows(topicAgents) {
+		return
+	}
 	a, ok := f.agents[agentID]
 	if !ok {
 		return
@@ -485,6 +526,10 @@ func (f *feed) counts() {
 // says that: most changes leave the counts as they were, and every page
 // would otherwise receive them again with each change.
 func (f *feed) text(topic, id, text string) {
+	if !f.follows(topic) {
+		delete(f.texts, id) // unknown to the pages now: sent when next followed
+		return
+	}
 	if f.texts[id] == text {
 		return
 	}

@@ -486,12 +486,14 @@ func TestEventJSON(t *testing.T) {
 func TestMetricsCountTheLiveSide(t *testing.T) {
 	st := newStackWith(t, web.Config{Metrics: prometheus.NewRegistry()})
 	waitReady(t, st.srv)
-	_, since, epoch := st.page(t, "/offers", "agent-3.demo")
+	doc, since, epoch := st.page(t, "/offers", "agent-3.demo")
 	c, err := st.dial(t, since, epoch, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
+	// A change the stream follows: the offer leaves the offers page.
+	st.post(t, "/offers/"+offerIDs(doc)[0]+"/decline", url.Values{"refuse": {"1h"}}, nil)
 	metric := func(body, name string) float64 {
 		for line := range strings.Lines(body) {
 			if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
@@ -512,6 +514,7 @@ func TestMetricsCountTheLiveSide(t *testing.T) {
 		published := metric(body, "offerdeck_hub_published_total")
 		metric(body, "offerdeck_hub_delivered_total")
 		metric(body, "offerdeck_feed_changes_coalesced_total")
+		metric(body, "offerdeck_hub_skips_total")
 		if streams == 1 && rendered > 0 && published > 0 {
 			return
 		}

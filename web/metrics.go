@@ -23,13 +23,14 @@ var (
 	deliveredDesc = prometheus.NewDesc("offerdeck_hub_delivered_total", "Rendered changes delivered to live streams.", nil, nil)
 	skippedDesc   = prometheus.NewDesc("offerdeck_hub_coalesced_total", "Rendered changes a stream skipped because a newer one of the same element was in the same message.", nil, nil)
 	resyncsDesc   = prometheus.NewDesc("offerdeck_hub_resyncs_total", "Times a stream fell further behind than the history and re-rendered its page.", nil, nil)
+	hubSkipsDesc  = prometheus.NewDesc("offerdeck_hub_skips_total", "Times the feed left a topic nobody followed unrendered (pages of it rendered later re-render once).", nil, nil)
 	retainedDesc  = prometheus.NewDesc("offerdeck_hub_retained_bytes", "Bytes of rendered changes the hub keeps for streams that are behind.", nil, nil)
 	renderedDesc  = prometheus.NewDesc("offerdeck_feed_changes_rendered_total", "Scheduler changes the live feed rendered.", nil, nil)
 	feedSkipDesc  = prometheus.NewDesc("offerdeck_feed_changes_coalesced_total", "Scheduler changes the live feed skipped because a later change of the same task waited behind them.", nil, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{viewersDesc, publishedDesc, deliveredDesc, skippedDesc, resyncsDesc, retainedDesc, renderedDesc, feedSkipDesc} {
+	for _, d := range []*prometheus.Desc{viewersDesc, publishedDesc, deliveredDesc, skippedDesc, resyncsDesc, hubSkipsDesc, retainedDesc, renderedDesc, feedSkipDesc} {
 		ch <- d
 	}
 }
@@ -45,6 +46,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(deliveredDesc, st.Delivered)
 	counter(skippedDesc, st.Coalesced)
 	counter(resyncsDesc, st.Resyncs)
+	counter(hubSkipsDesc, st.Skips)
 	gauge(retainedDesc, float64(st.RetainedBytes))
 	counter(renderedDesc, c.s.feed.rendered.Load())
 	counter(feedSkipDesc, c.s.feed.coalesced.Load())

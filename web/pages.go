@@ -21,6 +21,7 @@ import (
 // page starts a page: the live positions, then a snapshot (in that order:
 // see positions), and the frame with the flash answer.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, title, active, topic string) (*scheduler.Snapshot, ui.Layout, error) {
+	s.interest.want(topicHeader, topic) // before the positions: see interest
 	positions := s.positions(topicHeader, topic)
 	snap, err := s.sched.Snapshot(r.Context())
 	if err != nil {

@@ -52,8 +52,9 @@ type Server struct {
 	sessions *sessions
 	// streams are the live streams' goroutines, which outlive their
 	// requests; Run waits for them after closing the hub.
-	streams sync.WaitGroup
-	feed    feedStats
+	streams  sync.WaitGroup
+	feed     feedStats
+	interest interest
 }
 
 // New validates cfg and builds the server. It starts nothing.
