@@ -168,20 +168,11 @@ type viewersChild struct {
 // once told to go. Unlike viewersProcess it does not wait for them: ready
 // does, and tolerates a child that connected only some.
 func startViewers(url string, n int, duration time.Duration) (*viewersChild, error) {
-	cmd := exec.Command(os.Args[0], "viewers", "-url", url, "-n", strconv.Itoa(n), "-duration", duration.String())
-	stdin, err := cmd.StdinPipe()
+	cmd, stdin, out, err := startChild("viewers", "-url", url, "-n", strconv.Itoa(n), "-duration", duration.String())
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	return &viewersChild{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout), n: n}, nil
+	return &viewersChild{cmd: cmd, stdin: stdin, out: out, n: n}, nil
 }
 
 // ready waits for the child's ready line and returns how many connected.

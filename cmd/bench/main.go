@@ -287,14 +287,10 @@ func viewersProcess(url string, n int, duration time.Duration) (*exec.Cmd, io.Wr
 // how many did. The caller writes "go" to stdin, reads the result from the
 // reader, closes stdin and waits for the command.
 func childViewers(n int, args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
-	cmd := exec.Command(os.Args[0], args...)
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	cmd, stdin, r, err := startChild(args...)
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	r := bufio.NewReader(stdout)
 	line, err := r.ReadString('\n')
 	if got := strings.TrimSpace(strings.TrimPrefix(line, "ready")); err != nil || !strings.HasPrefix(line, "ready") || got != strconv.Itoa(n) {
 		cmd.Process.Kill()
@@ -461,4 +457,48 @@ func startCPUProfile(file string) (stop func(), err error) {
 		pprof.StopCPUProfile()
 		f.Close()
 	}, nil
+}
+
+// startChild starts this program with args (a child mode, such as
+// "viewers"), its stdin and stdout piped to the caller and its stderr
+// shared. The caller closes stdin and waits for the command.
+func startChild(args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
+	cmd := exec.Command(os.Args[0], args...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, nil, fmt.Errorf("start %s: %w", args[0], err)
+	}
+	return cmd, stdin, bufio.NewReader(stdout), nil
+}
+
+// obeyRates reads "rate N" lines from stdin until it ends, calls set with
+// each N and answers "ok" or "error ..." on stdout: how a child stand-in
+// and -serve-stack are steered.
+func obeyRates(set func(perSecond float64) error) error {
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		cmd, arg, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
+		if cmd != "rate" {
+			fmt.Printf("error unknown command %q\n", cmd)
+			continue
+		}
+		n, err := strconv.ParseFloat(arg, 64)
+		if err == nil {
+			err = set(n)
+		}
+		if err != nil {
+			fmt.Println("error", err)
+			continue
+		}
+		fmt.Println("ok")
+	}
+	return sc.Err()
 }

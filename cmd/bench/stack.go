@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -588,23 +587,5 @@ func serveStack(o options) error {
 	}
 	defer st.close()
 	fmt.Println("url", st.url)
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		cmd, arg, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
-		switch cmd {
-		case "rate":
-			n, err := strconv.ParseFloat(arg, 64)
-			if err == nil {
-				err = st.master.SetHealthChecks(n)
-			}
-			if err != nil {
-				fmt.Println("error", err)
-				continue
-			}
-			fmt.Println("ok")
-		default:
-			fmt.Println("error unknown command", cmd)
-		}
-	}
-	return sc.Err()
+	return obeyRates(st.master.SetHealthChecks)
 }

@@ -34,20 +34,11 @@ type standIn struct {
 // startStandIn starts `bench stand-in` with agents simulated agents and
 // waits for its URL.
 func startStandIn(agents int, dir string) (*standIn, error) {
-	cmd := exec.Command(os.Args[0], "stand-in", "-agents", strconv.Itoa(agents), "-dir", dir)
-	stdin, err := cmd.StdinPipe()
+	cmd, stdin, out, err := startChild("stand-in", "-agents", strconv.Itoa(agents), "-dir", dir)
 	if err != nil {
 		return nil, err
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("stand-in process: %w", err)
-	}
-	s := &standIn{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+	s := &standIn{cmd: cmd, stdin: stdin, out: out}
 	line, err := s.out.ReadString('\n')
 	url, ok := strings.CutPrefix(strings.TrimSpace(line), "url ")
 	if err != nil || !ok {
@@ -110,24 +101,7 @@ func runStandIn(args []string) error {
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx, ln) }()
 	fmt.Println("url", "http://"+ln.Addr().String())
-	sc := bufio.NewScanner(os.Stdin)
-	for sc.Scan() {
-		cmd, arg, _ := strings.Cut(strings.TrimSpace(sc.Text()), " ")
-		switch cmd {
-		case "rate":
-			n, err := strconv.ParseFloat(arg, 64)
-			if err == nil {
-				err = m.SetHealthChecks(n)
-			}
-			if err != nil {
-				fmt.Println("error", err)
-				continue
-			}
-			fmt.Println("ok")
-		default:
-			fmt.Printf("error unknown command %q\n", cmd)
-		}
-	}
+	obeyRates(m.SetHealthChecks)
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		return err

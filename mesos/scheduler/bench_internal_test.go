@@ -21,6 +21,22 @@ func benchState() *state {
 	return &state{s: s, offers: map[string]*Offer{}, agents: map[string]*Agent{}, tasks: map[string]*Task{}, acker: newAcker(), done: newResults(), index: newTaskIndex()}
 }
 
+// startLoop runs the state goroutine, the committer and the emitter of s
+// as Run does, without a client. Once ctx is done the state goroutine
+// commits what it holds; wg waits for all three.
+func startLoop(ctx context.Context, wg *sync.WaitGroup, s *Scheduler, st *state) {
+	batches, bursts := make(chan *batch), make(chan []Change, burstsWaiting)
+	wg.Go(func() { s.commitLoop(batches, st.acker) })
+	wg.Go(func() { s.emitLoop(ctx, bursts) })
+	wg.Go(func() {
+		if left := s.loop(ctx, st, bursts, batches); left != nil {
+			s.commit(left, st.acker)
+		}
+		close(batches)
+		close(bursts)
+	})
+}
+
 // BenchmarkApplyUpdate measures applying one agent status update: history,
 // persistence queued, change emitted, event recorded for the events page.
 func BenchmarkApplyUpdate(b *testing.B) {
@@ -181,16 +197,7 @@ func BenchmarkReconcileBurst(b *testing.B) {
 		var wg sync.WaitGroup
 		b.StartTimer()
 
-		batches, bursts := make(chan *batch), make(chan []Change, burstsWaiting)
-		wg.Go(func() { s.commitLoop(batches, st.acker) })
-		wg.Go(func() { s.emitLoop(ctx, bursts) })
-		wg.Go(func() {
-			if left := s.loop(ctx, st, bursts, batches); left != nil {
-				s.commit(left, st.acker)
-			}
-			close(batches)
-			close(bursts)
-		})
+		startLoop(ctx, &wg, s, st)
 		wg.Go(func() {
 			for _, e := range events {
 				s.post(ctx, func(st *state) { st.onEvent(e) })

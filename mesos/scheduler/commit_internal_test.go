@@ -88,16 +88,7 @@ func TestChangesDoNotWaitForTheDisk(t *testing.T) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	batches, bursts := make(chan *batch), make(chan []Change, burstsWaiting)
-	wg.Go(func() { s.commitLoop(batches, st.acker) })
-	wg.Go(func() { s.emitLoop(ctx, bursts) })
-	wg.Go(func() {
-		if left := s.loop(ctx, st, bursts, batches); left != nil {
-			s.commit(left, st.acker)
-		}
-		close(batches)
-		close(bursts)
-	})
+	startLoop(ctx, &wg, s, st)
 
 	// Two bursts: the committer takes the first and waits for bbolt; the
 	// second's changes must still arrive.
