@@ -3,6 +3,7 @@
 // that guards them.
 //
 // It is the only package that knows the scheduler, the ui components and the
-// hub together: it renders each change once with ui and hands the bytes to
-// the hub. It reads no flags or environment variables.
+// hub together: it renders each change once with ui, for the topics some
+// page follows, and hands the bytes to the hub (see interest). It reads no
+// flags or environment variables.
 package web
