@@ -82,7 +82,7 @@ func writeStackReport(b *strings.Builder, o options, fig stackFigures, tcpP99, f
 			fmt.Fprintf(b, "  The dashboard spends about %.0f µs of CPU on each update. ", s.CPUCores/s.Absorbed*1e6)
 		}
 		fmt.Fprintf(b, "Profiled (`-stack-only -steady-cpuprofile f`), about a third of it is the\n")
-		fmt.Fprintf(b, "  garbage collector (the heap holds the 100,000 tasks; each update allocates its decoded event, its stored record\n")
+		fmt.Fprintf(b, "  garbage collector (the heap holds the %d tasks; each update allocates its decoded event, its stored record\n", fig.Tasks)
 		fmt.Fprintf(b, "  and bbolt's copies of the pages it rewrites), a fifth the bbolt commits (each update rewrites its task's record,\n")
 		fmt.Fprintf(b, "  on a random page of the tree, and each commit is an fsync), a tenth each the state goroutine and the ACKNOWLEDGE\n")
 		fmt.Fprintf(b, "  call the v1 API asks for every update with a uuid (an HTTP request of its own; four travel at once), and less\n")
