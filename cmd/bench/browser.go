@@ -127,7 +127,8 @@ func writeBrowserReport(b *strings.Builder, res browserResult) {
 		return
 	}
 	fmt.Fprintf(b, "`playwright/bench/absorb.mjs` (run by the bench) opens pages of the tasks table of a %d-task stack in %s,\n", res.Tasks, res.Chromium)
-	fmt.Fprintf(b, "%.0f s a lane, once with the dashboard's script (ours) and once with a naive baseline that sets outerHTML\n", res.Seconds)
+	fmt.Fprintf(b, "one run of %.0f s a lane (its percentiles are over every frame and row of it), once with the dashboard's script (ours)\n", res.Seconds)
+	fmt.Fprintf(b, "and once with a naive baseline that sets outerHTML\n")
 	fmt.Fprintf(b, "per change (vanilla), in a fresh browser each. `/tasks` is the first page, which follows its own rows only;\n")
 	fmt.Fprintf(b, "`/tasks?page=2` follows every task's rows and keeps those it shows: the browser's worst case. Latency is from the\n")
 	fmt.Fprintf(b, "stand-in's timestamp to the row in the DOM. Main-thread time per frame is from a Chromium trace; Chromium\n")

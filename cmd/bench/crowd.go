@@ -38,7 +38,7 @@ func (s *crowdOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.heldDuration, "held-duration", 10*time.Second, "measuring time of each held run")
 	fs.IntVar(&s.stormViewers, "storm-viewers", 10000, "viewers of the reconnect storm (M8)")
 	fs.IntVar(&s.stormRate, "storm-rate", 5, "numbered events per second published throughout the storm; each is a write per viewer, so 10,000 viewers at 5 a second are 50,000 writes a second before the storm starts")
-	fs.IntVar(&s.runs, "storm-runs", 3, "runs of the held and storm figures (each takes tens of seconds)")
+	fs.IntVar(&s.runs, "storm-runs", 5, "runs of the held and storm figures (each takes tens of seconds)")
 }
 
 // quick makes the scenarios small enough for -quick.

@@ -507,8 +507,10 @@ type stackFigures struct {
 	Pages         []pageWeight
 	Rest          e2eResult   // no health checks: heartbeats and offers only
 	Live          []e2eResult // o.rate health checks a second, o.viewers viewers
-	Steady        e2eResult   // o.steadyRate asked
-	Action        actionResult
+	Steady        e2eResult   // o.steadyRate asked: the median of SteadyRuns
+	SteadyRuns    []e2eResult
+	Action        actionResult // the median of ActionRuns
+	ActionRuns    []actionResult
 	// Err is why the figures stop where they do, if they do.
 	Err string
 }
@@ -561,19 +563,65 @@ func runStack(o options) (stackFigures, error) {
 	// Actions before the steady run: asking more than the stack absorbs
 	// leaves it a backlog to work off (and the stand-in resends what waits
 	// too long), which would be in the actions' figures.
-	if fig.Action, err = actionRun(st, 30, o.viewers, float64(o.rate)); err != nil {
-		return fig, fmt.Errorf("actions: %w", err)
+	for r := range o.stackRuns {
+		a, err := actionRun(st, 30, o.viewers, float64(o.rate))
+		if err != nil {
+			return fig, fmt.Errorf("actions, run %d: %w", r+1, err)
+		}
+		fmt.Fprintf(os.Stderr, "stack actions %d: %d kills, first update shown p50 %.2f ms p99 %.2f ms (straight to a stand-in %.2f / %.2f); "+
+			"TASK_KILLED shown p50 %.2f ms p99 %.2f ms (straight %.2f / %.2f)\n",
+			r+1, a.Actions, a.P50, a.P99, a.DirectP50, a.DirectP99, a.KilledP50, a.KilledP99, a.DirectKilledP50, a.DirectKilledP99)
+		fig.ActionRuns = append(fig.ActionRuns, a)
 	}
-	a := fig.Action
-	fmt.Fprintf(os.Stderr, "stack actions: %d kills, first update shown p50 %.2f ms p99 %.2f ms (straight to a stand-in %.2f / %.2f); "+
-		"TASK_KILLED shown p50 %.2f ms p99 %.2f ms (straight %.2f / %.2f)\n",
-		a.Actions, a.P50, a.P99, a.DirectP50, a.DirectP99, a.KilledP50, a.KilledP99, a.DirectKilledP50, a.DirectKilledP99)
-	if fig.Steady, err = e2eRun(st, float64(o.steadyRate), o.viewers, o.duration, o.steadyProfile); err != nil {
-		return fig, fmt.Errorf("steady run: %w", err)
+	fig.Action = medianAction(fig.ActionRuns)
+	for r := range o.stackRuns {
+		profile := o.steadyProfile
+		if r > 0 {
+			profile = "" // the first run's
+		}
+		s, err := e2eRun(st, float64(o.steadyRate), o.viewers, o.duration, profile)
+		if err != nil {
+			return fig, fmt.Errorf("steady run %d: %w", r+1, err)
+		}
+		fmt.Fprintf(os.Stderr, "stack steady %d: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %d resyncs; dashboard %.2f cores, stand-in %.2f\n",
+			r+1, s.Rate, s.Absorbed, s.P50, s.P99, s.Resyncs, s.CPUCores, s.StandInCores)
+		fig.SteadyRuns = append(fig.SteadyRuns, s)
 	}
-	fmt.Fprintf(os.Stderr, "stack steady: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %d resyncs; dashboard %.2f cores, stand-in %.2f\n",
-		fig.Steady.Rate, fig.Steady.Absorbed, fig.Steady.P50, fig.Steady.P99, fig.Steady.Resyncs, fig.Steady.CPUCores, fig.Steady.StandInCores)
+	fig.Steady = medianE2E(fig.SteadyRuns)
 	return fig, nil
+}
+
+// medianE2E is the run made of each figure's median over rs.
+func medianE2E(rs []e2eResult) e2eResult {
+	m := func(f func(e2eResult) float64) float64 { return medianOf(rs, f) }
+	return e2eResult{
+		Rate:           m(func(r e2eResult) float64 { return r.Rate }),
+		Absorbed:       m(func(r e2eResult) float64 { return r.Absorbed }),
+		Rows:           m(func(r e2eResult) float64 { return r.Rows }),
+		P50:            m(func(r e2eResult) float64 { return r.P50 }),
+		P99:            m(func(r e2eResult) float64 { return r.P99 }),
+		BytesPerViewer: m(func(r e2eResult) float64 { return r.BytesPerViewer }),
+		Resyncs:        int(m(func(r e2eResult) float64 { return float64(r.Resyncs) })),
+		CPUCores:       m(func(r e2eResult) float64 { return r.CPUCores }),
+		StandInCores:   m(func(r e2eResult) float64 { return r.StandInCores }),
+		ForeignPct:     m(func(r e2eResult) float64 { return r.ForeignPct }),
+	}
+}
+
+// medianAction is the run made of each figure's median over rs.
+func medianAction(rs []actionResult) actionResult {
+	m := func(f func(actionResult) float64) float64 { return medianOf(rs, f) }
+	return actionResult{
+		P50:             m(func(r actionResult) float64 { return r.P50 }),
+		P99:             m(func(r actionResult) float64 { return r.P99 }),
+		DirectP50:       m(func(r actionResult) float64 { return r.DirectP50 }),
+		DirectP99:       m(func(r actionResult) float64 { return r.DirectP99 }),
+		KilledP50:       m(func(r actionResult) float64 { return r.KilledP50 }),
+		KilledP99:       m(func(r actionResult) float64 { return r.KilledP99 }),
+		DirectKilledP50: m(func(r actionResult) float64 { return r.DirectKilledP50 }),
+		DirectKilledP99: m(func(r actionResult) float64 { return r.DirectKilledP99 }),
+		Actions:         int(m(func(r actionResult) float64 { return float64(r.Actions) })),
+	}
 }
 
 // serveStack starts one stack and serves it for other tools, such as the
