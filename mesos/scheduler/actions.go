@@ -39,9 +39,11 @@ type plan struct {
 	call   *mesos.Call
 	finish func(st *state, err error) (Result, error)
 	result Result // the answer when there is no call to send
-	// durable holds the call back until what prepare wrote is committed:
-	// an ACCEPT must not launch a task whose intent could be lost. Other
-	// calls go out at once; what they change is stored with their answer.
+	// durable holds the call back until what prepare wrote is committed,
+	// and so until every call of earlier bursts went out: an ACCEPT must
+	// not launch a task whose intent could be lost, and a KILL of a task
+	// still launching must not overtake its ACCEPT. Other calls go out at
+	// once, while what prepare wrote commits.
 	durable bool
 }
 
@@ -318,34 +320,43 @@ func (s *Scheduler) Decline(ctx context.Context, who Actor, offerID string, refu
 // task's own kill policy).
 func (s *Scheduler) Kill(ctx context.Context, who Actor, taskID string, grace time.Duration) (Result, error) {
 	return s.act(ctx, who, "kill", taskID, "grace "+grace.String(), func(st *state) (plan, error) {
-		t := st.tasks[taskID]
-		if t == nil {
-			return plan{}, fmt.Errorf("kill %s: %w", taskID, ErrUnknownTask)
-		}
-		if t.Terminal() {
-			return plan{}, fmt.Errorf("kill %s: %w (%s)", taskID, ErrTaskFinished, t.State)
-		}
-		k := &mesos.Call_Kill{TaskId: &mesos.TaskID{Value: proto.String(taskID)}}
-		if t.AgentID != "" {
-			k.AgentId = &mesos.AgentID{Value: proto.String(t.AgentID)}
-		}
-		if grace > 0 {
-			k.KillPolicy = &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: proto.Int64(int64(grace))}}
-		}
-		t.Killing = true
-		st.taskChanged(t)
-		return plan{
-			call: &mesos.Call{Type: mesos.Call_KILL.Enum(), Kill: k},
-			finish: func(st *state, err error) (Result, error) {
-				if err != nil {
-					t.Killing = false
-					st.taskChanged(t)
-					return Result{}, fmt.Errorf("kill %s: %w", taskID, err)
-				}
-				return Result{Message: "killing " + taskID}, nil
-			},
-		}, nil
+		return st.killPlan(taskID, grace)
 	})
+}
+
+// killPlan decides a KILL of taskID on the state goroutine.
+func (st *state) killPlan(taskID string, grace time.Duration) (plan, error) {
+	t := st.tasks[taskID]
+	if t == nil {
+		return plan{}, fmt.Errorf("kill %s: %w", taskID, ErrUnknownTask)
+	}
+	if t.Terminal() {
+		return plan{}, fmt.Errorf("kill %s: %w (%s)", taskID, ErrTaskFinished, t.State)
+	}
+	k := &mesos.Call_Kill{TaskId: &mesos.TaskID{Value: proto.String(taskID)}}
+	if t.AgentID != "" {
+		k.AgentId = &mesos.AgentID{Value: proto.String(t.AgentID)}
+	}
+	if grace > 0 {
+		k.KillPolicy = &mesos.KillPolicy{GracePeriod: &mesos.DurationInfo{Nanoseconds: proto.Int64(int64(grace))}}
+	}
+	t.Killing = true
+	st.taskChanged(t)
+	return plan{
+		// A task still launching may have its ACCEPT waiting for a
+		// commit: the KILL must not overtake it, or the master
+		// would not know the task yet and the kill would be lost.
+		durable: t.Launching,
+		call:    &mesos.Call{Type: mesos.Call_KILL.Enum(), Kill: k},
+		finish: func(st *state, err error) (Result, error) {
+			if err != nil {
+				t.Killing = false
+				st.taskChanged(t)
+				return Result{}, fmt.Errorf("kill %s: %w", taskID, err)
+			}
+			return Result{Message: "killing " + taskID}, nil
+		},
+	}, nil
 }
 
 // Reconcile asks the master for the state of every task now: explicit for

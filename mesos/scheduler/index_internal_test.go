@@ -67,10 +67,40 @@ func TestTaskIndexFollowsTheTasks(t *testing.T) {
 			AgentId: &mesos.AgentID{Value: proto.String("a")}}, st.observed)
 		check(fmt.Sprintf("step %d: update of %s", step, id))
 	}
+	launching := &Task{ID: "t-last", State: mesos.TaskState_TASK_STAGING, Launching: true, Registration: "fw"}
+	st.tasks[launching.ID] = launching
+	st.taskChanged(launching)
+	check("one more launched")
 	st.onMasterError(&mesos.MasterError{Message: "Framework has been removed"})
 	check("framework removed")
 	if len(st.tasks) != 0 {
 		t.Fatalf("%d tasks left after the framework was removed", len(st.tasks))
+	}
+	// The answer to an ACCEPT in flight arrives for a task now of the old
+	// registration: it changes that task, not the current counts.
+	st.launched(&Offer{ID: "o"}, []*Task{launching}, &mesos.APIError{Op: "ACCEPT", Status: 400})
+	check("an old registration's launch refused")
+}
+
+// TestKillOfALaunchingTaskWaits: a KILL goes out at once, unless its task
+// is still launching: then it waits for the commit, after which its
+// ACCEPT has gone out, so it cannot overtake it.
+func TestKillOfALaunchingTaskWaits(t *testing.T) {
+	st := benchState()
+	for _, launching := range []bool{false, true} {
+		id := fmt.Sprint("t-", launching)
+		task := &Task{ID: id, State: mesos.TaskState_TASK_RUNNING, Launching: launching}
+		if launching {
+			task.State = mesos.TaskState_TASK_STAGING
+		}
+		st.tasks[id] = task
+		p, err := st.killPlan(id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.durable != launching || p.call.GetType() != mesos.Call_KILL {
+			t.Errorf("kill of a task launching=%v: durable=%v, call %v; want durable=%v and a KILL", launching, p.durable, p.call.GetType(), launching)
+		}
 	}
 }
 

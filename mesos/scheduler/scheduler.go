@@ -68,11 +68,11 @@ type Config struct {
 
 // Scheduler is Offerdeck's framework. Create it with New, run it with Run;
 // its methods are safe for concurrent use. One goroutine owns the state:
-// every event and action is applied there, persisted, and then announced
-// as a Change. A second goroutine commits each burst while the state
-// goroutine applies the next; acknowledgements, calls to the master,
-// answers to actions and changes all wait for the commit of the burst
-// that made them.
+// every event and action is applied there and announced as a Change at
+// once. A second goroutine commits each burst while the state goroutine
+// applies the next; acknowledgements, the calls the state decided on, the
+// durable actions' calls (see plan) and the answers to actions wait for
+// the commit of the burst that made them.
 type Scheduler struct {
 	cfg     Config
 	log     *slog.Logger

@@ -454,7 +454,9 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 
 // taskChanged persists a task and announces it.
 func (st *state) taskChanged(t *Task) {
-	st.index.track(t)
+	if st.tasks[t.ID] == t { // not one of an earlier registration's
+		st.index.track(t)
+	}
 	st.pending.tasks = append(st.pending.tasks, t)
 	st.change(Change{Kind: TaskChanged, Task: t.clone()})
 }
