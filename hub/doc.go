@@ -40,13 +40,15 @@
 // A subscriber receives a Resync for a topic instead of entries when the
 // entries after its position are no longer all retained (it joined late or
 // fell behind), or when its position is beyond the topic's sequence number
-// (it comes from before a restart). It is never silently skipped. Delivery
+// (it comes from before a restart), or when the publisher left entries of
+// the topic unpublished after it (Skip, for a topic nobody followed). It is
+// never silently skipped. Delivery
 // of that topic then stops until the caller re-renders the region from one
 // recorded value, as above, and calls Subscriber.Resume with that value's
 // sequence number. Positions from another hub (another Epoch) are
 // meaningless here; such a client must be re-rendered whole.
 //
-// Topics are created by their first Publish or Subscribe and live as long as
+// Topics are created by their first Publish, Skip or Subscribe and live as long as
 // the hub, so their names must come from a small set, such as one per page
 // or region, not one per task.
 //

@@ -168,7 +168,8 @@ func (h *Hub) Skip(name string) uint64 {
 }
 
 // Seq returns the sequence number of the newest entry published to the
-// named topic, or 0 if none was. See the package doc for reading it
+// named topic (or of its latest Skip, if that came after), or 0 if none
+// was. See the package doc for reading it
 // consistently with the state a page shows.
 func (h *Hub) Seq(name string) uint64 {
 	t, ok := h.topics.Load(name)

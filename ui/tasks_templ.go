@@ -1360,7 +1360,7 @@ func TimelineLine(h HistoryLine) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else if h.NeedsAck {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 123, "<span class=\"muted\" title=\"persisted, acknowledgement on its way\">acking…</span>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 123, "<span class=\"muted\" title=\"acknowledged to the master once it is stored\">acking…</span>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

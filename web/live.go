@@ -286,7 +286,7 @@ func (f *feed) timeline(ctx context.Context, old, t *scheduler.Task) {
 		f.put(ctx, topicTask, h.ID, list, false, ui.TimelineLine(h))
 	}
 	for i := range t.History {
-		if j, ok := old.StatusIndex(t.StatusNumber(i)); !ok || old.History[j].Acked != t.History[i].Acked {
+		if j, ok := old.StatusIndex(t.StatusNumber(i)); !ok || !sameLine(old.History[j], t.History[i]) {
 			line(i)
 		}
 	}
@@ -307,6 +307,15 @@ func (f *feed) follows(topic string) bool {
 	}
 	f.skipped[topic] = true
 	return false
+}
+
+// sameLine reports whether two versions of a status show the same
+// timeline line (see historyLine): mostly its acknowledgement changes, but
+// a requeue adds to its message too.
+func sameLine(a, b scheduler.Status) bool {
+	return a.Acked == b.Acked && a.Message == b.Message && a.State == b.State && a.Source == b.Source &&
+		a.Reason == b.Reason && a.Reconciliation == b.Reconciliation && a.Time.Equal(b.Time) &&
+		(len(a.UUID) > 0) == (len(b.UUID) > 0)
 }
 
 // liveForm is the form data live fragments carry. A request id in a live
@@ -435,8 +444,10 @@ func (f *feed) apply(ctx context.Context, c scheduler.Change) {
 		}
 		f.heard = true
 	case scheduler.AuditAdded:
-		row := auditRow(*c.Audit)
-		f.add(topicAudit, "", change{Op: "put", ID: row.DOMID, Parent: "audit-body", Prepend: true, HTML: f.html(ctx, ui.AuditRowView(row))})
+		if f.follows(topicAudit) {
+			row := auditRow(*c.Audit)
+			f.add(topicAudit, "", change{Op: "put", ID: row.DOMID, Parent: "audit-body", Prepend: true, HTML: f.html(ctx, ui.AuditRowView(row))})
+		}
 	}
 }
 
@@ -526,10 +537,6 @@ func (f *feed) counts() {
 // says that: most changes leave the counts as they were, and every page
 // would otherwise receive them again with each change.
 func (f *feed) text(topic, id, text string) {
-	if !f.follows(topic) {
-		delete(f.texts, id) // unknown to the pages now: sent when next followed
-		return
-	}
 	if f.texts[id] == text {
 		return
 	}
