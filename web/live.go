@@ -271,8 +271,8 @@ func (f *feed) put(ctx context.Context, topic, id, parent string, prepend bool, 
 }
 
 // timeline publishes what changed in a task's timeline since old: the
-// lines of new statuses, lines whose acknowledgement changed, and the
-// deletion of lines that left the history. Rendering the whole timeline
+// lines of new statuses, lines that show something else now (mostly an
+// acknowledgement), and the deletion of lines that left the history. Rendering the whole timeline
 // for every update cost as much as everything else the feed did together
 // once histories were long.
 func (f *feed) timeline(ctx context.Context, old, t *scheduler.Task) {
