@@ -186,7 +186,7 @@ func (s *Scheduler) Accept(ctx context.Context, who Actor, offerID string, specs
 			tasks = append(tasks, t)
 			infos = append(infos, ti)
 		}
-		st.removeOffer(offerID, "accepted")
+		st.removeOffer(offerID, "accepted", st.s.cfg.RefuseSeconds)
 		return plan{
 			durable: true,
 			call:    acceptCall(o, infos, st.s.cfg.RefuseSeconds),
@@ -300,7 +300,7 @@ func (s *Scheduler) Decline(ctx context.Context, who Actor, offerID string, refu
 		if refuse < 0 {
 			secs = st.s.cfg.RefuseSeconds
 		}
-		st.removeOffer(offerID, "declined")
+		st.removeOffer(offerID, "declined", secs)
 		return plan{
 			call: &mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{
 				OfferIds: []*mesos.OfferID{o.Offer.GetId()},

@@ -144,7 +144,7 @@ func (st *state) placeQueued() {
 		if len(tasks) == 0 {
 			continue
 		}
-		st.removeOffer(o.ID, "accepted")
+		st.removeOffer(o.ID, "accepted", st.s.cfg.RefuseSeconds)
 		off := o
 		st.call(acceptCall(off, infos, st.s.cfg.RefuseSeconds), func(st *state, err error) {
 			if _, lerr := st.launched(off, tasks, err); lerr != nil && refused(err) {

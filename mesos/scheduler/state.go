@@ -58,14 +58,22 @@ type Change struct {
 	Kind ChangeKind
 	Conn *Connection
 	// Offer is set for OfferAdded; OfferID and Why for OfferRemoved (why:
-	// "accepted", "declined", "rescinded", "expired", "resubscribed").
+	// "accepted", "declined", "rescinded", "expired", "resubscribed"), with
+	// At, when it left, and Until, the end of the refuse filter sent with
+	// its answer (zero when none: rescinded or dropped).
 	Offer   *Offer
 	OfferID string
 	Why     string
-	Task    *Task
-	Queued  *Queued
-	Event   *Event
-	Audit   *AuditEntry
+	At      time.Time
+	Until   time.Time
+	// Task is set for TaskChanged; Archived reports that the task left the
+	// current registration for the older ones (the master removed the
+	// framework).
+	Task     *Task
+	Archived bool
+	Queued   *Queued
+	Event    *Event
+	Audit    *AuditEntry
 }
 
 // state is everything the scheduler knows. Only the state goroutine
@@ -167,6 +175,7 @@ func (st *state) onMasterError(me *mesos.MasterError) {
 		st.s.log.Warn("the master removed the framework; registering anew, old history kept", "framework_id", old)
 		for _, t := range st.tasks {
 			st.older = append(st.older, t)
+			st.change(Change{Kind: TaskChanged, Task: t.clone(), Archived: true})
 		}
 		st.index.forget(st.tasks)
 		st.tasks = map[string]*Task{}
@@ -195,7 +204,7 @@ func (st *state) onEvent(e *mesos.Event) {
 		}
 		st.placeQueued()
 	case mesos.Event_RESCIND:
-		st.removeOffer(e.GetRescind().GetOfferId().GetValue(), "rescinded")
+		st.removeOffer(e.GetRescind().GetOfferId().GetValue(), "rescinded", 0)
 	case mesos.Event_UPDATE:
 		st.onUpdate(e.GetUpdate().GetStatus(), now)
 	}
@@ -317,18 +326,26 @@ func (st *state) addOffer(o *mesos.Offer, now time.Time) {
 }
 
 // removeOffer forgets an offer; it reports whether it was held.
-func (st *state) removeOffer(id, why string) bool {
+//
+// refuse is the refuse_seconds of the filter sent with the offer's answer
+// (0 when it was not answered), so that pages can say until when the
+// agent's resources will not be offered to this framework again.
+func (st *state) removeOffer(id, why string, refuse float64) bool {
 	if _, ok := st.offers[id]; !ok {
 		return false
 	}
 	delete(st.offers, id)
-	st.change(Change{Kind: OfferRemoved, OfferID: id, Why: why})
+	c := Change{Kind: OfferRemoved, OfferID: id, Why: why, At: time.Now()}
+	if refuse > 0 {
+		c.Until = c.At.Add(time.Duration(refuse * float64(time.Second)))
+	}
+	st.change(c)
 	return true
 }
 
 func (st *state) dropOffers(why string) {
 	for id := range st.offers {
-		st.removeOffer(id, why)
+		st.removeOffer(id, why, 0)
 	}
 }
 
@@ -338,7 +355,7 @@ func (st *state) expireHolds(now time.Time) {
 	for id, o := range st.offers {
 		if now.After(o.HoldUntil) {
 			expired = append(expired, o.Offer.GetId())
-			st.removeOffer(id, "expired")
+			st.removeOffer(id, "expired", st.s.cfg.RefuseSeconds)
 		}
 	}
 	if len(expired) == 0 {
