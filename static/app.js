@@ -23,7 +23,6 @@
     const themeBtn = $("theme-toggle");
     const presentBtn = $("presenter-toggle");
     if (themeBtn) {
-      themeBtn.hidden = false;
       themeBtn.addEventListener("click", () => {
         const next = currentTheme() === "dark" ? "light" : "dark";
         root.dataset.theme = next;
@@ -31,7 +30,6 @@
       });
     }
     if (presentBtn) {
-      presentBtn.hidden = false;
       presentBtn.setAttribute("aria-pressed", root.dataset.presenter === "on" ? "true" : "false");
       presentBtn.addEventListener("click", () => {
         const on = root.dataset.presenter !== "on";
@@ -85,14 +83,20 @@
     pending.forEach(apply);
   });
 
+  // Lists whose members the client places itself: a put of an element the
+  // page lacks goes before the element the server names, else at the end
+  // (or the top). A paged list (one page of several) cannot place a new
+  // member without knowing the other pages, so it re-renders instead,
+  // unless the server keeps its window (window: it deletes what leaves).
   function apply(c) {
     const old = $(c.id);
     switch (c.op) {
-      case "text":
-        if (old) old.textContent = c.text;
+      case "resync":
+        if (old) requestResync();
         return;
       case "del":
         if (!old) return;
+        old.removeAttribute("id"); // a put of the same id may follow at once
         old.classList.add("leaving");
         if (c.mark) old.dataset.leaving = c.mark;
         setTimeout(() => old.remove(), reduceMotion() ? 0 : 1200);
@@ -101,29 +105,43 @@
         // Decide before parsing: most puts on a long list are for rows
         // another page shows.
         const parent = !old && c.parent && $(c.parent);
-        if (!old) {
-          if (!parent) return; // this page does not show it
-          if (parent.dataset.limit && parent.children.length >= Number(parent.dataset.limit)) return; // another page's
-        }
+        if (!old && !parent) return; // this page does not show it
+        if (!old && parent.dataset.paged === "true" && !c.window) { requestResync(); return; }
         const el = fragment(c.html);
         if (!el) return;
         if (old) {
           if (!replaceKeeping(old, el, false)) { deferred.set(c.id, c); return; }
         } else {
-          if (parent.dataset.types !== undefined && !parent.dataset.types.split(" ").includes(el.dataset.type)) return; // filtered out
-          parent.querySelectorAll(":scope > .empty").forEach((e) => e.remove());
-          if (c.prepend) parent.prepend(el); else parent.append(el);
+          const before = c.before && $(c.before);
+          if (before && before.parentElement === parent) parent.insertBefore(el, before);
+          else if (c.prepend) parent.prepend(el);
+          else parent.append(el);
+          if (c.seq) trimEvents(parent, c.seq);
           if (parent.dataset.keep) {
             while (parent.children.length > Number(parent.dataset.keep)) parent.lastElementChild.remove();
           }
-          el.classList.add("arrived");
-          setTimeout(() => el.classList.remove("arrived"), presenter() ? 6000 : 2500);
+          if (parent.dataset.types !== undefined && !parent.dataset.types.split(" ").includes(el.dataset.type)) el.remove(); // filtered out
+          else {
+            el.classList.add("arrived");
+            setTimeout(() => el.classList.remove("arrived"), presenter() ? 6000 : 2500);
+          }
         }
         filterOne(el);
         refreshTimes(el);
+        countHidden();
         return;
       }
     }
+  }
+
+  // trimEvents keeps the events list to the events after newest-keep, as a
+  // fresh render of the page shows them, whichever types it lists.
+  function trimEvents(list, seq) {
+    const newest = Math.max(Number(list.dataset.newest || 0), seq);
+    list.dataset.newest = String(newest);
+    const keep = Number(list.dataset.keep || 0);
+    if (!keep) return;
+    Array.from(list.children).forEach((li) => { if (Number(li.dataset.seq) <= newest - keep) li.remove(); });
   }
   const reduceMotion = () => window.matchMedia("(prefers-reduced-motion: reduce)").matches;
   const presenter = () => root.dataset.presenter === "on";
@@ -151,9 +169,11 @@
     if (!positions) return;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const url = proto + "//" + location.host + "/ws?since=" + encodeURIComponent(positions) + "&epoch=" + encodeURIComponent(epoch);
-    socket = new WebSocket(url);
-    socket.addEventListener("open", () => { attempt = 0; });
-    socket.addEventListener("message", (ev) => {
+    const ws = new WebSocket(url);
+    socket = ws;
+    ws.addEventListener("open", () => { attempt = 0; });
+    ws.addEventListener("message", (ev) => {
+      if (socket !== ws) return; // replaced by a resync
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
       for (const c of msg.changes || []) {
@@ -163,9 +183,11 @@
       updatePositions(msg.seq || {});
       if (msg.epoch) epoch = msg.epoch;
     });
-    socket.addEventListener("close", (ev) => {
+    ws.addEventListener("close", (ev) => {
+      if (socket !== ws) return;
       socket = null;
       if (ev.code === 4000) { resync(); return; }
+      if (ev.code === 1008) { location.reload(); return; } // the session ended: the server says where to go
       retry();
     });
   }
@@ -184,30 +206,46 @@
     setTimeout(() => { clearInterval(tick); resync(); }, delay);
   }
 
-  // resync re-renders this page's live regions from the server (the page
-  // itself is the fragment source) and resumes from its positions.
+  // requestResync re-renders the page's regions soon, at most once a
+  // second however often the stream asks.
+  let resyncAt = 0, resyncTimer = 0;
+  function requestResync() {
+    if (resyncTimer) return;
+    const wait = Math.max(0, resyncAt + 1000 - Date.now());
+    resyncTimer = setTimeout(() => { resyncTimer = 0; resync(); }, wait);
+  }
+
+  // resync re-renders this page's regions from a fresh render of the page
+  // and resumes the stream from that render's positions: the page then
+  // equals its reload, by construction.
+  let resyncing = false;
   async function resync() {
-    setConn("waiting", "resyncing…");
+    if (resyncing) return;
+    resyncing = true;
+    resyncAt = Date.now();
+    if (socket) { const ws = socket; socket = null; ws.close(1000, "resync"); }
     let doc;
     try {
       const res = await fetch(location.href, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      if (res.redirected || res.status === 401) { location.reload(); return; }
       if (!res.ok) throw new Error(res.status);
       doc = parser.parseFromString(await res.text(), "text/html");
     } catch {
+      resyncing = false;
       retry();
       return;
     }
-    const ids = ["conn", "vital-master", "nav-count-offers", "nav-count-tasks", "nav-count-agents"];
-    document.querySelectorAll("[data-live], [data-region]").forEach((el) => el.id && ids.push(el.id));
-    for (const id of ids) {
-      const fresh = doc.getElementById(id);
-      const old = $(id);
-      if (fresh && old) replaceKeeping(old, document.importNode(fresh, true));
-    }
+    resyncing = false;
+    const fresh = Array.from(doc.querySelectorAll("[data-region]")).filter((el) => el.id && !el.parentElement.closest("[data-region]"));
+    const mine = Array.from(document.querySelectorAll("[data-region]")).filter((el) => el.id && !el.parentElement.closest("[data-region]"));
+    const same = fresh.length === mine.length && fresh.every((el, i) => el.id === mine[i].id);
+    if (!same) { location.reload(); return; } // the page's shape changed (e.g. a task left): load it whole
+    fresh.forEach((el, i) => replaceKeeping(mine[i], document.importNode(el, true)));
     positions = doc.body.dataset.topics || positions;
     epoch = doc.body.dataset.epoch || epoch;
     const banner = $("live-note");
     if (banner) banner.hidden = true;
+    body.classList.remove("offline");
     filterAll();
     refreshTimes(document);
     connect();
@@ -236,6 +274,24 @@
     if (!input) return;
     const box = $(input.dataset.filterFor);
     if (box) Array.from(box.children).forEach(filterOne);
+    countHidden();
+  }
+  // countHidden says how many offers (or tasks) the filter hides, as the
+  // server's render says it.
+  function countHidden() {
+    const note = document.querySelector("[data-hidden-count]");
+    const input = filterInput();
+    if (!note || !input) return;
+    const box = $(input.dataset.filterFor);
+    if (!box) return;
+    let n = 0;
+    Array.from(box.children).forEach((el) => {
+      if (!el.hidden) return;
+      n += el.matches("section.agent") ? el.querySelectorAll("article.offer").length : 1;
+    });
+    const [one, many] = note.dataset.hiddenCount.split(",");
+    note.textContent = (n === 1 ? "1 " + one : n + " " + many) + " hidden by the filter.";
+    note.hidden = n === 0;
   }
   function wireFilter() {
     const input = filterInput();
@@ -248,38 +304,66 @@
     });
   }
 
-  // ---- Ages and hold countdowns tick without the server. -----------------
-  function human(ms) {
-    const s = Math.max(0, Math.round(ms / 1000));
+  // ---- Times: the server writes moments; the client says how long ago,
+  // or in how long, and keeps that ticking. ---------------------------------
+  function span(ms) {
+    const s = Math.round(Math.abs(ms) / 1000);
     if (s < 60) return s + " s";
     if (s < 3600) return Math.floor(s / 60) + " min";
-    return Math.floor(s / 3600) + " h";
+    if (s < 48 * 3600) return Math.floor(s / 3600) + " h";
+    return Math.floor(s / 86400) + " days";
+  }
+  function relative(t, now, rel) {
+    const d = t - now;
+    if (Math.abs(d) < 2000) return rel === "in" && d > 0 ? "in a moment" : "just now";
+    return d > 0 && rel === "in" ? "in " + span(d) : (d > 0 ? "just now" : span(d) + " ago");
   }
   function refreshTimes(scope) {
     const now = Date.now();
-    (scope.querySelectorAll ? scope : document).querySelectorAll("[data-hold-until]").forEach((el) => {
-      const until = Number(el.dataset.holdUntil), arrived = Number(el.dataset.arrived);
-      const age = el.querySelector(".age-text"), left = el.querySelector(".hold-text"), ring = el.querySelector(".ring");
-      if (age) age.textContent = human(now - arrived);
-      if (left) left.textContent = human(until - now);
+    const root = scope.querySelectorAll ? scope : document;
+    const times = root.matches && root.matches("time[data-rel]") ? [root] : [];
+    times.push(...root.querySelectorAll("time[data-rel]"));
+    for (const el of times) {
+      const t = Date.parse(el.getAttribute("datetime"));
+      if (!Number.isNaN(t)) el.textContent = relative(t, now, el.dataset.rel);
+    }
+    root.querySelectorAll("[data-hold-until]").forEach((el) => {
+      const until = Date.parse(el.dataset.holdUntil), arrived = Date.parse(el.dataset.arrived);
+      const ring = el.querySelector(".ring");
       if (ring && until > arrived) ring.style.setProperty("--left", Math.max(0, Math.min(1, (until - now) / (until - arrived))).toFixed(3));
     });
   }
 
   // ---- Actions in place. -------------------------------------------------
+  // flash shows an action's answer; answers that went well leave by
+  // themselves, errors stay until the reader closes them.
+  let flashTimer = 0;
   function flash(kind, message) {
     const el = $("flash");
     if (!el) return;
     el.className = "flash flash-" + kind;
     el.textContent = message;
     el.hidden = false;
+    clearTimeout(flashTimer);
+    if (kind !== "error") flashTimer = setTimeout(() => { el.hidden = true; }, kind === "pending" ? 15000 : 6000);
   }
+  const requestID = () => {
+    const b = new Uint8Array(12);
+    crypto.getRandomValues(b);
+    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  };
   function wireForms() {
+    const f = $("flash");
+    if (f) f.addEventListener("click", () => { f.hidden = true; });
     document.addEventListener("submit", async (ev) => {
       const form = ev.target;
-      if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post") return;
+      // Only the action forms answer in place; logging in and out are
+      // ordinary navigations.
+      if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() !== "post" || !form.matches(".act, .act-page")) return;
       if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) { ev.preventDefault(); return; }
       ev.preventDefault();
+      const rid = form.querySelector("input[name=request_id]");
+      if (rid && !rid.value) rid.value = requestID();
       const button = form.querySelector("button[type=submit]");
       if (button) button.disabled = true;
       flash("pending", "Working…");
@@ -288,20 +372,28 @@
           method: "POST", body: new URLSearchParams(new FormData(form)),
           headers: { Accept: "application/json" }, credentials: "same-origin",
         });
-        const answer = await res.json().catch(() => ({ ok: false, error: "The server answered " + res.status + "." }));
+        const answer = await res.json().catch(() => ({ ok: false, error: "The server answered " + res.status + " without saying why." }));
         if (answer.ok) {
           flash("ok", answer.message || "Done.");
           if (answer.next) { location.assign(answer.next); return; }
-          const rid = form.querySelector("input[name=request_id]");
-          if (rid) rid.value = Math.random().toString(16).slice(2) + Date.now().toString(16);
+          if (rid) rid.value = ""; // the next submission is a new request
         } else {
           flash("error", answer.error || "The action failed.");
+          if (rid && res.status !== 409) rid.value = ""; // refused: trying again is a new request
         }
       } catch {
         flash("error", "The dashboard did not answer; the action may not have happened. Check the audit page.");
       } finally {
         if (button) button.disabled = false;
+        if (rid && form.closest("[data-region]")) rid.value = "";
       }
+    });
+    // Copy buttons copy the id they stand beside.
+    document.addEventListener("click", async (ev) => {
+      const b = ev.target instanceof Element && ev.target.closest("button.copy[data-copy]");
+      if (!b) return;
+      try { await navigator.clipboard.writeText(b.dataset.copy); flash("ok", "Copied " + b.dataset.copy); }
+      catch { flash("error", "The browser did not allow copying; select the text instead."); }
     });
   }
 
@@ -334,8 +426,8 @@
       let next = Number(pre.dataset.next || 0);
       let idle = 0;
       const poll = async () => {
-        const badge = $("task-state-" + task);
-        const ended = badge && /st-(finished|failed|killed|lost)/.test(badge.className);
+        const head = document.querySelector("[data-live-task]");
+        const ended = head && head.dataset.liveTask === "false";
         try {
           const res = await fetch("/tasks/" + encodeURIComponent(task) + "/output?file=" + file + "&offset=" + next, { credentials: "same-origin" });
           if (res.ok) {
@@ -360,19 +452,20 @@
   let heldCount = 0; // events that arrived while paused, held or not
   function holdEvent(c) {
     pausedEvents.push(c);
-    heldCount++;
+    const list = $("events-list");
+    const type = /data-type="([A-Z_]+)"/.exec(c.html || "");
+    if (!list || !type || list.dataset.types.split(" ").includes(type[1])) heldCount++;
     const keep = Number(($("events-list") || {}).dataset?.keep || 0);
     if (keep && pausedEvents.length > 2 * keep) pausedEvents.splice(0, pausedEvents.length - keep); // older ones would leave the list anyway
     showPaused();
   }
   function showPaused() {
     const note = $("events-paused");
-    if (note && pausedEvents) { note.hidden = false; note.textContent = heldCount + " new while paused"; }
+    if (note && pausedEvents) { note.hidden = false; note.textContent = (heldCount === 1 ? "1 new event" : heldCount + " new events") + " while paused"; }
   }
   function wirePause() {
     const btn = $("events-pause");
     if (!btn) return;
-    btn.hidden = false;
     btn.addEventListener("click", () => {
       if (pausedEvents) {
         const held = pausedEvents;
@@ -391,7 +484,9 @@
 
   // ---- Keyboard: g o offers, g t tasks, g l launch, g e events, / filter,
   // j/k to move between offers or task rows, a accept, d decline, x x kill.
-  const items = () => Array.from(document.querySelectorAll("article.offer, #tasks-body > tr")).filter((el) => !el.hidden);
+  // Only what the reader can see: a row or offer inside a hidden card (an
+  // agent the filter hides) is not selectable.
+  const items = () => Array.from(document.querySelectorAll("article.offer, #tasks-body > tr")).filter((el) => !el.closest("[hidden]") && el.getClientRects().length > 0);
   function move(step) {
     const list = items();
     if (list.length === 0) return;

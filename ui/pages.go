@@ -1,5 +1,7 @@
 package ui
 
+import "time"
+
 // Flash is the visible answer to an action, shown once on the next page.
 type Flash struct {
 	// Kind is "ok" or "error".
@@ -7,7 +9,10 @@ type Flash struct {
 	Message string
 }
 
-// Form carries what every action form needs.
+// Form carries what a page's own action forms need. Forms inside live
+// regions carry none of it: the same bytes go to every viewer, so the
+// client script gives each submission a request id of its own, and
+// without the script the answer returns to the page the form was on.
 type Form struct {
 	// RequestID makes a repeated submission (double click, reload) do the
 	// action once.
@@ -37,19 +42,28 @@ type Offers struct {
 	Layout Layout
 	// Filter is the filter as typed: attribute tests (rack=r2d2, pod~demo)
 	// and free text.
-	Filter string
-	// Policy describes the hold policy; Suppressed reports suppressed
-	// offers.
-	Policy     string
-	Suppressed bool
-	Groups     []AgentGroup
+	Filter  string
+	Summary OffersSummary
+	Policy  OffersPolicy
+	Groups  []AgentGroup
 	// Hidden counts offers the filter hides.
 	Hidden int
 	Pager  Pager
-	CanAct bool
-	Form   Form
-	// RefuseChoices are the refuse times the Decline menu offers.
-	RefuseChoices []Choice
+}
+
+// OffersSummary says how much is offered, and when nothing is, why.
+type OffersSummary struct {
+	Offers, Agents, Waiting int
+	// Subscribed and Suppressed explain an empty page.
+	Subscribed, Suppressed bool
+}
+
+// OffersPolicy is the hold policy and the Suppress or Revive button.
+type OffersPolicy struct {
+	// Text describes the hold policy; Suppressed reports suppressed
+	// offers.
+	Text       string
+	Suppressed bool
 }
 
 // Choice is one option of a menu.
@@ -57,15 +71,23 @@ type Choice struct {
 	Value, Label string
 }
 
-// AgentGroup is an agent with the offers it made.
+// AgentGroup is an agent with the offers it holds now; an agent with none
+// says what it waits for.
 type AgentGroup struct {
 	DOMID      string
 	AgentID    string
 	Hostname   string
 	Attributes []Attr
 	Offers     []OfferView
-	// Search is the lower-case text the client filters on.
+	// Search is the lower-case text the client filters on; Hidden
+	// reports that the page's filter hides the card.
 	Search string
+	Hidden bool
+	// Waiting, when the agent has no offer, says why: e.g. "declined" with
+	// Until the end of the refuse filter, or "offered to others".
+	Waiting string
+	Since   time.Time
+	Until   time.Time
 }
 
 // OfferView is one offer on the offers page.
@@ -77,10 +99,9 @@ type OfferView struct {
 	// Resources lists every resource: scalars with units, port ranges,
 	// sets, with role or reservation when not "*".
 	Resources []Resource
-	// Arrived and HoldUntil are Unix milliseconds, for the client's
-	// countdown; Age and HoldLeft are the same as text.
-	Arrived, HoldUntil int64
-	Age, HoldLeft      string
+	// Arrived is when it came and HoldUntil when the hold policy
+	// declines it.
+	Arrived, HoldUntil time.Time
 }
 
 // Resource is one resource of an offer or task, formatted.
@@ -101,11 +122,16 @@ type Tasks struct {
 	// for a list, and the agent is typed instead (hostname or id).
 	AgentNames []Choice
 	Rows       []TaskRow
-	Hidden     int
-	Pager      Pager
-	Older      []TaskRow // tasks of a registration the master removed
-	CanAct     bool
-	Form       Form
+	// First reports the table's first page without a filter: its rows
+	// follow the newest tasks live, one by one.
+	First  bool
+	Hidden int
+	Pager  Pager
+	// Total counts the tasks before any filter.
+	Total  int
+	Older  []TaskRow // tasks of a registration the master removed
+	CanAct bool
+	Form   Form
 }
 
 // TaskRow is one task in a list.
@@ -117,7 +143,8 @@ type TaskRow struct {
 	Hostname  string
 	Resources string
 	Ports     string
-	Age       string
+	// Launched is when the task was launched; zero when unknown.
+	Launched time.Time
 	// Message is the latest status message.
 	Message string
 	// Health is "healthy" or "unhealthy" after a health check result,
@@ -138,15 +165,10 @@ type TaskRow struct {
 
 // TaskDetail is the view model of one task's page.
 type TaskDetail struct {
-	Layout    Layout
-	Row       TaskRow
-	Command   string
-	Image     string
-	OfferID   string
-	AgentID   string
-	Framework string
-	Resources []Resource
-	History   []HistoryLine
+	Layout  Layout
+	Row     TaskRow
+	Facts   TaskFacts
+	History []HistoryLine
 	// Stdout and Stderr are the tails read when the page was rendered;
 	// their Next offsets let the client follow from there.
 	Stdout, Stderr         string
@@ -156,13 +178,26 @@ type TaskDetail struct {
 	Form                   Form
 }
 
+// TaskFacts is what a task was launched with.
+type TaskFacts struct {
+	ID        string
+	Hostname  string
+	Command   string
+	Image     string
+	OfferID   string
+	AgentID   string
+	Framework string
+	Resources []Resource
+}
+
 // HistoryLine is one status update in a task's timeline.
 type HistoryLine struct {
 	// ID names the line's element: it stays the same for one status.
-	ID                            string
-	Time, Source, Reason, Message string
-	State                         State
-	Acked, NeedsAck, Reconciled   bool
+	ID                          string
+	Time                        time.Time
+	Source, Reason, Message     string
+	State                       State
+	Acked, NeedsAck, Reconciled bool
 }
 
 // Launch is the view model of the launch form.
@@ -175,7 +210,9 @@ type Launch struct {
 	Queue              []QueuedView
 	Error              string
 	CanAct             bool
-	Form               Form
+	// Viewer reports a logged-in viewer, who may look but not launch.
+	Viewer bool
+	Form   Form
 }
 
 // LaunchFields are the form's values, as typed.
@@ -214,7 +251,7 @@ type AgentRow struct {
 	DOMID, ID, Hostname string
 	Attributes          []Attr
 	Offered             string
-	LastOffer           string
+	LastOffer           time.Time
 	Tasks               int
 	Running             int
 }
@@ -224,8 +261,11 @@ type Events struct {
 	Layout Layout
 	Types  []Toggle
 	Rows   []EventRow
-	// Heartbeats counts heartbeats hidden by the filter.
+	// Heartbeats counts the heartbeats among the events kept.
 	Heartbeats int
+	// Newest is the number of the newest event kept: the list holds the
+	// events after Newest-Keep.
+	Newest uint64
 	// Shown lists the event types shown, space-separated: live rows of
 	// other types are not added.
 	Shown string
@@ -243,7 +283,9 @@ type Toggle struct {
 
 // EventRow is one master event.
 type EventRow struct {
-	DOMID, Time, Type, Summary, JSON string
+	Seq                        uint64
+	DOMID, Type, Summary, JSON string
+	Time                       time.Time
 	// Whole, when JSON is cut short, is where the whole event is.
 	Whole string
 }
@@ -252,11 +294,16 @@ type EventRow struct {
 type Audit struct {
 	Layout Layout
 	Rows   []AuditRow
-	// More is the URL of older entries, "" when there are none.
-	More string
+	// Keep is how many rows the list holds as new ones arrive.
+	Keep int
+	// Empty reports an audit log without entries; More is the URL of
+	// older entries, "" when there are none.
+	Empty bool
+	More  string
 }
 
 // AuditRow is one audit entry.
 type AuditRow struct {
-	DOMID, Time, User, Origin, Action, Target, Request, Result, Err string
+	Time                                                      time.Time
+	DOMID, User, Origin, Action, Target, Request, Result, Err string
 }

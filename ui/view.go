@@ -1,5 +1,7 @@
 package ui
 
+import "time"
+
 // Layout is the view model of the frame every page shares: the header with
 // the framework's vital signs and the navigation.
 type Layout struct {
@@ -24,6 +26,9 @@ type Layout struct {
 	Epoch string
 	// Banner is a warning every page shows, e.g. an exposure opt-out.
 	Banner string
+	// Bare leaves the navigation and the master out of the header: for
+	// someone not logged in.
+	Bare bool
 	// User is who is logged in ("" without authentication) and Role
 	// their role; a viewer's page hides every action.
 	User, Role string
@@ -40,6 +45,9 @@ type Connection struct {
 	State string
 	// Label is the words shown next to the light, e.g. "waiting for master".
 	Label string
+	// RetryAt, when not zero, is when the next attempt starts; it is
+	// shown after Label ("reconnecting in 4 s").
+	RetryAt time.Time
 	// Master names the master, e.g. "embedded stand-in" or a URL.
 	Master string
 }
@@ -65,49 +73,74 @@ func nav() []NavItem {
 }
 
 // count returns the number a tab shows.
-func (c Counts) count(id string) string {
+func (c Counts) count(id string) int {
 	switch id {
 	case "nav-count-offers":
-		return itoa(c.Offers)
+		return c.Offers
 	case "nav-count-tasks":
-		return itoa(c.Tasks)
+		return c.Tasks
 	case "nav-count-agents":
-		return itoa(c.Agents)
+		return c.Agents
 	}
-	return ""
+	return 0
 }
 
-// Overview is the view model of the overview page.
+// Overview is the view model of the overview page: its regions.
 type Overview struct {
-	Layout Layout
-	// Embedded reports whether the dashboard runs its own stand-in master,
-	// Simulated whether that stand-in simulates command tasks.
-	Embedded, Simulated bool
-	// Subscribed reports a live subscription; until then the page says
+	Layout    Layout
+	Status    MasterStatus
+	Master    MasterCard
+	Framework FrameworkCard
+	Offers    OffersCard
+	Tasks     TasksCard
+	Recent    []EventLine
+}
+
+// MasterStatus says what the dashboard waits for while it is not
+// subscribed, and that the master removed an earlier registration.
+type MasterStatus struct {
+	// Subscribed reports a live subscription; until then the region says
 	// what it waits for, and Err why the last attempt failed.
 	Subscribed bool
+	Embedded   bool
 	Err        string
 	// Removed names a framework id the master removed; a new registration
 	// replaced it and its tasks stay readable.
 	Removed string
-	// Master, MasterVersion and MasterID describe the leading master.
-	Master, MasterVersion, MasterID string
-	// FrameworkID and StreamID identify the subscription.
+}
+
+// MasterCard describes the leading master and the link to it.
+type MasterCard struct {
+	Master, Version string
+	// Embedded reports the embedded stand-in, Simulated that it simulates
+	// command tasks.
+	Embedded, Simulated bool
+	Conn                Connection
+	// LastHeard is when the master was last heard from; zero for never.
+	LastHeard time.Time
+}
+
+// FrameworkCard identifies the subscription and the offer policy.
+type FrameworkCard struct {
 	FrameworkID, StreamID string
-	// LastEvent says when the master was last heard from, e.g. "2 s ago".
-	LastEvent string
-	// FailoverTimeout is the framework's failover timeout, e.g. "1 week".
-	FailoverTimeout string
-	// Hold describes the offer hold policy, e.g. "hold 30 s, then decline
-	// for 5 s".
-	Hold string
+	// FailoverTimeout is e.g. "1 week"; Hold e.g. "hold 30 s, then
+	// decline for 5 s".
+	FailoverTimeout, Hold string
+}
+
+// OffersCard totals what is offered now.
+type OffersCard struct {
 	// Offers counts held offers, Agents the agents they come from, and
 	// Resources totals what they offer.
 	Offers, Agents int
 	Resources      []Quantity
-	Queued         int
-	TaskCounts     []StateCount
-	RecentEvents   []EventLine
+	// Queued counts the specs waiting in the launch queue.
+	Queued int
+}
+
+// TasksCard counts the tasks by state.
+type TasksCard struct {
+	Counts []StateCount
 }
 
 // Quantity is an amount of one resource, formatted for display.
@@ -131,7 +164,8 @@ type State struct {
 
 // EventLine is one master event in a list.
 type EventLine struct {
-	Time, Type, Summary string
+	Time          time.Time
+	Type, Summary string
 }
 
 // Problem is the view model of an error page.

@@ -72,13 +72,26 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, res scheduler.Re
 	}
 	setFlash(w, f)
 	if next == "" {
-		next = safeBack(r.PostFormValue("back"))
+		next = backOf(r)
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
 
 // safeBack keeps a return address on this site.
+// backOf is where a browser without the client script returns after an
+// action: the form's own return address, or, for a form of a live region
+// (whose bytes every viewer shares), the page it was posted from.
+func backOf(r *http.Request) string {
+	if back := r.PostFormValue("back"); back != "" {
+		return safeBack(back)
+	}
+	if ref, err := url.Parse(r.Referer()); err == nil && ref.Host == r.Host {
+		return safeBack(ref.RequestURI())
+	}
+	return "/"
+}
+
 func safeBack(back string) string {
 	u, err := url.Parse(back)
 	if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
@@ -188,6 +201,10 @@ func (s *Server) acceptOffer(w http.ResponseWriter, r *http.Request) error {
 	}
 	spec, err := specOf(fieldsOf(r))
 	if err != nil {
+		if !wantsJSON(r) {
+			_, msg, _ := statusOf(err)
+			return s.launchPage(w, r, http.StatusUnprocessableEntity, fieldsOf(r), msg)
+		}
 		return s.answer(w, r, scheduler.Result{}, err, "")
 	}
 	res, err := s.sched.Accept(r.Context(), actor(r), chi.URLParam(r, "id"), []scheduler.TaskSpec{spec})
@@ -223,6 +240,10 @@ func (s *Server) launchSpec(w http.ResponseWriter, r *http.Request) error {
 	}
 	spec, err := specOf(fieldsOf(r))
 	if err != nil {
+		if !wantsJSON(r) { // the form again, as typed, with the reason
+			_, msg, _ := statusOf(err)
+			return s.launchPage(w, r, http.StatusUnprocessableEntity, fieldsOf(r), msg)
+		}
 		return s.answer(w, r, scheduler.Result{}, err, "")
 	}
 	res, err := s.sched.Launch(r.Context(), actor(r), spec)
@@ -294,6 +315,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	l := s.layout("Log in", "", scheduler.Connection{})
+	l.Bare = true // nothing of the cluster before logging in
 	return render(w, r, http.StatusOK, ui.LoginPage(ui.Login{Layout: l, Next: safeBack(r.URL.Query().Get("next"))}))
 }
 
@@ -311,6 +333,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		s.log.Warn("login failed", "user", r.PostFormValue("user"), "remote", r.RemoteAddr)
 		l := s.layout("Log in", "", scheduler.Connection{})
+		l.Bare = true
 		return render(w, r, http.StatusUnauthorized, ui.LoginPage(ui.Login{Layout: l, Next: next, Error: "Wrong name or password."}))
 	}
 	id := s.sessions.create(u)

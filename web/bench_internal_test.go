@@ -16,35 +16,31 @@ import (
 // every viewer: the table row, the timeline, the state badge and the
 // counts, encoded as live changes and published.
 func BenchmarkRenderTaskChange(b *testing.B) {
-	f, _ := bareFeed(b)
-	ctx := context.Background()
+	l, _ := bareLive(b)
 	task := &scheduler.Task{ID: "web-1", Name: "web", Hostname: "agent-1.demo", AgentID: "a1", State: mesos.TaskState_TASK_RUNNING,
 		Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.5), mesos.Scalar("mem", 128)}, Ports: []uint64{31000}, Launched: time.Now()}
 	for i := range 3 {
 		task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Message: "update " + strconv.Itoa(i), Time: time.Now(), UUID: []byte("0123456789abcdef"), Acked: true})
 	}
-	f.agents["a1"] = scheduler.Agent{ID: "a1", Hostname: "agent-1.demo"}
+	l.m.agents["a1"] = &agentState{Agent: scheduler.Agent{ID: "a1", Hostname: "agent-1.demo"}}
+	l.m.agentOrder = []string{"a1"}
+	base := time.Now().Add(-time.Hour)
 	for i := range 100000 { // the scale mode's task count, over 10,000 agents
-		t := &scheduler.Task{ID: "t" + strconv.Itoa(i), AgentID: "a" + strconv.Itoa(i%10000), State: mesos.TaskState_TASK_RUNNING}
-		f.tasks[t.ID] = t
-		f.count(t, 1)
-		if f.tasksByAgent[t.AgentID] == nil {
-			f.tasksByAgent[t.AgentID] = map[string]*scheduler.Task{}
-		}
-		f.tasksByAgent[t.AgentID][t.ID] = t
+		l.m.putTask(&scheduler.Task{ID: "t" + strconv.Itoa(i), AgentID: "a" + strconv.Itoa(i%10000), State: mesos.TaskState_TASK_RUNNING, Launched: base})
 	}
 	c := scheduler.Change{Kind: scheduler.TaskChanged, Task: task}
 	b.ReportAllocs()
 	b.ResetTimer()
 	bytes := 0
 	for i := 0; i < b.N; i++ {
-		f.apply(ctx, c)
-		for _, es := range f.pending {
+		l.apply(c)
+		l.renderPending(context.Background())
+		for _, es := range l.pending {
 			for _, e := range es {
 				bytes += len(e.Data)
 			}
 		}
-		f.publish(ctx)
+		l.publish(context.Background())
 	}
 	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/change")
 }
@@ -52,8 +48,7 @@ func BenchmarkRenderTaskChange(b *testing.B) {
 // BenchmarkRenderOfferChange measures an offer arriving: its agent's card
 // re-rendered, the agents row and the counts.
 func BenchmarkRenderOfferChange(b *testing.B) {
-	f, _ := bareFeed(b)
-	ctx := context.Background()
+	l, _ := bareLive(b)
 	o := &mesos.Offer{Id: &mesos.OfferID{Value: proto.String("o1")}, AgentId: &mesos.AgentID{Value: proto.String("a1")}, Hostname: proto.String("agent-1.demo"),
 		Resources:  []*mesos.Resource{mesos.Scalar("cpus", 2), mesos.Scalar("mem", 496), mesos.Scalar("disk", 4930), mesos.PortRange(9000, 10000)},
 		Attributes: []*mesos.Attribute{mesos.TextAttribute("rack", "r2d2"), mesos.TextAttribute("pod", "demo,dev")}}
@@ -61,13 +56,14 @@ func BenchmarkRenderOfferChange(b *testing.B) {
 	b.ReportAllocs()
 	bytes := 0
 	for i := 0; i < b.N; i++ {
-		f.apply(ctx, c)
-		for _, es := range f.pending {
+		l.apply(c)
+		l.renderPending(context.Background())
+		for _, es := range l.pending {
 			for _, e := range es {
 				bytes += len(e.Data)
 			}
 		}
-		f.publish(ctx)
+		l.publish(context.Background())
 	}
 	b.ReportMetric(float64(bytes)/float64(b.N), "bytes/change")
 }

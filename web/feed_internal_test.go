@@ -3,10 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
-	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,23 +12,35 @@ import (
 	"github.com/offerdeck/offerdeck/hub"
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
-	"github.com/offerdeck/offerdeck/ui"
 )
 
-// bareFeed is a feed with a hub and nothing else behind it: no scheduler,
-// no HTTP, so what it publishes can be read straight off the hub.
-func bareFeed(tb testing.TB) (*feed, *hub.Hub) {
+// bareLive is the live side with a hub and an empty, loaded model, and
+// nothing else behind it: no scheduler, no HTTP, so what it publishes can
+// be read straight off the hub.
+func bareLive(tb testing.TB) (*live, *hub.Hub) {
 	h, err := hub.New(hub.Config{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	s := &Server{log: slog.New(slog.DiscardHandler), hub: h}
+	s.live = newLive(s)
+	close(s.live.loaded)
 	// As if a page of every topic had just been rendered: these tests
 	// read what was published after the fact.
 	for topic := range knownTopics {
 		s.interest.want(topic)
 	}
-	return newFeed(s), h
+	return s.live, h
+}
+
+// feed applies changes as one burst and publishes them.
+func (l *live) feed(cs ...scheduler.Change) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range cs {
+		l.apply(c)
+	}
+	l.publish(context.Background())
 }
 
 // published returns the changes published to topic after since, nil if
@@ -60,483 +69,216 @@ func published(t *testing.T, h *hub.Hub, topic string, since uint64) []change {
 	return out
 }
 
-// TestBurstOfEventsRendersTheNewest feeds a burst of events between two
-// publishes and checks what reaches viewers: the newest eventsShown rows,
-// oldest first so that prepending leaves the newest on top, and one entry
-// each for the overview's recent events and last-heard time.
+func ids(cs []change) map[string]string {
+	out := map[string]string{}
+	for _, c := range cs {
+		out[c.ID] = c.Op
+	}
+	return out
+}
+
+func runningTask(i int, base time.Time) *scheduler.Task {
+	return &scheduler.Task{ID: "t" + strconv.Itoa(i), Name: "t" + strconv.Itoa(i), AgentID: "a1", Hostname: "agent-1.demo",
+		State: mesos.TaskState_TASK_RUNNING, Launched: base.Add(time.Duration(i) * time.Second),
+		History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Time: base, Message: "running"}}}
+}
+
+// TestBurstOfEventsRendersTheNewest: a burst of events publishes the
+// newest eventsKept rows, oldest first so that prepending leaves the
+// newest on top, each with its number, and the overview's recent events
+// once.
 func TestBurstOfEventsRendersTheNewest(t *testing.T) {
-	f, h := bareFeed(t)
-	ctx := context.Background()
+	l, h := bareLive(t)
 	const burst = 1111 // not a multiple of the trimming window
+	var cs []scheduler.Change
 	for i := 1; i <= burst; i++ {
 		typ := "UPDATE"
 		if i%10 == 0 {
 			typ = "HEARTBEAT"
 		}
-		f.apply(ctx, scheduler.Change{Kind: scheduler.EventAdded, Event: &scheduler.Event{Seq: uint64(i), Time: time.Now(), Type: typ, Summary: "event " + strconv.Itoa(i)}})
+		cs = append(cs, scheduler.Change{Kind: scheduler.EventAdded, Event: &scheduler.Event{Seq: uint64(i), Time: time.Now(), Type: typ, Summary: "event " + strconv.Itoa(i)}})
 	}
-	f.publish(ctx)
-
-	sub := h.Subscribe(map[string]uint64{topicEvents: 0, topicOverview: 0})
-	defer sub.Close()
-	nextCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	b, err := sub.Next(nextCtx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []string
-	recent := 0
-	for _, e := range b.Entries {
-		var c change
-		if err := json.Unmarshal(e.Data, &c); err != nil {
-			t.Fatalf("entry is not a change: %v", err)
+	l.feed(cs...)
+	var rows []change
+	for _, c := range published(t, h, topicEvents, 0) {
+		if c.Parent == "events-list" {
+			rows = append(rows, c)
 		}
-		switch {
-		case c.Parent == "events-list":
-			rows = append(rows, c.ID)
-		case c.ID == "recent-events-list":
+	}
+	if len(rows) != eventsKept {
+		t.Fatalf("%d event rows published, want the newest %d", len(rows), eventsKept)
+	}
+	for i, c := range rows {
+		if n := burst - eventsKept + 1 + i; c.ID != "event-"+strconv.Itoa(n) || c.Seq != uint64(n) {
+			t.Fatalf("row %d = %s (seq %d), want event-%d", i, c.ID, c.Seq, n)
+		}
+	}
+	recent := 0
+	for _, c := range published(t, h, topicOverview, 0) {
+		if c.ID == "recent-events-list" {
 			recent++
 			if !strings.Contains(c.HTML, "event 1111") || strings.Contains(c.HTML, "event 1110") {
 				t.Errorf("recent events = %s, want event 1111 and not heartbeat 1110", c.HTML)
 			}
 		}
 	}
-	if len(rows) != eventsShown {
-		t.Fatalf("%d event rows published, want the newest %d", len(rows), eventsShown)
-	}
-	for i, id := range rows {
-		if want := "event-" + strconv.Itoa(burst-eventsShown+1+i); id != want {
-			t.Fatalf("row %d = %s, want %s", i, id, want)
-		}
-	}
 	if recent != 1 {
 		t.Errorf("recent events sent %d times, want once", recent)
 	}
-	// Every entry is kept in the topic's bounded history, so a burst that
-	// published one per event would push everything else out of it.
-	if got := h.Seq(topicOverview); got != 2 {
-		t.Errorf("the overview got %d entries for one burst, want 2 (recent events, last heard)", got)
+}
+
+// TestRegionsPublishOnlyWhatChanged: a region is published when its
+// bytes change, and not again for a change that leaves it as it was.
+func TestRegionsPublishOnlyWhatChanged(t *testing.T) {
+	l, h := bareLive(t)
+	base := time.Now()
+	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: runningTask(1, base)})
+	first := ids(published(t, h, topicOverview, 0))
+	if first["tasks-card"] != "put" {
+		t.Fatalf("a new task did not re-render the tasks card: %v", first)
 	}
-	if got := h.Seq(topicEvents); got != eventsShown {
-		t.Errorf("the events topic got %d entries for one burst, want %d", got, eventsShown)
+	// An acknowledgement changes the task, not what the card shows.
+	seq := h.Seq(topicOverview)
+	acked := runningTask(1, base)
+	acked.History[0].Acked = true
+	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: acked})
+	if got := published(t, h, topicOverview, seq); len(got) != 0 {
+		t.Errorf("the overview got %v for an acknowledgement, want nothing", ids(got))
+	}
+	// The task fails: the card says so.
+	failed := runningTask(1, base)
+	failed.State = mesos.TaskState_TASK_FAILED
+	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: failed})
+	got := published(t, h, topicOverview, seq)
+	if len(got) != 1 || got[0].ID != "tasks-card" || !strings.Contains(got[0].HTML, "failed") {
+		t.Errorf("after a failure the overview got %v, want the tasks card saying failed", got)
 	}
 }
 
-// TestTaskRowShowsHealth: a health check result shows on the task's row
-// while it runs, and the row carries its latest status time to the
-// millisecond, which the latency bench reads.
-func TestTaskRowShowsHealth(t *testing.T) {
-	f, h := bareFeed(t)
-	ctx := context.Background()
-	at := time.UnixMilli(1795000000123)
-	healthy := false
-	task := &scheduler.Task{ID: "web-1", AgentID: "a1", State: mesos.TaskState_TASK_RUNNING,
-		History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Healthy: &healthy, Time: at}}}
-	row := func() string {
-		since := h.Seq(topicTasks)
-		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task})
-		f.publish(ctx)
-		for _, c := range published(t, h, topicTasks, since) {
-			if c.ID == "task-web-1" {
-				return c.HTML
-			}
-		}
-		t.Fatal("no row for the task")
-		return ""
-	}
-	got := row()
-	if !strings.Contains(got, `data-updated="1795000000123"`) || !strings.Contains(got, ">unhealthy</span>") {
-		t.Errorf("running, unhealthy: row = %s", got)
-	}
-	task.State = mesos.TaskState_TASK_FINISHED
-	task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_FINISHED, Healthy: &healthy, Time: at.Add(time.Second)})
-	if got := row(); strings.Contains(got, "healthy") || !strings.Contains(got, `data-updated="1795000001123"`) {
-		t.Errorf("finished: row = %s", got)
-	}
-}
-
-// TestTaskChangeReachesOnlyItsPages: a task's change puts its row on the
-// tasks topic and its timeline and badge on the task page's topic only,
-// and counts that did not change are not sent again.
-func TestTaskChangeReachesOnlyItsPages(t *testing.T) {
-	f, h := bareFeed(t)
-	ctx := context.Background()
-	ids := func(topic string, since uint64) []string {
-		var out []string
-		for _, c := range published(t, h, topic, since) {
-			out = append(out, c.ID)
-		}
-		slices.Sort(out)
-		return out
-	}
-	healthy := true
-	task := &scheduler.Task{ID: "web-1", State: mesos.TaskState_TASK_RUNNING,
-		History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Time: time.Now()}}}
-	for i, wantHeader := range [][]string{{"nav-count-agents", "nav-count-offers", "nav-count-tasks"}, nil} {
-		if i == 1 { // the health flips: the counts stay
-			task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Healthy: &healthy, Time: time.Now()})
-		}
-		tasks, task1, header := h.Seq(topicTasks), h.Seq(topicTask), h.Seq(topicHeader)
-		// Each change carries a copy of the task, as the scheduler's do.
-		c := *task
-		c.History = slices.Clone(task.History)
-		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: &c})
-		f.publish(ctx)
-		if got := ids(topicTasks, tasks); !slices.Equal(got, []string{"task-web-1"}) {
-			t.Errorf("change %d: tasks topic got %v, want the row alone", i, got)
-		}
-		// The first change puts the whole timeline; the next, its new line.
-		wantTask := []string{"task-state-web-1", "timeline-web-1"}
-		if i == 1 {
-			wantTask = []string{"task-state-web-1", "tl2-web-1"}
-		}
-		if got := ids(topicTask, task1); !slices.Equal(got, wantTask) {
-			t.Errorf("change %d: task topic got %v, want %v", i, got, wantTask)
-		}
-		if got := ids(topicHeader, header); !slices.Equal(got, wantHeader) {
-			t.Errorf("change %d: header got %v, want %v", i, got, wantHeader)
-		}
-	}
-	// An acknowledgement changes the task, not its row.
-	tasks := h.Seq(topicTasks)
-	task.History[len(task.History)-1].Acked = true
-	f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task})
-	f.publish(ctx)
-	if got := ids(topicTasks, tasks); got != nil {
-		t.Errorf("acknowledged: tasks topic got %v, want nothing", got)
-	}
-}
-
-// TestFloodStillPublishes: changes that keep coming faster than they are
-// rendered are still published, in slices, while they come.
-func TestFloodStillPublishes(t *testing.T) {
-	f, h := bareFeed(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	changes := make(chan scheduler.Change, 1024)
-	stop := make(chan struct{})
-	flooded := make(chan struct{})
-	go func() { // keeps the channel from ever draining
-		defer close(flooded)
-		for i := 0; ; i++ {
-			task := &scheduler.Task{ID: "t" + strconv.Itoa(i%5000), State: mesos.TaskState_TASK_RUNNING,
-				History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Time: time.UnixMilli(int64(i))}}}
-			select {
-			case changes <- scheduler.Change{Kind: scheduler.TaskChanged, Task: task}:
-			case <-stop:
-				return
-			}
-		}
-	}()
-	ran := make(chan struct{})
-	go func() { defer close(ran); f.run(ctx, changes) }()
-	defer func() { cancel(); close(stop); <-flooded; <-ran }()
-
-	sub := h.Subscribe(map[string]uint64{topicTasks: 0})
-	defer sub.Close()
-	nextCtx, cancelNext := context.WithTimeout(ctx, 2*time.Second)
-	defer cancelNext()
-	b, err := sub.Next(nextCtx)
-	if err != nil {
-		t.Fatalf("nothing published within 2 s of a flood: %v", err)
-	}
-	if len(b.Entries) == 0 && len(b.Resync) == 0 {
-		t.Fatal("an empty batch")
-	}
-}
-
-// TestFirstPageTopic: the first page's topic carries the rows of the
-// newest tasksPerPage tasks alone: a change to an older task goes to the
-// tasks topic only, and a new task enters the first page's topic.
-func TestFirstPageTopic(t *testing.T) {
-	f, h := bareFeed(t)
-	ctx := context.Background()
+// TestFirstPageWindow: the first page's topic carries the newest
+// tasksPerPage rows; a new task goes before the newest one shown, and the
+// one it pushes off the page is deleted.
+func TestFirstPageWindow(t *testing.T) {
+	l, h := bareLive(t)
 	base := time.Now().Add(-time.Hour)
-	task := func(i int) *scheduler.Task {
-		return &scheduler.Task{ID: "t" + strconv.Itoa(i), State: mesos.TaskState_TASK_RUNNING, Launched: base.Add(time.Duration(i) * time.Second),
-			History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Time: time.Now()}}}
-	}
 	const n = tasksPerPage + 50
+	var cs []scheduler.Change
 	for i := range n {
-		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task(i)})
+		cs = append(cs, scheduler.Change{Kind: scheduler.TaskChanged, Task: runningTask(i, base)})
 	}
-	f.publish(ctx)
-	ids := func(topic string, since uint64) map[string]bool {
-		out := map[string]bool{}
-		for _, c := range published(t, h, topic, since) {
-			out[c.ID] = true
-		}
-		return out
-	}
-	if got := f.newest.tasks; len(got) != tasksPerPage || got[0].ID != "t"+strconv.Itoa(n-1) || got[len(got)-1].ID != "t50" {
-		t.Fatalf("first page holds %d tasks, from %s to %s; want the newest %d, t%d to t50", len(got), got[0].ID, got[len(got)-1].ID, tasksPerPage, n-1)
+	l.feed(cs...)
+	if got := l.m.newest(tasksPerPage); len(got) != tasksPerPage || got[0].ID != "t"+strconv.Itoa(n-1) || got[len(got)-1].ID != "t50" {
+		t.Fatalf("first page holds %d tasks, from %s to %s; want t%d to t50", len(got), got[0].ID, got[len(got)-1].ID, n-1)
 	}
 
-	// An old task changes: the tasks topic only.
+	// An old task changes: the tasks topic only, and its members changed
+	// for a filtered page (its state did).
 	all, top := h.Seq(topicTasks), h.Seq(topicTasksFirst)
-	old := task(3)
+	old := runningTask(3, base)
 	old.State = mesos.TaskState_TASK_FAILED
-	f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: old})
-	f.publish(ctx)
-	if got := ids(topicTasks, all); !got["task-t3"] {
-		t.Errorf("tasks topic after an old task changed: %v", got)
+	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: old})
+	if got := ids(published(t, h, topicTasks, all)); got["task-t3"] != "put" || got["tasks-body"] != "resync" {
+		t.Errorf("tasks topic after an old task failed: %v, want its row and a resync", got)
 	}
-	if got := ids(topicTasksFirst, top); len(got) != 0 {
-		t.Errorf("first page topic after an old task changed: %v, want nothing", got)
+	if got := published(t, h, topicTasksFirst, top); len(got) != 0 {
+		t.Errorf("first page topic after an old task changed: %v, want nothing", ids(got))
 	}
 
-	// A new task enters the first page.
+	// A new task enters before the newest and pushes t50 off the page.
 	top = h.Seq(topicTasksFirst)
-	f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task(n)})
-	f.publish(ctx)
-	if got := ids(topicTasksFirst, top); !got["task-t"+strconv.Itoa(n)] {
-		t.Errorf("first page topic after a new task: %v", got)
-	}
-}
-
-func TestOnAgent(t *testing.T) {
-	task := &scheduler.Task{AgentID: "S12", Hostname: "agent-00012.Scale"}
-	for f, want := range map[string]bool{"S12": true, "S1": false, "00012": true, "agent-00012.scale": true, "00013": false} {
-		if got := onAgent(task, f); got != want {
-			t.Errorf("onAgent(%q) = %v, want %v", f, got, want)
-		}
-	}
-}
-
-// TestAgentRowOnlyWhenItsCountsChange: an agent's row counts its tasks and
-// the live ones; a task's first update and its end change them, a health
-// check does not.
-func TestAgentRowOnlyWhenItsCountsChange(t *testing.T) {
-	f, h := bareFeed(t)
-	ctx := context.Background()
-	f.agents["a1"] = scheduler.Agent{ID: "a1", Hostname: "agent-1.demo"}
-	healthy := true
-	for _, step := range []struct {
-		name  string
-		state mesos.TaskState
-		want  bool
-	}{
-		{"launched", mesos.TaskState_TASK_RUNNING, true},
-		{"health check", mesos.TaskState_TASK_RUNNING, false},
-		{"finished", mesos.TaskState_TASK_FINISHED, true},
-	} {
-		healthy = !healthy
-		// Each change carries a copy of the task, as the scheduler's do.
-		task := &scheduler.Task{ID: "web-1", AgentID: "a1", State: step.state,
-			History: []scheduler.Status{{State: step.state, Healthy: &healthy, Time: time.Now()}}}
-		since := h.Seq(topicAgents)
-		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task})
-		f.publish(ctx)
-		var row string
-		for _, c := range published(t, h, topicAgents, since) {
-			if c.ID == "agentrow-a1" {
-				row = c.HTML
-			}
-		}
-		if (row != "") != step.want {
-			t.Errorf("%s: agent row sent = %v, want %v", step.name, row != "", step.want)
-		}
-	}
-}
-
-// TestTimelineLinesFollowTheHistory: a page that applies the timeline's
-// live changes, line by line, shows what a fresh render of the task's
-// history shows, through new statuses, acknowledgements and statuses
-// leaving a full history.
-func TestTimelineLinesFollowTheHistory(t *testing.T) {
-	f, h := bareFeed(t)
-	ctx := context.Background()
-	const kept = 100 // the scheduler's history length: the first status and the latest 99
-	lineRE := regexp.MustCompile(`(?s)<li id="([^"]+)">.*?</li>`)
-	type line struct{ id, html string }
-	parse := func(html string) []line {
-		var out []line
-		for _, m := range lineRE.FindAllStringSubmatch(html, -1) {
-			out = append(out, line{m[1], m[0]})
-		}
-		return out
-	}
-	var page []line // the timeline's lines as the page holds them
-	apply := func(c change) {
+	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: runningTask(n, base)})
+	got := published(t, h, topicTasksFirst, top)
+	var put, del bool
+	for _, c := range got {
 		switch {
-		case c.Op == "put" && c.ID == "timeline-web-1":
-			page = parse(c.HTML)
-		case c.Op == "put" && c.Parent == "timeline-web-1":
-			l := parse(c.HTML)[0]
-			if i := slices.IndexFunc(page, func(p line) bool { return p.id == c.ID }); i >= 0 {
-				page[i] = l
-			} else {
-				page = append(page, l)
-			}
-		case c.Op == "del":
-			page = slices.DeleteFunc(page, func(p line) bool { return p.id == c.ID })
+		case c.Op == "put" && c.ID == "task-t"+strconv.Itoa(n):
+			put = c.Before == "task-t"+strconv.Itoa(n-1) && c.Window
+		case c.Op == "del" && c.ID == "task-t50":
+			del = true
 		}
 	}
-	at := time.UnixMilli(1795000000000)
-	status := func(n int, acked bool) scheduler.Status {
-		return scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Message: "status " + strconv.Itoa(n),
-			Time: at.Add(time.Duration(n) * time.Second), UUID: []byte{byte(n)}, Acked: acked}
-	}
-	// task is a copy of the task after n statuses, the last acknowledged or
-	// not, as the scheduler would emit it.
-	task := func(n int, lastAcked bool) *scheduler.Task {
-		tk := &scheduler.Task{ID: "web-1", State: mesos.TaskState_TASK_RUNNING, Statuses: n}
-		tk.History = append(tk.History, status(1, n > 1 || lastAcked))
-		for k := max(2, n-kept+2); k <= n; k++ {
-			tk.History = append(tk.History, status(k, k < n || lastAcked))
-		}
-		return tk
-	}
-	var sentLines int
-	for n := 1; n <= kept+30; n++ {
-		for _, acked := range []bool{false, true} {
-			tk := task(n, acked)
-			since := h.Seq(topicTask)
-			f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: tk})
-			f.publish(ctx)
-			for _, c := range published(t, h, topicTask, since) {
-				apply(c)
-				if c.Parent == "timeline-web-1" {
-					sentLines++
-				}
-			}
-			want := parse(f.html(ctx, ui.Timeline(tk.ID, historyLines(tk))))
-			if !slices.Equal(page, want) {
-				t.Fatalf("after status %d (acknowledged %v): the page has %d lines, a fresh render %d; first differing: %v",
-					n, acked, len(page), len(want), firstDiff(page, want))
-			}
-		}
-	}
-	// One line for each new status and one for each acknowledgement, not
-	// the whole timeline each time.
-	if want := 2*(kept+30) - 1; sentLines != want {
-		t.Errorf("%d lines sent, want %d", sentLines, want)
-	}
-	// A requeue adds to the latest status's message: its line changes.
-	tk := task(kept+30, true)
-	tk.History[len(tk.History)-1].Message += " (queued again)"
-	since := h.Seq(topicTask)
-	f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: tk})
-	f.publish(ctx)
-	for _, c := range published(t, h, topicTask, since) {
-		apply(c)
-	}
-	if want := parse(f.html(ctx, ui.Timeline(tk.ID, historyLines(tk)))); !slices.Equal(page, want) {
-		t.Fatalf("after a message changed: the page differs from a fresh render: %v", firstDiff(page, want))
+	if !put || !del {
+		t.Errorf("first page after a new task: %+v; want it before t%d, and t50 deleted", got, n-1)
 	}
 }
 
-func firstDiff[T comparable](a, b []T) string {
-	for i := range min(len(a), len(b)) {
-		if a[i] != b[i] {
-			return fmt.Sprintf("at %d: %v != %v", i, a[i], b[i])
+// TestAgentsStayBetweenOffers: an agent whose offer was declined stays on
+// the offers page, saying until when, in the agents' order.
+func TestAgentsStayBetweenOffers(t *testing.T) {
+	l, h := bareLive(t)
+	now := time.Now()
+	offer := func(id, agent, host string) scheduler.Change {
+		o := &mesos.Offer{Id: &mesos.OfferID{Value: &id}, AgentId: &mesos.AgentID{Value: &agent}, Hostname: &host,
+			Resources: []*mesos.Resource{mesos.Scalar("cpus", 1)}}
+		return scheduler.Change{Kind: scheduler.OfferAdded, Offer: &scheduler.Offer{ID: id, AgentID: agent, Hostname: host, Offer: o, Arrived: now, HoldUntil: now.Add(30 * time.Second)}}
+	}
+	l.feed(offer("o2", "a2", "b.demo"), offer("o1", "a1", "a.demo"), offer("o3", "a3", "c.demo"))
+	if got := strings.Join(l.m.agentOrder, ","); got != "a1,a2,a3" {
+		t.Fatalf("agents listed as %s, want by hostname a1,a2,a3", got)
+	}
+	seq := h.Seq(topicOffers)
+	l.feed(scheduler.Change{Kind: scheduler.OfferRemoved, OfferID: "o2", Why: "declined", At: now, Until: now.Add(time.Minute)})
+	got := published(t, h, topicOffers, seq)
+	var card *change
+	for i, c := range got {
+		if c.Op == "del" {
+			t.Errorf("an agent's card was deleted when its offer was declined: %+v", c)
+		}
+		if c.ID == "agent-a2" {
+			card = &got[i]
 		}
 	}
-	return fmt.Sprintf("lengths %d and %d", len(a), len(b))
-}
-
-// TestBacklogRendersEachTaskOnce: changes that wait together are rendered
-// once per task, in its latest state, and nothing of the skipped change is
-// lost: both new statuses get their timeline lines.
-func TestBacklogRendersEachTaskOnce(t *testing.T) {
-	f, h := bareFeed(t)
-	ctx := context.Background()
-	at := time.UnixMilli(1795000000000)
-	task := func(state mesos.TaskState, statuses int) *scheduler.Task {
-		tk := &scheduler.Task{ID: "web-1", State: state, Statuses: statuses}
-		for n := 1; n <= statuses; n++ {
-			tk.History = append(tk.History, scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Time: at.Add(time.Duration(n) * time.Second)})
-		}
-		tk.History[statuses-1].State = state
-		return tk
-	}
-	f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: task(mesos.TaskState_TASK_RUNNING, 1)})
-	f.publish(ctx)
-	rows, lines := h.Seq(topicTasks), h.Seq(topicTask)
-
-	backlog := make(chan scheduler.Change, 3)
-	backlog <- scheduler.Change{Kind: scheduler.TaskChanged, Task: task(mesos.TaskState_TASK_KILLING, 2)}
-	backlog <- scheduler.Change{Kind: scheduler.TaskChanged, Task: &scheduler.Task{ID: "web-2", State: mesos.TaskState_TASK_RUNNING}}
-	backlog <- scheduler.Change{Kind: scheduler.TaskChanged, Task: task(mesos.TaskState_TASK_KILLED, 3)}
-	close(backlog)
-	f.run(ctx, backlog)
-
-	var puts []string
-	for _, c := range published(t, h, topicTasks, rows) {
-		if c.ID == "task-web-1" {
-			puts = append(puts, c.HTML)
-		}
-	}
-	if len(puts) != 1 || !strings.Contains(puts[0], `data-state="TASK_KILLED"`) {
-		t.Errorf("web-1's row was put %d times, want once, killed: %v", len(puts), puts)
-	}
-	var ids []string
-	for _, c := range published(t, h, topicTask, lines) {
-		ids = append(ids, c.ID)
-	}
-	for _, want := range []string{"tl2-web-1", "tl3-web-1", "task-state-web-2"} {
-		if !slices.Contains(ids, want) {
-			t.Errorf("task topic got %v, want %s among them", ids, want)
-		}
-	}
-	if len(f.latest) != 0 {
-		t.Errorf("the feed kept %d entries of the batch's index", len(f.latest))
-	}
-	if got := f.s.feed.coalesced.Load(); got != 1 {
-		t.Errorf("%d changes coalesced, want 1: web-1's first in the backlog", got)
+	if card == nil || !strings.Contains(card.HTML, "Declined") || !strings.Contains(card.HTML, `data-rel="in"`) || card.Before != "agent-a3" {
+		t.Fatalf("the declined agent's card = %+v, want it kept before a3, saying until when", card)
 	}
 }
 
-// TestUnfollowedTopicsAreSkipped: with no stream and no page rendered for
-// a topic, the feed renders nothing for it and tells the hub so (an older
-// position resyncs); once a page is rendered for it, its changes flow
-// again.
+// TestTimelineLinesFollowTheHistory: a new status adds its line, an
+// acknowledgement changes its line, and nothing else is re-sent.
+func TestTimelineLinesFollowTheHistory(t *testing.T) {
+	l, h := bareLive(t)
+	base := time.Now()
+	t1 := runningTask(1, base)
+	t1.History[0].UUID = []byte("u1")
+	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: t1})
+	seq := h.Seq(topicTask)
+	t2 := runningTask(1, base)
+	t2.History = []scheduler.Status{t1.History[0], {State: mesos.TaskState_TASK_FINISHED, Time: base.Add(time.Second), UUID: []byte("u2")}}
+	t2.History[0].Acked = true
+	t2.State = mesos.TaskState_TASK_FINISHED
+	t2.Statuses = 2
+	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: t2})
+	got := ids(published(t, h, topicTask, seq))
+	line1, line2 := timelineLineID("t1", 1), timelineLineID("t1", 2)
+	if got[line1] != "put" || got[line2] != "put" || got["task-head-task-t1"] != "put" {
+		t.Errorf("after a second status: %v, want lines %s and %s and the head", got, line1, line2)
+	}
+	if _, again := got["task-facts-t1"]; again {
+		t.Errorf("what the task was launched with was re-sent unchanged: %v", got)
+	}
+}
+
+// TestUnfollowedTopicsAreSkipped: a topic nobody follows is skipped, not
+// rendered, and what it last published is forgotten, so a page rendered
+// later gets every region it shows again.
 func TestUnfollowedTopicsAreSkipped(t *testing.T) {
 	h, err := hub.New(hub.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := &Server{log: slog.New(slog.DiscardHandler), hub: h}
-	f := newFeed(s)
-	ctx := context.Background()
-	healthy := true
-	change := func() {
-		healthy = !healthy
-		tk := &scheduler.Task{ID: "web-1", State: mesos.TaskState_TASK_RUNNING,
-			History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Healthy: &healthy, Time: time.Now()}}}
-		f.apply(ctx, scheduler.Change{Kind: scheduler.TaskChanged, Task: tk})
-		f.publish(ctx)
+	s.live = newLive(s)
+	close(s.live.loaded)
+	s.interest.want(topicHeader)
+	base := time.Now()
+	s.live.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: runningTask(1, base)})
+	if h.Seq(topicOverview) != 1 {
+		t.Fatalf("overview position %d after a skip, want 1", h.Seq(topicOverview))
 	}
-
-	change()
-	for _, topic := range []string{topicTasks, topicTasksFirst, topicTask, topicHeader} {
-		if h.Seq(topic) != 1 {
-			t.Errorf("%s: seq %d after a change nobody follows, want 1 (a skip)", topic, h.Seq(topic))
-		}
+	if got := published(t, h, topicHeader, 0); ids(got)["nav-count-tasks"] != "put" {
+		t.Errorf("the followed header got %v", ids(got))
 	}
-	if st := h.Stats(); st.Published != 0 {
-		t.Errorf("%d entries published for topics nobody follows", st.Published)
-	}
-	sub := h.Subscribe(map[string]uint64{topicTasks: 0})
-	b, err := sub.Next(ctx)
-	sub.Close()
-	if err != nil || !slices.Equal(b.Resync, []string{topicTasks}) {
-		t.Errorf("a page from before the skip: resync %v, %v; want a resync", b.Resync, err)
-	}
-
-	s.interest.want(topicHeader, topicTasks)
-	rows, header := h.Seq(topicTasks), h.Seq(topicHeader)
-	change()
-	if got := published(t, h, topicTasks, rows); len(got) != 1 || got[0].ID != "task-web-1" {
-		t.Errorf("followed: tasks topic got %v, want the row", got)
-	}
-	// The counts did not change since the page was rendered: nothing to
-	// send, and no skip either.
-	if got := published(t, h, topicHeader, header); len(got) != 0 || h.Seq(topicHeader) != header {
-		t.Errorf("followed, counts unchanged: header got %v, seq %d → %d; want nothing", got, header, h.Seq(topicHeader))
-	}
-	if h.Seq(topicTask) != 2 {
-		t.Errorf("task topic seq %d, want 2: still nobody follows it", h.Seq(topicTask))
+	if len(s.live.shown[topicOverview]) != 0 {
+		t.Errorf("a skipped topic kept what it published: %v", s.live.shown[topicOverview])
 	}
 }

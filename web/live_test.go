@@ -205,21 +205,25 @@ func TestLiveStreamResumesFromThePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "offer-" + ids[0]
+	// The agent stays on the page: its card is re-rendered without the
+	// offer, saying it was declined.
 	for {
 		m, err := read(t, c)
 		if err != nil {
-			t.Fatalf("no del of %s on the stream: %v", want, err)
+			t.Fatalf("no card without offer %s on the stream: %v", ids[0], err)
 		}
 		if m.Seq["offers"] == 0 {
 			t.Errorf("message without an offers position: %+v", m)
 		}
 		for _, ch := range m.Changes {
-			if ch.Op == "del" && ch.ID == want {
-				if ch.Mark != "declined" {
-					t.Errorf("del mark = %q, want declined", ch.Mark)
+			if ch.Op == "put" && strings.HasPrefix(ch.ID, "agent-") && strings.Contains(ch.HTML, "Declined") {
+				if strings.Contains(ch.HTML, ids[0]) {
+					t.Errorf("the card still shows the declined offer: %s", ch.HTML)
 				}
 				return
+			}
+			if ch.Op == "del" && strings.HasPrefix(ch.ID, "agent-") {
+				t.Errorf("the agent's card was deleted: %+v", ch)
 			}
 		}
 	}
@@ -404,20 +408,19 @@ func TestOverviewFollowsOffers(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.post(t, "/offers/"+offerIDs(doc)[0]+"/decline", url.Values{"refuse": {"1h"}}, nil)
-	// The page's positions are read before its snapshot, so the stream
-	// may first repeat counts the page already showed; what it must end
-	// on is the count after the decline.
+	// The page and its positions are read together, so the first change
+	// the stream carries is the decline's.
 	seen := map[string]bool{}
-	count := ""
-	for !(seen["offered-resources"] && seen["nav-count-offers"] && count == "2") {
+	card := ""
+	for !(seen["nav-count-offers"] && strings.Contains(card, "2 offers</span> from 2 agents")) {
 		m, err := read(t, c)
 		if err != nil {
-			t.Fatalf("overview changes seen %v, offer-count last %q, then: %v", seen, count, err)
+			t.Fatalf("overview changes seen %v, offers card last %q, then: %v", seen, card, err)
 		}
 		for _, ch := range m.Changes {
 			seen[ch.ID] = true
-			if ch.ID == "offer-count" {
-				count = ch.Text
+			if ch.ID == "offers-card" {
+				card = ch.HTML
 			}
 		}
 	}
@@ -450,8 +453,8 @@ func TestLongListsArePaginated(t *testing.T) {
 		t.Errorf("first page shows %d agents, want 100", len(groups))
 	}
 	list := byID(doc, "offers-list")
-	if attr(list, "data-limit") != "100" {
-		t.Errorf("offers-list data-limit = %q, want 100", attr(list, "data-limit"))
+	if attr(list, "data-paged") != "true" {
+		t.Errorf("offers-list data-paged = %q, want true: a live insert there re-renders the page", attr(list, "data-paged"))
 	}
 	pager := find(doc, func(n *html.Node) bool { return hasClass(n, "pager") })
 	if got := text(pager); !strings.Contains(got, "1–100 of 250 agents") || !strings.Contains(got, "Next") {

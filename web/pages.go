@@ -8,34 +8,41 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/a-h/templ"
 	"github.com/go-chi/chi/v5"
 
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
+	"github.com/offerdeck/offerdeck/mesos/scheduler/placement"
 	"github.com/offerdeck/offerdeck/ui"
 )
 
-// page starts a page: the live positions, then a snapshot (in that order:
-// see positions), and the frame with the flash answer.
-func (s *Server) page(w http.ResponseWriter, r *http.Request, title, active, topic string) (*scheduler.Snapshot, ui.Layout, error) {
-	s.interest.want(topicHeader, topic) // before the positions: see interest
-	positions := s.positions(topicHeader, topic)
-	snap, err := s.sched.Snapshot(r.Context())
-	if err != nil {
-		return nil, ui.Layout{}, err
+// page reads the model for a page that follows topic (besides the
+// header): fn builds the page's view from the model, and the layout gets
+// the positions that view was read at, so the page's stream resumes
+// exactly after what the page shows.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, title, active, topic string, fn func(m *model)) (ui.Layout, error) {
+	topics := []string{topicHeader}
+	if topic != "" {
+		topics = append(topics, topic)
 	}
-	l := s.layout(title, active, snap.Conn)
-	l.Counts = counts(snap)
+	var l ui.Layout
+	positions, err := s.live.read(r.Context(), topics, func(m *model) {
+		l = s.layout(title, active, m.conn)
+		l.Counts = counts(m)
+		fn(m)
+	})
+	if err != nil {
+		return ui.Layout{}, err
+	}
 	l.Flash = takeFlash(w, r)
 	l.Topics, l.Epoch = positions, s.epoch()
 	if s.cfg.Users != nil {
 		u := userOf(r)
 		l.User, l.Role = u.Name, u.Role.String()
 	}
-	return snap, l, nil
+	return l, nil
 }
 
 // form returns what an action form on this page carries.
@@ -44,40 +51,41 @@ func form(r *http.Request) ui.Form {
 }
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) error {
-	snap, layout, err := s.page(w, r, "Overview", "/", topicOverview)
+	var v ui.Overview
+	layout, err := s.page(w, r, "Overview", "/", topicOverview, func(m *model) { v = overviewView(m, s.cfg) })
 	if err != nil {
 		return err
 	}
-	return render(w, r, http.StatusOK, ui.OverviewPage(overviewView(snap, layout, s.cfg, time.Now())))
+	v.Layout = layout
+	return render(w, r, http.StatusOK, ui.OverviewPage(v))
 }
 
 func (s *Server) offers(w http.ResponseWriter, r *http.Request) error {
-	snap, layout, err := s.page(w, r, "Offers", "/offers", topicOffers)
+	filter := strings.TrimSpace(r.URL.Query().Get("filter"))
+	v := ui.Offers{Filter: filter}
+	var groups []ui.AgentGroup
+	layout, err := s.page(w, r, "Offers", "/offers", topicOffers, func(m *model) {
+		v.Summary, v.Policy = offersSummary(m), offersPolicy(m)
+		groups = make([]ui.AgentGroup, 0, len(m.agentOrder))
+		for _, id := range m.agentOrder {
+			groups = append(groups, agentGroup(m, id))
+		}
+	})
 	if err != nil {
 		return err
 	}
-	filter := strings.TrimSpace(r.URL.Query().Get("filter"))
-	v := ui.Offers{
-		Layout:     layout,
-		Filter:     filter,
-		Policy:     fmt.Sprintf("Hold %s · auto-decline %s s", ago(snap.HoldTime), number(snap.RefuseSeconds)),
-		Suppressed: snap.Conn.Suppressed,
-		CanAct:     canAct(r),
-		Form:       form(r),
-		RefuseChoices: []ui.Choice{
-			{Value: "5s", Label: "5 s"}, {Value: "1m", Label: "1 min"}, {Value: "1h", Label: "1 h"},
-		},
-	}
-	for _, g := range agentGroups(snap.Offers, time.Now()) {
+	v.Layout = layout
+	// Cards the filter hides stay on the page, hidden, as the client
+	// script hides them: live changes then keep the page as it renders.
+	var from, to int
+	v.Pager, from, to = paginate(r, len(groups), offersPerPage, "agents")
+	for _, g := range groups[from:to] {
 		if filter != "" && !matchesFilter(g, filter) {
+			g.Hidden = true
 			v.Hidden += len(g.Offers)
-			continue
 		}
 		v.Groups = append(v.Groups, g)
 	}
-	var from, to int
-	v.Pager, from, to = paginate(r, len(v.Groups), offersPerPage, "agents")
-	v.Groups = v.Groups[from:to]
 	return render(w, r, http.StatusOK, ui.OffersPage(v))
 }
 
@@ -127,57 +135,69 @@ func (s *Server) eventJSON(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	v := ui.Tasks{StateFilter: q.Get("state"), AgentFilter: q.Get("agent"), Query: q.Get("q"), CanAct: canAct(r), Form: form(r)}
+	v.First = v.StateFilter == "" && v.AgentFilter == "" && v.Query == "" && (q.Get("page") == "" || q.Get("page") == "1")
 	topic := topicTasks
-	if q.Get("state") == "" && q.Get("agent") == "" && q.Get("q") == "" && (q.Get("page") == "" || q.Get("page") == "1") {
+	if v.First {
 		topic = topicTasksFirst // the rows of this page alone
 	}
-	snap, layout, err := s.page(w, r, "Tasks", "/tasks", topic)
+	var all, first []*scheduler.Task
+	layout, err := s.page(w, r, "Tasks", "/tasks", topic, func(m *model) {
+		if v.First {
+			v.Pager, first = firstPage(m)
+		} else {
+			all = slices.Clone(m.order) // oldest first; filtered below, unlocked
+		}
+		v.Total = len(m.order)
+		v.Older = olderRows(m)
+		for name := range m.byState {
+			v.StateNames = append(v.StateNames, ui.Choice{Value: name, Label: stateWord(name)})
+		}
+		if len(m.tasksByAgent) <= agentChoices {
+			v.AgentNames = []ui.Choice{}
+			for id, ts := range m.tasksByAgent {
+				for _, t := range ts {
+					if id != "" {
+						v.AgentNames = append(v.AgentNames, ui.Choice{Value: id, Label: t.Hostname})
+					}
+					break
+				}
+			}
+		}
+	})
 	if err != nil {
 		return err
 	}
-	v := ui.Tasks{Layout: layout, StateFilter: q.Get("state"), AgentFilter: q.Get("agent"), Query: q.Get("q"), CanAct: canAct(r), Form: form(r)}
-	now := time.Now()
-	states := map[string]bool{}
-	agents := map[string]string{}
-	text := strings.ToLower(strings.TrimSpace(v.Query))
-	// Rows are built for the shown page alone: with 100k tasks, building
-	// every row took most of a page load's time.
-	var shown []*scheduler.Task
-	for _, t := range snap.Tasks {
-		states[t.State.String()] = true
-		if t.AgentID != "" {
-			agents[t.AgentID] = t.Hostname
+	v.Layout = layout
+	if v.First {
+		for _, t := range first {
+			v.Rows = append(v.Rows, taskRow(t))
 		}
-		if (v.StateFilter != "" && t.State.String() != v.StateFilter) || (v.AgentFilter != "" && !onAgent(t, v.AgentFilter)) ||
-			(text != "" && !strings.Contains(taskRow(t, now).Search, text)) {
-			v.Hidden++
-			continue
+	} else {
+		text := strings.ToLower(strings.TrimSpace(v.Query))
+		// Rows are built for the shown page alone: with 100k tasks,
+		// building every row took most of a page load's time.
+		var shown []*scheduler.Task
+		for i := len(all) - 1; i >= 0; i-- { // newest first
+			t := all[i]
+			if (v.StateFilter != "" && stateOf(t).Name != v.StateFilter) ||
+				(v.AgentFilter != "" && !onAgent(t, v.AgentFilter)) || (text != "" && !strings.Contains(taskRow(t).Search, text)) {
+				v.Hidden++
+				continue
+			}
+			shown = append(shown, t)
 		}
-		shown = append(shown, t)
-	}
-	var from, to int
-	v.Pager, from, to = paginate(r, len(shown), tasksPerPage, "tasks")
-	for _, t := range shown[from:to] {
-		v.Rows = append(v.Rows, taskRow(t, now))
-	}
-	for _, t := range snap.Older {
-		v.Older = append(v.Older, taskRow(t, now))
-	}
-	for st := range states {
-		v.StateNames = append(v.StateNames, ui.Choice{Value: st, Label: ui.TaskState(st).Word})
+		var from, to int
+		v.Pager, from, to = paginate(r, len(shown), tasksPerPage, "tasks")
+		for _, t := range shown[from:to] {
+			v.Rows = append(v.Rows, taskRow(t))
+		}
 	}
 	slices.SortFunc(v.StateNames, func(a, b ui.Choice) int { return strings.Compare(a.Label, b.Label) })
-	if len(agents) <= agentChoices {
-		v.AgentNames = []ui.Choice{}
-		for id, host := range agents {
-			v.AgentNames = append(v.AgentNames, ui.Choice{Value: id, Label: host})
-		}
-	}
 	slices.SortFunc(v.AgentNames, func(a, b ui.Choice) int { return strings.Compare(a.Label, b.Label) })
 	return render(w, r, http.StatusOK, ui.TasksPage(v))
 }
 
-// agentChoices is the most agents the tasks filter lists to pick from; with
 // more it takes typed text (a list of 10,000 agents weighed 850 KB).
 const agentChoices = 50
 
@@ -193,7 +213,7 @@ const (
 	offersPerPage = 100 // agents, each with its offers
 	tasksPerPage  = 250 // a row with its kill form is about 0.9 KB
 	agentsPerPage = 200
-	eventsShown   = 200 // the most recent; more arrive live
+	eventsShown   = 200 // the most recent events kept and shown; more arrive live
 )
 
 // paginate picks the page the request asks for (?page=N, from 1) of n
@@ -228,27 +248,23 @@ func paginate(r *http.Request, n, size int, what string) (ui.Pager, int, int) {
 const outputTail = 16 << 10
 
 func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
-	snap, layout, err := s.page(w, r, "Task", "/tasks", topicTask)
-	if err != nil {
-		return err
-	}
 	id := chi.URLParam(r, "id")
 	var t *scheduler.Task
-	for _, c := range append(slices.Clone(snap.Tasks), snap.Older...) {
-		if c.ID == id {
-			t = c
-			break
+	layout, err := s.page(w, r, "Task", "/tasks", topicTask, func(m *model) {
+		if t = m.tasks[id]; t == nil {
+			if i := slices.IndexFunc(m.older, func(o *scheduler.Task) bool { return o.ID == id }); i >= 0 {
+				t = m.older[i]
+			}
 		}
+	})
+	if err != nil {
+		return err
 	}
 	if t == nil {
 		return fmt.Errorf("task %s: %w", id, scheduler.ErrUnknownTask)
 	}
 	layout.Title = t.Name
-	v := ui.TaskDetail{
-		Layout: layout, Row: taskRow(t, time.Now()), Command: t.Command, Image: t.Image, OfferID: t.OfferID,
-		AgentID: t.AgentID, Framework: t.Registration, Resources: resources(t.Resources),
-		History: historyLines(t), CanAct: canAct(r), Form: form(r),
-	}
+	v := ui.TaskDetail{Layout: layout, Row: taskRow(t), Facts: taskFacts(t), History: historyLines(t), CanAct: canAct(r), Form: form(r)}
 	for _, f := range []struct {
 		name string
 		data *string
@@ -279,90 +295,78 @@ func (s *Server) taskOutput(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) launch(w http.ResponseWriter, r *http.Request) error {
-	snap, layout, err := s.page(w, r, "Launch", "/launch", topicQueue)
+	return s.launchPage(w, r, http.StatusOK, ui.LaunchFields{Name: "hello", Command: "echo hello world", CPUs: "0.1", Mem: "32", Instances: "1"}, "")
+}
+
+// launchPage renders the launch form with fields and, after a refused
+// submission without the client script, the reason, so nothing typed is
+// lost.
+func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, fields ui.LaunchFields, problem string) error {
+	offerID := r.URL.Query().Get("offer")
+	if offerID == "" && r.Method == http.MethodPost {
+		offerID = chi.URLParam(r, "id")
+	}
+	v := ui.Launch{CanAct: canAct(r), Form: form(r), Fields: fields, Error: problem}
+	v.Viewer = s.cfg.Users != nil && !v.CanAct
+	var offers []scheduler.Offer
+	held := false
+	layout, err := s.page(w, r, "Launch", "/launch", topicQueue, func(m *model) {
+		if offerID != "" {
+			if o, ok := m.offers[offerID]; ok {
+				offers, held = []scheduler.Offer{o}, true
+			}
+		} else {
+			offers = make([]scheduler.Offer, 0, len(m.offers))
+			for _, id := range m.agentOrder {
+				offers = append(offers, m.agentOffers(id)...)
+			}
+		}
+		for _, q := range m.queue {
+			v.Queue = append(v.Queue, queuedView(q))
+		}
+	})
 	if err != nil {
 		return err
 	}
-	v := ui.Launch{Layout: layout, CanAct: canAct(r), Form: form(r), Fields: ui.LaunchFields{Name: "hello", Command: "echo hello world", CPUs: "0.1", Mem: "32", Instances: "1"}}
-	if id := r.URL.Query().Get("offer"); id != "" {
-		var o *scheduler.Offer
-		for i := range snap.Offers {
-			if snap.Offers[i].ID == id {
-				o = &snap.Offers[i]
-			}
-		}
-		if o == nil {
-			return fmt.Errorf("offer %s: %w", id, scheduler.ErrUnknownOffer)
-		}
-		v.OfferID, v.OfferHost = o.ID, o.Hostname
+	if offerID != "" && !held {
+		return fmt.Errorf("offer %s: %w", offerID, scheduler.ErrUnknownOffer)
+	}
+	if offerID != "" {
+		v.OfferID, v.OfferHost = offers[0].ID, offers[0].Hostname
 		layout.Title = "Accept offer"
-		v.Preview = preview([]scheduler.Offer{*o}, needOf(v.Fields), nil)
-	} else {
-		v.Preview = preview(snap.Offers, needOf(v.Fields), nil)
 	}
-	for _, q := range snap.Queue {
-		v.Queue = append(v.Queue, queuedView(q))
-	}
-	return render(w, r, http.StatusOK, ui.LaunchPage(v))
+	v.Layout = layout
+	cs, _ := placement.ParseConstraints(fields.Constraints)
+	v.Preview = preview(offers, needOf(fields), cs)
+	return render(w, r, status, ui.LaunchPage(v))
 }
 
 func (s *Server) agents(w http.ResponseWriter, r *http.Request) error {
-	snap, layout, err := s.page(w, r, "Agents", "/agents", topicAgents)
+	var v ui.Agents
+	layout, err := s.page(w, r, "Agents", "/agents", topicAgents, func(m *model) {
+		var from, to int
+		v.Pager, from, to = paginate(r, len(m.agentOrder), agentsPerPage, "agents")
+		for _, id := range m.agentOrder[from:to] {
+			v.Rows = append(v.Rows, agentRow(m, id))
+		}
+	})
 	if err != nil {
 		return err
 	}
-	now := time.Now()
-	v := ui.Agents{Layout: layout}
-	var from, to int
-	v.Pager, from, to = paginate(r, len(snap.Agents), agentsPerPage, "agents")
-	// One pass to group offers and tasks by agent, not one per row.
-	byAgent := map[string]*scheduler.Snapshot{}
-	for _, a := range snap.Agents[from:to] {
-		byAgent[a.ID] = &scheduler.Snapshot{}
-	}
-	for _, o := range snap.Offers {
-		if g := byAgent[o.AgentID]; g != nil {
-			g.Offers = append(g.Offers, o)
-		}
-	}
-	for _, t := range snap.Tasks {
-		if g := byAgent[t.AgentID]; g != nil {
-			g.Tasks = append(g.Tasks, t)
-		}
-	}
-	for _, a := range snap.Agents[from:to] {
-		v.Rows = append(v.Rows, agentRow(a, byAgent[a.ID], now))
-	}
+	v.Layout = layout
 	return render(w, r, http.StatusOK, ui.AgentsPage(v))
-}
-
-func agentRow(a scheduler.Agent, snap *scheduler.Snapshot, now time.Time) ui.AgentRow {
-	row := ui.AgentRow{DOMID: domID("agentrow-", a.ID), ID: a.ID, Hostname: a.Hostname, Attributes: attrs(a.Attributes), LastOffer: ago(now.Sub(a.LastOffer)) + " ago", Offered: "nothing"}
-	var rs []*mesos.Resource
-	for _, o := range snap.Offers {
-		if o.AgentID == a.ID {
-			rs = append(rs, o.Offer.GetResources()...)
-		}
-	}
-	if len(rs) > 0 {
-		row.Offered = fmt.Sprintf("cpus %s · mem %s", number(mesos.ScalarSum(rs, "cpus")), scalarText("mem", mesos.ScalarSum(rs, "mem")))
-	}
-	for _, t := range snap.Tasks {
-		if t.AgentID == a.ID {
-			row.Tasks++
-			if !t.Terminal() {
-				row.Running++
-			}
-		}
-	}
-	return row
 }
 
 // eventTypes are the event types the filter toggles.
 var eventTypes = []string{"SUBSCRIBED", "OFFERS", "RESCIND", "UPDATE", "FAILURE", "ERROR", "HEARTBEAT"}
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
-	snap, layout, err := s.page(w, r, "Events", "/events", topicEvents)
+	var events []scheduler.Event
+	var v ui.Events
+	layout, err := s.page(w, r, "Events", "/events", topicEvents, func(m *model) {
+		events = slices.Clone(m.keptEvents())
+		v.Heartbeats = heartbeats(m)
+	})
 	if err != nil {
 		return err
 	}
@@ -376,7 +380,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 			on[t] = t != "HEARTBEAT" // heartbeats collapse into a counter unless asked for
 		}
 	}
-	v := ui.Events{Layout: layout, Keep: eventsShown}
+	v.Layout, v.Keep = layout, eventsKept
+	if len(events) > 0 {
+		v.Newest = events[len(events)-1].Seq
+	}
 	var shown []string
 	for _, t := range eventTypes {
 		if on[t] {
@@ -398,15 +405,10 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Types = append(v.Types, ui.Toggle{Label: t, On: on[t], Href: "/events?" + strings.Join(qs, "&")})
 	}
-	for i := len(snap.Events) - 1; i >= 0 && len(v.Rows) < eventsShown; i-- {
-		e := snap.Events[i]
-		if !on[e.Type] {
-			if e.Type == "HEARTBEAT" {
-				v.Heartbeats++
-			}
-			continue
+	for i := len(events) - 1; i >= 0; i-- {
+		if e := events[i]; on[e.Type] {
+			v.Rows = append(v.Rows, eventRow(e))
 		}
-		v.Rows = append(v.Rows, eventRow(e))
 	}
 	return render(w, r, http.StatusOK, ui.EventsPage(v))
 }
@@ -415,31 +417,44 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 const auditPage = 100
 
 func (s *Server) audit(w http.ResponseWriter, r *http.Request) error {
-	_, layout, err := s.page(w, r, "Audit", "/audit", topicAudit)
+	v := ui.Audit{Keep: auditPage}
+	b := r.URL.Query().Get("before")
+	if b == "" { // the newest entries, followed live
+		layout, err := s.page(w, r, "Audit", "/audit", topicAudit, func(m *model) {
+			for _, a := range m.audit {
+				v.Rows = append(v.Rows, auditRow(a))
+			}
+			v.Empty, v.More = len(m.audit) == 0, olderAudit(m)
+		})
+		if err != nil {
+			return err
+		}
+		v.Layout = layout
+		return render(w, r, http.StatusOK, ui.AuditPage(v))
+	}
+	before, err := strconv.ParseUint(b, 10, 64)
+	if err != nil {
+		return badInput("before must be an audit sequence number")
+	}
+	layout, err := s.page(w, r, "Audit", "/audit", "", func(*model) {})
 	if err != nil {
 		return err
-	}
-	var before uint64
-	if b := r.URL.Query().Get("before"); b != "" {
-		if before, err = strconv.ParseUint(b, 10, 64); err != nil {
-			return badInput("before must be an audit sequence number")
-		}
 	}
 	entries, err := s.sched.AuditLog(before, auditPage)
 	if err != nil {
 		return err
 	}
-	v := ui.Audit{Layout: layout}
+	v.Layout = layout
 	for _, a := range entries {
 		v.Rows = append(v.Rows, auditRow(a))
 	}
-	if len(entries) == auditPage {
+	if len(entries) == auditPage && entries[len(entries)-1].Seq > 1 {
 		v.More = "/audit?before=" + strconv.FormatUint(entries[len(entries)-1].Seq, 10)
 	}
+	v.Empty = len(entries) == 0
 	return render(w, r, http.StatusOK, ui.AuditPage(v))
 }
 
-// render writes a component only once it rendered completely, so a failed
 // render becomes a clean error page instead of half a page.
 func render(w http.ResponseWriter, r *http.Request, status int, c templ.Component) error {
 	var buf bytes.Buffer

@@ -55,6 +55,7 @@ type Server struct {
 	streams  sync.WaitGroup
 	feed     feedStats
 	interest interest
+	live     *live
 }
 
 // New validates cfg and builds the server. It starts nothing.
@@ -75,6 +76,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("web: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets, hub: h, sessions: newSessions()}
+	s.live = newLive(s)
 	if cfg.Metrics != nil {
 		if err := s.registerMetrics(cfg.Metrics); err != nil {
 			return nil, err

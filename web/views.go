@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -25,24 +26,20 @@ func connectionView(c scheduler.Connection, master string) ui.Connection {
 		v.State, v.Label = "waiting", "connecting…"
 	default:
 		v.State, v.Label = "offline", "offline"
-		if !c.RetryAt.IsZero() {
-			if d := time.Until(c.RetryAt); d > 0 {
-				v.Label = "reconnecting in " + ago(d)
-			} else {
-				v.Label = "reconnecting…"
-			}
-		} else if c.FrameworkID == "" && c.Err == "" {
+		switch {
+		case !c.RetryAt.IsZero():
+			v.Label, v.RetryAt = "reconnecting", c.RetryAt
+		case c.FrameworkID == "" && c.Err == "":
 			v.State, v.Label = "waiting", "waiting for master"
 		}
 	}
 	return v
 }
 
-// ago renders a duration the way a reader glances at it: "3 s", "2 min".
-func ago(d time.Duration) string {
+// duration renders a configured duration the way a reader glances at
+// it: "3 s", "2 min".
+func duration(d time.Duration) string {
 	switch {
-	case d < time.Second:
-		return "now"
 	case d < time.Minute:
 		return strconv.Itoa(int(d.Seconds())) + " s"
 	case d < time.Hour:
@@ -70,59 +67,81 @@ func human(d time.Duration) string {
 // number formats a quantity without trailing zeros.
 func number(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-func overviewView(snap *scheduler.Snapshot, layout ui.Layout, cfg Config, now time.Time) ui.Overview {
-	c := snap.Conn
-	v := ui.Overview{
-		Layout:          layout,
-		Embedded:        cfg.Embedded,
-		Simulated:       cfg.Simulated,
-		Subscribed:      c.State == mesos.Subscribed,
-		Err:             c.Err,
-		Removed:         c.Removed,
-		Master:          layout.Conn.Master,
-		FrameworkID:     c.FrameworkID,
-		StreamID:        c.StreamID,
-		LastEvent:       "never",
-		FailoverTimeout: human(scheduler.DefaultFailoverTimeout),
-		Hold:            fmt.Sprintf("hold %s, then decline for %s s", ago(snap.HoldTime), number(snap.RefuseSeconds)),
-		Offers:          len(snap.Offers),
-		Queued:          len(snap.Queue),
+// overviewView is the overview page's regions.
+func overviewView(m *model, cfg Config) ui.Overview {
+	return ui.Overview{
+		Status: masterStatusView(m, cfg), Master: masterCardView(m, cfg), Framework: frameworkCardView(m),
+		Offers: offersCardView(m), Tasks: tasksCardView(m), Recent: recentEvents(m),
 	}
-	if mi := c.MasterInfo; mi != nil {
-		v.MasterVersion, v.MasterID = mi.GetVersion(), mi.GetId()
+}
+
+func masterStatusView(m *model, cfg Config) ui.MasterStatus {
+	return ui.MasterStatus{Subscribed: m.subscribed(), Embedded: cfg.Embedded, Err: m.conn.Err, Removed: m.conn.Removed}
+}
+
+func masterCardView(m *model, cfg Config) ui.MasterCard {
+	conn := connectionView(m.conn, cfg.Master)
+	v := ui.MasterCard{Master: conn.Master, Embedded: cfg.Embedded, Simulated: cfg.Simulated, Conn: conn, LastHeard: m.conn.LastEvent}
+	if mi := m.conn.MasterInfo; mi != nil {
+		v.Version = mi.GetVersion()
 	}
-	if !c.LastEvent.IsZero() {
-		v.LastEvent = ago(now.Sub(c.LastEvent)) + " ago"
-	}
-	agents := map[string]bool{}
-	var all []*mesos.Resource
-	for _, o := range snap.Offers {
-		agents[o.AgentID] = true
-		all = append(all, o.Offer.GetResources()...)
-	}
-	v.Agents = len(agents)
-	v.Resources = quantities(all)
-	counts := map[string]int{}
-	for _, t := range snap.Tasks {
-		name := t.State.String()
-		if t.Launching {
-			name = "TASK_STAGING"
-		}
-		counts[name]++
-	}
-	for name, n := range counts {
-		v.TaskCounts = append(v.TaskCounts, ui.StateCount{State: ui.TaskState(name), Count: n})
-	}
-	slices.SortFunc(v.TaskCounts, func(a, b ui.StateCount) int { return cmp.Compare(a.State.Name, b.State.Name) })
-	events := snap.Events
-	for i := len(events) - 1; i >= 0 && len(v.RecentEvents) < 10; i-- {
-		e := events[i]
-		if e.Type == "HEARTBEAT" {
-			continue
-		}
-		v.RecentEvents = append(v.RecentEvents, ui.EventLine{Time: e.Time.Format("15:04:05"), Type: e.Type, Summary: e.Summary})
+	if n := len(m.events); n > 0 && m.events[n-1].Time.After(v.LastHeard) {
+		v.LastHeard = m.events[n-1].Time
 	}
 	return v
+}
+
+func frameworkCardView(m *model) ui.FrameworkCard {
+	return ui.FrameworkCard{
+		FrameworkID: m.conn.FrameworkID, StreamID: m.conn.StreamID,
+		FailoverTimeout: human(scheduler.DefaultFailoverTimeout),
+		Hold:            fmt.Sprintf("hold %s, then decline for %s s", duration(m.holdTime), number(m.refuseSeconds)),
+	}
+}
+
+// offersCardView totals the held offers' resources.
+func offersCardView(m *model) ui.OffersCard {
+	v := ui.OffersCard{Offers: len(m.offers), Agents: m.offeringAgents(), Queued: len(m.queue)}
+	if len(m.offers) == 0 {
+		return v
+	}
+	var all []*mesos.Resource
+	for _, o := range m.offers {
+		all = append(all, o.Offer.GetResources()...)
+	}
+	v.Resources = quantities(all)
+	return v
+}
+
+func tasksCardView(m *model) ui.TasksCard {
+	var v ui.TasksCard
+	for name, n := range m.byState {
+		st := ui.TaskState(name)
+		if name == "LAUNCHING" {
+			st = stateOf(&scheduler.Task{Launching: true})
+		}
+		st.Name = name
+		v.Counts = append(v.Counts, ui.StateCount{State: st, Count: n})
+	}
+	slices.SortFunc(v.Counts, func(a, b ui.StateCount) int { return cmp.Compare(a.State.Word, b.State.Word) })
+	return v
+}
+
+// recentEvents are the newest ten events that are not heartbeats, newest
+// first.
+func recentEvents(m *model) []ui.EventLine {
+	var lines []ui.EventLine
+	for i := len(m.events) - 1; i >= 0 && len(lines) < 10; i-- {
+		if e := m.events[i]; e.Type != "HEARTBEAT" {
+			lines = append(lines, ui.EventLine{Time: e.Time, Type: e.Type, Summary: e.Summary})
+		}
+	}
+	return lines
+}
+
+// counts are the tab counts.
+func counts(m *model) ui.Counts {
+	return ui.Counts{Offers: len(m.offers), Tasks: len(m.tasks), Agents: len(m.agents)}
 }
 
 // quantities totals resources for the overview.
@@ -131,9 +150,11 @@ func quantities(all []*mesos.Resource) []ui.Quantity {
 		return nil
 	}
 	return []ui.Quantity{
-		{Name: "cpus", Value: number(mesos.ScalarSum(all, "cpus"))},
-		{Name: "mem", Value: number(mesos.ScalarSum(all, "mem")) + " MB"},
-		{Name: "disk", Value: number(mesos.ScalarSum(all, "disk")) + " MB"},
+		{Name: "cpus", Value: number(round3(mesos.ScalarSum(all, "cpus")))},
+		{Name: "mem", Value: scalarText("mem", round3(mesos.ScalarSum(all, "mem")))},
+		{Name: "disk", Value: scalarText("disk", round3(mesos.ScalarSum(all, "disk")))},
 		{Name: "ports", Value: strconv.FormatUint(mesos.RangeCount(mesos.Ranges(all, "ports")), 10)},
 	}
 }
+
+func round3(v float64) float64 { return math.Round(v*1000) / 1000 }

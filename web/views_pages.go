@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
@@ -83,14 +82,10 @@ func attrs(as []*mesos.Attribute) []ui.Attr {
 	return out
 }
 
-func offerView(o scheduler.Offer, now time.Time) ui.OfferView {
+func offerView(o scheduler.Offer) ui.OfferView {
 	short := o.ID
-	if i := strings.LastIndex(short, "-O"); i >= 0 {
-		short = "…" + short[i+1:]
-	}
-	left := o.HoldUntil.Sub(now)
-	if left < 0 {
-		left = 0
+	if i := strings.LastIndex(short, "-"); i >= 0 && i < len(short)-1 {
+		short = short[i+1:]
 	}
 	return ui.OfferView{
 		DOMID:     domID("offer-", o.ID),
@@ -98,37 +93,28 @@ func offerView(o scheduler.Offer, now time.Time) ui.OfferView {
 		ShortID:   short,
 		AgentID:   o.AgentID,
 		Resources: resources(o.Offer.GetResources()),
-		Arrived:   o.Arrived.UnixMilli(),
-		HoldUntil: o.HoldUntil.UnixMilli(),
-		Age:       ago(now.Sub(o.Arrived)),
-		HoldLeft:  ago(left),
+		Arrived:   o.Arrived,
+		HoldUntil: o.HoldUntil,
 	}
 }
 
-// agentGroups groups offers by agent, agents by hostname.
-func agentGroups(offers []scheduler.Offer, now time.Time) []ui.AgentGroup {
-	byAgent := map[string]*ui.AgentGroup{}
-	var order []string
-	for _, o := range offers {
-		g := byAgent[o.AgentID]
-		if g == nil {
-			as := attrs(o.Offer.GetAttributes())
-			search := []string{strings.ToLower(o.Hostname)}
-			for _, a := range as {
-				search = append(search, strings.ToLower(a.Name+"="+a.Value))
-			}
-			g = &ui.AgentGroup{DOMID: domID("agent-", o.AgentID), AgentID: o.AgentID, Hostname: o.Hostname, Attributes: as, Search: strings.Join(search, " ")}
-			byAgent[o.AgentID] = g
-			order = append(order, o.AgentID)
-		}
-		g.Offers = append(g.Offers, offerView(o, now))
+// agentGroup is one agent's card on the offers page: its offers, or what
+// it waits for.
+func agentGroup(m *model, agentID string) ui.AgentGroup {
+	a := m.agents[agentID]
+	as := attrs(a.Attributes)
+	search := []string{strings.ToLower(a.Hostname)}
+	for _, at := range as {
+		search = append(search, strings.ToLower(at.Name+"="+at.Value))
 	}
-	out := make([]ui.AgentGroup, 0, len(order))
-	for _, id := range order {
-		out = append(out, *byAgent[id])
+	g := ui.AgentGroup{DOMID: domID("agent-", a.ID), AgentID: a.ID, Hostname: a.Hostname, Attributes: as, Search: strings.Join(search, " ")}
+	for _, o := range m.agentOffers(agentID) {
+		g.Offers = append(g.Offers, offerView(o))
 	}
-	slices.SortFunc(out, func(a, b ui.AgentGroup) int { return strings.Compare(a.Hostname, b.Hostname) })
-	return out
+	if len(g.Offers) == 0 {
+		g.Waiting, g.Since, g.Until = a.Gone, a.GoneAt, a.RefuseEnd
+	}
+	return g
 }
 
 // matchesFilter applies the offers page filter: attr=value, attr~text and
@@ -163,7 +149,7 @@ func stateOf(t *scheduler.Task) ui.State {
 	return ui.TaskState(t.State.String())
 }
 
-func taskRow(t *scheduler.Task, now time.Time) ui.TaskRow {
+func taskRow(t *scheduler.Task) ui.TaskRow {
 	r := ui.TaskRow{
 		DOMID:    domID("task-", t.ID),
 		ID:       t.ID,
@@ -194,12 +180,15 @@ func taskRow(t *scheduler.Task, now time.Time) ui.TaskRow {
 		ports = append(ports, strconv.FormatUint(p, 10))
 	}
 	r.Ports = strings.Join(ports, ", ")
-	if !t.Launched.IsZero() {
-		r.Age = ago(now.Sub(t.Launched)) + " ago"
-	}
+	r.Launched = t.Launched
 	if n := len(t.History); n > 0 {
 		latest := t.History[n-1]
 		r.Message = latest.Message
+		// A reconciliation answer repeats the state and says only that it
+		// is the latest: the message before it says more.
+		for i := n - 1; i > 0 && t.History[i].Reconciliation && t.History[i].State == t.History[i-1].State; i-- {
+			r.Message = t.History[i-1].Message
+		}
 		r.Updated = latest.Time.UnixMilli()
 		if h := latest.Healthy; h != nil && !t.Terminal() {
 			r.Health = map[bool]string{true: "healthy", false: "unhealthy"}[*h]
@@ -223,7 +212,7 @@ func historyLine(t *scheduler.Task, i int) ui.HistoryLine {
 	h := t.History[i]
 	return ui.HistoryLine{
 		ID:         timelineLineID(t.ID, t.StatusNumber(i)),
-		Time:       h.Time.Format("15:04:05.000"),
+		Time:       h.Time,
 		State:      ui.TaskState(h.State.String()),
 		Source:     strings.ToLower(strings.TrimPrefix(h.Source.String(), "SOURCE_")),
 		Reason:     strings.TrimPrefix(h.Reason, "REASON_"),
@@ -290,7 +279,7 @@ func queuedView(q scheduler.Queued) ui.QueuedView {
 const maxEventJSON = 2 << 10
 
 func eventRow(e scheduler.Event) ui.EventRow {
-	row := ui.EventRow{DOMID: "event-" + strconv.FormatUint(e.Seq, 10), Time: e.Time.Format("15:04:05.000"), Type: e.Type, Summary: e.Summary}
+	row := ui.EventRow{Seq: e.Seq, DOMID: "event-" + strconv.FormatUint(e.Seq, 10), Time: e.Time, Type: e.Type, Summary: e.Summary}
 	full, err := e.JSON()
 	switch {
 	case err != nil:
@@ -310,18 +299,95 @@ func eventRow(e scheduler.Event) ui.EventRow {
 
 func auditRow(a scheduler.AuditEntry) ui.AuditRow {
 	return ui.AuditRow{
-		DOMID: "audit-" + strconv.FormatUint(a.Seq, 10), Time: a.Time.Format("2006-01-02 15:04:05"),
+		DOMID: "audit-" + strconv.FormatUint(a.Seq, 10), Time: a.Time,
 		User: a.User, Origin: a.Origin, Action: a.Action, Target: a.Target, Request: a.Request, Result: a.Result, Err: a.Err,
 	}
 }
 
-// counts are the tab counts of a snapshot.
-func counts(snap *scheduler.Snapshot) ui.Counts {
-	c := ui.Counts{Offers: len(snap.Offers), Agents: len(snap.Agents)}
-	for _, t := range snap.Tasks {
+// taskFacts is what a task was launched with.
+func taskFacts(t *scheduler.Task) ui.TaskFacts {
+	v := ui.TaskFacts{ID: domID("", t.ID), Hostname: t.Hostname, Command: t.Command, Image: t.Image, OfferID: t.OfferID,
+		AgentID: t.AgentID, Framework: t.Registration, Resources: resources(t.Resources)}
+	if v.Hostname == "" {
+		v.Hostname = "—"
+	}
+	return v
+}
+
+// agentRow is one agent on the agents page.
+func agentRow(m *model, agentID string) ui.AgentRow {
+	a := m.agents[agentID]
+	row := ui.AgentRow{DOMID: domID("agentrow-", a.ID), ID: a.ID, Hostname: a.Hostname, Attributes: attrs(a.Attributes), LastOffer: a.LastOffer, Offered: "nothing"}
+	var rs []*mesos.Resource
+	for _, o := range m.offersByAgent[agentID] {
+		rs = append(rs, o.Offer.GetResources()...)
+	}
+	if len(rs) > 0 {
+		row.Offered = fmt.Sprintf("cpus %s · mem %s", number(round3(mesos.ScalarSum(rs, "cpus"))), scalarText("mem", round3(mesos.ScalarSum(rs, "mem"))))
+	}
+	for _, t := range m.tasksByAgent[agentID] {
+		row.Tasks++
 		if !t.Terminal() {
-			c.Tasks++
+			row.Running++
 		}
 	}
-	return c
+	return row
+}
+
+func offersSummary(m *model) ui.OffersSummary {
+	agents := len(m.agents)
+	return ui.OffersSummary{Offers: len(m.offers), Agents: agents, Waiting: agents - m.offeringAgents(),
+		Subscribed: m.subscribed(), Suppressed: m.conn.Suppressed}
+}
+
+func offersPolicy(m *model) ui.OffersPolicy {
+	return ui.OffersPolicy{Text: fmt.Sprintf("Held offers are declined %s after they arrive, refused for %s s.", duration(m.holdTime), number(m.refuseSeconds)),
+		Suppressed: m.conn.Suppressed}
+}
+
+// firstPage is the tasks table's first page without a filter: its pager
+// and rows.
+func firstPage(m *model) (ui.Pager, []*scheduler.Task) {
+	rows := m.newest(tasksPerPage)
+	var p ui.Pager
+	if n := len(m.order); n > tasksPerPage {
+		p = ui.Pager{Showing: fmt.Sprintf("1–%d of %d tasks", tasksPerPage, n), Next: "/tasks?page=2", Limit: tasksPerPage}
+	}
+	return p, rows
+}
+
+func olderRows(m *model) []ui.TaskRow {
+	rows := make([]ui.TaskRow, 0, len(m.older))
+	for _, t := range m.older {
+		rows = append(rows, taskRow(t))
+	}
+	return rows
+}
+
+// heartbeats counts the heartbeats among the events kept.
+func heartbeats(m *model) int {
+	n := 0
+	for _, e := range m.keptEvents() {
+		if e.Type == "HEARTBEAT" {
+			n++
+		}
+	}
+	return n
+}
+
+// olderAudit is the link to the audit entries before the page's, "" when
+// the page holds the first.
+func olderAudit(m *model) string {
+	if len(m.audit) == 0 || m.audit[len(m.audit)-1].Seq <= 1 {
+		return ""
+	}
+	return "/audit?before=" + strconv.FormatUint(m.audit[len(m.audit)-1].Seq, 10)
+}
+
+// stateWord is the word the pages use for a shown state name.
+func stateWord(name string) string {
+	if name == "LAUNCHING" {
+		return stateOf(&scheduler.Task{Launching: true}).Word
+	}
+	return ui.TaskState(name).Word
 }

@@ -41,7 +41,7 @@ test('accept an offer to run echo hello world: the task finishes and its output 
   await page.getByLabel('Shell command').fill('echo hello world');
   await page.getByRole('button', { name: 'Accept and launch' }).click();
   await expect(page).toHaveURL(/\/tasks\/hello-/);
-  const badge = page.locator('[id^=task-state-]');
+  const badge = page.locator('[id^=task-head-] .badge');
   await expect(badge).toContainText('finished', { timeout: 15_000 });
   await expect(page.locator('#stdout')).toContainText('hello world', { timeout: 10_000 });
   await expect(page.locator('.timeline')).toContainText('Command exited with status 0');

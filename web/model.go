@@ -1,0 +1,331 @@
+package web
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+)
+
+// model is the live side's one view of the framework: what every page
+// shows and what every live change re-renders. It is built from one
+// scheduler snapshot and then from the scheduler's changes, in order, by
+// the feed alone (under live.mu); page handlers read it under the read
+// lock together with the hub positions of their topics, so a page always
+// shows exactly the state its positions name.
+//
+// The values it holds (tasks, offers) are the scheduler's immutable ones:
+// a reader may keep them after it unlocks, never modify them.
+type model struct {
+	conn          scheduler.Connection
+	holdTime      time.Duration
+	refuseSeconds float64
+
+	offers        map[string]scheduler.Offer
+	offersByAgent map[string]map[string]scheduler.Offer
+	// agents are every agent seen in an offer, in the order the pages
+	// list them (hostname, then id); an agent stays listed between its
+	// offers, saying what it waits for.
+	agents     map[string]*agentState
+	agentOrder []string
+
+	tasks map[string]*scheduler.Task // the current registration's
+	// order holds the current registration's tasks oldest first (launch
+	// time, then id descending), so that the newest, which the tasks
+	// page shows first, are its tail, and a new task is appended.
+	order        []*scheduler.Task
+	tasksByAgent map[string]map[string]*scheduler.Task
+	older        []*scheduler.Task // tasks of removed registrations, newest first
+
+	queue  []scheduler.Queued     // oldest first
+	events []scheduler.Event      // the newest eventsKept, oldest first
+	audit  []scheduler.AuditEntry // the newest auditPage, newest first
+
+	// byState counts tasks by shown state; live counts those not
+	// terminal.
+	byState map[string]int
+	live    int
+}
+
+// agentState is an agent as the pages show it: what it is, and when its
+// last offer left, why, and until when this framework refused its
+// resources.
+type agentState struct {
+	scheduler.Agent
+	Gone      string // why its last offer left: "declined", "expired", "accepted", "rescinded", ...
+	GoneAt    time.Time
+	RefuseEnd time.Time
+}
+
+// eventsKept is how many master events the model keeps: what the events
+// page shows.
+const eventsKept = eventsShown
+
+func newModel() *model {
+	return &model{
+		offers: map[string]scheduler.Offer{}, offersByAgent: map[string]map[string]scheduler.Offer{},
+		agents: map[string]*agentState{}, tasks: map[string]*scheduler.Task{},
+		tasksByAgent: map[string]map[string]*scheduler.Task{}, byState: map[string]int{},
+	}
+}
+
+// load fills an empty model from a snapshot and the newest audit entries.
+func (m *model) load(snap *scheduler.Snapshot, audit []scheduler.AuditEntry) {
+	m.conn, m.holdTime, m.refuseSeconds = snap.Conn, snap.HoldTime, snap.RefuseSeconds
+	for _, a := range snap.Agents {
+		m.agents[a.ID] = &agentState{Agent: a}
+		m.agentOrder = append(m.agentOrder, a.ID)
+	}
+	m.sortAgents()
+	for _, o := range snap.Offers {
+		m.addOffer(o)
+	}
+	for i := len(snap.Tasks) - 1; i >= 0; i-- { // the snapshot's are newest first
+		m.putTask(snap.Tasks[i])
+	}
+	m.older = slices.Clone(snap.Older)
+	m.queue = slices.Clone(snap.Queue)
+	m.events = slices.Clone(snap.Events[max(0, len(snap.Events)-eventsKept):])
+	m.audit = slices.Clone(audit)
+}
+
+// taskBefore reports whether a comes before b in order (oldest first).
+func taskBefore(a, b *scheduler.Task) bool {
+	if !a.Launched.Equal(b.Launched) {
+		return a.Launched.Before(b.Launched)
+	}
+	return a.ID > b.ID
+}
+
+// putTask records t's latest value.
+func (m *model) putTask(t *scheduler.Task) {
+	old := m.tasks[t.ID]
+	if old != nil {
+		m.count(old, -1)
+		delete(m.tasksByAgent[old.AgentID], t.ID)
+	}
+	m.count(t, 1)
+	m.tasks[t.ID] = t
+	if m.tasksByAgent[t.AgentID] == nil {
+		m.tasksByAgent[t.AgentID] = map[string]*scheduler.Task{}
+	}
+	m.tasksByAgent[t.AgentID][t.ID] = t
+	if old != nil {
+		if i := m.orderIndex(old); i >= 0 {
+			if old.Launched.Equal(t.Launched) {
+				m.order[i] = t
+				return
+			}
+			m.order = slices.Delete(m.order, i, i+1)
+		}
+	}
+	// Launch times mostly grow: a new task is almost always appended.
+	i := len(m.order)
+	for i > 0 && taskBefore(t, m.order[i-1]) {
+		i--
+	}
+	m.order = slices.Insert(m.order, i, t)
+}
+
+// orderIndex finds t (by its launch time and id) in order.
+func (m *model) orderIndex(t *scheduler.Task) int {
+	i, ok := slices.BinarySearchFunc(m.order, t, func(a, b *scheduler.Task) int {
+		switch {
+		case a.ID == b.ID:
+			return 0
+		case taskBefore(a, b):
+			return -1
+		}
+		return 1
+	})
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// archive moves t from the current registration to the older ones.
+func (m *model) archive(t *scheduler.Task) {
+	if old := m.tasks[t.ID]; old != nil {
+		m.count(old, -1)
+		delete(m.tasksByAgent[old.AgentID], t.ID)
+		delete(m.tasks, t.ID)
+		if i := m.orderIndex(old); i >= 0 {
+			m.order = slices.Delete(m.order, i, i+1)
+		}
+	}
+	m.older = slices.Insert(m.older, 0, t)
+}
+
+// count adds (or with -1 removes) a task to the counts.
+func (m *model) count(t *scheduler.Task, n int) {
+	name := stateOf(t).Name
+	m.byState[name] += n
+	if m.byState[name] == 0 {
+		delete(m.byState, name)
+	}
+	if !t.Terminal() {
+		m.live += n
+	}
+}
+
+func (m *model) addOffer(o scheduler.Offer) {
+	m.offers[o.ID] = o
+	if m.offersByAgent[o.AgentID] == nil {
+		m.offersByAgent[o.AgentID] = map[string]scheduler.Offer{}
+	}
+	m.offersByAgent[o.AgentID][o.ID] = o
+	a := m.agents[o.AgentID]
+	if a == nil {
+		a = &agentState{}
+		m.agents[o.AgentID] = a
+		m.agentOrder = append(m.agentOrder, o.AgentID)
+		defer m.sortAgents()
+	}
+	a.ID, a.Hostname, a.Attributes = o.AgentID, o.Hostname, o.Offer.GetAttributes()
+	if o.Arrived.After(a.LastOffer) {
+		a.LastOffer = o.Arrived
+	}
+}
+
+// removeOffer forgets an offer and notes on its agent why it left.
+func (m *model) removeOffer(id, why string, at, until time.Time) (agentID string, ok bool) {
+	o, ok := m.offers[id]
+	if !ok {
+		return "", false
+	}
+	delete(m.offers, id)
+	delete(m.offersByAgent[o.AgentID], id)
+	if a := m.agents[o.AgentID]; a != nil {
+		a.Gone, a.GoneAt, a.RefuseEnd = why, at, until
+	}
+	return o.AgentID, true
+}
+
+func (m *model) sortAgents() {
+	slices.SortFunc(m.agentOrder, func(x, y string) int {
+		a, b := m.agents[x], m.agents[y]
+		if c := strings.Compare(a.Hostname, b.Hostname); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+// agentOffers returns an agent's offers, oldest first.
+func (m *model) agentOffers(agentID string) []scheduler.Offer {
+	out := make([]scheduler.Offer, 0, len(m.offersByAgent[agentID]))
+	for _, o := range m.offersByAgent[agentID] {
+		out = append(out, o)
+	}
+	slices.SortFunc(out, func(a, b scheduler.Offer) int {
+		if c := a.Arrived.Compare(b.Arrived); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// offeringAgents counts the agents with an offer held.
+func (m *model) offeringAgents() int {
+	n := 0
+	for _, os := range m.offersByAgent {
+		if len(os) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// newest returns up to n tasks, newest first.
+func (m *model) newest(n int) []*scheduler.Task {
+	out := make([]*scheduler.Task, 0, min(n, len(m.order)))
+	for i := len(m.order) - 1; i >= 0 && len(out) < n; i-- {
+		out = append(out, m.order[i])
+	}
+	return out
+}
+
+// rank is t's place in the tasks table, counted from 0 (newest), or -1.
+func (m *model) rank(t *scheduler.Task) int {
+	i := m.orderIndex(t)
+	if i < 0 {
+		return -1
+	}
+	return len(m.order) - 1 - i
+}
+
+// putQueued records a queued spec's latest state; one with nothing left
+// leaves the queue.
+func (m *model) putQueued(q scheduler.Queued) {
+	i := slices.IndexFunc(m.queue, func(o scheduler.Queued) bool { return o.ID == q.ID })
+	switch {
+	case q.Left == 0 && i >= 0:
+		m.queue = slices.Delete(m.queue, i, i+1)
+	case q.Left == 0:
+	case i >= 0:
+		m.queue[i] = q
+	default:
+		m.queue = append(m.queue, q)
+	}
+}
+
+func (m *model) addEvent(e scheduler.Event) {
+	m.events = append(m.events, e)
+	if len(m.events) >= 2*eventsKept {
+		m.events = slices.Delete(m.events, 0, len(m.events)-eventsKept)
+	}
+}
+
+// keptEvents are the newest eventsKept events, oldest first.
+func (m *model) keptEvents() []scheduler.Event {
+	return m.events[max(0, len(m.events)-eventsKept):]
+}
+
+func (m *model) addAudit(a scheduler.AuditEntry) {
+	m.audit = slices.Insert(m.audit, 0, a)
+	if len(m.audit) > auditPage {
+		m.audit = m.audit[:auditPage]
+	}
+}
+
+// subscribed reports a live subscription.
+func (m *model) subscribed() bool { return m.conn.State == mesos.Subscribed }
+
+// agentRank is an agent's place in the agents' order, or -1.
+func (m *model) agentRank(id string) int {
+	a := m.agents[id]
+	if a == nil {
+		return -1
+	}
+	i, ok := slices.BinarySearchFunc(m.agentOrder, a, func(x string, a *agentState) int {
+		b := m.agents[x]
+		if c := strings.Compare(b.Hostname, a.Hostname); c != 0 {
+			return c
+		}
+		return strings.Compare(b.ID, a.ID)
+	})
+	if !ok {
+		return -1
+	}
+	return i
+}
+
+// agentAfter is the id of the agent listed after id, "" for the last.
+func (m *model) agentAfter(id string) string {
+	if i := m.agentRank(id); i >= 0 && i+1 < len(m.agentOrder) {
+		return m.agentOrder[i+1]
+	}
+	return ""
+}
+
+// rankedTask is the task at rank in the tasks table (0: newest), or nil.
+func (m *model) rankedTask(rank int) *scheduler.Task {
+	if rank < 0 || rank >= len(m.order) {
+		return nil
+	}
+	return m.order[len(m.order)-1-rank]
+}

@@ -1,0 +1,318 @@
+package web
+
+import (
+	"context"
+	"slices"
+
+	"github.com/a-h/templ"
+
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+	"github.com/offerdeck/offerdeck/ui"
+)
+
+// The live topics. Every page follows "header"; each page adds its own.
+const (
+	topicHeader   = "header"
+	topicOverview = "overview"
+	topicOffers   = "offers"
+	// topicTasks carries the tasks table's rows for its filtered and
+	// later pages, which follow the rows they show and re-render when
+	// the table's members change.
+	topicTasks = "tasks"
+	// topicTasksFirst carries the first page of the tasks table without a
+	// filter, the page most viewers watch: its rows one by one, kept to
+	// the newest tasksPerPage.
+	topicTasksFirst = "tasks-first"
+	// topicTask carries what a task's own page shows beyond its row.
+	topicTask   = "task"
+	topicQueue  = "queue"
+	topicAgents = "agents"
+	topicEvents = "events"
+	topicAudit  = "audit"
+)
+
+// A region is a part of a page that one component renders from the model
+// alone: the page renders it, and the feed re-renders it whenever a part
+// of the model it shows changed, publishing it when its bytes differ. A
+// page is its regions and text that never changes; nothing on a page is
+// live by any other way.
+type region struct {
+	topic  string
+	id     string
+	shows  part
+	render func(m *model, cfg Config) templ.Component
+}
+
+// regions are the pages' single regions. The lists (offer cards, rows,
+// lines) are the collections below, rendered item by item.
+var regions = []region{
+	{topicHeader, "conn", partConn, func(m *model, cfg Config) templ.Component {
+		return ui.ConnLight(connectionView(m.conn, cfg.Master))
+	}},
+	{topicHeader, "vital-master", partConn, func(m *model, cfg Config) templ.Component {
+		return ui.VitalMaster(connectionView(m.conn, cfg.Master).Master)
+	}},
+	{topicHeader, "nav-count-offers", partOffers, func(m *model, cfg Config) templ.Component {
+		return ui.NavCount("nav-count-offers", counts(m).Offers)
+	}},
+	{topicHeader, "nav-count-tasks", partTasks, func(m *model, cfg Config) templ.Component {
+		return ui.NavCount("nav-count-tasks", counts(m).Tasks)
+	}},
+	{topicHeader, "nav-count-agents", partOffers, func(m *model, cfg Config) templ.Component {
+		return ui.NavCount("nav-count-agents", counts(m).Agents)
+	}},
+
+	{topicOverview, "master-status", partConn, func(m *model, cfg Config) templ.Component {
+		return ui.MasterStatusView(masterStatusView(m, cfg))
+	}},
+	{topicOverview, "master-card", partConn | partEvents, func(m *model, cfg Config) templ.Component {
+		return ui.MasterCardView(masterCardView(m, cfg))
+	}},
+	{topicOverview, "framework-card", partConn, func(m *model, cfg Config) templ.Component {
+		return ui.FrameworkCardView(frameworkCardView(m))
+	}},
+	{topicOverview, "offers-card", partOffers | partQueue, func(m *model, cfg Config) templ.Component {
+		return ui.OffersCardView(offersCardView(m))
+	}},
+	{topicOverview, "tasks-card", partTasks, func(m *model, cfg Config) templ.Component {
+		return ui.TasksCardView(tasksCardView(m))
+	}},
+	{topicOverview, "recent-events-list", partEvents, func(m *model, cfg Config) templ.Component {
+		return ui.RecentEvents(recentEvents(m))
+	}},
+
+	{topicOffers, "offers-summary", partOffers | partConn, func(m *model, cfg Config) templ.Component {
+		return ui.OffersSummaryView(offersSummary(m))
+	}},
+	{topicOffers, "offers-policy", partConn, func(m *model, cfg Config) templ.Component {
+		return ui.OffersPolicyView(offersPolicy(m))
+	}},
+
+	{topicTasksFirst, "tasks-pager", partTasks, func(m *model, cfg Config) templ.Component {
+		p, rows := firstPage(m)
+		return ui.TasksPager(p, len(m.order), len(rows), 0)
+	}},
+	{topicTasksFirst, "tasks-older", partOlder, func(m *model, cfg Config) templ.Component {
+		return ui.TasksOlder(olderRows(m))
+	}},
+	{topicTasks, "tasks-older", partOlder, func(m *model, cfg Config) templ.Component {
+		return ui.TasksOlder(olderRows(m))
+	}},
+
+	{topicQueue, "queue-empty", partQueue, func(m *model, cfg Config) templ.Component {
+		return ui.QueueEmpty(len(m.queue) == 0)
+	}},
+	{topicAgents, "agents-empty", partOffers, func(m *model, cfg Config) templ.Component {
+		return ui.AgentsEmpty(len(m.agents) == 0)
+	}},
+	{topicEvents, "heartbeat-count", partEvents, func(m *model, cfg Config) templ.Component {
+		return ui.HeartbeatCount(heartbeats(m))
+	}},
+	{topicAudit, "audit-foot", partAudit, func(m *model, cfg Config) templ.Component {
+		return ui.AuditFoot(len(m.audit) == 0, olderAudit(m))
+	}},
+}
+
+// renderer publishes what the dirt of one burst changed.
+type renderer struct {
+	l   *live
+	ctx context.Context
+}
+
+func (r renderer) all() {
+	l, m, d := r.l, r.l.m, &r.l.dirty
+	for _, reg := range regions {
+		if d.parts&reg.shows != 0 && l.follows(reg.topic) {
+			l.put(r.ctx, reg.topic, change{ID: reg.id}, reg.render(m, l.s.cfg))
+		}
+	}
+	r.agents()
+	r.tasks()
+	r.queue()
+	r.events()
+	r.audit()
+}
+
+// agents re-renders the offer cards and agent rows of the agents whose
+// offers or tasks changed, each placed in the agents' order.
+func (r renderer) agents() {
+	l, m := r.l, r.l.m
+	if len(l.dirty.agents) == 0 {
+		return
+	}
+	offers, agents := l.follows(topicOffers), l.follows(topicAgents)
+	if !offers && !agents {
+		return
+	}
+	for _, id := range sortedKeys(l.dirty.agents, m.agentRank) {
+		if m.agents[id] == nil {
+			continue
+		}
+		next := m.agentAfter(id)
+		if offers {
+			l.put(r.ctx, topicOffers, change{ID: domID("agent-", id), Parent: "offers-list", Before: domIDOr("agent-", next)},
+				ui.AgentOffers(agentGroup(m, id)))
+		}
+		if agents {
+			l.put(r.ctx, topicAgents, change{ID: domID("agentrow-", id), Parent: "agents-body", Before: domIDOr("agentrow-", next)},
+				ui.AgentRowView(agentRow(m, id)))
+		}
+	}
+}
+
+// tasks re-renders the rows, heads and timelines of the tasks that
+// changed, keeps the first page's window, and tells the other pages of
+// the table to re-render when its members changed.
+func (r renderer) tasks() {
+	l, m, d := r.l, r.l.m, &r.l.dirty
+	if len(d.tasks) == 0 {
+		return
+	}
+	first, all, detail := l.follows(topicTasksFirst), l.follows(topicTasks), l.follows(topicTask)
+	ids := sortedKeys(d.tasks, func(id string) int { // oldest first: each new row goes before one the page has
+		if t := m.tasks[id]; t != nil {
+			return -m.rank(t)
+		}
+		return 0
+	})
+	members := d.order
+	for _, id := range ids {
+		old, t := d.tasks[id], m.tasks[id]
+		if t == nil {
+			continue // archived: the pages re-render (d.order)
+		}
+		if old == nil || stateOf(old).Name != stateOf(t).Name || old.AgentID != t.AgentID {
+			members = true // a filtered page may gain or lose it
+		}
+		if first || all {
+			row := ui.TaskRowView(taskRow(t))
+			if first {
+				if rank := m.rank(t); rank >= 0 && rank < tasksPerPage {
+					c := change{ID: domID("task-", id), Parent: "tasks-body", Window: true}
+					if next := m.rankedTask(rank + 1); next != nil {
+						c.Before = domID("task-", next.ID)
+					}
+					l.put(r.ctx, topicTasksFirst, c, row)
+				}
+			}
+			if all {
+				l.put(r.ctx, topicTasks, change{ID: domID("task-", id)}, row)
+			}
+		}
+		if detail {
+			l.put(r.ctx, topicTask, change{ID: "task-head-" + domID("task-", id)}, ui.TaskHead(taskRow(t)))
+			l.put(r.ctx, topicTask, change{ID: "task-facts-" + domID("", id)}, ui.TaskFactsView(taskFacts(t)))
+			r.timeline(old, t)
+		}
+	}
+	if first {
+		for _, w := range d.window {
+			if w.out != nil && m.tasks[w.out.ID] != nil && m.rank(m.tasks[w.out.ID]) >= tasksPerPage {
+				l.del(topicTasksFirst, domID("task-", w.out.ID), "")
+			}
+		}
+		if d.order {
+			l.resync(topicTasksFirst, "tasks-body")
+		}
+	}
+	if all && members {
+		l.resync(topicTasks, "tasks-body")
+	}
+}
+
+// timeline publishes what changed in a task's timeline since old: the
+// lines of new statuses, lines that show something else now (mostly an
+// acknowledgement), and the deletion of lines that left the history.
+// Rendering the whole timeline for every update cost as much as
+// everything else the feed did together once histories were long.
+func (r renderer) timeline(old, t *scheduler.Task) {
+	l := r.l
+	list := "timeline-" + domID("", t.ID)
+	if old == nil {
+		l.put(r.ctx, topicTask, change{ID: list}, ui.Timeline(list, historyLines(t)))
+		return
+	}
+	for i := range t.History {
+		if j, ok := old.StatusIndex(t.StatusNumber(i)); !ok || !sameLine(old.History[j], t.History[i]) {
+			h := historyLine(t, i)
+			l.put(r.ctx, topicTask, change{ID: h.ID, Parent: list}, ui.TimelineLine(h))
+		}
+	}
+	for i := range old.History {
+		if n := old.StatusNumber(i); !t.HasStatus(n) {
+			l.del(topicTask, timelineLineID(t.ID, n), "")
+		}
+	}
+}
+
+// sameLine reports whether two versions of a status show the same
+// timeline line (see historyLine).
+func sameLine(a, b scheduler.Status) bool {
+	return a.Acked == b.Acked && a.Message == b.Message && a.State == b.State && a.Source == b.Source &&
+		a.Reason == b.Reason && a.Reconciliation == b.Reconciliation && a.Time.Equal(b.Time) &&
+		(len(a.UUID) > 0) == (len(b.UUID) > 0)
+}
+
+// queue re-renders the queued specs that changed; one placed whole leaves.
+func (r renderer) queue() {
+	l, m := r.l, r.l.m
+	if len(l.dirty.queue) == 0 || !l.follows(topicQueue) {
+		return
+	}
+	for i, q := range m.queue {
+		if !l.dirty.queue[q.ID] {
+			continue
+		}
+		c := change{ID: domID("queued-", q.ID), Parent: "queue-list"}
+		if i+1 < len(m.queue) {
+			c.Before = domID("queued-", m.queue[i+1].ID)
+		}
+		l.put(r.ctx, topicQueue, c, ui.QueuedItem(queuedView(q)))
+	}
+	for id := range l.dirty.queue {
+		if !slices.ContainsFunc(m.queue, func(q scheduler.Queued) bool { return q.ID == id }) {
+			l.del(topicQueue, domID("queued-", id), "placed")
+		}
+	}
+}
+
+// events publishes the newest of the events that arrived: the list keeps
+// no more.
+func (r renderer) events() {
+	l := r.l
+	if len(l.dirty.events) == 0 || !l.follows(topicEvents) {
+		return
+	}
+	for _, e := range l.dirty.events[max(0, len(l.dirty.events)-eventsKept):] {
+		row := eventRow(e)
+		l.put(r.ctx, topicEvents, change{ID: row.DOMID, Parent: "events-list", Prepend: true, Seq: e.Seq}, ui.EventRowView(row))
+	}
+}
+
+func (r renderer) audit() {
+	l := r.l
+	if len(l.dirty.audit) == 0 || !l.follows(topicAudit) {
+		return
+	}
+	for _, a := range l.dirty.audit {
+		row := auditRow(a)
+		l.put(r.ctx, topicAudit, change{ID: row.DOMID, Parent: "audit-body", Prepend: true}, ui.AuditRowView(row))
+	}
+}
+
+// sortedKeys returns a set's keys ordered by rank.
+func sortedKeys[V any](set map[string]V, rank func(string) int) []string {
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return rank(a) - rank(b) })
+	return keys
+}
+
+func domIDOr(prefix, id string) string {
+	if id == "" {
+		return ""
+	}
+	return domID(prefix, id)
+}
