@@ -22,7 +22,7 @@ const schemaVersion = 2
 
 // Errors opening the state database. Each leaves the file untouched.
 var (
-	ErrStateCorrupt = errors.New("state database is corrupt")
+	ErrStateCorrupt = errors.New("state database is damaged")
 	ErrStateNewer   = errors.New("state database was written by a newer Offerdeck")
 	ErrStateLocked  = errors.New("state database is in use by another dashboard")
 )
@@ -49,6 +49,9 @@ func openStore(dir string) (*store, error) {
 		return nil, fmt.Errorf("create state folder: %w", err)
 	}
 	path := filepath.Join(dir, "offerdeck.db")
+	if err := checkStateFile(path); err != nil {
+		return nil, err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
