@@ -23,6 +23,9 @@ var (
 	ErrDoesNotFit    = errors.New("the tasks do not fit the offer")
 	ErrStopped       = errors.New("scheduler stopped")
 	ErrUnknownQueued = errors.New("no such queued spec")
+	// ErrStorage: the dashboard's state could not be written, so the
+	// action was not carried out (nothing was sent to the master).
+	ErrStorage = errors.New("the dashboard's state could not be saved")
 )
 
 // Result is what an action achieved.
@@ -57,17 +60,19 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 		err    error
 		cached *actionResult
 	}
+	key := requestKey(who, action, target)
 	ch := make(chan prepared, 1)
 	if !s.post(ctx, func(st *state) {
-		if r, ok := st.done.get(who.RequestID); ok && who.RequestID != "" {
-			ch <- prepared{cached: &r}
+		if r, ok := st.done.get(key, time.Now()); ok {
+			st.auditReplay(who, action, target, r)
+			st.replies = append(st.replies, func(error) { ch <- prepared{cached: r} })
 			return
 		}
 		p, err := prepare(st)
 		if err != nil || p.call == nil {
 			res := p.result
 			st.audit(who, action, target, request, res, err)
-			st.done.put(who.RequestID, actionResult{res, err})
+			st.remember(key, who, res, err)
 			st.replies = append(st.replies, func(error) { ch <- prepared{p: p, err: err} })
 			return
 		}
@@ -93,7 +98,7 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 		return Result{}, ctx.Err()
 	}
 	if pr.cached != nil {
-		return pr.cached.res, pr.cached.err
+		return pr.cached.answer()
 	}
 	if pr.err != nil || pr.p.call == nil {
 		return pr.p.result, pr.err
@@ -115,7 +120,7 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 	s.post(context.WithoutCancel(ctx), func(st *state) {
 		res, err := pr.p.finish(st, callErr)
 		st.audit(who, action, target, request, res, err)
-		st.done.put(who.RequestID, actionResult{res, err})
+		st.remember(key, who, res, err)
 		st.replies = append(st.replies, func(perr error) {
 			if err == nil && perr != nil {
 				err = perr
@@ -129,6 +134,34 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
+}
+
+// remember keeps an action's answer for repeats of its request, stored
+// with the action. An answer that says nothing about the action (the
+// caller gave up, the state could not be saved) is not kept: a repeat
+// should try again.
+func (st *state) remember(key string, who Actor, res Result, err error) {
+	if key == "" || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrStorage) {
+		return
+	}
+	now := time.Now()
+	st.done.put(key, newActionResult(now, who.RequestID, res, err), now, &st.pending)
+}
+
+// auditReplay records that a repeated request was answered from memory.
+func (st *state) auditReplay(who Actor, action, target string, r *actionResult) {
+	st.auditSeq++
+	a := &AuditEntry{Seq: st.auditSeq, Time: time.Now(), User: who.User, Origin: who.Origin, Action: action, Target: target,
+		Request: "replayed request " + who.RequestID + " of " + r.Time.UTC().Format(time.RFC3339), Result: "ok", Err: r.Err}
+	if r.Message != "" {
+		a.Result = r.Message
+	}
+	if r.Err != "" {
+		a.Result = "failed"
+	}
+	st.pending.audit = append(st.pending.audit, a)
+	c := *a
+	st.change(Change{Kind: AuditAdded, Audit: &c})
 }
 
 // audit appends an audit entry.

@@ -63,7 +63,7 @@ func openStore(dir string) (*store, error) {
 	}
 	s := &store{db: db}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketTasks, bucketQueue, bucketAudit, bucketRegistrations} {
+		for _, b := range [][]byte{bucketMeta, bucketTasks, bucketQueue, bucketAudit, bucketRegistrations, bucketRequests} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -132,11 +132,15 @@ type write struct {
 	queuePut    []*queued
 	queueDelete []string
 	audit       []*AuditEntry
+	// results are answers to remember by request; resultDeletes the
+	// keys of answers forgotten.
+	results       []resultRecord
+	resultDeletes []string
 }
 
 func (w *write) empty() bool {
 	return w.frameworkID == nil && w.archive == "" && len(w.tasks) == 0 && len(w.queuePut) == 0 &&
-		len(w.queueDelete) == 0 && len(w.audit) == 0
+		len(w.queueDelete) == 0 && len(w.audit) == 0 && len(w.results) == 0 && len(w.resultDeletes) == 0
 }
 
 // encoded is a write in its stored form. It shares nothing with the state,
@@ -148,6 +152,10 @@ type encoded struct {
 	queuePut    []record
 	queueDelete []string
 	audit       []record // keyed by sequence number
+	// results and resultDeletes are the answers to store and forget,
+	// keyed by requestKey.
+	results       []record
+	resultDeletes []string
 }
 
 type record struct {
@@ -158,7 +166,7 @@ type record struct {
 // encode takes the stored form of w as the state is now. A task or queued
 // spec changed several times since the last commit is stored once.
 func (w *write) encode() (*encoded, error) {
-	e := &encoded{frameworkID: w.frameworkID, archive: w.archive, queueDelete: w.queueDelete}
+	e := &encoded{frameworkID: w.frameworkID, archive: w.archive, queueDelete: w.queueDelete, resultDeletes: w.resultDeletes}
 	seen := make(map[any]bool, len(w.tasks)+len(w.queuePut))
 	// One buffer for every record, cut into values that never grow; an
 	// outgrown buffer stays alive for the values already cut from it.
@@ -193,6 +201,13 @@ func (w *write) encode() (*encoded, error) {
 		}
 		k := binary.BigEndian.AppendUint64(nil, a.Seq)
 		e.audit = append(e.audit, record{key: k, value: b, seq: a.Seq})
+	}
+	for _, r := range w.results {
+		b, err := json.Marshal(r.r)
+		if err != nil {
+			return nil, fmt.Errorf("encode answer to request %s: %w", r.r.Request, err)
+		}
+		e.results = append(e.results, record{key: []byte(r.key), value: b})
 	}
 	return e, nil
 }
@@ -238,6 +253,17 @@ func (s *store) commit(e *encoded) error {
 				if err := ab.SetSequence(r.seq); err != nil {
 					return err
 				}
+			}
+		}
+		rb := tx.Bucket(bucketRequests)
+		for _, r := range e.results {
+			if err := rb.Put(r.key, r.value); err != nil {
+				return err
+			}
+		}
+		for _, k := range e.resultDeletes {
+			if err := rb.Delete([]byte(k)); err != nil {
+				return err
 			}
 		}
 		return nil

@@ -212,7 +212,10 @@ type AuditEntry struct {
 type Actor struct {
 	User   string
 	Origin string
-	// RequestID makes the action idempotent: a repeat with the same id
-	// gets the first answer and sends nothing again. Empty means none.
+	// RequestID makes the action idempotent: a repeat by the same user,
+	// of the same action on the same target, with the same id, gets the
+	// first answer and sends nothing again, also after a restart (answers
+	// are kept for a day, up to 4,096 of them). Repeats are audited as
+	// replays. Empty means none.
 	RequestID string
 }
