@@ -203,3 +203,14 @@ func (s *store) loadResults() (map[string]*actionResult, error) {
 	})
 	return out, err
 }
+
+// forget drops the answer remembered for key, which was never stored.
+func (r *results) forget(key string) {
+	if _, ok := r.byKey[key]; !ok {
+		return
+	}
+	delete(r.byKey, key)
+	if i := slices.Index(r.order, key); i >= 0 {
+		r.order = slices.Delete(r.order, i, i+1)
+	}
+}

@@ -93,6 +93,7 @@ type state struct {
 	// after it. See take.
 	pending   write
 	replies   []func(error)
+	undos     []func(st *state)
 	acksReady []ack
 	calls     []masterCall
 	acker     *acker

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -41,6 +42,9 @@ var (
 // with its history, the launch queue and the audit log.
 type store struct {
 	db *bolt.DB
+	// fault, when set, is asked before each commit and fails it with
+	// its error: tests use it to make the disk fail.
+	fault atomic.Pointer[func() error]
 }
 
 // openStore opens (or creates) the database in dir.
@@ -147,11 +151,12 @@ func (w *write) empty() bool {
 // so it can be committed on another goroutine while the state moves on.
 type encoded struct {
 	frameworkID *string
-	archive     string
+	archives    []string
 	tasks       []record
 	queuePut    []record
 	queueDelete []string
-	audit       []record // keyed by sequence number
+	audit       []record      // keyed by sequence number
+	auditOf     []*AuditEntry // what audit[i] encodes
 	// results and resultDeletes are the answers to store and forget,
 	// keyed by requestKey.
 	results       []record
@@ -166,7 +171,10 @@ type record struct {
 // encode takes the stored form of w as the state is now. A task or queued
 // spec changed several times since the last commit is stored once.
 func (w *write) encode() (*encoded, error) {
-	e := &encoded{frameworkID: w.frameworkID, archive: w.archive, queueDelete: w.queueDelete, resultDeletes: w.resultDeletes}
+	e := &encoded{frameworkID: w.frameworkID, queueDelete: w.queueDelete, resultDeletes: w.resultDeletes}
+	if w.archive != "" {
+		e.archives = []string{w.archive}
+	}
 	seen := make(map[any]bool, len(w.tasks)+len(w.queuePut))
 	// One buffer for every record, cut into values that never grow; an
 	// outgrown buffer stays alive for the values already cut from it.
@@ -201,6 +209,7 @@ func (w *write) encode() (*encoded, error) {
 		}
 		k := binary.BigEndian.AppendUint64(nil, a.Seq)
 		e.audit = append(e.audit, record{key: k, value: b, seq: a.Seq})
+		e.auditOf = append(e.auditOf, a)
 	}
 	for _, r := range w.results {
 		b, err := json.Marshal(r.r)
@@ -215,6 +224,11 @@ func (w *write) encode() (*encoded, error) {
 // commit applies e durably. It is safe to call from any goroutine; bbolt
 // runs one commit at a time.
 func (s *store) commit(e *encoded) error {
+	if f := s.fault.Load(); f != nil {
+		if err := (*f)(); err != nil {
+			return err
+		}
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if e.frameworkID != nil {
@@ -222,8 +236,8 @@ func (s *store) commit(e *encoded) error {
 				return err
 			}
 		}
-		if e.archive != "" {
-			if err := tx.Bucket(bucketRegistrations).Put([]byte(e.archive), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+		for _, old := range e.archives {
+			if err := tx.Bucket(bucketRegistrations).Put([]byte(old), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
 				return err
 			}
 		}

@@ -161,6 +161,11 @@ type Connection struct {
 	Removed string
 	// Suppressed reports whether offers are suppressed.
 	Suppressed bool
+	// StorageErr, when set, says why the dashboard cannot save its state
+	// (a full disk, say): actions fail with ErrStorage until a write
+	// succeeds again, and the dashboard is not ready. Every page should
+	// show it.
+	StorageErr string
 }
 
 // Event is one master event, kept for the events page.
@@ -206,6 +211,10 @@ type AuditEntry struct {
 	Request string    `json:"request,omitempty"`
 	Result  string    `json:"result"`
 	Err     string    `json:"error,omitempty"`
+
+	// undoable reports an action that is nothing but what it wrote (a
+	// launch queued): if the write fails, the action did not happen.
+	undoable bool
 }
 
 // Actor says who asks for an action, for the audit log.
