@@ -472,8 +472,8 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-// readyz reports whether the dashboard is subscribed to a master: 200
-// when it is, 503 with the reason when it is not.
+// readyz reports whether the dashboard is subscribed to a master and can
+// save its state: 200 when it is, 503 with the reason when it is not.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	snap, err := s.sched.Snapshot(r.Context())
@@ -481,6 +481,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintf(w, "not ready: %v\n", err)
+	case snap.Conn.StorageErr != "":
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %s\n", snap.Conn.StorageErr)
 	case snap.Conn.State != mesos.Subscribed:
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintf(w, "not ready: %s; %s\n", snap.Conn.State, snap.Conn.Err)

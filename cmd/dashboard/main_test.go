@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/web"
 )
 
@@ -395,5 +397,50 @@ func TestHashPassword(t *testing.T) {
 	}
 	if code := hashPassword(strings.NewReader("short\n"), io.Discard, &errOut); code != 2 {
 		t.Errorf("a short password = %d, want refused", code)
+	}
+}
+
+// TestDamagedStateExitsWithMessage runs the real binary on a state file cut
+// to two pages (bbolt faulted on it) and on an empty one: it must exit
+// with the reason and what to do, not crash or start afresh.
+func TestDamagedStateExitsWithMessage(t *testing.T) {
+	good := filepath.Join(t.TempDir(), "state")
+	if err := os.MkdirAll(good, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	// A real database, written by the dashboard's own scheduler.
+	sched, err := scheduler.New(scheduler.Config{Client: mesos.Config{Masters: []string{"http://127.0.0.1:1"}}, StateDir: good})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sched.Close()
+	full, err := os.ReadFile(filepath.Join(good, "offerdeck.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range map[string][]byte{"two pages": full[:2*os.Getpagesize()], "empty": {}} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "offerdeck.db"), content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(os.Args[0]) // TestMain runs main for OFFERDECK_RUN_MAIN=1
+			cmd.Env = append(os.Environ(), "OFFERDECK_RUN_MAIN=1", "OFFERDECK_LISTEN=127.0.0.1:0",
+				"OFFERDECK_STATE_DIR="+dir, "OFFERDECK_SIMULATE=true")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("dashboard on a damaged state file: %v, want exit code 1; stderr:\n%s", err, stderr.String())
+			}
+			if out := stderr.String(); !strings.Contains(out, "state database is damaged") || !strings.Contains(out, "move it aside") ||
+				strings.Contains(out, "fatal error") || strings.Contains(out, "subscribed") {
+				t.Errorf("stderr = %s\nwant the damage named and what to do, no crash, no subscription", out)
+			}
+			if b, _ := os.ReadFile(filepath.Join(dir, "offerdeck.db")); !bytes.Equal(b, content) {
+				t.Error("the damaged file was changed")
+			}
+		})
 	}
 }

@@ -111,39 +111,3 @@ func (a *acker) send(ctx context.Context, s *Scheduler) {
 		s.post(ctx, func(st *state) { st.onAcked(k) })
 	}
 }
-
-// results remembers the answers to actions by request id, so a repeated
-// request (a double click, a retried POST) gets the first answer and sends
-// nothing twice. It keeps the most recent entries only.
-type results struct {
-	order []string
-	byID  map[string]actionResult
-}
-
-const resultsKept = 4096
-
-type actionResult struct {
-	res Result
-	err error
-}
-
-func newResults() *results { return &results{byID: map[string]actionResult{}} }
-
-func (r *results) get(id string) (actionResult, bool) {
-	v, ok := r.byID[id]
-	return v, ok
-}
-
-func (r *results) put(id string, v actionResult) {
-	if id == "" {
-		return
-	}
-	if _, ok := r.byID[id]; !ok {
-		r.order = append(r.order, id)
-	}
-	r.byID[id] = v
-	if len(r.order) > resultsKept {
-		delete(r.byID, r.order[0])
-		r.order = r.order[1:]
-	}
-}

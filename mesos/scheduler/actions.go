@@ -23,6 +23,9 @@ var (
 	ErrDoesNotFit    = errors.New("the tasks do not fit the offer")
 	ErrStopped       = errors.New("scheduler stopped")
 	ErrUnknownQueued = errors.New("no such queued spec")
+	// ErrStorage: the dashboard's state could not be written, so the
+	// action was not carried out (nothing was sent to the master).
+	ErrStorage = errors.New("the dashboard's state could not be saved")
 )
 
 // Result is what an action achieved.
@@ -39,6 +42,10 @@ type plan struct {
 	call   *mesos.Call
 	finish func(st *state, err error) (Result, error)
 	result Result // the answer when there is no call to send
+	// undo, if set, takes back what prepare changed when the commit of
+	// what it wrote fails, so an action answered with that failure leaves
+	// nothing behind.
+	undo func(st *state)
 	// durable holds the call back until what prepare wrote is committed,
 	// and so until every call of earlier bursts went out: an ACCEPT must
 	// not launch a task whose intent could be lost, and a KILL of a task
@@ -56,19 +63,34 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 		p      plan
 		err    error
 		cached *actionResult
+		// unsaved: what prepare wrote could not be committed, so the
+		// call was not sent.
+		unsaved bool
 	}
+	key := requestKey(who, action, target)
 	ch := make(chan prepared, 1)
 	if !s.post(ctx, func(st *state) {
-		if r, ok := st.done.get(who.RequestID); ok && who.RequestID != "" {
-			ch <- prepared{cached: &r}
+		if r, ok := st.done.get(key, time.Now()); ok {
+			st.auditReplay(who, action, target, r)
+			st.replies = append(st.replies, func(error) { ch <- prepared{cached: r} })
 			return
 		}
 		p, err := prepare(st)
 		if err != nil || p.call == nil {
 			res := p.result
-			st.audit(who, action, target, request, res, err)
-			st.done.put(who.RequestID, actionResult{res, err})
-			st.replies = append(st.replies, func(error) { ch <- prepared{p: p, err: err} })
+			// This action is nothing but what it wrote: if that is not
+			// saved, the action did not happen, and its entry says so.
+			st.audit(who, action, target, request, res, err).undoable = err == nil
+			st.remember(key, who, res, err)
+			if p.undo != nil {
+				st.undos = append(st.undos, p.undo)
+			}
+			st.replies = append(st.replies, func(perr error) {
+				if err == nil && perr != nil {
+					err = fmt.Errorf("%s: %w", action, perr)
+				}
+				ch <- prepared{p: p, err: err}
+			})
 			return
 		}
 		if !p.durable {
@@ -78,10 +100,7 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 		// The call goes out once what prepare wrote (a launch intent) is
 		// committed; if that fails, it does not go out.
 		st.replies = append(st.replies, func(perr error) {
-			if perr != nil {
-				perr = fmt.Errorf("%s: nothing sent: %w", action, perr)
-			}
-			ch <- prepared{p: p, err: perr}
+			ch <- prepared{p: p, err: perr, unsaved: perr != nil}
 		})
 	}) {
 		return Result{}, ctx.Err()
@@ -93,16 +112,22 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 		return Result{}, ctx.Err()
 	}
 	if pr.cached != nil {
-		return pr.cached.res, pr.cached.err
+		return pr.cached.answer()
 	}
-	if pr.err != nil || pr.p.call == nil {
+	var callErr error
+	switch {
+	case pr.unsaved:
+		// Nothing was sent: finish settles the action as refused, with
+		// the reason.
+		callErr = fmt.Errorf("nothing sent: %w", pr.err)
+	case pr.err != nil || pr.p.call == nil:
 		return pr.p.result, pr.err
-	}
-
-	callErr := s.client.Call(ctx, pr.p.call)
-	s.metrics.call(pr.p.call.GetType().String(), callErr)
-	if errors.Is(callErr, mesos.ErrNotSubscribed) {
-		callErr = fmt.Errorf("%w: %v", ErrNotConnected, callErr)
+	default:
+		callErr = s.client.Call(ctx, pr.p.call)
+		s.metrics.call(pr.p.call.GetType().String(), callErr)
+		if errors.Is(callErr, mesos.ErrNotSubscribed) {
+			callErr = fmt.Errorf("%w: %v", ErrNotConnected, callErr)
+		}
 	}
 
 	type finished struct {
@@ -115,10 +140,17 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 	s.post(context.WithoutCancel(ctx), func(st *state) {
 		res, err := pr.p.finish(st, callErr)
 		st.audit(who, action, target, request, res, err)
-		st.done.put(who.RequestID, actionResult{res, err})
+		st.remember(key, who, res, err)
+		sent := !pr.unsaved
 		st.replies = append(st.replies, func(perr error) {
 			if err == nil && perr != nil {
-				err = perr
+				// The master has the call; only the record of it is
+				// not saved yet (it is kept and saved once the disk
+				// takes writes again).
+				err = fmt.Errorf("%s was sent to the master, but the dashboard could not save it: %w", action, perr)
+				if !sent {
+					err = fmt.Errorf("%s: %w", action, perr)
+				}
 			}
 			done <- finished{res, err}
 		})
@@ -131,8 +163,36 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 	}
 }
 
-// audit appends an audit entry.
-func (st *state) audit(who Actor, action, target, request string, res Result, err error) {
+// remember keeps an action's answer for repeats of its request, stored
+// with the action. An answer that says nothing about the action (the
+// caller gave up, the state could not be saved) is not kept: a repeat
+// should try again.
+func (st *state) remember(key string, who Actor, res Result, err error) {
+	if key == "" || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrStorage) {
+		return
+	}
+	now := time.Now()
+	st.done.put(key, newActionResult(now, who.RequestID, res, err), now, &st.pending)
+}
+
+// auditReplay records that a repeated request was answered from memory.
+func (st *state) auditReplay(who Actor, action, target string, r *actionResult) {
+	st.auditSeq++
+	a := &AuditEntry{Seq: st.auditSeq, Time: time.Now(), User: who.User, Origin: who.Origin, Action: action, Target: target,
+		Request: "replayed request " + who.RequestID + " of " + r.Time.UTC().Format(time.RFC3339), Result: "ok", Err: r.Err}
+	if r.Message != "" {
+		a.Result = r.Message
+	}
+	if r.Err != "" {
+		a.Result = "failed"
+	}
+	st.pending.audit = append(st.pending.audit, a)
+	c := *a
+	st.change(Change{Kind: AuditAdded, Audit: &c})
+}
+
+// audit appends an audit entry and returns it.
+func (st *state) audit(who Actor, action, target, request string, res Result, err error) *AuditEntry {
 	st.auditSeq++
 	a := &AuditEntry{Seq: st.auditSeq, Time: time.Now(), User: who.User, Origin: who.Origin, Action: action, Target: target, Request: request, Result: "ok"}
 	if res.Message != "" {
@@ -144,6 +204,7 @@ func (st *state) audit(who Actor, action, target, request string, res Result, er
 	st.pending.audit = append(st.pending.audit, a)
 	c := *a
 	st.change(Change{Kind: AuditAdded, Audit: &c})
+	return a
 }
 
 // Accept launches specs on a held offer: resources are carved from that
@@ -243,7 +304,7 @@ func (st *state) launched(o *Offer, tasks []*Task, err error) (Result, error) {
 		return Result{Message: fmt.Sprintf("launching %s on %s", strings.Join(ids, ", "), o.Hostname), TaskIDs: ids}, nil
 	}
 	var apiErr *mesos.APIError
-	if errors.As(err, &apiErr) || errors.Is(err, ErrNotConnected) {
+	if errors.As(err, &apiErr) || errors.Is(err, ErrNotConnected) || errors.Is(err, ErrStorage) {
 		// The master refused the call outright: nothing launched, and
 		// the offer is still ours unless it is gone for other reasons.
 		for _, t := range tasks {

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
 )
@@ -18,6 +19,9 @@ type batch struct {
 	acks    []ack
 	calls   []masterCall
 	replies []func(error)
+	// undos are applied on the state goroutine if the commit fails: they
+	// take back what actions answered with the failure had changed.
+	undos []func(st *state)
 	// changes go to the emitter before the batch goes to the committer:
 	// they describe the state in memory, so a page need not wait for the
 	// disk. What promised durability (acknowledgements, ACCEPTs, the
@@ -44,11 +48,11 @@ func (st *state) take() *batch {
 	if st.pending.empty() && len(st.acksReady) == 0 && len(st.calls) == 0 && len(st.replies) == 0 && len(st.out) == 0 {
 		return nil
 	}
-	b := &batch{acks: st.acksReady, calls: st.calls, replies: st.replies, changes: st.out}
+	b := &batch{acks: st.acksReady, calls: st.calls, replies: st.replies, undos: st.undos, changes: st.out}
 	if !st.pending.empty() {
 		b.writes, b.encodeErr = st.pending.encode()
 	}
-	st.pending, st.acksReady, st.calls, st.replies, st.out = write{}, nil, nil, nil, nil
+	st.pending, st.acksReady, st.calls, st.replies, st.undos, st.out = write{}, nil, nil, nil, nil, nil
 	return b
 }
 
@@ -61,29 +65,73 @@ func (s *Scheduler) commitLoop(batches <-chan *batch, a *acker) {
 	}
 }
 
-// commit persists b, then releases its acknowledgements, calls and
-// replies. When the commit fails, nothing that promised durability goes out: the replies
-// carry the error, the agent resends unacknowledged updates, and a
-// launch whose ACCEPT was held back is settled by the launch check.
+// commit persists b, together with whatever earlier failed commits left
+// unwritten, then releases its acknowledgements, calls and replies. When
+// the commit fails, nothing that promised durability goes out: the
+// replies carry ErrStorage, the agent resends unacknowledged updates, an
+// ACCEPT held back is settled as not launched, and what b wrote is kept
+// for the next commit (see storage.go). Only the committer calls it.
 func (s *Scheduler) commit(b *batch, a *acker) {
 	err := b.encodeErr
-	if err == nil && b.writes != nil {
-		err = s.store.commit(b.writes)
+	w := s.unwritten.then(b.writes)
+	if err == nil && w != nil {
+		err = s.store.commit(w)
 	}
 	if err != nil {
-		s.log.Error("persist state", "err", err, "calls_held_back", len(b.calls))
+		err = storageError(err)
+		var forget []string
+		if b.encodeErr == nil {
+			var left *encoded
+			left, forget = b.writes.unsaved(err)
+			s.unwritten = s.unwritten.then(left)
+		}
+		s.logStorage(err, len(b.calls))
+		// Calls that promise nothing durable still go out: a DECLINE
+		// or a RECONCILE must not wait for the disk. An ACCEPT must.
+		var held []masterCall
+		for _, c := range b.calls {
+			if c.call.GetType() == mesos.Call_ACCEPT {
+				held = append(held, c)
+			} else {
+				s.callMaster(c.call, c.after)
+			}
+		}
+		s.health.failed(commitFailure{err: err, calls: held, undos: b.undos, forget: forget})
 		for _, r := range b.replies {
 			r(err)
 		}
-	} else {
-		a.push(b.acks...)
-		for _, c := range b.calls {
-			s.callMaster(c.call, c.after)
-		}
-		for _, r := range b.replies {
-			r(nil)
-		}
+		return
 	}
+	s.unwritten = nil
+	if s.health.succeeded() {
+		s.log.Info("state saved again", "failing_for", time.Since(s.health.since).Round(time.Millisecond))
+		s.health.since, s.health.lastLog, s.health.unlogged = time.Time{}, time.Time{}, 0
+	}
+	a.push(b.acks...)
+	for _, c := range b.calls {
+		s.callMaster(c.call, c.after)
+	}
+	for _, r := range b.replies {
+		r(nil)
+	}
+}
+
+// logStorage logs a failed commit: the first one, then at most every
+// storageLogEvery, with how many failed since, so a full disk under a
+// stream of updates is not a log line per update.
+func (s *Scheduler) logStorage(err error, held int) {
+	h := s.health
+	now := time.Now()
+	if h.since.IsZero() {
+		h.since = now
+	}
+	h.unlogged++
+	if !h.lastLog.IsZero() && now.Sub(h.lastLog) < storageLogEvery {
+		return
+	}
+	s.log.Error("cannot save state; actions fail and the dashboard is not ready until it can",
+		"err", err, "failed_commits", h.unlogged, "failing_for", now.Sub(h.since).Round(time.Millisecond), "calls_held_back", held)
+	h.lastLog, h.unlogged = now, 0
 }
 
 // emitLoop is the emitter: it hands each burst's changes to the consumer,

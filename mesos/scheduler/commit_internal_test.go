@@ -2,7 +2,9 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,7 +27,7 @@ func TestCommitReleasesOnlyWhatIsDurable(t *testing.T) {
 		} else {
 			defer st.close()
 		}
-		s := &Scheduler{store: st, log: slog.New(slog.DiscardHandler), changes: make(chan Change, 1)}
+		s := &Scheduler{store: st, log: slog.New(slog.DiscardHandler), changes: make(chan Change, 1), health: newStorageHealth()}
 		state := benchState()
 		state.pending.tasks = orphanBurst("fw", 0, 3)
 		state.acksReady = []ack{{agentID: "a", taskID: "t", uuid: []byte{1}}}
@@ -121,5 +123,49 @@ func TestChangesDoNotWaitForTheDisk(t *testing.T) {
 	}
 	if acked != 2 {
 		t.Fatalf("%d of 2 acknowledgements released after the commits", acked)
+	}
+}
+
+// TestUnsavedWritesMerge: what failed commits left is merged with what
+// follows, newest value first, a delete winning over an earlier put, so
+// it stays as large as the distinct records, and a failed action's audit
+// entry says it failed.
+func TestUnsavedWritesMerge(t *testing.T) {
+	rec := func(k, v string) record { return record{key: []byte(k), value: []byte(v)} }
+	older := &encoded{
+		tasks:    []record{rec("t1", "a"), rec("t2", "a")},
+		queuePut: []record{rec("q1", "a"), rec("q2", "a")},
+		auditOf:  []*AuditEntry{{Seq: 1, Action: "launch", Result: "queued", undoable: true}, {Seq: 2, Action: "decline", Result: "declined"}},
+		audit:    []record{{key: []byte{1}, seq: 1}, {key: []byte{2}, seq: 2}},
+		results:  []record{rec("r1", "a")},
+	}
+	left, forget := older.unsaved(errors.New("disk full"))
+	if len(left.results) != 0 || len(forget) != 1 || forget[0] != "r1" {
+		t.Errorf("unsaved kept answers %v, forgets %v; want none kept, r1 forgotten", left.results, forget)
+	}
+	if a := left.auditOf[0]; a.Result != "failed" || !strings.Contains(a.Err, "disk full") {
+		t.Errorf("the queued launch's entry = %+v, want failed with the reason", a)
+	}
+	if a := left.auditOf[1]; a.Result != "declined" || a.Err != "" {
+		t.Errorf("the decline's entry (its call went out) = %+v, want it as it happened", a)
+	}
+	newer := &encoded{tasks: []record{rec("t1", "b")}, queuePut: []record{rec("q3", "b")}, queueDelete: []string{"q1"}}
+	m := left.then(newer).then(&encoded{})
+	got := map[string]string{}
+	for _, r := range m.tasks {
+		got[string(r.key)] = string(r.value)
+	}
+	if len(m.tasks) != 2 || got["t1"] != "b" || got["t2"] != "a" {
+		t.Errorf("merged tasks = %v, want t1=b t2=a", got)
+	}
+	puts := map[string]bool{}
+	for _, r := range m.queuePut {
+		puts[string(r.key)] = true
+	}
+	if !puts["q2"] || !puts["q3"] || puts["q1"] || len(m.queueDelete) != 1 || m.queueDelete[0] != "q1" {
+		t.Errorf("merged queue: puts %v, deletes %v; want q2 and q3 put, q1 deleted", puts, m.queueDelete)
+	}
+	if len(m.audit) != 2 {
+		t.Errorf("merged audit has %d entries, want 2", len(m.audit))
 	}
 }

@@ -67,8 +67,23 @@ func (s *Scheduler) Launch(ctx context.Context, who Actor, spec TaskSpec) (Resul
 		if q.Left < c.spec.Instances {
 			msg = fmt.Sprintf("placed %d of %d instance(s) of %s at once", c.spec.Instances-q.Left, c.spec.Instances, c.spec.Name)
 		}
-		return plan{result: Result{Message: msg, TaskIDs: slices.Clone(q.Launched)}}, nil
+		return plan{result: Result{Message: msg, TaskIDs: slices.Clone(q.Launched)}, undo: func(st *state) { st.unqueue(q) }}, nil
 	})
+}
+
+// unqueue takes back a spec whose Launch was answered with a failure to
+// save it: it leaves the queue, and its instances placed meanwhile were
+// settled as not launched (their ACCEPT was held back with the commit).
+func (st *state) unqueue(q *queued) {
+	st.placed = slices.DeleteFunc(st.placed, func(p *queued) bool { return p == q })
+	i := slices.Index(st.queue, q)
+	if i < 0 {
+		st.pending.queueDelete = append(st.pending.queueDelete, q.ID)
+		return
+	}
+	q.Left = 0
+	st.dropQueued(i)
+	st.placed = slices.DeleteFunc(st.placed, func(p *queued) bool { return p == q })
 }
 
 // Unqueue removes a queued spec; instances already launched keep running.
@@ -148,7 +163,7 @@ func (st *state) placeQueued() {
 		off := o
 		st.call(acceptCall(off, infos, st.s.cfg.RefuseSeconds), func(st *state, err error) {
 			if _, lerr := st.launched(off, tasks, err); lerr != nil && refused(err) {
-				st.requeue(tasks)
+				st.requeue(tasks, err)
 			}
 		})
 	}
@@ -204,18 +219,24 @@ func refused(err error) bool {
 	return errors.As(err, &apiErr) || errors.Is(err, ErrNotConnected) || errors.Is(err, mesos.ErrNotSubscribed)
 }
 
-// requeue puts the instances of queued specs whose ACCEPT was refused back
-// in the queue, to be placed on the next offers that fit.
-func (st *state) requeue(tasks []*Task) {
+// requeue puts the instances of queued specs whose ACCEPT was refused
+// (with err) back in the queue, to be placed on the next offers that fit.
+// An ACCEPT held back because the state could not be saved was never
+// sent: its instances go back without counting a retry, and wait for the
+// next offers rather than trying the failing disk again at once.
+func (st *state) requeue(tasks []*Task, err error) {
+	unsaved := errors.Is(err, ErrStorage)
 	for _, t := range tasks {
 		if t.QueueID == "" {
 			continue
 		}
 		q := st.findQueued(t.QueueID)
-		if q == nil || q.Retries >= maxRequeues {
+		if q == nil || (q.Retries >= maxRequeues && !unsaved) {
 			continue
 		}
-		q.Retries++
+		if !unsaved {
+			q.Retries++
+		}
 		q.Left++
 		if !slices.Contains(st.queue, q) {
 			st.queue = append(st.queue, q)
@@ -225,7 +246,13 @@ func (st *state) requeue(tasks []*Task) {
 		st.taskChanged(t)
 		st.pending.queuePut = append(st.pending.queuePut, q)
 	}
-	st.placeQueued()
+	if !unsaved {
+		st.placeQueued()
+		return
+	}
+	for _, q := range st.queue {
+		st.change(Change{Kind: QueueChanged, Queued: st.describeQueued(q)})
+	}
 }
 
 func (st *state) findQueued(id string) *queued {

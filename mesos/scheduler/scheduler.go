@@ -82,8 +82,13 @@ type Scheduler struct {
 
 	inbox   chan func(*state)
 	changes chan Change
-	calls   sync.WaitGroup // calls to the master in flight
-	running sync.Mutex
+	// health is what the committer tells the state goroutine about the
+	// disk; unwritten is what failed commits left to write, committer
+	// only.
+	health    *storageHealth
+	unwritten *encoded
+	calls     sync.WaitGroup // calls to the master in flight
+	running   sync.Mutex
 
 	closeOnce sync.Once
 	closeErr  error
@@ -132,6 +137,7 @@ func New(cfg Config) (*Scheduler, error) {
 		store:   st,
 		inbox:   make(chan func(*state), inboxSize),
 		changes: make(chan Change, changeBuffer),
+		health:  newStorageHealth(),
 	}
 	s.metrics = newMetrics(cfg.Metrics)
 	frameworkID, _, _, _, err := st.load()
@@ -333,11 +339,16 @@ func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change,
 	defer tick.Stop()
 	reconcile := time.NewTicker(implicitReconcileEvery)
 	defer reconcile.Stop()
+	retry := false
 	for {
 		select {
 		case <-ctx.Done():
 			return st.take()
 		case fn := <-s.inbox:
+			// A failed commit is settled before anything that came after
+			// its answer: a page then shows why, and an action sees the
+			// failed ones undone.
+			st.checkStorage()
 			fn(st)
 			// Take whatever else is waiting, so a burst costs one commit.
 			for drained := 0; drained < burstMax; drained++ {
@@ -349,14 +360,25 @@ func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change,
 				}
 				break
 			}
+		case <-s.health.wake:
+			st.checkStorage()
 		case <-tick.C:
 			now := time.Now()
+			st.checkStorage()
 			st.expireHolds(now)
 			st.checkLaunches(now)
+			// While the disk fails, try again even when nothing else
+			// is to be written, so the dashboard recovers by itself.
+			retry = s.health.failing()
 		case <-reconcile.C:
 			st.reconcile(nil)
 		}
-		if b := st.take(); b != nil {
+		b := st.take()
+		if b == nil && retry {
+			b = &batch{}
+		}
+		retry = false
+		if b != nil {
 			if len(b.changes) > 0 {
 				select {
 				case bursts <- b.changes:

@@ -101,6 +101,7 @@ type state struct {
 	// after it. See take.
 	pending   write
 	replies   []func(error)
+	undos     []func(st *state)
 	acksReady []ack
 	calls     []masterCall
 	acker     *acker
@@ -123,7 +124,6 @@ func (s *Scheduler) restore() (*state, error) {
 		queue:        queue,
 		auditSeq:     auditSeq,
 		acker:        newAcker(),
-		done:         newResults(),
 		index:        newTaskIndex(),
 	}
 	for _, t := range tasks {
@@ -134,8 +134,13 @@ func (s *Scheduler) restore() (*state, error) {
 			st.older = append(st.older, t)
 		}
 	}
+	answers, err := s.store.loadResults()
+	if err != nil {
+		return nil, fmt.Errorf("scheduler: %w", err)
+	}
+	st.done = restoreResults(answers, time.Now(), &st.pending)
 	st.conn.FrameworkID = frameworkID
-	s.log.Info("state restored", "framework_id", frameworkID, "tasks", len(st.tasks), "queued", len(queue), "older_tasks", len(st.older))
+	s.log.Info("state restored", "framework_id", frameworkID, "tasks", len(st.tasks), "queued", len(queue), "older_tasks", len(st.older), "answers", len(st.done.order))
 	return st, nil
 }
 

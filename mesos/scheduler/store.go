@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -22,7 +23,7 @@ const schemaVersion = 2
 
 // Errors opening the state database. Each leaves the file untouched.
 var (
-	ErrStateCorrupt = errors.New("state database is corrupt")
+	ErrStateCorrupt = errors.New("state database is damaged")
 	ErrStateNewer   = errors.New("state database was written by a newer Offerdeck")
 	ErrStateLocked  = errors.New("state database is in use by another dashboard")
 )
@@ -41,6 +42,9 @@ var (
 // with its history, the launch queue and the audit log.
 type store struct {
 	db *bolt.DB
+	// fault, when set, is asked before each commit and fails it with
+	// its error: tests use it to make the disk fail.
+	fault atomic.Pointer[func() error]
 }
 
 // openStore opens (or creates) the database in dir.
@@ -49,6 +53,9 @@ func openStore(dir string) (*store, error) {
 		return nil, fmt.Errorf("create state folder: %w", err)
 	}
 	path := filepath.Join(dir, "offerdeck.db")
+	if err := checkStateFile(path); err != nil {
+		return nil, err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	switch {
 	case errors.Is(err, bolterrors.ErrTimeout):
@@ -60,7 +67,7 @@ func openStore(dir string) (*store, error) {
 	}
 	s := &store{db: db}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketTasks, bucketQueue, bucketAudit, bucketRegistrations} {
+		for _, b := range [][]byte{bucketMeta, bucketTasks, bucketQueue, bucketAudit, bucketRegistrations, bucketRequests} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -129,22 +136,31 @@ type write struct {
 	queuePut    []*queued
 	queueDelete []string
 	audit       []*AuditEntry
+	// results are answers to remember by request; resultDeletes the
+	// keys of answers forgotten.
+	results       []resultRecord
+	resultDeletes []string
 }
 
 func (w *write) empty() bool {
 	return w.frameworkID == nil && w.archive == "" && len(w.tasks) == 0 && len(w.queuePut) == 0 &&
-		len(w.queueDelete) == 0 && len(w.audit) == 0
+		len(w.queueDelete) == 0 && len(w.audit) == 0 && len(w.results) == 0 && len(w.resultDeletes) == 0
 }
 
 // encoded is a write in its stored form. It shares nothing with the state,
 // so it can be committed on another goroutine while the state moves on.
 type encoded struct {
 	frameworkID *string
-	archive     string
+	archives    []string
 	tasks       []record
 	queuePut    []record
 	queueDelete []string
-	audit       []record // keyed by sequence number
+	audit       []record      // keyed by sequence number
+	auditOf     []*AuditEntry // what audit[i] encodes
+	// results and resultDeletes are the answers to store and forget,
+	// keyed by requestKey.
+	results       []record
+	resultDeletes []string
 }
 
 type record struct {
@@ -155,7 +171,10 @@ type record struct {
 // encode takes the stored form of w as the state is now. A task or queued
 // spec changed several times since the last commit is stored once.
 func (w *write) encode() (*encoded, error) {
-	e := &encoded{frameworkID: w.frameworkID, archive: w.archive, queueDelete: w.queueDelete}
+	e := &encoded{frameworkID: w.frameworkID, queueDelete: w.queueDelete, resultDeletes: w.resultDeletes}
+	if w.archive != "" {
+		e.archives = []string{w.archive}
+	}
 	seen := make(map[any]bool, len(w.tasks)+len(w.queuePut))
 	// One buffer for every record, cut into values that never grow; an
 	// outgrown buffer stays alive for the values already cut from it.
@@ -190,6 +209,14 @@ func (w *write) encode() (*encoded, error) {
 		}
 		k := binary.BigEndian.AppendUint64(nil, a.Seq)
 		e.audit = append(e.audit, record{key: k, value: b, seq: a.Seq})
+		e.auditOf = append(e.auditOf, a)
+	}
+	for _, r := range w.results {
+		b, err := json.Marshal(r.r)
+		if err != nil {
+			return nil, fmt.Errorf("encode answer to request %s: %w", r.r.Request, err)
+		}
+		e.results = append(e.results, record{key: []byte(r.key), value: b})
 	}
 	return e, nil
 }
@@ -197,6 +224,11 @@ func (w *write) encode() (*encoded, error) {
 // commit applies e durably. It is safe to call from any goroutine; bbolt
 // runs one commit at a time.
 func (s *store) commit(e *encoded) error {
+	if f := s.fault.Load(); f != nil {
+		if err := (*f)(); err != nil {
+			return err
+		}
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if e.frameworkID != nil {
@@ -204,8 +236,8 @@ func (s *store) commit(e *encoded) error {
 				return err
 			}
 		}
-		if e.archive != "" {
-			if err := tx.Bucket(bucketRegistrations).Put([]byte(e.archive), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
+		for _, old := range e.archives {
+			if err := tx.Bucket(bucketRegistrations).Put([]byte(old), []byte(time.Now().UTC().Format(time.RFC3339))); err != nil {
 				return err
 			}
 		}
@@ -235,6 +267,17 @@ func (s *store) commit(e *encoded) error {
 				if err := ab.SetSequence(r.seq); err != nil {
 					return err
 				}
+			}
+		}
+		rb := tx.Bucket(bucketRequests)
+		for _, r := range e.results {
+			if err := rb.Put(r.key, r.value); err != nil {
+				return err
+			}
+		}
+		for _, k := range e.resultDeletes {
+			if err := rb.Delete([]byte(k)); err != nil {
+				return err
 			}
 		}
 		return nil

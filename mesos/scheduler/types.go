@@ -161,6 +161,11 @@ type Connection struct {
 	Removed string
 	// Suppressed reports whether offers are suppressed.
 	Suppressed bool
+	// StorageErr, when set, says why the dashboard cannot save its state
+	// (a full disk, say): actions fail with ErrStorage until a write
+	// succeeds again, and the dashboard is not ready. Every page should
+	// show it.
+	StorageErr string
 }
 
 // Event is one master event, kept for the events page.
@@ -206,13 +211,20 @@ type AuditEntry struct {
 	Request string    `json:"request,omitempty"`
 	Result  string    `json:"result"`
 	Err     string    `json:"error,omitempty"`
+
+	// undoable reports an action that is nothing but what it wrote (a
+	// launch queued): if the write fails, the action did not happen.
+	undoable bool
 }
 
 // Actor says who asks for an action, for the audit log.
 type Actor struct {
 	User   string
 	Origin string
-	// RequestID makes the action idempotent: a repeat with the same id
-	// gets the first answer and sends nothing again. Empty means none.
+	// RequestID makes the action idempotent: a repeat by the same user,
+	// of the same action on the same target, with the same id, gets the
+	// first answer and sends nothing again, also after a restart (answers
+	// are kept for a day, up to 4,096 of them). Repeats are audited as
+	// replays. Empty means none.
 	RequestID string
 }
