@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,8 +64,10 @@ type Config struct {
 	// sends none. Scale runs use it as a steady stream of updates.
 	HealthChecks float64
 
-	// Credentials, when not empty, enable HTTP framework authentication:
-	// principal to secret. Requests without valid credentials get 401.
+	// Credentials, when not empty, enable HTTP basic authentication:
+	// principal to secret. Every request but /health and /version needs
+	// valid credentials (the scheduler API, /master/state, /redirect and the
+	// agents' /files), else it gets 401. Principals must not contain ':'.
 	Credentials map[string]string
 
 	// Hostname is the name the master gives itself; default "localhost".
@@ -129,6 +132,12 @@ func New(cfg Config) (*Master, error) {
 	}
 	if cfg.SandboxRoot == "" {
 		return nil, errors.New("stand-in master: a sandbox folder is required")
+	}
+	for principal, secret := range cfg.Credentials {
+		// Basic authentication splits "principal:secret" at a colon.
+		if principal == "" || strings.Contains(principal, ":") || secret == "" {
+			return nil, fmt.Errorf("stand-in master: credentials of principal %q: want a principal without ':' and a secret", principal)
+		}
 	}
 	log := cfg.Logger
 	if log == nil {
