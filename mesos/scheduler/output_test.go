@@ -102,3 +102,27 @@ func runMaster(t *testing.T, cfg local.Config) (base string, stop func()) {
 	t.Cleanup(stop)
 	return "http://" + ln.Addr().String(), stop
 }
+
+// TestOutputAfterTheStandInRestarts: the stand-in comes back on the same
+// sandbox folder but another port, and the dashboard with it; a task of the
+// earlier run is read through the agent's new address (its id is the same),
+// not the dead one it was launched on.
+func TestOutputAfterTheStandInRestarts(t *testing.T) {
+	root, state := t.TempDir(), t.TempDir()
+	base, stop := runMaster(t, local.Config{SandboxRoot: root})
+	s := startScheduler(t, base, state, nil)
+	id := launchAndFinish(t, s, "echo from the first run")
+	s.stop()
+	stop()
+
+	base2, _ := runMaster(t, local.Config{SandboxRoot: root})
+	if base2 == base {
+		t.Skip("the stand-in came back on the same port")
+	}
+	s = startScheduler(t, base2, state, nil)
+	s.waitFor(t, "an offer from agent-1 again", func(s *scheduler.Snapshot) bool { return offerOn(s, "agent-1.demo") != nil })
+	out, err := s.TaskOutput(t.Context(), id, "stdout", 0, 0)
+	if err != nil || string(out.Data) != "from the first run\n" {
+		t.Fatalf("TaskOutput after the restart = %q, %v", out.Data, err)
+	}
+}
