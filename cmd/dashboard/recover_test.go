@@ -73,6 +73,7 @@ func TestKilledDashboardLeavesNoTaskBehind(t *testing.T) {
 		t.Fatalf("after SIGKILL of the dashboard, sleep %s runs as %v: the test cannot show recovery", secs, got)
 	}
 
+	restart := time.Now()
 	e2 := startEmbedded(t, state)
 	if e2.standIn == e.standIn {
 		t.Logf("the stand-in came back on the same address %s", e.standIn)
@@ -84,8 +85,11 @@ func TestKilledDashboardLeavesNoTaskBehind(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	gone := time.Since(restart)
 	row := regexp.MustCompile(`<tr id="task-` + regexp.QuoteMeta(sleeper) + `"[^>]*data-state="TASK_LOST"`)
 	waitTasksPage(t, e2.base, "the sleeper lost", func(page string) bool { return row.MatchString(page) })
+	t.Logf("from the restart: the leftover process gone after %v, the task shown lost after %v",
+		gone.Round(time.Millisecond), time.Since(restart).Round(time.Millisecond))
 	// Its timeline says why, with the process group that was killed.
 	resp, err := http.Get(e2.base + "/tasks/" + sleeper)
 	if err != nil {
