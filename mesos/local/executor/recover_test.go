@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/local/executor"
@@ -21,6 +22,13 @@ func TestRecoverKillsWhatAnEarlierExecutorLeft(t *testing.T) {
 	r := newRecorder(t)
 	launch(t, first, r, commandTask("sleeper", shell("echo started; sleep 600 & sleep 600")))
 	pid := r.waitFor("sleeper", mesos.TaskState_TASK_RUNNING)[1].PID
+	earlier := newFiles(t, first)
+	for deadline := time.Now().Add(waitLimit); earlier.stdout(first, "sleeper") != "started\n"; {
+		if time.Now().After(deadline) {
+			t.Fatal("the task never printed started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 
 	second := newExecutor(t, executor.Config{Root: root})
 	got, err := second.Recover(t.Context())
