@@ -100,6 +100,7 @@ type Client struct {
 	stream *http.Client
 	calls  *http.Client
 	acks   *http.Client // Acknowledge's pool of connections
+	agents *http.Client // reads of agents' endpoints (task output)
 
 	running sync.Mutex // held by Run
 
@@ -167,6 +168,7 @@ func NewClient(cfg Config) (*Client, error) {
 	ackTransport.MaxConnsPerHost = AckConnections
 	ackTransport.MaxIdleConnsPerHost = AckConnections
 	c.acks = &http.Client{Transport: ackTransport, CheckRedirect: noRedirects}
+	c.agents = &http.Client{Transport: base.Clone(), CheckRedirect: noRedirects}
 	c.status = Status{State: Disconnected, FrameworkID: cfg.Framework.GetId().GetValue()}
 	return c, nil
 }

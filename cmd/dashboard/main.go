@@ -6,6 +6,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -135,6 +137,9 @@ func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 // the listening address once the server accepts connections.
 func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.Addr) error {
 	log.Info("starting", "config", cfg)
+	if cfg.Master == "" {
+		cfg.Principal, cfg.secret = embeddedCredentials(cfg.Principal)
+	}
 	if err := os.MkdirAll(cfg.StateDir, 0o750); err != nil {
 		return fmt.Errorf("create state folder: %w", err)
 	}
@@ -287,6 +292,9 @@ func masterSource(ctx context.Context, cfg config, log *slog.Logger, wg *sync.Wa
 			return nil, nil, "", err
 		}
 		m, err := local.New(local.Config{
+			// Only the dashboard holds these: any other local process
+			// that reaches the port gets 401 (issue 14).
+			Credentials:      map[string]string{cfg.Principal: cfg.secret},
 			Agents:           agents,
 			SandboxRoot:      filepath.Join(cfg.StateDir, "sandboxes"),
 			SimulateCommands: cfg.Simulate,
@@ -324,6 +332,19 @@ func masterSource(ctx context.Context, cfg config, log *slog.Logger, wg *sync.Wa
 		}
 		return masters, nil, cfg.Master, nil
 	}
+}
+
+// embeddedCredentials returns the principal (principal, or "offerdeck") and
+// a fresh random secret for the embedded stand-in. The secret lives only in
+// this process's memory: a new one for every start, as the stand-in itself
+// is new for every start.
+func embeddedCredentials(principal string) (string, string) {
+	if principal == "" {
+		principal = "offerdeck"
+	}
+	b := make([]byte, 32)
+	rand.Read(b) // never fails: it crashes the program instead
+	return principal, base64.RawURLEncoding.EncodeToString(b)
 }
 
 // agentsFrom reads --agents-file; no file means the demo agents.

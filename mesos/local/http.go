@@ -20,16 +20,41 @@ import (
 func (m *Master) routes() http.Handler {
 	mux := http.NewServeMux()
 	for _, prefix := range []string{"", "/master"} {
+		// The scheduler endpoint authenticates itself: it needs the
+		// principal for its own checks.
 		mux.HandleFunc(prefix+"/api/v1/scheduler", m.scheduler)
-		mux.HandleFunc(prefix+"/state", m.state)
-		mux.HandleFunc(prefix+"/redirect", m.redirect)
+		mux.Handle(prefix+"/state", m.guard(realmReadOnly, m.state))
+		mux.Handle(prefix+"/redirect", m.guard(realmReadOnly, m.redirect))
 		mux.HandleFunc(prefix+"/health", func(w http.ResponseWriter, r *http.Request) {})
 		mux.HandleFunc(prefix+"/version", m.version)
 	}
-	files := http.HandlerFunc(m.files)
+	// Sandboxes hold what tasks print and their environment: with
+	// credentials configured, they are read only with them.
+	files := m.guard(realmAgentReadOnly, m.files)
 	mux.Handle("/files/", files)
 	mux.Handle("/slave(1)/files/", http.StripPrefix("/slave(1)", files))
+	// Anything else is answered 404, but only to those who may know what
+	// is here.
+	mux.Handle("/", m.guard(realmReadOnly, http.NotFound))
 	return mux
+}
+
+// The realms a 401 names, as Mesos's master and agent name theirs.
+const (
+	realmScheduler     = "mesos-master-scheduler"
+	realmReadOnly      = "mesos-master-readonly"
+	realmAgentReadOnly = "mesos-agent-readonly"
+)
+
+// guard answers 401 before h runs unless the request carries valid
+// credentials, when the master has any. Only /health and /version are left
+// open, as liveness probes need them.
+func (m *Master) guard(realm string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := m.authenticate(w, r, realm); ok {
+			h(w, r)
+		}
+	})
 }
 
 // sandboxPath picks the framework and executor out of a virtual sandbox
@@ -71,22 +96,29 @@ func textError(w http.ResponseWriter, status int, msg string) {
 }
 
 // authenticate checks HTTP basic credentials when authentication is on and
-// returns the principal ("" when off). A false ok means 401 was answered.
-func (m *Master) authenticate(w http.ResponseWriter, r *http.Request) (principal string, ok bool) {
+// returns the principal ("" when off). A false ok means 401 was answered,
+// naming realm.
+//
+// The decoded "principal:secret" is split at its first colon. Mesos's basic
+// authenticator splits at every colon and wants exactly two parts, so a
+// secret with a colon can never log in there; principals cannot contain a
+// colon (New refuses them), so the first colon is always the separator
+// and a secret with colons works here.
+func (m *Master) authenticate(w http.ResponseWriter, r *http.Request, realm string) (principal string, ok bool) {
 	if len(m.cfg.Credentials) == 0 {
 		return "", true
 	}
 	scheme, payload, found := strings.Cut(r.Header.Get("Authorization"), " ")
 	if found && scheme == "Basic" {
 		if raw, err := base64.StdEncoding.DecodeString(payload); err == nil {
-			if parts := strings.Split(string(raw), ":"); len(parts) == 2 {
-				if secret, known := m.cfg.Credentials[parts[0]]; known && subtle.ConstantTimeCompare([]byte(secret), []byte(parts[1])) == 1 {
-					return parts[0], true
+			if name, given, found := strings.Cut(string(raw), ":"); found {
+				if secret, known := m.cfg.Credentials[name]; known && subtle.ConstantTimeCompare([]byte(secret), []byte(given)) == 1 {
+					return name, true
 				}
 			}
 		}
 	}
-	w.Header().Set("WWW-Authenticate", `Basic realm="mesos-master-scheduler"`)
+	w.Header().Set("WWW-Authenticate", `Basic realm="`+realm+`"`)
 	textError(w, http.StatusUnauthorized, "401 Unauthorized.")
 	return "", false
 }
@@ -95,7 +127,7 @@ func (m *Master) authenticate(w http.ResponseWriter, r *http.Request) (principal
 // real master does (mesos-api.md §1.4), so the first failing check picks
 // the answer.
 func (m *Master) scheduler(w http.ResponseWriter, r *http.Request) {
-	principal, ok := m.authenticate(w, r)
+	principal, ok := m.authenticate(w, r, realmScheduler)
 	if !ok {
 		return
 	}

@@ -103,6 +103,71 @@ func TestAuthentication(t *testing.T) {
 	}
 }
 
+// TestEveryEndpointNeedsCredentials: with credentials configured, nothing
+// but /health and /version answers an anonymous client or a wrong secret,
+// neither the master's views nor the agents' sandboxes (which hold tasks'
+// output and environment); a secret with colons logs in.
+func TestEveryEndpointNeedsCredentials(t *testing.T) {
+	_, base := startMaster(t, local.Config{Credentials: map[string]string{"dash": "s3:cr:et"}})
+	sandbox := "/frameworks/f/executors/e/runs/latest/stdout"
+	paths := []struct{ method, path, realm string }{
+		{"POST", "/api/v1/scheduler", "mesos-master-scheduler"},
+		{"POST", "/master/api/v1/scheduler", "mesos-master-scheduler"},
+		{"GET", "/state", "mesos-master-readonly"},
+		{"GET", "/master/state", "mesos-master-readonly"},
+		{"GET", "/redirect", "mesos-master-readonly"},
+		{"GET", "/master/redirect", "mesos-master-readonly"},
+		{"GET", "/files/read?offset=0&path=" + sandbox, "mesos-agent-readonly"},
+		{"GET", "/files/browse?path=/frameworks", "mesos-agent-readonly"},
+		{"GET", "/files/download?path=" + sandbox, "mesos-agent-readonly"},
+		{"GET", "/slave(1)/files/read?offset=0&path=" + sandbox, "mesos-agent-readonly"},
+		{"GET", "/nowhere", "mesos-master-readonly"},
+	}
+	basic := func(userPass string) string {
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(userPass))
+	}
+	do := func(method, path, auth string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(t.Context(), method, base+path, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, p := range paths {
+		for _, auth := range []string{"", basic("dash:s3"), basic("dash:s3:cr"), basic("dash:s3:cr:et:"), basic("s3:cr:et"), "Bearer s3:cr:et"} {
+			resp := do(p.method, p.path, auth)
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("%s %s with %q = %d, want 401", p.method, p.path, auth, resp.StatusCode)
+			}
+			if got, want := resp.Header.Get("WWW-Authenticate"), `Basic realm="`+p.realm+`"`; resp.StatusCode == 401 && got != want {
+				t.Errorf("%s %s: WWW-Authenticate = %q, want %q", p.method, p.path, got, want)
+			}
+		}
+		if resp := do(p.method, p.path, basic("dash:s3:cr:et")); resp.StatusCode == http.StatusUnauthorized {
+			t.Errorf("%s %s with the right secret = 401", p.method, p.path)
+		}
+	}
+	for _, path := range []string{"/health", "/master/health", "/version", "/master/version"} {
+		if resp := do("GET", path, ""); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s anonymously = %d, want 200", path, resp.StatusCode)
+		}
+	}
+}
+
+func TestCredentialsMustBeUsable(t *testing.T) {
+	for _, creds := range []map[string]string{{"da:sh": "x"}, {"": "x"}, {"dash": ""}} {
+		if _, err := local.New(local.Config{SandboxRoot: t.TempDir(), Credentials: creds}); err == nil {
+			t.Errorf("New with credentials %q = nil error, want one", creds)
+		}
+	}
+}
+
 // TestSubscribeStream checks the stream a tutorial's curl session sees:
 // headers, SUBSCRIBED, an immediate HEARTBEAT, then offers from the demo
 // agents with their attributes and resources.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,8 +64,10 @@ type Config struct {
 	// sends none. Scale runs use it as a steady stream of updates.
 	HealthChecks float64
 
-	// Credentials, when not empty, enable HTTP framework authentication:
-	// principal to secret. Requests without valid credentials get 401.
+	// Credentials, when not empty, enable HTTP basic authentication:
+	// principal to secret. Every request but /health and /version needs
+	// valid credentials (the scheduler API, /master/state, /redirect and the
+	// agents' /files), else it gets 401. Principals must not contain ':'.
 	Credentials map[string]string
 
 	// Hostname is the name the master gives itself; default "localhost".
@@ -104,6 +107,12 @@ type Master struct {
 	faults            faults
 	healthRate        float64       // simulated health check results a second
 	healthChanged     chan struct{} // signals the health checker of a new rate
+	// recovered holds, by framework id, the earlier run's tasks until
+	// their framework subscribes again.
+	recovered map[string][]executor.Recovered
+	// earlierIDs are the agent ids an earlier master on the same sandbox
+	// folder gave, by hostname.
+	earlierIDs map[string]string
 }
 
 // New validates cfg and builds the master with its agents. It starts
@@ -129,6 +138,12 @@ func New(cfg Config) (*Master, error) {
 	}
 	if cfg.SandboxRoot == "" {
 		return nil, errors.New("stand-in master: a sandbox folder is required")
+	}
+	for principal, secret := range cfg.Credentials {
+		// Basic authentication splits "principal:secret" at a colon.
+		if principal == "" || strings.Contains(principal, ":") || secret == "" {
+			return nil, fmt.Errorf("stand-in master: credentials of principal %q: want a principal without ':' and a secret", principal)
+		}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -156,6 +171,8 @@ func New(cfg Config) (*Master, error) {
 		healthChanged:     make(chan struct{}, 1),
 		healthRate:        cfg.HealthChecks,
 		updates:           newUpdateQueue(),
+		recovered:         map[string][]executor.Recovered{},
+		earlierIDs:        readAgentIDs(cfg.SandboxRoot),
 	}
 	for _, ac := range cfg.Agents {
 		if _, err := m.addAgentLocked(ac); err != nil {
@@ -176,16 +193,33 @@ func (m *Master) ID() string {
 // Run serves the master on ln and runs its allocator until ctx is done,
 // then closes every stream, stops every task and returns after all its
 // goroutines have exited. It closes ln.
+//
+// Before it serves, it takes the sandbox folder (an error if another
+// stand-in has it) and recovers an earlier run on it: its agents' ids, and
+// what was left running of its tasks, which is killed and reported to
+// each task's framework when it subscribes again.
 func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	m.mu.Lock()
 	if m.addr != "" || m.closed {
 		m.mu.Unlock()
+		ln.Close()
 		return errors.New("stand-in master: Run called twice")
 	}
 	m.addr = ln.Addr().String()
 	m.started = time.Now()
 	id := m.id
 	m.mu.Unlock()
+
+	lock, err := lockSandboxes(m.cfg.SandboxRoot)
+	if err == nil {
+		defer lock.Close()
+		err = m.recoverRun(ctx)
+	}
+	if err != nil {
+		ln.Close()
+		m.exec.Close()
+		return fmt.Errorf("stand-in master: %w", err)
+	}
 
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
@@ -215,7 +249,6 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	}
 	m.log.Info("stand-in master serving", "url", "http://"+m.addr, "master_id", id, "agents", len(m.cfg.Agents))
 
-	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-serveErr:
@@ -283,6 +316,9 @@ func uuidBytes() []byte {
 // shared).
 func (m *Master) addAgentLocked(ac AgentConfig) (*agent, error) {
 	id := fmt.Sprintf("%s-S%d", m.id, m.nextAgent)
+	if earlier, ok := m.earlierIDs[ac.Hostname]; ok && m.agents[earlier] == nil {
+		id = earlier // the agent recovers the id it had
+	}
 	a, err := newAgent(id, m.nextAgent, ac)
 	if err != nil {
 		return nil, err

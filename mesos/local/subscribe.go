@@ -146,6 +146,7 @@ func (m *Master) registerLocked(call *mesos.Call, sub *subscription, principal s
 		},
 	})
 	sub.send(&mesos.Event{Type: mesos.Event_HEARTBEAT.Enum()})
+	m.adoptRecoveredLocked(f)
 	return f, ""
 }
 

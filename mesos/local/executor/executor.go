@@ -171,12 +171,17 @@ func (x *Executor) Running() int {
 // Sandbox returns the agent-virtual path of an executor's newest sandbox run,
 // /frameworks/<frameworkID>/executors/<executorID>/runs/latest, the path that
 // the handler from FilesHandler(agentID) serves. ok is false when no task of
-// that executor was ever launched on that agent. For a command task the
-// executor id is the task id. Sandboxes are remembered for the Executor's
-// life; nothing is garbage-collected.
+// that executor was ever launched on that agent, by this Executor or by an
+// earlier one on the same Root (whose runs are found on disk). For a
+// command task the executor id is the task id. Sandboxes are remembered for
+// the Executor's life; nothing is garbage-collected.
 func (x *Executor) Sandbox(agentID, frameworkID, executorID string) (virtualPath string, ok bool) {
+	k := sandboxKey{agentID, frameworkID, executorID}
 	x.mu.Lock()
-	_, ok = x.sandboxes[sandboxKey{agentID, frameworkID, executorID}]
+	_, ok = x.sandboxes[k]
+	if !ok {
+		ok = x.onDiskRunLocked(k) != nil
+	}
 	x.mu.Unlock()
 	if !ok {
 		return "", false

@@ -67,6 +67,7 @@ func (x *Executor) startProcess(t *task, spec Task, stdout, stderr *os.File) err
 		return nil
 	}
 	t.pid = cmd.Process.Pid
+	x.writeRecord(t, t.pid)
 	x.wg.Go(func() { x.wait(t, cmd) })
 	x.running(t, "", spec.MaxCompletionTime)
 	return nil
@@ -76,6 +77,7 @@ func (x *Executor) startProcess(t *task, spec Task, stdout, stderr *os.File) err
 // message Mesos's command executor would send.
 func (x *Executor) wait(t *task, cmd *exec.Cmd) {
 	_ = cmd.Wait() // the exit status is in ProcessState
+	x.removeRecord(t)
 	message := "Failed to get exit status for Command"
 	exitedZero := false
 	if ps := cmd.ProcessState; ps != nil {

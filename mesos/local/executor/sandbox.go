@@ -94,9 +94,12 @@ func appendFile(path string, data []byte) error {
 func (x *Executor) sandboxDir(agentID, frameworkID, executorID string) (dir string, ok bool, err error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	sb, ok := x.sandboxes[sandboxKey{agentID, frameworkID, executorID}]
+	k := sandboxKey{agentID, frameworkID, executorID}
+	sb, ok := x.sandboxes[k]
 	if !ok {
-		return "", false, nil
+		if sb = x.onDiskRunLocked(k); sb == nil {
+			return "", false, nil
+		}
 	}
 	return sb.dir, true, sb.materialize()
 }
