@@ -46,3 +46,29 @@ func (c *Client) isMaster(u *url.URL) bool {
 	}
 	return false
 }
+
+// MasterGet sends GET path (such as /master/state) to the master the client
+// is subscribed to, or else the first configured one, with the principal's
+// credentials and the client's transport. Redirects are not followed. The
+// caller closes the response body.
+func (c *Client) MasterGet(ctx context.Context, path string) (*http.Response, error) {
+	base := c.Status().Master
+	if base == "" && len(c.masters) > 0 {
+		base = c.masters[0].String()
+	}
+	if base == "" {
+		return nil, fmt.Errorf("get %s: no master known yet", path)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", path, err)
+	}
+	if c.cfg.Principal != "" {
+		req.SetBasicAuth(c.cfg.Principal, c.cfg.Secret)
+	}
+	resp, err := c.agents.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", path, err)
+	}
+	return resp, nil
+}

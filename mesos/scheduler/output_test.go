@@ -126,3 +126,31 @@ func TestOutputAfterTheStandInRestarts(t *testing.T) {
 		t.Fatalf("TaskOutput after the restart = %q, %v", out.Data, err)
 	}
 }
+
+// TestOutputFromAnAgentThatOffersNothing: after a restart, an agent that
+// makes no offer (all its resources in use; here it has none) is found
+// through the master's /master/state, under its unchanged id.
+func TestOutputFromAnAgentThatOffersNothing(t *testing.T) {
+	root, state := t.TempDir(), t.TempDir()
+	creds := map[string]string{"dash": "s3:cr:et"}
+	withCreds := func(c *scheduler.Config) { c.Client.Principal, c.Client.Secret = "dash", "s3:cr:et" }
+	base, stop := runMaster(t, local.Config{SandboxRoot: root, Credentials: creds})
+	s := startScheduler(t, base, state, withCreds)
+	id := launchAndFinish(t, s, "echo from the first run")
+	s.stop()
+	stop()
+
+	base2, _ := runMaster(t, local.Config{SandboxRoot: root, Credentials: creds, Agents: []local.AgentConfig{{Hostname: "agent-1.demo"}}})
+	if base2 == base {
+		t.Skip("the stand-in came back on the same port")
+	}
+	s = startScheduler(t, base2, state, withCreds)
+	s.waitFor(t, "subscribed again", func(s *scheduler.Snapshot) bool { return s.Conn.State == mesos.Subscribed })
+	out, err := s.TaskOutput(t.Context(), id, "stdout", 0, 0)
+	if err != nil || string(out.Data) != "from the first run\n" {
+		t.Fatalf("TaskOutput after the restart = %q, %v", out.Data, err)
+	}
+	if snap, _ := s.Snapshot(t.Context()); offerOn(snap, "agent-1.demo") != nil {
+		t.Error("agent-1 made an offer: the test did not exercise the lookup in /master/state")
+	}
+}
