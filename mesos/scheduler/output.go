@@ -70,13 +70,13 @@ func (s *Scheduler) TaskOutput(ctx context.Context, taskID, file string, offset 
 	return out, nil
 }
 
-// readAgain reads as readFile does. When the agent does not answer at an
+// readAgain reads as readFile does. When the agent may have moved from an
 // address that no offer has confirmed since the (re)subscription, it asks
 // the master where the agent is now and reads once more there. It updates
-// t.AgentURL to the address that answered.
+// t.AgentURL to the address it read from.
 func (s *Scheduler) readAgain(ctx context.Context, t *Task, current bool, path string, offset int64, length int) (Output, error) {
-	out, unreachable, err := s.readFile(ctx, t, path, offset, length)
-	if err == nil || !unreachable || current {
+	out, elsewhere, err := s.readFile(ctx, t, path, offset, length)
+	if err == nil || !elsewhere || current {
 		return out, err
 	}
 	u, merr := s.agentFromMaster(ctx, t.AgentID)
@@ -174,7 +174,10 @@ func (s *Scheduler) agentFromMaster(ctx context.Context, agentID string) (string
 // readFile calls the agent's /files/read for t. An offset of -1 asks for
 // the file's size only (the endpoint's quirk). Its errors are sentences a
 // person can act on; the transport's own error goes to the debug log.
-func (s *Scheduler) readFile(ctx context.Context, t *Task, path string, offset int64, length int) (_ Output, unreachable bool, _ error) {
+//
+// elsewhere reports whether the agent may have moved: nothing answers at
+// its address, or something there has no such sandbox.
+func (s *Scheduler) readFile(ctx context.Context, t *Task, path string, offset int64, length int) (_ Output, elsewhere bool, _ error) {
 	ctx, cancel := context.WithTimeout(ctx, outputTimeout)
 	defer cancel()
 	q := url.Values{"path": {path}, "offset": {strconv.FormatInt(offset, 10)}}
@@ -198,7 +201,7 @@ func (s *Scheduler) readFile(ctx context.Context, t *Task, path string, offset i
 	switch resp.StatusCode {
 	case http.StatusOK:
 	case http.StatusNotFound:
-		return Output{}, false, fmt.Errorf("%w: agent %s no longer has the task's sandbox", ErrOutputUnavailable, agent)
+		return Output{}, true, fmt.Errorf("%w: agent %s no longer has the task's sandbox", ErrOutputUnavailable, agent)
 	case http.StatusUnauthorized, http.StatusForbidden:
 		return Output{}, false, fmt.Errorf("%w: agent %s refused to serve it (%d)", ErrOutputUnavailable, agent, resp.StatusCode)
 	default:
