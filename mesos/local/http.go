@@ -77,11 +77,8 @@ func (m *Master) files(w http.ResponseWriter, r *http.Request) {
 	}
 	owner := agents[0]
 	if sm := sandboxPath.FindStringSubmatch(r.URL.Query().Get("path")); sm != nil {
-		for _, id := range agents {
-			if _, ok := m.exec.Sandbox(id, sm[1], sm[2]); ok {
-				owner = id
-				break
-			}
+		if id, ok := m.exec.SandboxOwner(agents, sm[1], sm[2]); ok {
+			owner = id
 		}
 	}
 	m.exec.FilesHandler(owner).ServeHTTP(w, r)

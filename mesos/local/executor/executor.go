@@ -189,6 +189,26 @@ func (x *Executor) Sandbox(agentID, frameworkID, executorID string) (virtualPath
 	return virtualLatest(frameworkID, executorID), true
 }
 
+// SandboxOwner returns which of agentIDs holds the executor's sandbox, as
+// Sandbox would find it: the sandboxes in memory of all of them are looked
+// at before any on disk, so a cluster of many agents costs no file system
+// lookups for the runs of this Executor.
+func (x *Executor) SandboxOwner(agentIDs []string, frameworkID, executorID string) (agentID string, ok bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, id := range agentIDs {
+		if _, ok := x.sandboxes[sandboxKey{id, frameworkID, executorID}]; ok {
+			return id, true
+		}
+	}
+	for _, id := range agentIDs {
+		if x.onDiskRunLocked(sandboxKey{id, frameworkID, executorID}) != nil {
+			return id, true
+		}
+	}
+	return "", false
+}
+
 func virtualLatest(frameworkID, executorID string) string {
 	return "/frameworks/" + frameworkID + "/executors/" + executorID + "/runs/latest"
 }

@@ -46,6 +46,9 @@ func TestRecoverKillsWhatAnEarlierExecutorLeft(t *testing.T) {
 	if !groupGone(t, pid) {
 		t.Errorf("process group %d still runs after Recover returned", pid)
 	}
+	if owner, ok := second.SandboxOwner([]string{"agent-0", agentID}, frameworkID, "sleeper"); !ok || owner != agentID {
+		t.Errorf("SandboxOwner of the earlier run = %q, %v; want %s", owner, ok, agentID)
+	}
 	if out := newFiles(t, second).stdout(second, "sleeper"); out != "started\n" {
 		t.Errorf("the recovered task's stdout through the new Executor = %q", out)
 	}
