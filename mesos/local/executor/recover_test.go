@@ -67,7 +67,7 @@ func TestRecoverReportsTasksThatEndedUnseen(t *testing.T) {
 	first := newExecutor(t, executor.Config{Root: root})
 	r := newRecorder(t)
 	launch(t, first, r, commandTask("brief", shell("sleep 600")))
-	r.waitFor("brief", mesos.TaskState_TASK_RUNNING)
+	pid := r.waitFor("brief", mesos.TaskState_TASK_RUNNING)[1].PID
 	records, _ := filepath.Glob(filepath.Join(root, "meta", "tasks", "*.json"))
 	if len(records) != 1 {
 		t.Fatalf("records of running tasks = %v, want 1", records)
@@ -80,6 +80,7 @@ func TestRecoverReportsTasksThatEndedUnseen(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.waitTerminal("brief")
+	waitGroupGone(t, pid) // the shell's child too
 	if _, err := os.Stat(records[0]); !os.IsNotExist(err) {
 		t.Fatalf("the record outlived its task: %v", err)
 	}
