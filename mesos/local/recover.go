@@ -2,11 +2,11 @@ package local
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"google.golang.org/protobuf/proto"
@@ -24,20 +24,25 @@ import (
 // subscribes again: TASK_LOST with REASON_AGENT_RESTARTED, the state and
 // reason a Mesos agent gives a task it cannot recover across a restart.
 
-// agentIDsFile maps agent hostnames to ids, in the sandbox folder.
-func agentIDsFile(root string) string { return filepath.Join(root, "meta", "agents.json") }
+// agentIDsFile holds the agents' ids in the sandbox folder, one
+// "<id>\t<hostname>" line each (a plain format: scale mode writes 10,000
+// of them before it serves).
+func agentIDsFile(root string) string { return filepath.Join(root, "meta", "agents") }
 
-// readAgentIDs returns the agent ids an earlier master on root gave; none
-// when there was none or the file is unreadable (the agents then get new
-// ids, as agents whose checkpoint is lost do).
+// readAgentIDs returns, by hostname, the agent ids an earlier master on
+// root gave; none when there was none or the file is unreadable (the agents
+// then get new ids, as agents whose checkpoint is lost do).
 func readAgentIDs(root string) map[string]string {
 	b, err := os.ReadFile(agentIDsFile(root))
 	if err != nil {
 		return nil
 	}
-	var ids map[string]string
-	if json.Unmarshal(b, &ids) != nil {
-		return nil
+	ids := map[string]string{}
+	for line := range strings.Lines(string(b)) {
+		id, host, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "\t")
+		if ok && id != "" && host != "" {
+			ids[host] = id
+		}
 	}
 	return ids
 }
@@ -67,18 +72,18 @@ func lockSandboxes(root string) (*os.File, error) {
 // recoverRun persists the agents' ids and deals with the earlier run's
 // tasks before the master serves anyone. The caller holds the lock.
 func (m *Master) recoverRun(ctx context.Context) error {
+	var b strings.Builder
 	m.mu.Lock()
-	ids := make(map[string]string, len(m.agentOrder))
 	for _, a := range m.agentOrder {
-		ids[a.hostname] = a.id
+		if !strings.ContainsAny(a.id+a.hostname, "\t\n") {
+			b.WriteString(a.id + "\t" + a.hostname + "\n")
+		}
 	}
 	m.mu.Unlock()
-	b, err := json.Marshal(ids)
+	tmp := agentIDsFile(m.cfg.SandboxRoot) + ".tmp"
+	err := os.WriteFile(tmp, []byte(b.String()), 0o600)
 	if err == nil {
-		tmp := agentIDsFile(m.cfg.SandboxRoot) + ".tmp"
-		if err = os.WriteFile(tmp, b, 0o600); err == nil {
-			err = os.Rename(tmp, agentIDsFile(m.cfg.SandboxRoot))
-		}
+		err = os.Rename(tmp, agentIDsFile(m.cfg.SandboxRoot))
 	}
 	if err != nil {
 		return fmt.Errorf("save agent ids: %w", err)

@@ -2,6 +2,8 @@ package local_test
 
 import (
 	"context"
+	"encoding/json"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -36,5 +38,56 @@ func TestSandboxFolderHasOneStandIn(t *testing.T) {
 	defer cancel()
 	if err := m.Run(ctx, ln); err == nil || !strings.Contains(err.Error(), "in use by another stand-in") {
 		t.Fatalf("Run on a sandbox folder in use = %v, want a refusal", err)
+	}
+}
+
+// TestAgentsKeepTheirIDsOnTheSameSandboxFolder: a stand-in started again
+// on the same sandbox folder is a new master (new id) whose agents keep the
+// ids they had, as Mesos agents recover theirs from their work_dir.
+func TestAgentsKeepTheirIDsOnTheSameSandboxFolder(t *testing.T) {
+	root := t.TempDir()
+	agentIDs := func() (master string, byHost map[string]string) {
+		t.Helper()
+		m, err := local.New(local.Config{SandboxRoot: root, SimulateCommands: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- m.Run(ctx, ln) }()
+		defer func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run = %v", err)
+			}
+		}()
+		resp, err := http.Get("http://" + ln.Addr().String() + "/master/state")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var st struct {
+			Slaves []struct{ ID, Hostname string }
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+			t.Fatal(err)
+		}
+		byHost = map[string]string{}
+		for _, s := range st.Slaves {
+			byHost[s.Hostname] = s.ID
+		}
+		return m.ID(), byHost
+	}
+	firstMaster, first := agentIDs()
+	secondMaster, second := agentIDs()
+	if len(first) != 3 || !maps.Equal(first, second) {
+		t.Errorf("agents' ids = %v, then %v; want the same three", first, second)
+	}
+	if firstMaster == secondMaster {
+		t.Errorf("both masters have id %s, want a new one", firstMaster)
 	}
 }
