@@ -159,11 +159,16 @@
     body.classList.toggle("offline", state === "offline");
   }
 
+  // updatePositions records how far the page has applied its topics; the
+  // body carries it as data-at, for tools and tests that compare a page
+  // with a fresh render at the same positions.
   function updatePositions(seq) {
     const map = new Map(positions.split(",").filter(Boolean).map((p) => p.split(":")));
     for (const [t, s] of Object.entries(seq)) map.set(t, String(s));
     positions = Array.from(map, ([t, s]) => t + ":" + s).join(",");
+    body.dataset.at = positions;
   }
+  body.dataset.at = positions;
 
   function connect() {
     if (!positions) return;
@@ -242,6 +247,7 @@
     if (!same) { location.reload(); return; } // the page's shape changed (e.g. a task left): load it whole
     fresh.forEach((el, i) => replaceKeeping(mine[i], document.importNode(el, true)));
     positions = doc.body.dataset.topics || positions;
+    body.dataset.at = positions;
     epoch = doc.body.dataset.epoch || epoch;
     const banner = $("live-note");
     if (banner) banner.hidden = true;

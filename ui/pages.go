@@ -118,10 +118,7 @@ type Tasks struct {
 	AgentFilter string
 	Query       string
 	StateNames  []Choice
-	// AgentNames are the agents to pick from; nil when there are too many
-	// for a list, and the agent is typed instead (hostname or id).
-	AgentNames []Choice
-	Rows       []TaskRow
+	Rows        []TaskRow
 	// First reports the table's first page without a filter: its rows
 	// follow the newest tasks live, one by one.
 	First  bool

@@ -150,20 +150,6 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Total = len(m.order)
 		v.Older = olderRows(m)
-		for name := range m.byState {
-			v.StateNames = append(v.StateNames, ui.Choice{Value: name, Label: stateWord(name)})
-		}
-		if len(m.tasksByAgent) <= agentChoices {
-			v.AgentNames = []ui.Choice{}
-			for id, ts := range m.tasksByAgent {
-				for _, t := range ts {
-					if id != "" {
-						v.AgentNames = append(v.AgentNames, ui.Choice{Value: id, Label: t.Hostname})
-					}
-					break
-				}
-			}
-		}
 	})
 	if err != nil {
 		return err
@@ -193,13 +179,24 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 			v.Rows = append(v.Rows, taskRow(t))
 		}
 	}
-	slices.SortFunc(v.StateNames, func(a, b ui.Choice) int { return strings.Compare(a.Label, b.Label) })
-	slices.SortFunc(v.AgentNames, func(a, b ui.Choice) int { return strings.Compare(a.Label, b.Label) })
+	// The filter offers every state, not the states the tasks are in now:
+	// a menu that changed with the tasks would drift from the page's
+	// reload, and a state with no task is an answer too.
+	v.StateNames = stateChoices
 	return render(w, r, http.StatusOK, ui.TasksPage(v))
 }
 
-// more it takes typed text (a list of 10,000 agents weighed 850 KB).
-const agentChoices = 50
+// stateChoices are the states the tasks filter offers, in a task's
+// usual order of life.
+var stateChoices = func() []ui.Choice {
+	var out []ui.Choice
+	for _, name := range []string{"LAUNCHING", "TASK_STAGING", "TASK_STARTING", "TASK_RUNNING", "TASK_KILLING", "TASK_FINISHED",
+		"TASK_FAILED", "TASK_KILLED", "TASK_ERROR", "TASK_LOST", "TASK_DROPPED", "TASK_UNREACHABLE", "TASK_GONE",
+		"TASK_GONE_BY_OPERATOR", "TASK_UNKNOWN"} {
+		out = append(out, ui.Choice{Value: name, Label: stateWord(name)})
+	}
+	return out
+}()
 
 // onAgent reports whether t runs on the agent named by f: its id, or a
 // part of its hostname.

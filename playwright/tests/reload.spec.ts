@@ -20,18 +20,21 @@ function rng(seed: number) {
   };
 }
 
-// shape is what a reader sees of a page, as comparable text: the main
-// region and the tab counts, with what legitimately differs between two
-// loads taken out (relative times, per-viewer request ids, animations in
-// flight, the action answer).
-async function shape(page: Page): Promise<string> {
+// state is what a reader sees of a page, as comparable text, and the live
+// positions it shows (body data-at), read in one go so that they belong
+// together: the main region and the tab counts, with what legitimately
+// differs between two loads taken out (relative times, per-viewer request
+// ids, animations in flight, the action answer, output tails, and the
+// launch form's preview, which the form's own values decide and the
+// client asks for as the reader types).
+type State = { at: string; shape: string };
+async function state(page: Page): Promise<State> {
   return page.evaluate(() => {
     const root = document.createElement('div');
     const counts = Array.from(document.querySelectorAll('nav.tabs .count')).map((c) => c.id + '=' + c.textContent).join(' ');
     root.append(document.querySelector('main')!.cloneNode(true));
-    root.querySelectorAll('#flash, .leaving, pre.output, #output-error, #events-paused').forEach((el) => el.remove());
+    root.querySelectorAll('#flash, .leaving, pre.output, #output-error, #events-paused, #preview').forEach((el) => el.remove());
     root.querySelectorAll('time').forEach((el) => { el.textContent = ''; });
-    root.querySelectorAll('input[name=request_id]').forEach((el) => el.setAttribute('value', ''));
     root.querySelectorAll('*').forEach((el) => {
       el.classList.remove('arrived', 'selected');
       if (el.getAttribute('class') === '') el.removeAttribute('class');
@@ -39,39 +42,93 @@ async function shape(page: Page): Promise<string> {
       el.removeAttribute('tabindex');
       if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) el.removeAttribute('value');
     });
-    return counts + '\n' + root.innerHTML.replace(/>\s+</g, '><').replace(/\s+/g, ' ');
+    const shape = counts + '\n' + root.innerHTML.replace(/>\s+</g, '><').replace(/\s+/g, ' ');
+    return { at: document.body.dataset.at ?? '', shape };
   });
 }
 
-async function fresh(browser: Browser, url: string): Promise<string> {
-  const p = await browser.newPage();
-  try {
-    await p.goto(url);
-    return await shape(p);
-  } finally {
-    await p.close();
-  }
+// logs holds what each open page's live stream did, printed when the page
+// drifts.
+const logs = new Map<Page, string[]>();
+function watch(page: Page) {
+  const log: string[] = [];
+  logs.set(page, log);
+  const at = () => new Date().toISOString().slice(11, 23);
+  page.on('websocket', (ws) => {
+    log.push(`${at()} open ${ws.url().replace(/^.*\?/, '')}`);
+    ws.on('framereceived', (f) => {
+      const m = String(f.payload);
+      const ids = Array.from(m.matchAll(/"op":"(\w+)","id":"([^"]+)"/g), (x) => x[1] + ' ' + x[2]).join(', ');
+      log.push(`${at()} frame ${m.slice(0, 70)} ${ids}`);
+    });
+    ws.on('socketerror', (e) => log.push(`${at()} error ${e}`));
+    ws.on('close', () => log.push(`${at()} close`));
+  });
+  page.on('console', (m) => log.push(`${at()} console ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`${at()} pageerror ${e.message}`));
 }
 
-// settle waits until every open page equals its reload; a page that never
-// does fails with the first difference.
+// positions parses "topic:seq,..." into a map.
+const positions = (at: string) => new Map(at.split(',').filter(Boolean).map((p) => { const [t, n] = p.split(':'); return [t, Number(n)] as [string, number]; }));
+const compare = (a: string, b: string) => { // -1: a behind b somewhere, 0: equal, 1: a ahead and nowhere behind
+  const pa = positions(a), pb = positions(b);
+  let ahead = false;
+  for (const [t, n] of pb) {
+    const m = pa.get(t) ?? 0;
+    if (m < n) return -1;
+    if (m > n) ahead = true;
+  }
+  return ahead ? 1 : 0;
+};
+
+// settle checks every open page against a fresh load of its URL at the
+// same positions: it loads the page anew, waits until the open page has
+// applied the stream up to the fresh load's positions, and compares the
+// two when they stand at the same positions; when the open page has moved
+// on meanwhile (the cluster changed again), it loads anew and retries.
+// Comparing at equal positions leaves no race: any difference is drift.
 async function settle(browser: Browser, open: Map<string, Page>, step: string) {
   for (const [url, page] of open) {
-    let live = '', reload = '';
-    await expect.poll(async () => {
-      const l = await shape(page);
-      const r = await fresh(browser, url);
-      live = l;
-      reload = r;
-      return l === r;
-    }, { message: `${step}: ${url} drifted from its reload`, timeout: 15_000, intervals: [200, 400, 800] }).toBe(true)
-      .catch((err) => {
+    const started = Date.now();
+    const deadline = started + 30_000;
+    for (let attempt = 0; ; attempt++) {
+      if (Date.now() > deadline) throw new Error(`${step}: ${url}: the cluster never stood still long enough to compare`);
+      const p = await browser.newPage();
+      let fresh: State;
+      try {
+        await p.goto(url);
+        fresh = await state(p);
+      } finally {
+        await p.close();
+      }
+      let live = await state(page);
+      const until = Date.now() + 10_000;
+      while (compare(live.at, fresh.at) < 0 && Date.now() < until) {
+        await page.waitForFunction((at) => at !== document.body.dataset.at, live.at, { timeout: 10_000 }).catch(() => {});
+        live = await state(page);
+      }
+      const c = compare(live.at, fresh.at);
+      if (c < 0) {
+        console.log((logs.get(page) ?? []).slice(-40).join('\n'));
+        throw new Error(`${step}: ${url} stopped following its stream: at ${live.at}, a fresh load is at ${fresh.at}`);
+      }
+      if (c > 0) { // moved on: load again
+        if (attempt % 5 == 4) console.log(`${step}: ${url} attempt ${attempt}: live at ${live.at}, fresh at ${fresh.at}`);
+        continue;
+      }
+      if (live.shape !== fresh.shape) {
         let i = 0;
-        while (i < live.length && live[i] === reload[i]) i++;
+        while (i < live.shape.length && live.shape[i] === fresh.shape[i]) i++;
         let j = 0;
-        while (j < live.length && live[live.length - 1 - j] === reload[reload.length - 1 - j]) j++;
-        throw new Error(`${err.message}\nfirst difference at ${i}:\nlive:   ${live.slice(Math.max(0, i - 100), live.length - j + 100)}\nreload: ${reload.slice(Math.max(0, i - 100), reload.length - j + 100)}`);
-      });
+        while (j < live.shape.length - i && live.shape[live.shape.length - 1 - j] === fresh.shape[fresh.shape.length - 1 - j]) j++;
+        console.log((logs.get(page) ?? []).slice(-40).join('\n'));
+        throw new Error(`${step}: ${url} differs from its reload at the same positions (${live.at}):\n` +
+          `live:   …${live.shape.slice(Math.max(0, i - 120), live.shape.length - j + 60)}…\n` +
+          `reload: …${fresh.shape.slice(Math.max(0, i - 120), fresh.shape.length - j + 60)}…`);
+      }
+      if (process.env.OFFERDECK_RELOAD_VERBOSE) console.log(`${step}: ${url} equals its reload at ${live.at} (${Date.now() - started} ms, ${attempt + 1} loads)`);
+      break;
+    }
   }
 }
 
@@ -91,6 +148,7 @@ for (const seed of seeds) {
     const open = new Map<string, Page>();
     for (const url of pages) {
       const p = await browser.newPage();
+      watch(p);
       await p.goto(url);
       open.set(url, p);
     }
