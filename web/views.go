@@ -153,7 +153,8 @@ func quantities(all []*mesos.Resource) []ui.Quantity {
 		{Name: "cpus", Value: number(round3(mesos.ScalarSum(all, "cpus")))},
 		{Name: "mem", Value: scalarText("mem", round3(mesos.ScalarSum(all, "mem")))},
 		{Name: "disk", Value: scalarText("disk", round3(mesos.ScalarSum(all, "disk")))},
-		{Name: "ports", Value: strconv.FormatUint(mesos.RangeCount(mesos.Ranges(all, "ports")), 10)},
+		// A count of ports, said so: "ports 3003" read as the port 3003.
+		{Name: "ports", Value: strconv.FormatUint(mesos.RangeCount(mesos.Ranges(all, "ports")), 10) + " free"},
 	}
 }
 

@@ -437,7 +437,7 @@ func (s *Scheduler) Reconcile(ctx context.Context, who Actor) (Result, error) {
 				if err != nil {
 					return Result{}, fmt.Errorf("reconcile: %w", err)
 				}
-				return Result{Message: fmt.Sprintf("reconciling %d live task(s)", len(live))}, nil
+				return Result{Message: "reconciling " + plural(len(live), "live task", "live tasks")}, nil
 			},
 		}, nil
 	})

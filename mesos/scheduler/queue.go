@@ -63,9 +63,9 @@ func (s *Scheduler) Launch(ctx context.Context, who Actor, spec TaskSpec) (Resul
 		st.queue = append(st.queue, q)
 		st.pending.queuePut = append(st.pending.queuePut, q)
 		st.placeQueued()
-		msg := fmt.Sprintf("queued %d instance(s) of %s", c.spec.Instances, c.spec.Name)
+		msg := fmt.Sprintf("queued %s of %s", plural(c.spec.Instances, "instance", "instances"), c.spec.Name)
 		if q.Left < c.spec.Instances {
-			msg = fmt.Sprintf("placed %d of %d instance(s) of %s at once", c.spec.Instances-q.Left, c.spec.Instances, c.spec.Name)
+			msg = fmt.Sprintf("placed %d of %s of %s at once", c.spec.Instances-q.Left, plural(c.spec.Instances, "instance", "instances"), c.spec.Name)
 		}
 		return plan{result: Result{Message: msg, TaskIDs: slices.Clone(q.Launched)}, undo: func(st *state) { st.unqueue(q) }}, nil
 	})

@@ -645,3 +645,47 @@ func TestDuplicatedUpdatesAndSlowAcks(t *testing.T) {
 		t.Errorf("only %d UPDATE events: no update was resent, so this test saw no duplicate", events)
 	}
 }
+
+// TestReconcileNowKeepsOneLine: Reconcile asks explicitly for the live
+// tasks and then implicitly for all, and the master answers both alike;
+// the task's history keeps one line for the two answers, not two.
+func TestReconcileNowKeepsOneLine(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	snap := s.waitFor(t, "an offer", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	res, err := s.Accept(t.Context(), operator, snap.Offers[0].ID, []scheduler.TaskSpec{{Name: "sleeper", Command: "sleep 600", CPUs: 0.1, Mem: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.TaskIDs[0]
+	s.waitFor(t, "running and acknowledged", func(s *scheduler.Snapshot) bool {
+		tk := task(s, id)
+		return tk != nil && tk.State == mesos.TaskState_TASK_RUNNING && tk.History[len(tk.History)-1].Acked
+	})
+	updates := func(snap *scheduler.Snapshot) int {
+		n := 0
+		for _, e := range snap.Events {
+			if e.Type == "UPDATE" && strings.Contains(e.Summary, id) {
+				n++
+			}
+		}
+		return n
+	}
+	before := updates(s.waitFor(t, "a snapshot", func(*scheduler.Snapshot) bool { return true }))
+	if _, err := s.Reconcile(t.Context(), operator); err != nil {
+		t.Fatal(err)
+	}
+	snap = s.waitFor(t, "both answers", func(s *scheduler.Snapshot) bool { return updates(s) >= before+2 })
+	lines := 0
+	for _, h := range task(snap, id).History {
+		if h.Reconciliation {
+			lines++
+		}
+	}
+	if lines != 1 {
+		t.Errorf("%d reconciliation lines for two identical answers, want 1: %+v", lines, task(snap, id).History)
+	}
+	if got := task(snap, id).State; got != mesos.TaskState_TASK_RUNNING {
+		t.Errorf("state after reconciling = %v, want running", got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -297,7 +298,7 @@ func summarize(e *mesos.Event) string {
 		if len(offers) > 5 {
 			more = fmt.Sprintf(" and %d more", len(offers)-5)
 		}
-		return fmt.Sprintf("%d offer(s): %s%s", len(offers), strings.Join(hosts, ", "), more)
+		return fmt.Sprintf("%s: %s%s", plural(len(offers), "offer", "offers"), strings.Join(hosts, ", "), more)
 	case mesos.Event_RESCIND:
 		return "offer " + e.GetRescind().GetOfferId().GetValue()
 	case mesos.Event_UPDATE:
@@ -467,11 +468,26 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 			t.Killing = false
 		}
 	}
-	t.addStatus(status)
+	if n := len(t.History); n > 0 && status.Reconciliation && len(uuid) == 0 && sameAnswer(t.History[n-1], status) {
+		// Reconcile now asks twice (explicitly for the live tasks, then
+		// implicitly for all), and the master answers both alike: one
+		// line says it, with the time of the latest answer. Into a new
+		// array: snapshots share this one.
+		t.History = slices.Clone(t.History)
+		t.History[n-1].Time = status.Time
+	} else {
+		t.addStatus(status)
+	}
 	st.taskChanged(t)
 	if len(uuid) > 0 {
 		st.acksReady = append(st.acksReady, ack)
 	}
+}
+
+// sameAnswer reports whether s repeats the reconciliation answer last.
+func sameAnswer(last, s Status) bool {
+	return last.Reconciliation && len(last.UUID) == 0 && last.State == s.State && last.Source == s.Source &&
+		last.Reason == s.Reason && last.Message == s.Message
 }
 
 // taskChanged persists a task and announces it.
@@ -518,4 +534,12 @@ func (st *state) onAcked(a ack) {
 			return
 		}
 	}
+}
+
+// plural is "1 offer", "2 offers": n with the word in the right number.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
