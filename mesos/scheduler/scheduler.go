@@ -54,8 +54,12 @@ type Config struct {
 	// never starves other frameworks of a real cluster.
 	HoldTime      time.Duration
 	RefuseSeconds float64
-	// EventHistory is how many master events are kept for the events page.
-	EventHistory int
+	// EventHistory is how many master events are kept for the events
+	// page, and EventHistoryBytes how many bytes they may take (default
+	// DefaultEventHistoryBytes): whichever bound comes first. An event
+	// over 1 MiB is kept as its summary only.
+	EventHistory      int
+	EventHistoryBytes int
 	// LaunchCheck is how long a launched task may go without any update
 	// before it is reconciled, and again at that interval until the master
 	// answers (default 30 s): an ACCEPT lost on its way is found this way.
@@ -119,6 +123,9 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if cfg.EventHistory <= 0 {
 		cfg.EventHistory = DefaultEventHistory
+	}
+	if cfg.EventHistoryBytes <= 0 {
+		cfg.EventHistoryBytes = DefaultEventHistoryBytes
 	}
 	if cfg.LaunchCheck <= 0 {
 		cfg.LaunchCheck = DefaultLaunchCheck

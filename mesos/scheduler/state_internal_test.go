@@ -1,8 +1,10 @@
 package scheduler
 
 import (
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/offerdeck/offerdeck/mesos"
 )
@@ -28,5 +30,18 @@ func TestEventHistoryKeepsNewest(t *testing.T) {
 		if len(st.events) >= 200 {
 			t.Fatalf("after %d events: %d held, want fewer than twice the history", i, len(st.events))
 		}
+	}
+}
+
+// TestClipKeepsRunesWhole: a cut message stays valid UTF-8 and says how
+// long it was.
+func TestClipKeepsRunesWhole(t *testing.T) {
+	s := strings.Repeat("é", 10) // 20 bytes
+	got := clip(s, 5)
+	if !utf8.ValidString(got) || !strings.HasPrefix(got, "éé…") || !strings.Contains(got, "cut from 20 bytes") {
+		t.Errorf("clip(%q, 5) = %q", s, got)
+	}
+	if got := clip("short", 5); got != "short" {
+		t.Errorf("clip(short, 5) = %q", got)
 	}
 }
