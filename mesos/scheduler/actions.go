@@ -75,6 +75,12 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 			st.replies = append(st.replies, func(error) { ch <- prepared{cached: r} })
 			return
 		}
+		if waiting, ok := st.inflight[key]; ok {
+			// The first request is still with the master: this repeat
+			// gets its answer when it comes.
+			st.inflight[key] = append(waiting, repeat{who, func(r *actionResult) { ch <- prepared{cached: r} }})
+			return
+		}
 		p, err := prepare(st)
 		if err != nil || p.call == nil {
 			res := p.result
@@ -92,6 +98,9 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 				ch <- prepared{p: p, err: err}
 			})
 			return
+		}
+		if key != "" {
+			st.inflight[key] = nil
 		}
 		if !p.durable {
 			ch <- prepared{p: p}
@@ -141,6 +150,15 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 		res, err := pr.p.finish(st, callErr)
 		st.audit(who, action, target, request, res, err)
 		st.remember(key, who, res, err)
+		if key != "" {
+			r := newActionResult(time.Now(), who.RequestID, res, err)
+			repeats := st.inflight[key]
+			delete(st.inflight, key)
+			for _, rp := range repeats {
+				st.auditReplay(rp.who, action, target, r)
+				st.replies = append(st.replies, func(error) { rp.answer(r) })
+			}
+		}
 		sent := !pr.unsaved
 		st.replies = append(st.replies, func(perr error) {
 			if err == nil && perr != nil {
@@ -161,6 +179,12 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
+}
+
+// repeat is a request repeated while the first one is with the master.
+type repeat struct {
+	who    Actor
+	answer func(*actionResult)
 }
 
 // remember keeps an action's answer for repeats of its request, stored
