@@ -292,6 +292,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		b.calls = nil
 		s.commit(b, st.acker)
 	}
+	if w := s.unwritten; w != nil {
+		// The disk never took them: say what is lost. Unacknowledged
+		// updates come again from the agents; launches were answered
+		// with the failure and never sent.
+		s.log.Error("stopped with state not saved", "tasks", len(w.tasks), "audit_entries", len(w.audit),
+			"queued_specs", len(w.queuePut), "framework_id_unsaved", w.frameworkID != nil)
+	}
 	return nil
 }
 
