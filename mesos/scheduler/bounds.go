@@ -94,22 +94,29 @@ func refusal(e *mesos.Event) string {
 		if u := s.GetUuid(); len(u) != 0 && len(u) != 16 {
 			return fmt.Sprintf("update uuid of %d bytes, not 16", len(u))
 		}
-	case mesos.Event_OFFERS:
-		for _, o := range e.GetOffers().GetOffers() {
-			for _, p := range []string{
-				idProblem("offer id", o.GetId().GetValue(), maxOfferIDBytes),
-				idProblem("agent id", o.GetAgentId().GetValue(), maxIDBytes),
-				idProblem("hostname", o.GetHostname(), maxHostnameBytes),
-			} {
-				if p != "" {
-					return p
-				}
-			}
-		}
 	case mesos.Event_RESCIND:
 		return idProblem("offer id", e.GetRescind().GetOfferId().GetValue(), maxOfferIDBytes)
 	case mesos.Event_SUBSCRIBED:
 		return idProblem("framework id", e.GetSubscribed().GetFrameworkId().GetValue(), maxIDBytes)
+	}
+	return ""
+}
+
+// offerProblem says why an offer is not kept, or "". An OFFERS event is
+// judged offer by offer (see onEvent), so one bad offer does not hold
+// the others' resources back.
+func offerProblem(o *mesos.Offer) string {
+	for _, p := range []string{
+		idProblem("offer id", o.GetId().GetValue(), maxOfferIDBytes),
+		idProblem("agent id", o.GetAgentId().GetValue(), maxIDBytes),
+		idProblem("hostname", o.GetHostname(), maxHostnameBytes),
+	} {
+		if p != "" {
+			return p
+		}
+	}
+	if o.GetId().GetValue() == "" {
+		return "offer without an id"
 	}
 	return ""
 }

@@ -21,7 +21,8 @@ import (
 
 // hostileMaster is a master over real HTTP that answers SUBSCRIBE with the
 // events a test scripts, and every other call with 202.
-func hostileMaster(t *testing.T, events []*mesos.Event) string {
+// Every call it received goes to calls.
+func hostileMaster(t *testing.T, events []*mesos.Event, calls chan<- *mesos.Call) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -31,6 +32,10 @@ func hostileMaster(t *testing.T, events []*mesos.Event) string {
 			return
 		}
 		if call.GetType() != mesos.Call_SUBSCRIBE {
+			select {
+			case calls <- call:
+			default: // the test reads what it needs
+			}
 			w.WriteHeader(http.StatusAccepted)
 			return
 		}
@@ -112,8 +117,12 @@ func TestHostileMasterCannotGrowMemory(t *testing.T) {
 	events = append(events, &mesos.Event{Type: mesos.Event_OFFERS.Enum(), Offers: &mesos.Event_Offers{Offers: []*mesos.Offer{{
 		Id: &mesos.OfferID{Value: proto.String("final")}, FrameworkId: &mesos.FrameworkID{Value: proto.String("hostile-fw")},
 		AgentId: &mesos.AgentID{Value: proto.String("agent-1")}, Hostname: proto.String("agent-1.example"),
+	}, {
+		Id: &mesos.OfferID{Value: proto.String("long-hostname")}, FrameworkId: &mesos.FrameworkID{Value: proto.String("hostile-fw")},
+		AgentId: &mesos.AgentID{Value: proto.String("agent-2")}, Hostname: proto.String(strings.Repeat("h", huge)),
 	}}}})
-	base := hostileMaster(t, events)
+	calls := make(chan *mesos.Call, 4096)
+	base := hostileMaster(t, events, calls)
 
 	var logs logBuffer
 	s := startScheduler(t, base, t.TempDir(), func(c *scheduler.Config) {
@@ -135,6 +144,19 @@ func TestHostileMasterCannotGrowMemory(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the last event was not applied within a minute; %d tasks", len(snap.Tasks))
+		}
+	}
+
+	if snap.Offers[0].ID != "final" {
+		t.Errorf("offer kept = %s, want final", snap.Offers[0].ID)
+	}
+	// The offer with a 1 MiB hostname is not kept, but given back.
+	for declined := false; !declined; {
+		select {
+		case c := <-calls:
+			declined = c.GetType() == mesos.Call_DECLINE && c.GetDecline().GetOfferIds()[0].GetValue() == "long-hostname"
+		case <-time.After(30 * time.Second):
+			t.Fatal("the offer with a 1 MiB hostname was never declined")
 		}
 	}
 

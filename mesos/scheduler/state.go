@@ -218,8 +218,24 @@ func (st *state) onEvent(e *mesos.Event) {
 	case mesos.Event_SUBSCRIBED:
 		st.onSubscribed(e.GetSubscribed())
 	case mesos.Event_OFFERS:
+		var refused []*mesos.OfferID
 		for _, o := range e.GetOffers().GetOffers() {
+			if why := offerProblem(o); why != "" {
+				// Not kept, but given back when its id allows, so its
+				// resources are not held by us for good.
+				st.refuse("offer", why, now)
+				if len(o.GetId().GetValue()) <= maxOfferIDBytes {
+					refused = append(refused, o.GetId())
+				}
+				continue
+			}
 			st.addOffer(o, now)
+		}
+		if len(refused) > 0 {
+			st.call(&mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{
+				OfferIds: refused,
+				Filters:  &mesos.Filters{RefuseSeconds: proto.Float64(st.s.cfg.RefuseSeconds)},
+			}}, nil)
 		}
 		st.placeQueued()
 	case mesos.Event_RESCIND:
@@ -336,7 +352,7 @@ func summarize(e *mesos.Event) string {
 		offers := e.GetOffers().GetOffers()
 		var hosts []string
 		for _, o := range offers[:min(len(offers), 5)] {
-			hosts = append(hosts, o.GetHostname())
+			hosts = append(hosts, clip(o.GetHostname(), maxHostnameBytes))
 		}
 		more := ""
 		if len(offers) > 5 {
