@@ -75,10 +75,10 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 			st.replies = append(st.replies, func(error) { ch <- prepared{cached: r} })
 			return
 		}
-		if waiting, ok := st.inflight[key]; ok {
+		if first := st.inflight[key]; first != nil && time.Since(first.since) < inflightWait {
 			// The first request is still with the master: this repeat
 			// gets its answer when it comes.
-			st.inflight[key] = append(waiting, repeat{who, func(r *actionResult) { ch <- prepared{cached: r} }})
+			first.repeats = append(first.repeats, repeat{who, func(r *actionResult) { ch <- prepared{cached: r} }})
 			return
 		}
 		p, err := prepare(st)
@@ -100,7 +100,7 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 			return
 		}
 		if key != "" {
-			st.inflight[key] = nil
+			st.inflight[key] = &inflight{since: time.Now()}
 		}
 		if !p.durable {
 			ch <- prepared{p: p}
@@ -152,7 +152,10 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 		st.remember(key, who, res, err)
 		if key != "" {
 			r := newActionResult(time.Now(), who.RequestID, res, err)
-			repeats := st.inflight[key]
+			var repeats []repeat
+			if first := st.inflight[key]; first != nil {
+				repeats = first.repeats
+			}
 			delete(st.inflight, key)
 			for _, rp := range repeats {
 				st.auditReplay(rp.who, action, target, r)
@@ -178,6 +181,28 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 		return f.res, f.err
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
+	}
+}
+
+// inflightWait bounds how long a repeat waits for the first request's
+// answer: a first request whose caller gave up before sending its call
+// never answers, and its repeats must not wait for it forever.
+const inflightWait = time.Minute
+
+// inflight is a request with the master, and its repeats meanwhile.
+type inflight struct {
+	since   time.Time
+	repeats []repeat
+}
+
+// forgetAbandoned drops requests that have been with the master longer
+// than a repeat would wait for them: their callers gave up before the
+// call went out, so no answer will come.
+func (st *state) forgetAbandoned(now time.Time) {
+	for key, first := range st.inflight {
+		if now.Sub(first.since) >= inflightWait {
+			delete(st.inflight, key)
+		}
 	}
 }
 

@@ -381,6 +381,7 @@ func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change,
 			st.checkStorage()
 			st.expireHolds(now)
 			st.checkLaunches(now)
+			st.forgetAbandoned(now)
 			// While the disk fails, try again even when nothing else
 			// is to be written, so the dashboard recovers by itself.
 			retry = s.health.failing()

@@ -98,7 +98,7 @@ type state struct {
 	refused      refusals // input from the master refused, for the log
 	auditSeq     uint64
 	done         *results
-	inflight     map[string][]repeat // requests with the master, by requestKey, and their repeats
+	inflight     map[string]*inflight // requests with the master, by requestKey
 
 	// pending is written at the next commit; acknowledgements, calls to
 	// the master and replies wait for it; out holds the changes to emit
@@ -129,7 +129,7 @@ func (s *Scheduler) restore() (*state, error) {
 		auditSeq:     auditSeq,
 		acker:        newAcker(),
 		index:        newTaskIndex(),
-		inflight:     map[string][]repeat{},
+		inflight:     map[string]*inflight{},
 	}
 	for _, t := range tasks {
 		if t.Registration == frameworkID && frameworkID != "" {
