@@ -327,11 +327,12 @@ func (st *state) addEvent(ev Event, size int) {
 }
 
 // keptFrom is the index of the oldest event kept: the newest EventHistory
-// events, as far as they fit in EventHistoryBytes.
+// events, as far as they fit in EventHistoryBytes, and at least the newest.
 func (st *state) keptFrom() int {
 	keep, budget := st.s.cfg.EventHistory, st.s.cfg.EventHistoryBytes
 	i := len(st.events)
-	for i > 0 && len(st.events)-i < keep && budget >= st.events[i-1].size {
+	// The newest is always kept: an event is at most maxKeptEventBytes.
+	for i > 0 && len(st.events)-i < keep && (i == len(st.events) || budget >= st.events[i-1].size) {
 		budget -= st.events[i-1].size
 		i--
 	}
