@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -185,4 +187,79 @@ func TestKilledMidLaunch(t *testing.T) {
 			t.Errorf("the master has %d tasks named inflight, want none", all)
 		}
 	})
+}
+
+// launch posts the launch form with a request id and returns the answer.
+func launch(base, name, requestID string, instances int) (map[string]any, error) {
+	req, _ := http.NewRequest(http.MethodPost, base+"/launch", strings.NewReader(url.Values{
+		"name": {name}, "command": {"sleep 600"}, "cpus": {"0.05"}, "mem": {"4"}, "instances": {strconv.Itoa(instances)},
+		"request_id": {requestID}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var answer map[string]any
+	return answer, json.NewDecoder(resp.Body).Decode(&answer)
+}
+
+// TestResentLaunchesAfterSIGKILL: launches answered, the dashboard
+// SIGKILLed and restarted, the same requests sent again (a browser
+// retrying its form): nothing is launched twice.
+func TestResentLaunchesAfterSIGKILL(t *testing.T) {
+	_, master := localtest.Start(t, local.Config{SimulateCommands: true})
+	state := t.TempDir()
+	dash, base := startDashboard(t, master, state)
+	firstOffer(t, base)
+	const launches, instances = 5, 4
+	names := make([]string, launches)
+	for i := range launches {
+		names[i] = fmt.Sprintf("again%d", i)
+		if answer, err := launch(base, names[i], "resend-"+names[i], instances); err != nil || answer["ok"] != true {
+			t.Fatalf("launch %s = %v, %v", names[i], answer, err)
+		}
+	}
+	running := func() (all, run int) {
+		for _, name := range names {
+			a, r := masterTasks(t, master, name)
+			all, run = all+a, run+r
+		}
+		return all, run
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, run := running(); run == launches*instances {
+			break
+		}
+		if time.Now().After(deadline) {
+			all, run := running()
+			t.Fatalf("the master has %d tasks (%d running), want %d running", all, run, launches*instances)
+		}
+	}
+	dash.Process.Signal(syscall.SIGKILL)
+	dash.Wait()
+
+	_, base = startDashboard(t, master, state)
+	for _, name := range names {
+		if answer, err := launch(base, name, "resend-"+name, instances); err != nil || answer["ok"] != true {
+			t.Fatalf("resent launch %s = %v, %v", name, answer, err)
+		}
+	}
+	// A launch carried out again would be on the tasks page (or its
+	// queue) once answered; the master must still hold each task once.
+	resp, err := http.Get(base + "/tasks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, name := range names {
+		if n := strings.Count(string(page), ">"+name+"<"); n != instances {
+			t.Errorf("the tasks page shows %s %d times, want %d", name, n, instances)
+		}
+	}
+	if all, _ := running(); all != launches*instances {
+		t.Errorf("the master has %d tasks, want %d: duplicates after the restart", all, launches*instances)
+	}
 }

@@ -75,6 +75,12 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 			st.replies = append(st.replies, func(error) { ch <- prepared{cached: r} })
 			return
 		}
+		if first := st.inflight[key]; first != nil && time.Since(first.since) < inflightWait {
+			// The first request is still with the master: this repeat
+			// gets its answer when it comes.
+			first.repeats = append(first.repeats, repeat{who, func(r *actionResult) { ch <- prepared{cached: r} }})
+			return
+		}
 		p, err := prepare(st)
 		if err != nil || p.call == nil {
 			res := p.result
@@ -92,6 +98,9 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 				ch <- prepared{p: p, err: err}
 			})
 			return
+		}
+		if key != "" {
+			st.inflight[key] = &inflight{since: time.Now()}
 		}
 		if !p.durable {
 			ch <- prepared{p: p}
@@ -141,6 +150,18 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 		res, err := pr.p.finish(st, callErr)
 		st.audit(who, action, target, request, res, err)
 		st.remember(key, who, res, err)
+		if key != "" {
+			r := newActionResult(time.Now(), who.RequestID, res, err)
+			var repeats []repeat
+			if first := st.inflight[key]; first != nil {
+				repeats = first.repeats
+			}
+			delete(st.inflight, key)
+			for _, rp := range repeats {
+				st.auditReplay(rp.who, action, target, r)
+				st.replies = append(st.replies, func(error) { rp.answer(r) })
+			}
+		}
 		sent := !pr.unsaved
 		st.replies = append(st.replies, func(perr error) {
 			if err == nil && perr != nil {
@@ -161,6 +182,34 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
+}
+
+// inflightWait bounds how long a repeat waits for the first request's
+// answer: a first request whose caller gave up before sending its call
+// never answers, and its repeats must not wait for it forever.
+const inflightWait = time.Minute
+
+// inflight is a request with the master, and its repeats meanwhile.
+type inflight struct {
+	since   time.Time
+	repeats []repeat
+}
+
+// forgetAbandoned drops requests that have been with the master longer
+// than a repeat would wait for them: their callers gave up before the
+// call went out, so no answer will come.
+func (st *state) forgetAbandoned(now time.Time) {
+	for key, first := range st.inflight {
+		if now.Sub(first.since) >= inflightWait {
+			delete(st.inflight, key)
+		}
+	}
+}
+
+// repeat is a request repeated while the first one is with the master.
+type repeat struct {
+	who    Actor
+	answer func(*actionResult)
 }
 
 // remember keeps an action's answer for repeats of its request, stored

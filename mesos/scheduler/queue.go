@@ -216,7 +216,8 @@ func (st *state) describeQueued(q *queued) *Queued {
 // was launched (as opposed to an answer lost on the way).
 func refused(err error) bool {
 	var apiErr *mesos.APIError
-	return errors.As(err, &apiErr) || errors.Is(err, ErrNotConnected) || errors.Is(err, mesos.ErrNotSubscribed)
+	return errors.As(err, &apiErr) || errors.Is(err, ErrNotConnected) || errors.Is(err, mesos.ErrNotSubscribed) ||
+		errors.Is(err, ErrStorage) // held back, never sent
 }
 
 // requeue puts the instances of queued specs whose ACCEPT was refused

@@ -122,3 +122,51 @@ func TestRequestIDsSurviveRestart(t *testing.T) {
 		t.Errorf("newest audit entry = %+v, want the kill, not a replay", e)
 	}
 }
+
+// TestRepeatWhileFirstIsWithTheMaster: a repeat that arrives while the
+// first request's ACCEPT is still with the master waits for its answer,
+// instead of failing on the offer the first one took.
+func TestRepeatWhileFirstIsWithTheMaster(t *testing.T) {
+	m, base := startMaster(t, local.Config{SimulateCommands: true})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	snap := s.waitFor(t, "an offer", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	m.SetResponseDelay(2 * time.Second)
+	who := scheduler.Actor{User: "ann", Origin: "test", RequestID: "slow-1"}
+	spec := []scheduler.TaskSpec{{Name: "slow", Command: "sleep 600", CPUs: 0.1, Mem: 8}}
+	type answer struct {
+		res scheduler.Result
+		err error
+	}
+	first := make(chan answer, 1)
+	go func() {
+		res, err := s.Accept(t.Context(), who, snap.Offers[0].ID, spec)
+		first <- answer{res, err}
+	}()
+	s.waitFor(t, "the first one launching", func(s *scheduler.Snapshot) bool { _, n := countNamedLaunching(s, "slow"); return n == 1 })
+	res, err := s.Accept(t.Context(), who, snap.Offers[0].ID, spec)
+	f := <-first
+	m.SetResponseDelay(0)
+	if f.err != nil || err != nil || len(res.TaskIDs) != 1 || res.Message != f.res.Message {
+		t.Fatalf("first = %+v, %v; repeat = %+v, %v; want the same answer", f.res, f.err, res, err)
+	}
+	snap, _ = s.Snapshot(t.Context())
+	if n, _ := countNamed(snap, "slow"); n != 1 {
+		t.Errorf("%d tasks launched, want 1", n)
+	}
+	entries, _ := s.AuditLog(0, 10)
+	if len(entries) != 2 || !strings.HasPrefix(entries[0].Request, "replayed request slow-1") {
+		t.Errorf("audit = %+v, want the accept and its replay", entries)
+	}
+}
+
+func countNamedLaunching(snap *scheduler.Snapshot, prefix string) (tasks, launching int) {
+	for _, tk := range snap.Tasks {
+		if strings.HasPrefix(tk.Name, prefix) {
+			tasks++
+			if tk.Launching {
+				launching++
+			}
+		}
+	}
+	return tasks, launching
+}

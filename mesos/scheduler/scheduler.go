@@ -54,8 +54,12 @@ type Config struct {
 	// never starves other frameworks of a real cluster.
 	HoldTime      time.Duration
 	RefuseSeconds float64
-	// EventHistory is how many master events are kept for the events page.
-	EventHistory int
+	// EventHistory is how many master events are kept for the events
+	// page, and EventHistoryBytes how many bytes they may take (default
+	// DefaultEventHistoryBytes): whichever bound comes first. An event
+	// over 1 MiB is kept as its summary only.
+	EventHistory      int
+	EventHistoryBytes int
 	// LaunchCheck is how long a launched task may go without any update
 	// before it is reconciled, and again at that interval until the master
 	// answers (default 30 s): an ACCEPT lost on its way is found this way.
@@ -119,6 +123,9 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if cfg.EventHistory <= 0 {
 		cfg.EventHistory = DefaultEventHistory
+	}
+	if cfg.EventHistoryBytes <= 0 {
+		cfg.EventHistoryBytes = DefaultEventHistoryBytes
 	}
 	if cfg.LaunchCheck <= 0 {
 		cfg.LaunchCheck = DefaultLaunchCheck
@@ -285,6 +292,13 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		b.calls = nil
 		s.commit(b, st.acker)
 	}
+	if w := s.unwritten; w != nil {
+		// The disk never took them: say what is lost. Unacknowledged
+		// updates come again from the agents; launches were answered
+		// with the failure and never sent.
+		s.log.Error("stopped with state not saved", "tasks", len(w.tasks), "audit_entries", len(w.audit),
+			"queued_specs", len(w.queuePut), "framework_id_unsaved", w.frameworkID != nil)
+	}
 	return nil
 }
 
@@ -367,6 +381,7 @@ func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change,
 			st.checkStorage()
 			st.expireHolds(now)
 			st.checkLaunches(now)
+			st.forgetAbandoned(now)
 			// While the disk fails, try again even when nothing else
 			// is to be written, so the dashboard recovers by itself.
 			retry = s.health.failing()

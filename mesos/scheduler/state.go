@@ -92,10 +92,14 @@ type state struct {
 	older        []*Task           // tasks of registrations the master removed
 	queue        []*queued
 	placed       []*queued // specs fully placed recently, for requeues
-	events       []Event   // oldest first; up to twice EventHistory, see keptEvents
+	events       []Event   // oldest first; up to twice EventHistory(Bytes), see keptEvents
+	eventBytes   int       // the sizes of events
 	eventSeq     uint64
+	orphans      int      // tasks in tasks that we never launched
+	refused      refusals // input from the master refused, for the log
 	auditSeq     uint64
 	done         *results
+	inflight     map[string]*inflight // requests with the master, by requestKey
 
 	// pending is written at the next commit; acknowledgements, calls to
 	// the master and replies wait for it; out holds the changes to emit
@@ -126,11 +130,15 @@ func (s *Scheduler) restore() (*state, error) {
 		auditSeq:     auditSeq,
 		acker:        newAcker(),
 		index:        newTaskIndex(),
+		inflight:     map[string]*inflight{},
 	}
 	for _, t := range tasks {
 		if t.Registration == frameworkID && frameworkID != "" {
 			st.tasks[t.ID] = t
 			st.index.track(t)
+			if t.Orphan {
+				st.orphans++
+			}
 		} else {
 			st.older = append(st.older, t)
 		}
@@ -185,6 +193,7 @@ func (st *state) onMasterError(me *mesos.MasterError) {
 		}
 		st.index.forget(st.tasks)
 		st.tasks = map[string]*Task{}
+		st.orphans = 0
 		st.registration = ""
 		empty := ""
 		st.pending.frameworkID = &empty
@@ -200,13 +209,34 @@ func (st *state) onMasterError(me *mesos.MasterError) {
 func (st *state) onEvent(e *mesos.Event) {
 	now := time.Now()
 	st.conn.LastEvent = now
+	if why := refusal(e); why != "" {
+		st.refuse(e.GetType().String()+" event", why, now)
+		st.refusedEvent(e, why, now)
+		return
+	}
 	st.recordEvent(e, now)
 	switch e.GetType() {
 	case mesos.Event_SUBSCRIBED:
 		st.onSubscribed(e.GetSubscribed())
 	case mesos.Event_OFFERS:
+		var refused []*mesos.OfferID
 		for _, o := range e.GetOffers().GetOffers() {
+			if why := offerProblem(o); why != "" {
+				// Not kept, but given back when its id allows, so its
+				// resources are not held by us for good.
+				st.refuse("offer", why, now)
+				if len(o.GetId().GetValue()) <= maxOfferIDBytes {
+					refused = append(refused, o.GetId())
+				}
+				continue
+			}
 			st.addOffer(o, now)
+		}
+		if len(refused) > 0 {
+			st.call(&mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{
+				OfferIds: refused,
+				Filters:  &mesos.Filters{RefuseSeconds: proto.Float64(st.s.cfg.RefuseSeconds)},
+			}}, nil)
 		}
 		st.placeQueued()
 	case mesos.Event_RESCIND:
@@ -265,22 +295,54 @@ func (st *state) reconcile(tasks []*Task) {
 	st.call(&mesos.Call{Type: mesos.Call_RECONCILE.Enum(), Reconcile: r}, nil)
 }
 
-// recordEvent keeps the event for the events page.
+// recordEvent keeps the event for the events page; one too large to keep
+// whole is kept as its summary.
 func (st *state) recordEvent(e *mesos.Event, now time.Time) {
+	size := eventSize(e)
+	ev := Event{Time: now, Type: e.GetType().String(), Summary: summarize(e), msg: e, json: &lazyJSON{}}
+	if size > maxKeptEventBytes {
+		note := fmt.Sprintf("event of %d bytes, not kept (over %d)", size, maxKeptEventBytes)
+		ev.Summary += " (" + note + ")"
+		ev.msg, ev.json, size = nil, stubJSON(e, note), 0
+	}
+	st.addEvent(ev, size)
+}
+
+// addEvent appends ev, of size bytes, to the events kept, and announces it.
+func (st *state) addEvent(ev Event, size int) {
 	st.eventSeq++
-	ev := Event{Seq: st.eventSeq, Time: now, Type: e.GetType().String(), Summary: summarize(e), msg: e, json: &lazyJSON{}}
+	ev.Seq = st.eventSeq
+	ev.size = eventOverhead + size + len(ev.Summary)
 	st.events = append(st.events, ev)
+	st.eventBytes += ev.size
 	// Trim in halves, not one at a time: shifting the whole history on
 	// every event made a reconciliation burst quadratic in its length.
-	if keep := st.s.cfg.EventHistory; len(st.events) >= 2*keep {
-		st.events = slices.Delete(st.events, 0, len(st.events)-keep)
+	if keep, keepBytes := st.s.cfg.EventHistory, st.s.cfg.EventHistoryBytes; len(st.events) >= 2*keep || st.eventBytes >= 2*keepBytes {
+		from := st.keptFrom()
+		for _, old := range st.events[:from] {
+			st.eventBytes -= old.size
+		}
+		st.events = slices.Delete(st.events, 0, from)
 	}
 	st.change(Change{Kind: EventAdded, Event: &ev})
 }
 
-// keptEvents are the newest EventHistory events, oldest first.
+// keptFrom is the index of the oldest event kept: the newest EventHistory
+// events, as far as they fit in EventHistoryBytes, and at least the newest.
+func (st *state) keptFrom() int {
+	keep, budget := st.s.cfg.EventHistory, st.s.cfg.EventHistoryBytes
+	i := len(st.events)
+	// The newest is always kept: an event is at most maxKeptEventBytes.
+	for i > 0 && len(st.events)-i < keep && (i == len(st.events) || budget >= st.events[i-1].size) {
+		budget -= st.events[i-1].size
+		i--
+	}
+	return i
+}
+
+// keptEvents are the events kept for the events page, oldest first.
 func (st *state) keptEvents() []Event {
-	return st.events[max(0, len(st.events)-st.s.cfg.EventHistory):]
+	return st.events[st.keptFrom():]
 }
 
 // summarize is the one-line text of an event for the events page.
@@ -292,7 +354,7 @@ func summarize(e *mesos.Event) string {
 		offers := e.GetOffers().GetOffers()
 		var hosts []string
 		for _, o := range offers[:min(len(offers), 5)] {
-			hosts = append(hosts, o.GetHostname())
+			hosts = append(hosts, clip(o.GetHostname(), maxHostnameBytes))
 		}
 		more := ""
 		if len(offers) > 5 {
@@ -305,13 +367,13 @@ func summarize(e *mesos.Event) string {
 		s := e.GetUpdate().GetStatus()
 		msg := s.GetTaskId().GetValue() + " " + s.GetState().String()
 		if s.GetMessage() != "" {
-			msg += ": " + s.GetMessage()
+			msg += ": " + clip(s.GetMessage(), maxSummaryMessage)
 		}
 		return msg
 	case mesos.Event_FAILURE:
 		return "agent " + e.GetFailure().GetAgentId().GetValue()
 	case mesos.Event_ERROR:
-		return e.GetError().GetMessage()
+		return clip(e.GetError().GetMessage(), maxSummaryMessage)
 	}
 	return ""
 }
@@ -412,9 +474,15 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 	t := st.tasks[id]
 	if t == nil {
 		// An update for a task we never launched: shown as an orphan,
-		// never killed automatically.
+		// never killed automatically; so many of them are refused,
+		// unacknowledged, that they cannot grow the state unbounded.
+		if st.orphans >= maxOrphans {
+			st.refuse("update", fmt.Sprintf("over %d tasks this framework never launched", maxOrphans), now)
+			return
+		}
 		t = &Task{ID: id, Orphan: true, Registration: st.registration, State: ts.GetState()}
 		st.tasks[id] = t
+		st.orphans++
 	}
 	uuid := ts.GetUuid()
 	ack := ack{agentID: ts.GetAgentId().GetValue(), taskID: id, uuid: uuid}
@@ -430,7 +498,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 	status := Status{
 		State:          ts.GetState(),
 		Source:         ts.GetSource(),
-		Message:        ts.GetMessage(),
+		Message:        clip(ts.GetMessage(), maxMessageBytes),
 		Time:           now,
 		UUID:           uuid,
 		Reconciliation: ts.GetReason() == mesos.TaskStatus_REASON_RECONCILIATION,

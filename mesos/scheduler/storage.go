@@ -121,8 +121,14 @@ func (st *state) checkStorage() {
 		msg = err.Error()
 	}
 	if msg != st.conn.StorageErr {
+		recovered := msg == ""
 		st.conn.StorageErr = msg
 		st.connChanged()
+		if recovered {
+			// Instances put back while the disk failed wait on offers
+			// we may hold already: place them now.
+			st.placeQueued()
+		}
 	}
 }
 

@@ -221,3 +221,51 @@ func TestFullTmpfs(t *testing.T) {
 	}
 	t.Logf("%d launches answered before the disk was full, then: %v", len(answered)-1, failure)
 }
+
+// TestQueuedLaunchSurvivesFullDisk: a launch answered "queued" before the
+// disk filled is placed while it is full; that ACCEPT is held back, the
+// instances go back to the queue, and once the disk takes writes they are
+// placed again: each instance runs once, none is lost.
+func TestQueuedLaunchSurvivesFullDisk(t *testing.T) {
+	m, base := startMaster(t, local.Config{SimulateCommands: true})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	snap := s.waitFor(t, "three offers", func(s *scheduler.Snapshot) bool { return len(s.Offers) == 3 })
+	fw := snap.Conn.FrameworkID
+	for _, o := range snap.Offers {
+		if _, err := s.Decline(t.Context(), operator, o.ID, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Name: "patient", Command: "sleep 600", CPUs: 0.1, Mem: 8, Instances: 2})
+	if err != nil || !strings.Contains(res.Message, "queued 2") {
+		t.Fatalf("Launch with no offer = %+v, %v; want it queued", res, err)
+	}
+
+	scheduler.FailWrites(s.Scheduler, &fs.PathError{Op: "write", Path: "offerdeck.db", Err: syscall.ENOSPC})
+	// Offers come again: the queued instances are placed, but the disk
+	// cannot take the launch intents.
+	if _, err := s.Revive(t.Context(), operator); !errors.Is(err, scheduler.ErrStorage) {
+		t.Fatalf("Revive on a full disk = %v, want it sent and ErrStorage", err)
+	}
+	s.waitFor(t, "the placement held back and put back in the queue", func(s *scheduler.Snapshot) bool {
+		tasks, launching := countNamedLaunching(s, "patient")
+		return tasks >= 2 && launching == 0 && len(s.Queue) == 1 && s.Queue[0].Left == 2 && s.Conn.StorageErr != ""
+	})
+	if n := masterTasks(m, fw, "patient"); n != 0 {
+		t.Fatalf("the master got %d tasks while the disk was full, want 0", n)
+	}
+
+	scheduler.FailWrites(s.Scheduler, nil)
+	s.waitFor(t, "both instances running once the disk takes writes", func(s *scheduler.Snapshot) bool {
+		running := 0
+		for _, tk := range s.Tasks {
+			if tk.Name == "patient" && tk.State == mesos.TaskState_TASK_RUNNING {
+				running++
+			}
+		}
+		return running == 2 && len(s.Queue) == 0 && s.Conn.StorageErr == ""
+	})
+	if n := masterTasks(m, fw, "patient"); n != 2 {
+		t.Errorf("the master holds %d tasks, want 2", n)
+	}
+}

@@ -119,13 +119,23 @@ func (t *Task) HasStatus(n int) bool {
 }
 
 // addStatus appends s to the history, keeping the first status and the
-// latest maxHistory-1.
+// latest ones, at most maxHistory of them and maxHistoryBytes of
+// messages.
 func (t *Task) addStatus(s Status) {
 	t.History = append(t.History, s)
 	t.Statuses = max(t.Statuses, len(t.History)-1) + 1
-	if len(t.History) > maxHistory {
+	drop := len(t.History) - maxHistory // statuses after the first to drop
+	if excess := t.historyBytes() - maxHistoryBytes; excess > 0 {
+		n := 0
+		for i := 1; i < len(t.History)-1 && excess > 0; i++ {
+			excess -= len(t.History[i].Message)
+			n++
+		}
+		drop = max(drop, n)
+	}
+	if drop > 0 {
 		// Into a new array: snapshots share this one (see clone).
-		t.History = append(slices.Clip(t.History[:1]), t.History[len(t.History)-maxHistory+1:]...)
+		t.History = append(slices.Clip(t.History[:1]), t.History[1+drop:]...)
 	}
 }
 
@@ -175,8 +185,9 @@ type Event struct {
 	Type    string
 	Summary string
 
-	msg  *mesos.Event // never modified after it arrives
+	msg  *mesos.Event // never modified after it arrives; nil when not kept
 	json *lazyJSON    // shared by every copy of this Event
+	size int          // what keeping it costs, in bytes, roughly
 }
 
 // lazyJSON holds an event's JSON once something has asked for it.
