@@ -26,6 +26,8 @@ type Layout struct {
 	Epoch string
 	// Banner is a warning every page shows, e.g. an exposure opt-out.
 	Banner string
+	// StorageErr, when set, is why the dashboard cannot save its state.
+	StorageErr string
 	// Bare leaves the navigation and the master out of the header: for
 	// someone not logged in.
 	Bare bool

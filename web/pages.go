@@ -31,6 +31,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title, active, top
 	positions, err := s.live.read(r.Context(), topics, func(m *model) {
 		l = s.layout(title, active, m.conn)
 		l.Counts = counts(m)
+		l.StorageErr = m.conn.StorageErr
 		fn(m)
 	})
 	if err != nil {

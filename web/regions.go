@@ -52,6 +52,9 @@ var regions = []region{
 	{topicHeader, "vital-master", partConn, func(m *model, cfg Config) templ.Component {
 		return ui.VitalMaster(connectionView(m.conn, cfg.Master).Master)
 	}},
+	{topicHeader, "storage-banner", partConn, func(m *model, cfg Config) templ.Component {
+		return ui.StorageBanner(m.conn.StorageErr)
+	}},
 	{topicHeader, "nav-count-offers", partOffers, func(m *model, cfg Config) templ.Component {
 		return ui.NavCount("nav-count-offers", counts(m).Offers)
 	}},

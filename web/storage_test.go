@@ -105,8 +105,25 @@ func TestFullDiskIsAnsweredAndNotReady(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "no space left on device") {
 		t.Errorf("GET /readyz on a full disk = %d %q, want 503 with the reason", resp.StatusCode, body)
 	}
+	// Every page says so, in its header, while the disk is full.
+	banner := func() string {
+		resp, body := get(t, http.MethodGet, srv.URL+"/tasks")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /tasks on a full disk = %d", resp.StatusCode)
+		}
+		return text(byID(parse(t, body), "storage-banner"))
+	}
+	if got := banner(); !strings.Contains(got, "Cannot save the dashboard's state") || !strings.Contains(got, "no space left on device") {
+		t.Errorf("the storage banner on a full disk = %q, want the reason", got)
+	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
 	waitReady(t, srv)
+	// The pages follow the scheduler's changes, a moment after /readyz.
+	for deadline := time.Now().Add(10 * time.Second); strings.TrimSpace(banner()) != ""; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the storage banner after space was freed = %q, want none", banner())
+		}
+	}
 }
