@@ -113,8 +113,15 @@ func TestFullDiskIsAnsweredAndNotReady(t *testing.T) {
 		}
 		return text(byID(parse(t, body), "storage-banner"))
 	}
-	if got := banner(); !strings.Contains(got, "Cannot save the dashboard's state") || !strings.Contains(got, "no space left on device") {
-		t.Errorf("the storage banner on a full disk = %q, want the reason", got)
+	// The pages follow the scheduler's changes, a moment after its answer.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got := banner()
+		if strings.Contains(got, "Cannot save the dashboard's state") && strings.Contains(got, "no space left on device") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the storage banner on a full disk = %q, want the reason", got)
+		}
 	}
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
