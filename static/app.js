@@ -192,7 +192,7 @@
       if (socket !== ws) return;
       socket = null;
       if (ev.code === 4000) { resync(); return; }
-      if (ev.code === 1008) { location.reload(); return; } // the session ended: the server says where to go
+      if (ev.code === 1008) { if (!leaving) location.reload(); return; } // the session ended: the server says where to go
       retry();
     });
   }
@@ -358,7 +358,11 @@
     crypto.getRandomValues(b);
     return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
   };
+  let leaving = false; // a form that navigates (log in, log out) was sent
   function wireForms() {
+    document.addEventListener("submit", (ev) => {
+      if (ev.target instanceof HTMLFormElement && !ev.target.matches(".act, .act-page")) leaving = true;
+    });
     const f = $("flash");
     if (f) f.addEventListener("click", () => { f.hidden = true; });
     document.addEventListener("submit", async (ev) => {
