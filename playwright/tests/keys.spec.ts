@@ -16,3 +16,28 @@ test('keyboard: j moves between offers, d declines the selected one, g t goes to
   await page.keyboard.press('t');
   await expect(page).toHaveURL(/\/tasks$/);
 });
+
+test('keyboard: j and k move only between offers the filter shows', async ({ page }) => {
+  await page.goto('/offers?filter=rack%3Dc3po');
+  await expect(page.locator('article.offer')).toHaveCount(3, { timeout: 15_000 }); // all on the page...
+  const shown = page.locator('section.agent:not([hidden]) article.offer');
+  await expect(shown).toHaveCount(1); // ...one of them shown
+  await expect(page.locator('#offers-hidden')).toHaveText('2 offers hidden by the filter.');
+  for (const key of ['j', 'j', 'k', 'j']) {
+    await page.keyboard.press(key);
+    await expect(page.locator('article.offer.selected')).toHaveCount(1);
+    // The selected offer is always the one the reader can see: a / d act
+    // on what is selected, never on a hidden agent's offer.
+    await expect(shown).toHaveClass(/selected/);
+  }
+});
+
+test('an action\'s answer floats over the page and leaves by itself', async ({ page }) => {
+  await page.goto('/tasks');
+  const before = await page.locator('h1').boundingBox();
+  await page.getByRole('button', { name: 'Reconcile now' }).click();
+  const flash = page.locator('#flash');
+  await expect(flash).toContainText('reconciling');
+  expect(await page.locator('h1').boundingBox()).toEqual(before); // nothing pushed down
+  await expect(flash).toBeHidden({ timeout: 15_000 });
+});
