@@ -235,9 +235,24 @@ func (st *state) auditReplay(who Actor, action, target string, r *actionResult) 
 	if r.Err != "" {
 		a.Result = "failed"
 	}
+	a.bound()
 	st.pending.audit = append(st.pending.audit, a)
 	c := *a
 	st.change(Change{Kind: AuditAdded, Audit: &c})
+}
+
+// Bounds of an audit entry's fields: a request refused for its size is
+// recorded, but not at its size.
+const (
+	maxAuditName    = 256 // user, origin, action, target
+	maxAuditRequest = 2 << 10
+	maxAuditResult  = 2 << 10 // result and error
+)
+
+// bound cuts the entry's fields to their bounds.
+func (a *AuditEntry) bound() {
+	a.User, a.Origin, a.Action, a.Target = clip(a.User, maxAuditName), clip(a.Origin, maxAuditName), clip(a.Action, maxAuditName), clip(a.Target, maxAuditName)
+	a.Request, a.Result, a.Err = clip(a.Request, maxAuditRequest), clip(a.Result, maxAuditResult), clip(a.Err, maxAuditResult)
 }
 
 // audit appends an audit entry and returns it.
@@ -250,6 +265,7 @@ func (st *state) audit(who Actor, action, target, request string, res Result, er
 	if err != nil {
 		a.Result, a.Err = "failed", err.Error()
 	}
+	a.bound()
 	st.pending.audit = append(st.pending.audit, a)
 	c := *a
 	st.change(Change{Kind: AuditAdded, Audit: &c})

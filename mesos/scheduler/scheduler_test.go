@@ -689,3 +689,28 @@ func TestReconcileNowKeepsOneLine(t *testing.T) {
 		t.Errorf("state after reconciling = %v, want running", got)
 	}
 }
+
+// TestAuditEntriesAreBounded: a launch refused for a 5,000-character name
+// is recorded, cut to the audit log's bounds, not at its size.
+func TestAuditEntriesAreBounded(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	s.waitFor(t, "subscribed", func(s *scheduler.Snapshot) bool { return s.Conn.State == mesos.Subscribed })
+	name := strings.Repeat("n", 5000)
+	if _, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Name: name, Command: "true", CPUs: 0.1, Mem: 16}); err == nil {
+		t.Fatal("a 5,000-character name was accepted")
+	}
+	entries, err := s.AuditLog(0, 1)
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("audit log = %v, %v; want the refused launch", entries, err)
+	}
+	a := entries[0]
+	if a.Result != "failed" || !strings.Contains(a.Request, "cut from") {
+		t.Errorf("audit entry = %+v, want a failed launch whose request says it was cut", a)
+	}
+	for field, v := range map[string]string{"target": a.Target, "request": a.Request, "error": a.Err} {
+		if len(v) > 2200 {
+			t.Errorf("audit %s is %d bytes, want at most about 2 KiB", field, len(v))
+		}
+	}
+}
