@@ -1,4 +1,8 @@
 import { test, expect, Page } from '@playwright/test';
+import { spawn, ChildProcess, execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 // Live equals reload: with every kind of page open, a seeded random
 // sequence of actions runs against the dashboard, and after each one every
@@ -131,6 +135,24 @@ async function act(page: Page, path: string, form: Record<string, string>) {
   return res.json().catch(() => ({ ok: false, status: res.status() }));
 }
 
+// Each seed runs a dashboard of its own, so that it can restart it.
+const binary = path.join(__dirname, '..', '.build', 'dashboard');
+function freePort(): string {
+  return execFileSync(process.execPath, ['-e',
+    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close();});"]).toString();
+}
+async function startDashboard(port: string, state: string): Promise<ChildProcess> {
+  const p = spawn(binary, ['--listen', `127.0.0.1:${port}`, '--state-dir', state], { stdio: 'ignore' });
+  await expect(async () => { expect((await fetch(`http://127.0.0.1:${port}/readyz`)).ok).toBe(true); }).toPass({ timeout: 30_000 });
+  return p;
+}
+async function stopDashboard(p: ChildProcess) {
+  if (p.exitCode !== null) return;
+  const exited = new Promise((resolve) => p.once('exit', resolve));
+  p.kill('SIGTERM');
+  await exited;
+}
+
 const seeds = (process.env.OFFERDECK_SEEDS ?? '1,2,3,4,5,6,7,8,9,10').split(',').filter(Boolean).map(Number);
 
 for (const seed of seeds) {
@@ -139,9 +161,14 @@ for (const seed of seeds) {
     console.log(`live-equals-reload seed ${seed} (OFFERDECK_SEEDS=${seed} replays it)`);
     const rand = rng(seed);
     const pick = <T,>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
+    const port = freePort();
+    const stateDir = mkdtempSync(path.join(tmpdir(), 'offerdeck-reload-'));
+    const base = `http://127.0.0.1:${port}`;
+    let dash = await startDashboard(port, stateDir);
+    try {
     const open = new Map<string, Page>();
     for (const url of pages) {
-      const p = await browser.newPage();
+      const p = await browser.newPage({ baseURL: base });
       watch(p);
       await p.goto(url);
       open.set(url, p);
@@ -150,13 +177,13 @@ for (const seed of seeds) {
     // Fresh loads happen in a page of their own, navigated anew each time,
     // without the client script: a fresh render as the server wrote it,
     // standing still at the positions it was rendered at.
-    const fresherContext = await browser.newContext({ javaScriptEnabled: false });
+    const fresherContext = await browser.newContext({ javaScriptEnabled: false, baseURL: base });
     const fresher = await fresherContext.newPage();
     await expect(driver.locator('#offer-count')).not.toHaveText('0 offers', { timeout: 15_000 });
     await settle(fresher, open, 'start');
     const launched: string[] = [];
     for (let step = 0; step < 6; step++) {
-      const choice = pick(['launch', 'launch', 'fail', 'decline', 'kill', 'reconcile']);
+      const choice = pick(['launch', 'launch', 'fail', 'decline', 'kill', 'reconcile', 'restart']);
       let what = choice;
       switch (choice) {
         case 'launch': {
@@ -183,11 +210,18 @@ for (const seed of seeds) {
         case 'reconcile':
           what += `: ${JSON.stringify(await act(driver, '/reconcile', {}))}`;
           break;
+        case 'restart':
+          // The open pages lose their streams, reconnect on their own
+          // and re-render what changed meanwhile.
+          await stopDashboard(dash);
+          dash = await startDashboard(port, stateDir);
+          break;
       }
       // A task's own page joins the open pages once one exists.
       if (launched.length > 0 && ![...open.keys()].some((u) => u.startsWith('/tasks/'))) {
         const url = '/tasks/' + encodeURIComponent(launched[0]);
-        const p = await browser.newPage();
+        const p = await browser.newPage({ baseURL: base });
+        watch(p);
         await p.goto(url);
         open.set(url, p);
       }
@@ -195,5 +229,8 @@ for (const seed of seeds) {
     }
     for (const p of open.values()) await p.close();
     await fresherContext.close();
+    } finally {
+      await stopDashboard(dash);
+    }
   });
 }
