@@ -38,6 +38,8 @@ func statusOf(err error) (status int, message string, expected bool) {
 		return http.StatusConflict, sentence(err), true
 	case errors.Is(err, scheduler.ErrStorage):
 		return http.StatusServiceUnavailable, sentence(err), true
+	case errors.Is(err, scheduler.ErrStopped):
+		return http.StatusServiceUnavailable, "The dashboard is shutting down; try again once it is back.", true
 	case errors.Is(err, scheduler.ErrNotConnected):
 		return http.StatusServiceUnavailable, "Not connected to the master right now; try again once the header says live.", true
 	case errors.Is(err, scheduler.ErrOutputUnavailable):
