@@ -253,17 +253,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
-		if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
-			if u, ok := s.cfg.Users.checkToken(strings.TrimPrefix(auth, "Bearer ")); ok {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyUser, u)))
-				return
+		if u, sess, ok := s.identify(r); ok {
+			ctx := context.WithValue(r.Context(), keyUser, u)
+			if sess != nil {
+				ctx = context.WithValue(ctx, keySession, sess)
 			}
-		} else if c, err := r.Cookie(sessionCookie); err == nil {
-			if sess, ok := s.sessions.get(c.Value); ok {
-				ctx := context.WithValue(context.WithValue(r.Context(), keyUser, sess.user), keySession, sess)
-				next.ServeHTTP(w, r.WithContext(ctx))
-				return
-			}
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
 		}
 		if r.Method == http.MethodGet && !wantsJSON(r) && r.URL.Path != "/ws" {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -271,6 +267,39 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="offerdeck"`)
 		http.Error(w, "401 log in first", http.StatusUnauthorized)
+	})
+}
+
+// identify finds the user of a request with configured users: by bearer
+// token, or else by session cookie (then sess is the session). It answers
+// nothing.
+func (s *Server) identify(r *http.Request) (u user, sess *session, ok bool) {
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
+		u, ok := s.cfg.Users.checkToken(strings.TrimPrefix(auth, "Bearer "))
+		return u, nil, ok
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if sess, ok := s.sessions.get(c.Value); ok {
+			return sess.user, sess, true
+		}
+	}
+	return user{}, nil, false
+}
+
+// requireScraper guards /metrics: with configured users, it needs a bearer
+// token (as Prometheus sends) or an operator's session. Anonymous callers
+// get 401, never a redirect a scraper would follow to the login page.
+func (s *Server) requireScraper(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Users != nil {
+			u, sess, ok := s.identify(r)
+			if !ok || (sess != nil && u.Role != RoleOperator) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="offerdeck"`)
+				http.Error(w, "401 /metrics needs a bearer token or an operator's session", http.StatusUnauthorized)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -30,6 +32,10 @@ func statusOf(err error) (status int, message string, expected bool) {
 		return http.StatusMethodNotAllowed, "This address does not accept that method.", true
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, "The form is too large.", true
+	case errors.As(err, new(url.EscapeError)):
+		// A form body that is not URL encoding (r.ParseForm): the
+		// client's mistake, not ours.
+		return http.StatusBadRequest, "The form is not valid URL encoding: " + err.Error() + ".", true
 	case errors.Is(err, errBadInput), errors.Is(err, scheduler.ErrBadSpec):
 		return http.StatusBadRequest, sentence(err), true
 	case errors.Is(err, scheduler.ErrUnknownOffer), errors.Is(err, scheduler.ErrUnknownTask), errors.Is(err, scheduler.ErrUnknownQueued), errors.Is(err, errUnknownEvent):
@@ -62,8 +68,21 @@ func sentence(err error) string {
 
 // handle adapts a handler that returns an error into an http.HandlerFunc,
 // answering errors through statusOf.
+//
+// When the request's path was escaped in a way Go does not reproduce (for
+// example /tasks/%C3%BCber(1)-x: Go would escape the parentheses), chi
+// routes on r.URL.RawPath, so that an escaped "/" inside an id stays in
+// it, and the parameters it captured are still escaped; handle unescapes
+// them, so handlers always see ids as they are.
 func (s *Server) handle(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if rctx := chi.RouteContext(r.Context()); rctx != nil && r.URL.RawPath != "" {
+			for i, v := range rctx.URLParams.Values {
+				if u, err := url.PathUnescape(v); err == nil {
+					rctx.URLParams.Values[i] = u
+				}
+			}
+		}
 		if err := h(w, r); err != nil {
 			s.fail(w, r, err)
 		}
@@ -79,6 +98,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", allowedMethods(r))
+	}
+	if wantsJSON(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": message})
+		return
 	}
 	page := ui.ProblemPage(ui.Problem{
 		Layout:  s.layout(http.StatusText(status), "", scheduler.Connection{}),

@@ -70,7 +70,7 @@ func (s *Server) routes() http.Handler {
 	r.Get("/readyz", s.readyz)
 	r.Get("/static/*", http.StripPrefix("/static/", s.assets).ServeHTTP)
 	if s.cfg.Metrics != nil {
-		r.Get("/metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{Registry: s.cfg.Metrics}).ServeHTTP)
+		r.With(s.requireScraper).Get("/metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{Registry: s.cfg.Metrics}).ServeHTTP)
 	}
 	return r
 }

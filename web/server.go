@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/offerdeck/offerdeck/hub"
+	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/static"
 	"github.com/offerdeck/offerdeck/ui"
@@ -100,3 +101,41 @@ func (s *Server) layout(title, active string, conn scheduler.Connection) ui.Layo
 
 // Handler returns the root handler with every route and middleware.
 func (s *Server) Handler() http.Handler { return s.routes() }
+
+// readyz reports whether the dashboard is subscribed to a master and can
+// save its state: 200 when it is, 503 with the reason when it is not.
+// With configured users, anonymous callers (load balancers, probes) learn
+// only that and the connection state; the framework id and the error
+// texts, which can name hosts, paths and ids, are for users.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	detail := s.cfg.Users == nil
+	if !detail {
+		_, _, detail = s.identify(r)
+	}
+	snap, err := s.sched.Snapshot(r.Context())
+	switch {
+	case errors.Is(err, scheduler.ErrStopped):
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, "not ready: shutting down\n")
+	case err != nil:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, "not ready: request ended\n")
+	case snap.Conn.StorageErr != "" && detail:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %s\n", snap.Conn.StorageErr)
+	case snap.Conn.StorageErr != "":
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, "not ready: cannot save its state\n")
+	case snap.Conn.State != mesos.Subscribed && detail:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %s; %s\n", snap.Conn.State, snap.Conn.Err)
+	case snap.Conn.State != mesos.Subscribed:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %s\n", snap.Conn.State)
+	case detail:
+		fmt.Fprintf(w, "ready: subscribed as %s\n", snap.Conn.FrameworkID)
+	default:
+		fmt.Fprint(w, "ready: subscribed\n")
+	}
+}
