@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -32,6 +33,10 @@ func statusOf(err error) (status int, message string, expected bool) {
 		return http.StatusMethodNotAllowed, "This address does not accept that method.", true
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, "The form is too large.", true
+	case isTimeout(err):
+		// A request body that did not arrive within the read timeout
+		// (a slow or stalled client); the connection is closed after.
+		return http.StatusRequestTimeout, "The request took too long to arrive.", true
 	case errors.As(err, new(url.EscapeError)):
 		// A form body that is not URL encoding (r.ParseForm): the
 		// client's mistake, not ours.
@@ -55,6 +60,12 @@ func statusOf(err error) (status int, message string, expected bool) {
 	default:
 		return http.StatusInternalServerError, "Something went wrong on our side; the error has been logged.", false
 	}
+}
+
+// isTimeout reports a connection's deadline passing, such as a request
+// body cut by the server's read timeout (not a context's deadline).
+func isTimeout(err error) bool {
+	return errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // sentence makes an error's text readable as a message.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,9 @@ type Config struct {
 	// Banner is a warning every page shows, e.g. that the dashboard is
 	// exposed without authentication.
 	Banner string
+	// Limits bound connections, live streams and request times; zero
+	// fields take their defaults.
+	Limits Limits
 }
 
 // Server holds the dashboard's HTTP handlers. Create it with New, feed it
@@ -57,6 +61,13 @@ type Server struct {
 	feed     feedStats
 	interest interest
 	live     *live
+
+	limits       Limits
+	streamCounts *streamCounts
+	// stopStreams is done once CloseStreams is called: every live stream
+	// ends, even one in the middle of a write.
+	stopStreams  context.Context
+	closeStreams context.CancelFunc
 }
 
 // New validates cfg and builds the server. It starts nothing.
@@ -76,7 +87,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets, hub: h, sessions: newSessions()}
+	s := &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets, hub: h, sessions: newSessions(),
+		limits: cfg.Limits.withDefaults(), streamCounts: newStreamCounts()}
+	s.stopStreams, s.closeStreams = context.WithCancel(context.Background())
 	s.live = newLive(s)
 	if cfg.Metrics != nil {
 		if err := s.registerMetrics(cfg.Metrics); err != nil {
@@ -101,6 +114,26 @@ func (s *Server) layout(title, active string, conn scheduler.Connection) ui.Layo
 
 // Handler returns the root handler with every route and middleware.
 func (s *Server) Handler() http.Handler { return s.routes() }
+
+// CloseStreams ends every live stream at once (http.Server.Shutdown does
+// not wait for them: they are hijacked) and waits until their goroutines
+// have returned or ctx is done. Streams opened afterwards end at once.
+func (s *Server) CloseStreams(ctx context.Context) error {
+	s.closeStreams()
+	done := make(chan struct{})
+	// This goroutine ends with the last stream, which the cancellation
+	// above has already told to stop: none of them waits on a client.
+	go func() {
+		s.streams.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("web: live streams still open: %w", ctx.Err())
+	}
+}
 
 // readyz reports whether the dashboard is subscribed to a master and can
 // save its state: 200 when it is, 503 with the reason when it is not.
