@@ -36,6 +36,12 @@ type Limits struct {
 	// answer, IdleTimeout a keep-alive connection waiting for its next
 	// request. Live streams are hijacked, so none of them applies there.
 	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// LoginFailures is how many failed logins one user name may have in
+	// a row, and twice that one address; then one more is allowed every
+	// LoginRefill for a name and every half of it for an address, and
+	// attempts beyond are answered 429 without checking a password.
+	LoginFailures int
+	LoginRefill   time.Duration
 }
 
 // The defaults of Limits: a page is a handful of connections and one
@@ -50,6 +56,8 @@ const (
 	DefaultReadTimeout          = 30 * time.Second
 	DefaultWriteTimeout         = time.Minute
 	DefaultIdleTimeout          = 2 * time.Minute
+	DefaultLoginFailures        = 5
+	DefaultLoginRefill          = 12 * time.Second
 )
 
 // withDefaults fills the zero fields.
@@ -62,6 +70,8 @@ func (l Limits) withDefaults() Limits {
 	l.ReadTimeout = cmp.Or(l.ReadTimeout, DefaultReadTimeout)
 	l.WriteTimeout = cmp.Or(l.WriteTimeout, DefaultWriteTimeout)
 	l.IdleTimeout = cmp.Or(l.IdleTimeout, DefaultIdleTimeout)
+	l.LoginFailures = cmp.Or(l.LoginFailures, DefaultLoginFailures)
+	l.LoginRefill = cmp.Or(l.LoginRefill, DefaultLoginRefill)
 	return l
 }
 

@@ -64,6 +64,7 @@ type Server struct {
 
 	limits       Limits
 	streamCounts *streamCounts
+	logins       *loginGuard
 	// stopStreams is done once CloseStreams is called: every live stream
 	// ends, even one in the middle of a write.
 	stopStreams  context.Context
@@ -89,6 +90,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets, hub: h, sessions: newSessions(),
 		limits: cfg.Limits.withDefaults(), streamCounts: newStreamCounts()}
+	s.logins = newLoginGuard(s.limits)
 	s.stopStreams, s.closeStreams = context.WithCancel(context.Background())
 	s.live = newLive(s)
 	if cfg.Metrics != nil {
