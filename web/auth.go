@@ -494,3 +494,46 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 }
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// tokenBucket is the login limits' name for token logins, apart from the
+// bucket that names not in the users file share.
+const tokenBucket = "\x00token"
+
+// tokenLogin serves GET /login?token=...: with Config.TokenLogin, a valid
+// bearer token starts a session as its user and sends the browser on
+// without the token in its address. Wrong tokens count as failed logins.
+func (s *Server) tokenLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := r.URL.Query().Get("token")
+		if token == "" || s.cfg.Users == nil || !s.cfg.TokenLogin {
+			next.ServeHTTP(w, r)
+			return
+		}
+		done, wait := s.logins.begin(requestAddr(r), tokenBucket)
+		if done == nil {
+			s.loginRefused(w, r, wait)
+			return
+		}
+		u, ok := s.cfg.Users.checkToken(token)
+		done(!ok)
+		if !ok {
+			s.log.Warn("login link with a wrong token", "remote", r.RemoteAddr)
+			l := s.layout("Log in", "", scheduler.Connection{})
+			page := ui.LoginPage(ui.Login{Layout: l, Next: "/", Error: "This login link is not valid: the dashboard makes a new one each time it starts (see its log)."})
+			if err := render(w, r, http.StatusUnauthorized, page); err != nil {
+				http.Error(w, "401 login link not valid", http.StatusUnauthorized)
+			}
+			return
+		}
+		s.startSession(w, u)
+		s.log.Info("login by link", "user", u.Name, "role", u.Role.String(), "remote", r.RemoteAddr)
+		http.Redirect(w, r, safeBack(r.URL.Query().Get("next")), http.StatusSeeOther)
+	})
+}
+
+// startSession creates a session for u and sets its cookie.
+func (s *Server) startSession(w http.ResponseWriter, u user) {
+	id := s.sessions.create(u)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: s.cfg.TLS,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionLifetime.Seconds())})
+}

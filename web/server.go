@@ -41,6 +41,10 @@ type Config struct {
 	// Banner is a warning every page shows, e.g. that the dashboard is
 	// exposed without authentication.
 	Banner string
+	// TokenLogin lets a browser log in by visiting /login?token=<a
+	// bearer token of Users>: for the one-time operator token the
+	// dashboard makes when it is exposed without users.
+	TokenLogin bool
 	// Limits bound connections, live streams and request times; zero
 	// fields take their defaults.
 	Limits Limits

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,6 +43,9 @@ type config struct {
 	// users is the content of --auth-file or OFFERDECK_USERS; unexported
 	// because it holds credentials (hashed, but still).
 	users string
+	// loginToken is the one-time operator token made when the dashboard
+	// is exposed without users; serve logs it once as a login link.
+	loginToken string
 	// secret is the principal's secret, read from --secret-file or
 	// OFFERDECK_SECRET; unexported so that it is never logged.
 	secret string
@@ -366,5 +372,21 @@ func checkExposure(c config) error {
 	if isLoopback(c.Listen) || c.users != "" || c.InsecureNoAuth {
 		return nil
 	}
-	return fmt.Errorf("refusing to listen on %s (flag --listen) without authentication: anyone who reaches it could launch commands on the cluster; give --auth-file (or OFFERDECK_USERS), listen on 127.0.0.1, or pass --insecure-no-auth if you really mean it", c.Listen)
+	return fmt.Errorf("%w: refusing to listen on %s (flag --listen) without authentication: anyone who reaches it could launch commands on the cluster; give --auth-file (or OFFERDECK_USERS), listen on 127.0.0.1, or pass --insecure-no-auth if you really mean it", errNoUsers, c.Listen)
+}
+
+// errNoUsers is checkExposure's refusal for want of users; the dashboard
+// then makes a one-time operator token instead (see oneTimeToken).
+var errNoUsers = errors.New("no users")
+
+// oneTimeToken makes a random operator token for a dashboard exposed
+// without users, as notebook servers do: the users it returns hold only
+// its SHA-256, and the token itself goes once into the log, as a login
+// link (see serve).
+func oneTimeToken() (token, users string) {
+	b := make([]byte, 24)
+	rand.Read(b) // never fails (crypto/rand)
+	token = hex.EncodeToString(b)
+	sum := sha256.Sum256([]byte(token))
+	return token, "operator operator sha256:" + hex.EncodeToString(sum[:])
 }

@@ -59,6 +59,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err == nil {
 		err = checkExposure(cfg)
 	}
+	if errors.Is(err, errNoUsers) {
+		// Exposed without users (a container's 0.0.0.0:8080): log in with
+		// a one-time token rather than refuse to start.
+		cfg.loginToken, cfg.users = oneTimeToken()
+		err = nil
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "dashboard: %v\n", err)
 		return 2
@@ -233,6 +239,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 		Simulated: cfg.Master == "" && cfg.Simulate,
 		Metrics:   registry,
 		Limits:    cfg.Limits,
+		// Only the one-time token logs in by link; tokens of the users
+		// file are for scripts.
+		TokenLogin: cfg.loginToken != "",
 	})
 	if err != nil {
 		sched.Close()
@@ -269,6 +278,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 		serving.Go(func() { serveErr <- srv.Serve(limited) })
 	}
 	log.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/")
+	if cfg.loginToken != "" {
+		urls := loginURLs(scheme, cfg.Listen, ln.Addr(), cfg.loginToken)
+		log.Warn("no users configured (--auth-file): log in as operator with this link, valid until the dashboard restarts",
+			"url", urls[0], "or", strings.Join(urls[1:], " "))
+		cfg.loginToken = "" // only its hash is kept, in the users
+	}
 	if ready != nil {
 		ready <- ln.Addr()
 	}
@@ -304,6 +319,27 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 	}
 	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// loginURLs are the one-time token's login links: on the listening host,
+// or, when listening on every address, on this machine's name and on
+// loopback (a container's published port).
+func loginURLs(scheme, listen string, addr net.Addr, token string) []string {
+	host, _, _ := net.SplitHostPort(listen)
+	_, port, _ := net.SplitHostPort(addr.String())
+	hosts := []string{host}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		name, err := os.Hostname()
+		if err != nil {
+			name = "localhost"
+		}
+		hosts = []string{name, "127.0.0.1"}
+	}
+	var urls []string
+	for _, h := range hosts {
+		urls = append(urls, scheme+"://"+net.JoinHostPort(h, port)+"/login?token="+token)
+	}
+	return urls
 }
 
 // registerConnMetrics adds the connection limiter's counts to /metrics.
