@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -61,7 +60,7 @@ type Server struct {
 	sessions *sessions
 	// streams are the live streams' goroutines, which outlive their
 	// requests; Run waits for them after closing the hub.
-	streams  sync.WaitGroup
+	streams  streamGroup
 	feed     feedStats
 	interest interest
 	live     *live

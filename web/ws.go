@@ -99,9 +99,40 @@ const streamRetry = 10 * time.Second
 // Streams owns their goroutines.
 type Streams struct {
 	h      *hub.Hub
-	wg     sync.WaitGroup
+	group  streamGroup
 	stop   context.Context
 	cancel context.CancelFunc
+}
+
+// streamGroup owns the stream goroutines: a WaitGroup that refuses new
+// goroutines once Wait has begun. A stream's request is hijacked before
+// its goroutine starts, so neither http.Server.Shutdown nor anything
+// else orders that start before a Wait; the mutex does, and a stream that
+// comes too late is closed instead of started.
+type streamGroup struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Go runs f on a goroutine the group owns, unless Wait has begun; it
+// reports whether it did.
+func (g *streamGroup) Go(f func()) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.wg.Go(f)
+	return true
+}
+
+// Wait refuses new goroutines and waits for those running.
+func (g *streamGroup) Wait() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.wg.Wait()
 }
 
 // StreamHandler returns the handler serving h's live streams.
@@ -112,7 +143,7 @@ func StreamHandler(h *hub.Hub) *Streams {
 
 func (st *Streams) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	anyTopic := func(t string) bool { return t != "" && len(t) <= 64 }
-	if err := serveStream(w, r, st.h, &st.wg, st.stop, context.Background(), anyTopic, nil); err != nil {
+	if err := serveStream(w, r, st.h, &st.group, st.stop, context.Background(), anyTopic, nil); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 	}
 }
@@ -120,7 +151,7 @@ func (st *Streams) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Close ends every stream and returns once their goroutines have.
 func (st *Streams) Close() {
 	st.cancel()
-	st.wg.Wait()
+	st.group.Wait()
 }
 
 // serveStream upgrades the request and starts the goroutine, tracked by
@@ -133,7 +164,7 @@ func (st *Streams) Close() {
 // the response are freed: an idle viewer then costs its connection, its
 // subscription and two goroutines with small stacks, about 22 KB where
 // it cost 29 KB (measured with 1,000 idle viewers).
-func serveStream(w http.ResponseWriter, r *http.Request, h *hub.Hub, streams *sync.WaitGroup, stop, ended context.Context, known func(string) bool, release func()) error {
+func serveStream(w http.ResponseWriter, r *http.Request, h *hub.Hub, streams *streamGroup, stop, ended context.Context, known func(string) bool, release func()) error {
 	if release == nil {
 		release = func() {}
 	}
@@ -157,10 +188,15 @@ func serveStream(w http.ResponseWriter, r *http.Request, h *hub.Hub, streams *sy
 	}
 	c.SetReadLimit(512)
 	sub := h.Subscribe(since)
-	streams.Go(func() {
+	started := streams.Go(func() {
 		defer release()
 		stream(stop, c, sub, epoch, ended)
 	})
+	if !started { // shutting down: no handshake to wait for
+		sub.Close()
+		c.CloseNow()
+		release()
+	}
 	return nil
 }
 
