@@ -21,7 +21,8 @@ ENV OFFERDECK_STATE_DIR=/var/lib/offerdeck
 VOLUME /var/lib/offerdeck
 EXPOSE 8080
 ENTRYPOINT ["/usr/local/bin/dashboard"]
-# Inside a container the dashboard must listen beyond loopback; publish the
-# port only to the host (docker run -p 127.0.0.1:8080:8080) unless
-# authentication is configured.
+# Inside a container the dashboard must listen beyond loopback. Without
+# users (--auth-file or OFFERDECK_USERS) it makes a one-time operator token
+# and logs a login link carrying it (docker logs shows it); publish the
+# port only to the host (docker run -p 127.0.0.1:8080:8080) all the same.
 CMD ["--listen", "0.0.0.0:8080"]

@@ -6,15 +6,23 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/time/rate"
+
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+	"github.com/offerdeck/offerdeck/ui"
 )
 
 // Role is what a user may do.
@@ -253,17 +261,13 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(ctx))
 			return
 		}
-		if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
-			if u, ok := s.cfg.Users.checkToken(strings.TrimPrefix(auth, "Bearer ")); ok {
-				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyUser, u)))
-				return
+		if u, sess, ok := s.identify(r); ok {
+			ctx := context.WithValue(r.Context(), keyUser, u)
+			if sess != nil {
+				ctx = context.WithValue(ctx, keySession, sess)
 			}
-		} else if c, err := r.Cookie(sessionCookie); err == nil {
-			if sess, ok := s.sessions.get(c.Value); ok {
-				ctx := context.WithValue(context.WithValue(r.Context(), keyUser, sess.user), keySession, sess)
-				next.ServeHTTP(w, r.WithContext(ctx))
-				return
-			}
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
 		}
 		if r.Method == http.MethodGet && !wantsJSON(r) && r.URL.Path != "/ws" {
 			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -271,6 +275,39 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="offerdeck"`)
 		http.Error(w, "401 log in first", http.StatusUnauthorized)
+	})
+}
+
+// identify finds the user of a request with configured users: by bearer
+// token, or else by session cookie (then sess is the session). It answers
+// nothing.
+func (s *Server) identify(r *http.Request) (u user, sess *session, ok bool) {
+	if auth := r.Header.Get("Authorization"); strings.HasPrefix(auth, "Bearer ") {
+		u, ok := s.cfg.Users.checkToken(strings.TrimPrefix(auth, "Bearer "))
+		return u, nil, ok
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if sess, ok := s.sessions.get(c.Value); ok {
+			return sess.user, sess, true
+		}
+	}
+	return user{}, nil, false
+}
+
+// requireScraper guards /metrics: with configured users, it needs a bearer
+// token (as Prometheus sends) or an operator's session. Anonymous callers
+// get 401, never a redirect a scraper would follow to the login page.
+func (s *Server) requireScraper(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Users != nil {
+			u, sess, ok := s.identify(r)
+			if !ok || (sess != nil && u.Role != RoleOperator) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="offerdeck"`)
+				http.Error(w, "401 /metrics needs a bearer token or an operator's session", http.StatusUnauthorized)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -283,4 +320,220 @@ func requireOperator(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// Login limits (Limits.LoginFailures, LoginRefill): every failed login
+// costs a token from its address's bucket and from its user name's; while
+// either is empty, logins are answered 429 before any password is
+// checked. A correct password costs nothing, so users who type well are
+// never held up. Names not in the users file share one bucket, so
+// guessing names cannot grow memory.
+const (
+	// loginAddrsKept bounds the addresses remembered; beyond it, those
+	// whose buckets are full again are forgotten.
+	loginAddrsKept = 4096
+	// bcryptWait bounds how long a login waits for a free comparison.
+	bcryptWait = 10 * time.Second
+)
+
+// loginGuard holds the login limits and the bcrypt semaphore.
+type loginGuard struct {
+	userBurst int           // failures for one name in a row...
+	userEvery time.Duration // ...then one per this; an address has twice the burst, at twice the rate
+
+	mu     sync.Mutex
+	byAddr map[netip.Addr]*bucket
+	byUser map[string]*bucket
+	// bcrypt bounds the comparisons running at once: each takes a core
+	// for tens of milliseconds, and a flood of guesses must leave the
+	// pages' CPU alone.
+	bcrypt chan struct{}
+}
+
+// bucket is a token bucket with the checks in progress that may yet take
+// a token from it; both are guarded by loginGuard.mu.
+type bucket struct {
+	lim      *rate.Limiter
+	checking int
+}
+
+func newLoginGuard(l Limits) *loginGuard {
+	return &loginGuard{byAddr: map[netip.Addr]*bucket{}, byUser: map[string]*bucket{},
+		userBurst: l.LoginFailures, userEvery: l.LoginRefill,
+		bcrypt: make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))}
+}
+
+// begin starts a password check from addr for name ("" for names not in
+// the users file), unless a failure of every check in progress would
+// leave a bucket without a token: then it returns how long until there
+// is room. Call done with whether the check failed.
+func (g *loginGuard) begin(addr netip.Addr, name string) (done func(failed bool), wait time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := time.Now()
+	a := g.byAddr[addr]
+	if a == nil {
+		if len(g.byAddr) >= loginAddrsKept {
+			for k, b := range g.byAddr {
+				if b.checking == 0 && b.lim.TokensAt(now) >= float64(2*g.userBurst) {
+					delete(g.byAddr, k)
+				}
+			}
+		}
+		a = &bucket{lim: rate.NewLimiter(rate.Every(g.userEvery/2), 2*g.userBurst)}
+		g.byAddr[addr] = a
+	}
+	u := g.byUser[name]
+	if u == nil {
+		u = &bucket{lim: rate.NewLimiter(rate.Every(g.userEvery), g.userBurst)}
+		g.byUser[name] = u
+	}
+	for _, b := range []*bucket{a, u} {
+		if missing := float64(b.checking) + 1 - b.lim.TokensAt(now); missing > 0 {
+			wait = max(wait, time.Duration(missing/float64(b.lim.Limit())*float64(time.Second)))
+		}
+	}
+	if wait > 0 {
+		return nil, wait
+	}
+	a.checking++
+	u.checking++
+	return func(failed bool) {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		a.checking--
+		u.checking--
+		if failed {
+			now := time.Now()
+			a.lim.AllowN(now, 1)
+			u.lim.AllowN(now, 1)
+		}
+	}, 0
+}
+
+// limitLogins guards POST /login: it refuses an address or a name whose
+// failures used up its bucket (429, Retry-After, the reason on the login
+// page or in JSON), runs the password check under the bcrypt semaphore,
+// and charges both buckets when the check fails.
+func (s *Server) limitLogins(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Users == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err := parseForm(w, r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		name := r.PostFormValue("user")
+		if _, known := s.cfg.Users.byName[name]; !known {
+			name = ""
+		}
+		done, wait := s.logins.begin(requestAddr(r), name)
+		if done == nil {
+			s.log.WarnContext(r.Context(), "login refused: too many attempts", "user", r.PostFormValue("user"), "remote", r.RemoteAddr, "retry_in", wait.Round(time.Second))
+			s.loginRefused(w, r, wait)
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), bcryptWait)
+		defer cancel()
+		select {
+		case s.logins.bcrypt <- struct{}{}:
+		case <-ctx.Done():
+			done(false)
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "503 busy checking other logins; try again in 5 s", http.StatusServiceUnavailable)
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		func() {
+			defer func() { <-s.logins.bcrypt }()
+			next.ServeHTTP(rec, r)
+		}()
+		done(rec.status != http.StatusSeeOther) // a 303 is a login
+	})
+}
+
+// loginRefused answers a login over its limits: the login page with the
+// reason, or JSON for a client that asks for it.
+func (s *Server) loginRefused(w http.ResponseWriter, r *http.Request, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	msg := fmt.Sprintf("Too many attempts; try again in %d s.", secs)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	if wantsJSON(r) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": msg, "retry_after": secs})
+		return
+	}
+	l := s.layout("Log in", "", scheduler.Connection{})
+	page := ui.LoginPage(ui.Login{Layout: l, Next: safeBack(r.PostFormValue("next")), Error: msg})
+	if err := render(w, r, http.StatusTooManyRequests, page); err != nil {
+		http.Error(w, msg, http.StatusTooManyRequests)
+	}
+}
+
+// statusRecorder remembers the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// tokenBucket is the login limits' name for token logins, apart from the
+// bucket that names not in the users file share.
+const tokenBucket = "\x00token"
+
+// tokenLogin serves GET /login?token=...: with Config.TokenLogin, a valid
+// bearer token starts a session as its user and sends the browser on
+// without the token in its address. Wrong tokens count as failed logins.
+func (s *Server) tokenLogin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := r.URL.Query().Get("token")
+		if token == "" || s.cfg.Users == nil || !s.cfg.TokenLogin {
+			next.ServeHTTP(w, r)
+			return
+		}
+		done, wait := s.logins.begin(requestAddr(r), tokenBucket)
+		if done == nil {
+			s.loginRefused(w, r, wait)
+			return
+		}
+		u, ok := s.cfg.Users.checkToken(token)
+		done(!ok)
+		if !ok {
+			s.log.Warn("login link with a wrong token", "remote", r.RemoteAddr)
+			l := s.layout("Log in", "", scheduler.Connection{})
+			page := ui.LoginPage(ui.Login{Layout: l, Next: "/", Error: "This login link is not valid: the dashboard makes a new one each time it starts (see its log)."})
+			if err := render(w, r, http.StatusUnauthorized, page); err != nil {
+				http.Error(w, "401 login link not valid", http.StatusUnauthorized)
+			}
+			return
+		}
+		s.startSession(w, u)
+		s.log.Info("login by link", "user", u.Name, "role", u.Role.String(), "remote", r.RemoteAddr)
+		http.Redirect(w, r, safeBack(r.URL.Query().Get("next")), http.StatusSeeOther)
+	})
+}
+
+// startSession creates a session for u and sets its cookie.
+func (s *Server) startSession(w http.ResponseWriter, u user) {
+	id := s.sessions.create(u)
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", HttpOnly: true, Secure: s.cfg.TLS,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(sessionLifetime.Seconds())})
 }

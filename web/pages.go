@@ -470,26 +470,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("ok\n"))
 }
 
-// readyz reports whether the dashboard is subscribed to a master and can
-// save its state: 200 when it is, 503 with the reason when it is not.
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	snap, err := s.sched.Snapshot(r.Context())
-	switch {
-	case err != nil:
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "not ready: %v\n", err)
-	case snap.Conn.StorageErr != "":
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "not ready: %s\n", snap.Conn.StorageErr)
-	case snap.Conn.State != mesos.Subscribed:
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, "not ready: %s; %s\n", snap.Conn.State, snap.Conn.Err)
-	default:
-		fmt.Fprintf(w, "ready: subscribed as %s\n", snap.Conn.FrameworkID)
-	}
-}
-
 var (
 	errBadInput     = errors.New("bad input")
 	errUnknownEvent = errors.New("not kept: only the newest events are")

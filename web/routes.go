@@ -64,13 +64,13 @@ func (s *Server) routes() http.Handler {
 		})
 		r.With(crossOriginProtection).Post("/logout", s.handle(s.logout))
 	})
-	r.Get("/login", s.handle(s.loginPage))
-	r.With(crossOriginProtection).Post("/login", s.handle(s.login))
+	r.With(s.tokenLogin).Get("/login", s.handle(s.loginPage))
+	r.With(crossOriginProtection, s.limitLogins).Post("/login", s.handle(s.login))
 	r.Get("/healthz", s.healthz)
 	r.Get("/readyz", s.readyz)
 	r.Get("/static/*", http.StripPrefix("/static/", s.assets).ServeHTTP)
 	if s.cfg.Metrics != nil {
-		r.Get("/metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{Registry: s.cfg.Metrics}).ServeHTTP)
+		r.With(s.requireScraper).Get("/metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{Registry: s.cfg.Metrics}).ServeHTTP)
 	}
 	return r
 }

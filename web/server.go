@@ -1,15 +1,16 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/offerdeck/offerdeck/hub"
+	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/static"
 	"github.com/offerdeck/offerdeck/ui"
@@ -39,6 +40,13 @@ type Config struct {
 	// Banner is a warning every page shows, e.g. that the dashboard is
 	// exposed without authentication.
 	Banner string
+	// TokenLogin lets a browser log in by visiting /login?token=<a
+	// bearer token of Users>: for the one-time operator token the
+	// dashboard makes when it is exposed without users.
+	TokenLogin bool
+	// Limits bound connections, live streams and request times; zero
+	// fields take their defaults.
+	Limits Limits
 }
 
 // Server holds the dashboard's HTTP handlers. Create it with New, feed it
@@ -52,10 +60,18 @@ type Server struct {
 	sessions *sessions
 	// streams are the live streams' goroutines, which outlive their
 	// requests; Run waits for them after closing the hub.
-	streams  sync.WaitGroup
+	streams  streamGroup
 	feed     feedStats
 	interest interest
 	live     *live
+
+	limits       Limits
+	streamCounts *streamCounts
+	logins       *loginGuard
+	// stopStreams is done once CloseStreams is called: every live stream
+	// ends, even one in the middle of a write.
+	stopStreams  context.Context
+	closeStreams context.CancelFunc
 }
 
 // New validates cfg and builds the server. It starts nothing.
@@ -75,7 +91,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets, hub: h, sessions: newSessions()}
+	s := &Server{cfg: cfg, log: log, sched: cfg.Scheduler, assets: assets, hub: h, sessions: newSessions(),
+		limits: cfg.Limits.withDefaults(), streamCounts: newStreamCounts()}
+	s.logins = newLoginGuard(s.limits)
+	s.stopStreams, s.closeStreams = context.WithCancel(context.Background())
 	s.live = newLive(s)
 	if cfg.Metrics != nil {
 		if err := s.registerMetrics(cfg.Metrics); err != nil {
@@ -100,3 +119,61 @@ func (s *Server) layout(title, active string, conn scheduler.Connection) ui.Layo
 
 // Handler returns the root handler with every route and middleware.
 func (s *Server) Handler() http.Handler { return s.routes() }
+
+// CloseStreams ends every live stream at once (http.Server.Shutdown does
+// not wait for them: they are hijacked) and waits until their goroutines
+// have returned or ctx is done. Streams opened afterwards end at once.
+func (s *Server) CloseStreams(ctx context.Context) error {
+	s.closeStreams()
+	done := make(chan struct{})
+	// This goroutine ends with the last stream, which the cancellation
+	// above has already told to stop: none of them waits on a client.
+	go func() {
+		s.streams.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("web: live streams still open: %w", ctx.Err())
+	}
+}
+
+// readyz reports whether the dashboard is subscribed to a master and can
+// save its state: 200 when it is, 503 with the reason when it is not.
+// With configured users, anonymous callers (load balancers, probes) learn
+// only that and the connection state; the framework id and the error
+// texts, which can name hosts, paths and ids, are for users.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	detail := s.cfg.Users == nil
+	if !detail {
+		_, _, detail = s.identify(r)
+	}
+	snap, err := s.sched.Snapshot(r.Context())
+	switch {
+	case errors.Is(err, scheduler.ErrStopped):
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, "not ready: shutting down\n")
+	case err != nil:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, "not ready: request ended\n")
+	case snap.Conn.StorageErr != "" && detail:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %s\n", snap.Conn.StorageErr)
+	case snap.Conn.StorageErr != "":
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, "not ready: cannot save its state\n")
+	case snap.Conn.State != mesos.Subscribed && detail:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %s; %s\n", snap.Conn.State, snap.Conn.Err)
+	case snap.Conn.State != mesos.Subscribed:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, "not ready: %s\n", snap.Conn.State)
+	case detail:
+		fmt.Fprintf(w, "ready: subscribed as %s\n", snap.Conn.FrameworkID)
+	default:
+		fmt.Fprint(w, "ready: subscribed\n")
+	}
+}

@@ -72,40 +72,105 @@ func parsePositions(v string, known func(string) bool) (map[string]uint64, error
 // ws is GET /ws: the live stream, server to browser only. The browser
 // sends the positions its page was rendered at; every batch of changes
 // after them goes out as one message. The default origin check of
-// websocket.Accept refuses other origins.
+// websocket.Accept refuses other origins. A session and an address hold
+// a bounded number of streams (Limits); one more is answered 429, and the
+// page's script retries later.
 func (s *Server) ws(w http.ResponseWriter, r *http.Request) error {
 	ended := context.Background() // never done: no sessions
-	if sess, ok := r.Context().Value(keySession).(*session); ok {
+	sess, _ := r.Context().Value(keySession).(*session)
+	if sess != nil {
 		ended = sess.ended // the socket lives no longer than the session
 	}
-	return serveStream(w, r, s.hub, &s.streams, ended, func(t string) bool { return knownTopics[t] })
+	release, why := s.streamCounts.acquire(sess, requestAddr(r), s.limits)
+	if release == nil {
+		s.tooMany(w, r, why, streamRetry)
+		return nil
+	}
+	return serveStream(w, r, s.hub, &s.streams, s.stopStreams, ended, func(t string) bool { return knownTopics[t] }, release)
 }
 
-// StreamHandler serves the live stream of h exactly as the dashboard's /ws
-// does, without authentication: for tools and benchmarks that feed a hub
-// of their own. Each stream goes on after its request returns, until its
-// viewer leaves or h is closed.
-func StreamHandler(h *hub.Hub) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		anyTopic := func(t string) bool { return t != "" && len(t) <= 64 }
-		if err := serveStream(w, r, h, nil, context.Background(), anyTopic); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-		}
-	})
+// streamRetry is when a client refused a stream is told to try again.
+const streamRetry = 10 * time.Second
+
+// Streams serves the live stream of a hub exactly as the dashboard's /ws
+// does, without authentication or limits: for tools and benchmarks that
+// feed a hub of their own. Each stream goes on after its request
+// returns, until its viewer leaves, the hub is closed, or Close is called;
+// Streams owns their goroutines.
+type Streams struct {
+	h      *hub.Hub
+	group  streamGroup
+	stop   context.Context
+	cancel context.CancelFunc
 }
 
-// serveStream upgrades the request and starts the goroutine that writes
-// h's batches (tracked by streams, when not nil) until the viewer leaves,
-// the hub closes, or ended is done.
+// streamGroup owns the stream goroutines: a WaitGroup that refuses new
+// goroutines once Wait has begun. A stream's request is hijacked before
+// its goroutine starts, so neither http.Server.Shutdown nor anything
+// else orders that start before a Wait; the mutex does, and a stream that
+// comes too late is closed instead of started.
+type streamGroup struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// Go runs f on a goroutine the group owns, unless Wait has begun; it
+// reports whether it did.
+func (g *streamGroup) Go(f func()) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.wg.Go(f)
+	return true
+}
+
+// Wait refuses new goroutines and waits for those running.
+func (g *streamGroup) Wait() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.wg.Wait()
+}
+
+// StreamHandler returns the handler serving h's live streams.
+func StreamHandler(h *hub.Hub) *Streams {
+	stop, cancel := context.WithCancel(context.Background())
+	return &Streams{h: h, stop: stop, cancel: cancel}
+}
+
+func (st *Streams) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	anyTopic := func(t string) bool { return t != "" && len(t) <= 64 }
+	if err := serveStream(w, r, st.h, &st.group, st.stop, context.Background(), anyTopic, nil); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+	}
+}
+
+// Close ends every stream and returns once their goroutines have.
+func (st *Streams) Close() {
+	st.cancel()
+	st.group.Wait()
+}
+
+// serveStream upgrades the request and starts the goroutine, tracked by
+// streams, that writes h's batches until the viewer leaves, the hub
+// closes, or stop or ended is done; release, when not nil, is called once
+// the stream has ended (or could not start).
 //
 // The request returns once the stream has started, so that its goroutine
 // (with the stack it grew parsing the request) and net/http's buffers for
 // the response are freed: an idle viewer then costs its connection, its
 // subscription and two goroutines with small stacks, about 22 KB where
 // it cost 29 KB (measured with 1,000 idle viewers).
-func serveStream(w http.ResponseWriter, r *http.Request, h *hub.Hub, streams *sync.WaitGroup, ended context.Context, known func(string) bool) error {
+func serveStream(w http.ResponseWriter, r *http.Request, h *hub.Hub, streams *streamGroup, stop, ended context.Context, known func(string) bool, release func()) error {
+	if release == nil {
+		release = func() {}
+	}
 	since, err := parsePositions(r.URL.Query().Get("since"), known)
 	if err != nil {
+		release()
 		return err
 	}
 	epoch := strconv.FormatUint(h.Epoch(), 36)
@@ -118,26 +183,33 @@ func serveStream(w http.ResponseWriter, r *http.Request, h *hub.Hub, streams *sy
 	}
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
+		release()
 		return nil // Accept has answered the request
 	}
 	c.SetReadLimit(512)
 	sub := h.Subscribe(since)
-	if streams == nil {
-		go stream(c, sub, epoch, ended)
-	} else {
-		streams.Go(func() { stream(c, sub, epoch, ended) })
+	started := streams.Go(func() {
+		defer release()
+		stream(stop, c, sub, epoch, ended)
+	})
+	if !started { // shutting down: no handshake to wait for
+		sub.Close()
+		c.CloseNow()
+		release()
 	}
 	return nil
 }
 
 // stream writes sub's batches to c, each as one message, until the viewer
-// leaves, the hub closes, or ended is done; then it closes both.
-func stream(c *websocket.Conn, sub *hub.Subscriber, epoch string, ended context.Context) {
+// leaves, the hub closes, ended is done (the session ended) or ctx is done
+// (the server is shutting down); then it closes both.
+func stream(ctx context.Context, c *websocket.Conn, sub *hub.Subscriber, epoch string, ended context.Context) {
 	defer c.CloseNow()
 	defer sub.Close()
 	// The context ends when the viewer closes or breaks the connection
-	// (the only reads are control frames) or when the session ends.
-	ctx, cancel := context.WithCancel(c.CloseRead(context.Background()))
+	// (the only reads are control frames), when the session ends, or at
+	// shutdown, which also cuts a write in progress.
+	ctx, cancel := context.WithCancel(c.CloseRead(ctx))
 	defer cancel()
 	stop := context.AfterFunc(ended, func() {
 		c.Close(websocket.StatusPolicyViolation, "session ended")
@@ -152,7 +224,7 @@ func stream(c *websocket.Conn, sub *hub.Subscriber, epoch string, ended context.
 			c.Close(websocket.StatusGoingAway, "server shutting down")
 			return
 		case err != nil:
-			return // the viewer left, or the session ended
+			return // the viewer left, the session ended, or shutdown
 		}
 		msg = appendMessage(msg[:0], epoch, batch)
 		wctx, wcancel := context.WithTimeout(ctx, wsWriteTimeout)

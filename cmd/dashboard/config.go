@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/offerdeck/offerdeck/web"
 )
 
 // config is the dashboard's effective configuration after flags and their
@@ -33,9 +38,14 @@ type config struct {
 	AuthFile        string
 	InsecureNoAuth  bool
 	TLSCert, TLSKey string
+	// Limits bound connections, live streams and request times.
+	Limits web.Limits
 	// users is the content of --auth-file or OFFERDECK_USERS; unexported
 	// because it holds credentials (hashed, but still).
 	users string
+	// loginToken is the one-time operator token made when the dashboard
+	// is exposed without users; serve logs it once as a login link.
+	loginToken string
 	// secret is the principal's secret, read from --secret-file or
 	// OFFERDECK_SECRET; unexported so that it is never logged.
 	secret string
@@ -129,6 +139,38 @@ func durationOption(name, env, def, usage string, target *time.Duration) option 
 	}}
 }
 
+func intOption(name, env string, def, lo, hi int, usage string, target *int) option {
+	return option{name: name, env: env, def: strconv.Itoa(def), usage: usage, set: func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return fmt.Errorf("%q: want a whole number from %d to %d", v, lo, hi)
+		}
+		*target = n
+		return nil
+	}}
+}
+
+// limitOptions are the flags of web.Limits: the caps that keep one client
+// from taking every connection, and the request timeouts.
+func limitOptions(l *web.Limits) []option {
+	return []option{
+		intOption("max-conns", "OFFERDECK_MAX_CONNS", web.DefaultMaxConns, 16, 1<<20,
+			"connections held at once; beyond it a new one replaces the longest-idle one, or is closed", &l.MaxConns),
+		intOption("max-conns-per-address", "OFFERDECK_MAX_CONNS_PER_ADDRESS", web.DefaultMaxConnsPerAddr, 1, 1<<20,
+			"connections held at once from one remote address", &l.MaxConnsPerAddr),
+		intOption("max-streams-per-session", "OFFERDECK_MAX_STREAMS_PER_SESSION", web.DefaultMaxStreamsPerSession, 1, 1<<20,
+			"live streams (one per open page) of one login session; one more is answered 429", &l.MaxStreamsPerSession),
+		intOption("max-streams-per-address", "OFFERDECK_MAX_STREAMS_PER_ADDRESS", web.DefaultMaxStreamsPerAddr, 1, 1<<20,
+			"live streams from one remote address; one more is answered 429", &l.MaxStreamsPerAddr),
+		durationOption("read-timeout", "OFFERDECK_READ_TIMEOUT", web.DefaultReadTimeout.String(),
+			"how long a request's headers and body may take to arrive (live streams are not affected)", &l.ReadTimeout),
+		durationOption("write-timeout", "OFFERDECK_WRITE_TIMEOUT", web.DefaultWriteTimeout.String(),
+			"how long an answer may take to be written (live streams are not affected)", &l.WriteTimeout),
+		durationOption("idle-timeout", "OFFERDECK_IDLE_TIMEOUT", web.DefaultIdleTimeout.String(),
+			"how long a keep-alive connection may wait for its next request", &l.IdleTimeout),
+	}
+}
+
 func options(c *config, getenv func(string) string) []option {
 	opts := []option{
 		listenOption(&c.Listen, "OFFERDECK_LISTEN", "127.0.0.1:8080"),
@@ -179,6 +221,7 @@ func options(c *config, getenv func(string) string) []option {
 		stringOption("tls-cert", "OFFERDECK_TLS_CERT", "", "TLS certificate file (PEM); with --tls-key the dashboard serves HTTPS", &c.TLSCert),
 		stringOption("tls-key", "OFFERDECK_TLS_KEY", "", "TLS private key file (PEM)", &c.TLSKey),
 	)
+	opts = append(opts, limitOptions(&c.Limits)...)
 	opts = append(opts, logOptions(&c.LogFormat, &c.LogLevel)...)
 	return append(opts, durationOption("shutdown-timeout", "OFFERDECK_SHUTDOWN_TIMEOUT", "10s", "how long a shutdown may take before connections are cut", &c.ShutdownTimeout))
 }
@@ -296,6 +339,13 @@ func (c config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.Int("max_conns", c.Limits.MaxConns),
+		slog.Int("max_conns_per_address", c.Limits.MaxConnsPerAddr),
+		slog.Int("max_streams_per_session", c.Limits.MaxStreamsPerSession),
+		slog.Int("max_streams_per_address", c.Limits.MaxStreamsPerAddr),
+		slog.Duration("read_timeout", c.Limits.ReadTimeout),
+		slog.Duration("write_timeout", c.Limits.WriteTimeout),
+		slog.Duration("idle_timeout", c.Limits.IdleTimeout),
 	)
 }
 
@@ -322,5 +372,21 @@ func checkExposure(c config) error {
 	if isLoopback(c.Listen) || c.users != "" || c.InsecureNoAuth {
 		return nil
 	}
-	return fmt.Errorf("refusing to listen on %s (flag --listen) without authentication: anyone who reaches it could launch commands on the cluster; give --auth-file (or OFFERDECK_USERS), listen on 127.0.0.1, or pass --insecure-no-auth if you really mean it", c.Listen)
+	return fmt.Errorf("%w: refusing to listen on %s (flag --listen) without authentication: anyone who reaches it could launch commands on the cluster; give --auth-file (or OFFERDECK_USERS), listen on 127.0.0.1, or pass --insecure-no-auth if you really mean it", errNoUsers, c.Listen)
+}
+
+// errNoUsers is checkExposure's refusal for want of users; the dashboard
+// then makes a one-time operator token instead (see oneTimeToken).
+var errNoUsers = errors.New("no users")
+
+// oneTimeToken makes a random operator token for a dashboard exposed
+// without users, as notebook servers do: the users it returns hold only
+// its SHA-256, and the token itself goes once into the log, as a login
+// link (see serve).
+func oneTimeToken() (token, users string) {
+	b := make([]byte, 24)
+	rand.Read(b) // never fails (crypto/rand)
+	token = hex.EncodeToString(b)
+	sum := sha256.Sum256([]byte(token))
+	return token, "operator operator sha256:" + hex.EncodeToString(sum[:])
 }

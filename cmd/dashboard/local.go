@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/offerdeck/offerdeck/mesos/local"
+	"github.com/offerdeck/offerdeck/web"
 )
 
 // localConfig configures "dashboard local": the stand-in master alone.
@@ -33,8 +34,11 @@ type localConfig struct {
 	// --authenticate_http_frameworks does.
 	CredentialsFile string
 	InsecureNoAuth  bool
-	LogFormat       string
-	LogLevel        slog.Level
+	// MaxConns and MaxConnsPerAddr bound the connections the stand-in
+	// holds, in all and from one address.
+	MaxConns, MaxConnsPerAddr int
+	LogFormat                 string
+	LogLevel                  slog.Level
 }
 
 const localIntro = `Usage: dashboard local [flags]
@@ -90,6 +94,12 @@ func localOptions(c *localConfig, getenv func(string) string) []option {
 		stringOption("credentials-file", "OFFERDECK_LOCAL_CREDENTIALS_FILE", "", "require HTTP basic authentication of frameworks: a file of \"principal secret\" lines; required to listen beyond loopback", &c.CredentialsFile),
 		boolOption("insecure-no-auth", "OFFERDECK_INSECURE_NO_AUTH", "allow listening beyond loopback without authentication: anyone who reaches the port can run commands on this host", &c.InsecureNoAuth),
 	}
+	opts = append(opts,
+		intOption("max-conns", "OFFERDECK_LOCAL_MAX_CONNS", web.DefaultMaxConns, 16, 1<<20,
+			"connections held at once; one more is closed at once", &c.MaxConns),
+		intOption("max-conns-per-address", "OFFERDECK_LOCAL_MAX_CONNS_PER_ADDRESS", web.DefaultMaxConnsPerAddr, 1, 1<<20,
+			"connections held at once from one remote address", &c.MaxConnsPerAddr),
+	)
 	return append(opts, logOptions(&c.LogFormat, &c.LogLevel)...)
 }
 
@@ -172,7 +182,9 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stderr, "dashboard local: listen on %s (flag --listen): %v\n", c.Listen, err)
 		return 1
 	}
-	if err := m.Run(ctx, ln); err != nil {
+	// One client cannot take every descriptor: connections beyond the
+	// caps are closed as they arrive.
+	if err := m.Run(ctx, web.NewConnLimiter(ln, c.MaxConns, c.MaxConnsPerAddr)); err != nil {
 		log.Error("stand-in master stopped", "err", err)
 		return 1
 	}

@@ -14,7 +14,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -59,6 +58,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	if err == nil {
 		err = checkExposure(cfg)
+	}
+	if errors.Is(err, errNoUsers) {
+		// Exposed without users (a container's 0.0.0.0:8080): log in with
+		// a one-time token rather than refuse to start.
+		cfg.loginToken, cfg.users = oneTimeToken()
+		err = nil
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "dashboard: %v\n", err)
@@ -132,7 +137,8 @@ func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
 }
 
 // serve runs the dashboard until ctx is done, then shuts down within
-// cfg.ShutdownTimeout: HTTP first, then the scheduler (which persists what
+// cfg.ShutdownTimeout, one deadline for all of it: HTTP first (requests in
+// flight, then the live streams), then the scheduler (which persists what
 // is pending), then the embedded master. If ready is not nil it receives
 // the listening address once the server accepts connections.
 func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.Addr) error {
@@ -152,14 +158,38 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 	// Everything below the HTTP server stops after it, in order: the
 	// scheduler (persisting what is pending) and the web layer's feed,
 	// then the embedded master, so the framework leaves before its master.
+	// stop does it within the time its context leaves; every return path
+	// calls it with the shutdown bound, so none waits without limit.
 	var wg, masterWG sync.WaitGroup
 	backCtx, stopBack := context.WithCancel(context.WithoutCancel(ctx))
 	masterCtx, stopMaster := context.WithCancel(context.WithoutCancel(ctx))
-	defer func() {
+	stop := func(ctx context.Context) error {
 		stopBack()
-		wg.Wait()
-		stopMaster()
-		masterWG.Wait()
+		waited := make(chan struct{})
+		// Ends once the goroutines it waits for do: each was told to stop.
+		go func() {
+			wg.Wait()
+			stopMaster()
+			masterWG.Wait()
+			close(waited)
+		}()
+		select {
+		case <-waited:
+			return nil
+		case <-ctx.Done():
+			stopMaster()
+			return errors.New("the scheduler or the master did not stop in time")
+		}
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			bound, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+			defer cancel()
+			if err := stop(bound); err != nil {
+				log.Warn("stopping after an error: exiting anyway", "err", err)
+			}
+		}
 	}()
 
 	masters, detector, masterDesc, err := masterSource(masterCtx, cfg, log, &masterWG)
@@ -208,6 +238,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 		Embedded:  cfg.Master == "",
 		Simulated: cfg.Master == "" && cfg.Simulate,
 		Metrics:   registry,
+		Limits:    cfg.Limits,
+		// Only the one-time token logs in by link; tokens of the users
+		// file are for scripts.
+		TokenLogin: cfg.loginToken != "",
 	})
 	if err != nil {
 		sched.Close()
@@ -222,26 +256,34 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 	})
 	wg.Go(func() { site.Run(backCtx) })
 
-	// Handlers that outlive a request (the live WebSocket) watch this
-	// context, because http.Server.Shutdown does not wait for hijacked
-	// connections.
+	// Handlers that outlive a request (the live WebSocket) are ended by
+	// site.CloseStreams, because http.Server.Shutdown does not wait for
+	// hijacked connections; requests in flight see this context end.
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
-	srv := &http.Server{
-		Handler:           site.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return baseCtx },
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	srv, limited := web.NewHTTPServer(site.Handler(), ln, cfg.Limits)
+	srv.BaseContext = func(net.Listener) context.Context { return baseCtx }
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	if err := registerConnMetrics(registry, limited); err != nil {
+		return err
 	}
 	serveErr := make(chan error, 1)
+	var serving sync.WaitGroup
+	defer serving.Wait() // Serve has returned by then: Shutdown or Close ran
 	scheme := "http"
 	if cfg.TLSCert != "" {
 		scheme = "https"
-		go func() { serveErr <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey) }()
+		serving.Go(func() { serveErr <- srv.ServeTLS(limited, cfg.TLSCert, cfg.TLSKey) })
 	} else {
-		go func() { serveErr <- srv.Serve(ln) }()
+		serving.Go(func() { serveErr <- srv.Serve(limited) })
 	}
 	log.Info("serving", "url", scheme+"://"+ln.Addr().String()+"/")
+	if cfg.loginToken != "" {
+		urls := loginURLs(scheme, cfg.Listen, ln.Addr(), cfg.loginToken)
+		log.Warn("no users configured (--auth-file): log in as operator with this link, valid until the dashboard restarts",
+			"url", urls[0], "or", strings.Join(urls[1:], " "))
+		cfg.loginToken = "" // only its hash is kept, in the users
+	}
 	if ready != nil {
 		ready <- ln.Addr()
 	}
@@ -259,26 +301,64 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
 	cancelBase()
-	err = srv.Shutdown(shutdownCtx)
-	<-serveErr // Serve returns ErrServerClosed once Shutdown has begun.
-	if err != nil {
+	// Requests in flight get half the time: a client stuck sending its
+	// body must not leave the scheduler no time to persist.
+	httpCtx, cancelHTTP := context.WithTimeout(shutdownCtx, cfg.ShutdownTimeout/2)
+	defer cancelHTTP()
+	if err := srv.Shutdown(httpCtx); err != nil {
 		srv.Close()
-		log.Warn("shutdown cut short: connections closed", "err", err)
+		log.Warn("requests still in flight after half the shutdown timeout: connections closed", "err", err)
 	}
-	stopBack()
-	waited := make(chan struct{})
-	go func() {
-		wg.Wait()
-		stopMaster()
-		masterWG.Wait()
-		close(waited)
-	}()
-	select {
-	case <-waited:
-	case <-shutdownCtx.Done():
-		log.Warn("shutdown timeout passed while stopping the scheduler and master; exiting anyway")
+	<-serveErr // Serve returns ErrServerClosed once Shutdown has begun.
+	if err := site.CloseStreams(shutdownCtx); err != nil {
+		log.Warn("shutdown cut short", "err", err)
+	}
+	stopped = true
+	if err := stop(shutdownCtx); err != nil {
+		log.Warn("shutdown timeout passed while stopping the scheduler and master; exiting anyway", "err", err)
 	}
 	log.Info("stopped", "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// loginURLs are the one-time token's login links: on the listening host,
+// or, when listening on every address, on this machine's name and on
+// loopback (a container's published port).
+func loginURLs(scheme, listen string, addr net.Addr, token string) []string {
+	host, _, _ := net.SplitHostPort(listen)
+	_, port, _ := net.SplitHostPort(addr.String())
+	hosts := []string{host}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		name, err := os.Hostname()
+		if err != nil {
+			name = "localhost"
+		}
+		hosts = []string{name, "127.0.0.1"}
+	}
+	var urls []string
+	for _, h := range hosts {
+		urls = append(urls, scheme+"://"+net.JoinHostPort(h, port)+"/login?token="+token)
+	}
+	return urls
+}
+
+// registerConnMetrics adds the connection limiter's counts to /metrics.
+func registerConnMetrics(reg *prometheus.Registry, l *web.ConnLimiter) error {
+	cs := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "offerdeck_http_connections", Help: "HTTP connections held now."},
+			func() float64 { return float64(l.Stats().Open) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "offerdeck_http_connections_refused_full_total", Help: "Connections closed at once: --max-conns held and none idle."},
+			func() float64 { return float64(l.Stats().RefusedFull) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "offerdeck_http_connections_refused_address_total", Help: "Connections closed at once: their address held --max-conns-per-address."},
+			func() float64 { return float64(l.Stats().RefusedAddr) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "offerdeck_http_connections_evicted_total", Help: "Idle connections closed to make room for new ones."},
+			func() float64 { return float64(l.Stats().Evicted) }),
+	}
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register connection metrics: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -190,16 +190,13 @@ func TestServeAndShutdown(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not start within 10s")
 	}
-	// With no --master the dashboard runs the stand-in and subscribes.
+	// With no --master the dashboard runs the stand-in and subscribes; the
+	// first offers arrive after the subscription, so wait for them rather
+	// than for readiness alone.
 	waitReady(t, "http://"+addr.String())
-	resp, err := http.Get("http://" + addr.String() + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "embedded stand-in") || !strings.Contains(string(body), "agent-1.demo") {
-		t.Fatalf("GET / = %d %q, want 200 with the stand-in's offers", resp.StatusCode, body)
+	status, body := waitBody(t, "http://"+addr.String()+"/", "agent-1.demo")
+	if status != http.StatusOK || !strings.Contains(body, "embedded stand-in") || !strings.Contains(body, "agent-1.demo") {
+		t.Fatalf("GET / = %d %q, want 200 with the stand-in's offers", status, body)
 	}
 	if _, err := os.Stat(cfg.StateDir); err != nil {
 		t.Errorf("state folder not created: %v", err)
@@ -295,6 +292,37 @@ func waitReady(t *testing.T, base string) {
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitBody polls url until its body contains want (or 15 s pass) and
+// returns the last answer.
+func waitBody(t *testing.T, url, want string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), want) {
+				return resp.StatusCode, string(b)
+			}
+			if ctx.Err() != nil {
+				return resp.StatusCode, string(b)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if err != nil {
+				t.Fatalf("GET %s: %v", url, err)
+			}
+		case <-tick.C:
+		}
 	}
 }
 

@@ -112,13 +112,15 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 			ch <- prepared{p: p, err: perr, unsaved: perr != nil}
 		})
 	}) {
-		return Result{}, ctx.Err()
+		return Result{}, s.stopErr(ctx)
 	}
 	var pr prepared
 	select {
 	case pr = <-ch:
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
+	case <-s.stopped:
+		return Result{}, ErrStopped
 	}
 	if pr.cached != nil {
 		return pr.cached.answer()
@@ -181,6 +183,8 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 		return f.res, f.err
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
+	case <-s.stopped:
+		return Result{}, ErrStopped
 	}
 }
 

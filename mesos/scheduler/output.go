@@ -118,13 +118,15 @@ func (s *Scheduler) taskForOutput(ctx context.Context, taskID string) (*Task, bo
 		}
 		ch <- l
 	}) {
-		return nil, false, ctx.Err()
+		return nil, false, s.stopErr(ctx)
 	}
 	var l lookup
 	select {
 	case l = <-ch:
 	case <-ctx.Done():
 		return nil, false, ctx.Err()
+	case <-s.stopped:
+		return nil, false, ErrStopped
 	}
 	t := l.task
 	if t == nil {

@@ -93,6 +93,10 @@ type Scheduler struct {
 	unwritten *encoded
 	calls     sync.WaitGroup // calls to the master in flight
 	running   sync.Mutex
+	// stopped is closed once Run has returned: from then on nothing reads
+	// the inbox, so calls answer ErrStopped instead of waiting.
+	stopped  chan struct{}
+	stopOnce sync.Once
 
 	closeOnce sync.Once
 	closeErr  error
@@ -145,6 +149,7 @@ func New(cfg Config) (*Scheduler, error) {
 		inbox:   make(chan func(*state), inboxSize),
 		changes: make(chan Change, changeBuffer),
 		health:  newStorageHealth(),
+		stopped: make(chan struct{}),
 	}
 	s.metrics = newMetrics(cfg.Metrics)
 	frameworkID, _, _, _, err := st.load()
@@ -224,6 +229,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		return errors.New("scheduler: Run is already active")
 	}
 	defer s.running.Unlock()
+	// Last of all, once nothing reads the inbox any more.
+	defer s.stopOnce.Do(func() { close(s.stopped) })
 	defer s.Close()
 	defer close(s.changes) // the consumer's range ends with Run
 
@@ -323,12 +330,32 @@ func (s *Scheduler) runClient(ctx context.Context) {
 }
 
 // post hands fn to the state goroutine, waiting while the inbox is full.
+// It reports false when ctx is done or Run has returned; stopErr says
+// which.
 func (s *Scheduler) post(ctx context.Context, fn func(*state)) bool {
+	select {
+	case <-s.stopped:
+		return false
+	default:
+	}
 	select {
 	case s.inbox <- fn:
 		return true
 	case <-ctx.Done():
 		return false
+	case <-s.stopped:
+		return false
+	}
+}
+
+// stopErr is why a caller waiting on the state goroutine gave up:
+// ErrStopped once Run has returned, else ctx's error.
+func (s *Scheduler) stopErr(ctx context.Context) error {
+	select {
+	case <-s.stopped:
+		return ErrStopped
+	default:
+		return ctx.Err()
 	}
 }
 

@@ -61,13 +61,15 @@ func (s *Scheduler) Snapshot(ctx context.Context) (*Snapshot, error) {
 			s.snapMu.Unlock()
 			req.abandoned = true
 			close(req.done)
-			return nil, ctx.Err()
+			return nil, s.stopErr(ctx)
 		}
 	}
 	select {
 	case <-req.done:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-s.stopped:
+		return nil, ErrStopped
 	}
 	if req.abandoned { // its owner gave up before posting: ask anew
 		return s.Snapshot(ctx)
