@@ -57,6 +57,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, res scheduler.Re
 			if !expected {
 				s.log.ErrorContext(r.Context(), "action failed", "path", r.URL.Path, "err", err)
 			}
+			w.Header().Set("Content-Type", "application/json") // before the status: headers after it are dropped
 			w.WriteHeader(status)
 			return writeJSON(w, map[string]any{"ok": false, "error": msg})
 		}

@@ -337,8 +337,9 @@ func TestActionsAnswerInPlaceAndForUnknownIDs(t *testing.T) {
 			t.Errorf("POST %s = %d flash %q, want 303 with an error saying %q", tc.path, resp.StatusCode, flash, tc.want)
 		}
 	}
-	if resp := st.post(t, "/launch", url.Values{"cpus": {"lots"}, "command": {"true"}}, http.Header{"Accept": {"application/json"}}); resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("launch with cpus=lots = %d, want 400", resp.StatusCode)
+	if resp := st.post(t, "/launch", url.Values{"cpus": {"lots"}, "command": {"true"}}, http.Header{"Accept": {"application/json"}}); resp.StatusCode != http.StatusBadRequest ||
+		resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("launch with cpus=lots = %d %q, want 400 in JSON", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	if resp := st.post(t, "/offers/x/decline", url.Values{"back": {"https://evil.example/"}}, nil); resp.Header.Get("Location") != "/" {
 		t.Errorf("redirect after an action to %q, want it kept on this site", resp.Header.Get("Location"))
