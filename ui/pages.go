@@ -133,8 +133,11 @@ type Tasks struct {
 
 // TaskRow is one task in a list.
 type TaskRow struct {
-	DOMID     string
+	DOMID string
+	// ID is the task's id, for links; Shown is the id as shown, with any
+	// character that reorders text made visible.
 	ID        string
+	Shown     string
 	Name      string
 	State     State
 	Hostname  string

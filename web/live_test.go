@@ -528,3 +528,25 @@ func TestMetricsCountTheLiveSide(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestReorderingCharactersAreShown: a hostname hiding U+202E (which shows
+// what follows backwards, so "gpj.exe" reads "exe.jpg") is shown with the
+// character marked, never applied.
+func TestReorderingCharactersAreShown(t *testing.T) {
+	st := newStack(t)
+	if _, err := st.master.AddAgent(local.AgentConfig{Hostname: "photo\u202Egpj.exe", CPUs: 1, Mem: 64, Attributes: "rack:\u2067r9"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/offers", "/agents"} {
+		_, body := get(t, http.MethodGet, st.srv.URL+path)
+		for deadline := time.Now().Add(5 * time.Second); !strings.Contains(body, "gpj.exe") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			_, body = get(t, http.MethodGet, st.srv.URL+path)
+		}
+		if strings.ContainsAny(body, "\u202E\u2067") {
+			t.Errorf("%s carries a reordering character as it is", path)
+		}
+		if !strings.Contains(body, "photo⟦U+202E⟧gpj.exe") {
+			t.Errorf("%s does not show the hostname with its U+202E marked", path)
+		}
+	}
+}

@@ -77,7 +77,7 @@ func scalarText(name string, v float64) string {
 func attrs(as []*mesos.Attribute) []ui.Attr {
 	out := make([]ui.Attr, 0, len(as))
 	for _, a := range as {
-		out = append(out, ui.Attr{Name: a.GetName(), Value: mesos.AttributeText(a)})
+		out = append(out, ui.Attr{Name: marked(a.GetName()), Value: marked(mesos.AttributeText(a))})
 	}
 	return out
 }
@@ -103,11 +103,11 @@ func offerView(o scheduler.Offer) ui.OfferView {
 func agentGroup(m *model, agentID string) ui.AgentGroup {
 	a := m.agents[agentID]
 	as := attrs(a.Attributes)
-	search := []string{strings.ToLower(a.Hostname)}
+	search := []string{strings.ToLower(marked(a.Hostname))}
 	for _, at := range as {
 		search = append(search, strings.ToLower(at.Name+"="+at.Value))
 	}
-	g := ui.AgentGroup{DOMID: domID("agent-", a.ID), AgentID: a.ID, Hostname: a.Hostname, Attributes: as, Search: strings.Join(search, " ")}
+	g := ui.AgentGroup{DOMID: domID("agent-", a.ID), AgentID: marked(a.ID), Hostname: marked(a.Hostname), Attributes: as, Search: strings.Join(search, " ")}
 	for _, o := range m.agentOffers(agentID) {
 		g.Offers = append(g.Offers, offerView(o))
 	}
@@ -168,6 +168,7 @@ func taskRow(t *scheduler.Task) ui.TaskRow {
 	if r.Hostname == "" {
 		r.Hostname = t.AgentID
 	}
+	r.Name, r.Hostname, r.Shown = marked(r.Name), marked(r.Hostname), marked(t.ID)
 	var parts []string
 	for _, name := range []string{"cpus", "mem", "disk"} {
 		if v := mesos.ScalarSum(t.Resources, name); v > 0 {
@@ -194,7 +195,8 @@ func taskRow(t *scheduler.Task) ui.TaskRow {
 			r.Health = map[bool]string{true: "healthy", false: "unhealthy"}[*h]
 		}
 	}
-	r.Search = strings.ToLower(strings.Join([]string{t.ID, t.Name, t.Hostname, t.State.String(), r.Message}, " "))
+	r.Search = strings.ToLower(marked(strings.Join([]string{t.ID, t.Name, t.Hostname, t.State.String(), r.Message}, " ")))
+	r.Message = marked(r.Message)
 	return r
 }
 
@@ -216,7 +218,7 @@ func historyLine(t *scheduler.Task, i int) ui.HistoryLine {
 		State:      ui.TaskState(h.State.String()),
 		Source:     strings.ToLower(strings.TrimPrefix(h.Source.String(), "SOURCE_")),
 		Reason:     strings.TrimPrefix(h.Reason, "REASON_"),
-		Message:    h.Message,
+		Message:    marked(h.Message),
 		Acked:      h.Acked,
 		NeedsAck:   len(h.UUID) > 0 && !h.Acked,
 		Reconciled: h.Reconciliation,
@@ -265,7 +267,7 @@ func queuedView(q scheduler.Queued) ui.QueuedView {
 	if total == 0 {
 		total = 1
 	}
-	v := ui.QueuedView{DOMID: domID("queued-", q.ID), ID: q.ID, Name: q.Spec.Name, Command: cmd, Left: q.Left, Total: total, Launched: q.Launched}
+	v := ui.QueuedView{DOMID: domID("queued-", q.ID), ID: q.ID, Name: marked(q.Spec.Name), Command: marked(cmd), Left: q.Left, Total: total, Launched: q.Launched}
 	for _, w := range q.Why {
 		v.Why = append(v.Why, ui.PreviewLine{OfferID: w.OfferID, Hostname: w.Hostname, Reasons: w.Reasons})
 	}
@@ -279,7 +281,7 @@ func queuedView(q scheduler.Queued) ui.QueuedView {
 const maxEventJSON = 2 << 10
 
 func eventRow(e scheduler.Event) ui.EventRow {
-	row := ui.EventRow{Seq: e.Seq, DOMID: "event-" + strconv.FormatUint(e.Seq, 10), Time: e.Time, Type: e.Type, Summary: e.Summary}
+	row := ui.EventRow{Seq: e.Seq, DOMID: "event-" + strconv.FormatUint(e.Seq, 10), Time: e.Time, Type: e.Type, Summary: marked(e.Summary)}
 	full, err := e.JSON()
 	switch {
 	case err != nil:
@@ -300,14 +302,14 @@ func eventRow(e scheduler.Event) ui.EventRow {
 func auditRow(a scheduler.AuditEntry) ui.AuditRow {
 	return ui.AuditRow{
 		DOMID: "audit-" + strconv.FormatUint(a.Seq, 10), Time: a.Time,
-		User: a.User, Origin: a.Origin, Action: a.Action, Target: a.Target, Request: a.Request, Result: a.Result, Err: a.Err,
+		User: marked(a.User), Origin: a.Origin, Action: a.Action, Target: marked(a.Target), Request: marked(a.Request), Result: marked(a.Result), Err: marked(a.Err),
 	}
 }
 
 // taskFacts is what a task was launched with.
 func taskFacts(t *scheduler.Task) ui.TaskFacts {
-	v := ui.TaskFacts{ID: domID("", t.ID), Hostname: t.Hostname, Command: t.Command, Image: t.Image, OfferID: t.OfferID,
-		AgentID: t.AgentID, Framework: t.Registration, Resources: resources(t.Resources)}
+	v := ui.TaskFacts{ID: domID("", t.ID), Hostname: marked(t.Hostname), Command: marked(t.Command), Image: marked(t.Image), OfferID: t.OfferID,
+		AgentID: marked(t.AgentID), Framework: t.Registration, Resources: resources(t.Resources)}
 	if v.Hostname == "" {
 		v.Hostname = "—"
 	}
@@ -317,7 +319,7 @@ func taskFacts(t *scheduler.Task) ui.TaskFacts {
 // agentRow is one agent on the agents page.
 func agentRow(m *model, agentID string) ui.AgentRow {
 	a := m.agents[agentID]
-	row := ui.AgentRow{DOMID: domID("agentrow-", a.ID), ID: a.ID, Hostname: a.Hostname, Attributes: attrs(a.Attributes), LastOffer: a.LastOffer, Offered: "nothing"}
+	row := ui.AgentRow{DOMID: domID("agentrow-", a.ID), ID: a.ID, Hostname: marked(a.Hostname), Attributes: attrs(a.Attributes), LastOffer: a.LastOffer, Offered: "nothing"}
 	var rs []*mesos.Resource
 	for _, o := range m.offersByAgent[agentID] {
 		rs = append(rs, o.Offer.GetResources()...)
@@ -390,4 +392,27 @@ func stateWord(name string) string {
 		return stateOf(&scheduler.Task{Launching: true}).Word
 	}
 	return ui.TaskState(name).Word
+}
+
+// marked shows the invisible characters that reorder text (the Unicode
+// bidirectional controls) as visible marks, so that a name from the
+// cluster cannot pass itself off as another ("exe.txt" written backwards
+// behind U+202E). Everything else is left as it is.
+func marked(s string) string {
+	if !strings.ContainsFunc(s, isBidiControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if isBidiControl(r) {
+			fmt.Fprintf(&b, "⟦U+%04X⟧", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isBidiControl(r rune) bool {
+	return r == '\u061C' || r == '\u200E' || r == '\u200F' || ('\u202A' <= r && r <= '\u202E') || ('\u2066' <= r && r <= '\u2069')
 }
