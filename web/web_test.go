@@ -320,18 +320,21 @@ func TestStaticAssets(t *testing.T) {
 func TestEventsPageShowsRawJSON(t *testing.T) {
 	srv := newSite(t, web.Config{})
 	waitReady(t, srv)
-	resp, body := get(t, http.MethodGet, srv.URL+"/events")
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /events = %d, want 200", resp.StatusCode)
-	}
-	list := byID(parse(t, body), "events-list")
-	if list == nil {
-		t.Fatal("no #events-list")
-	}
+	// The pages follow the scheduler's changes a moment after it is ready.
 	var subscribed string
-	for li := list.FirstChild; li != nil; li = li.NextSibling {
-		if li.Type == html.ElementNode && attr(li, "data-type") == "SUBSCRIBED" {
-			subscribed = text(li)
+	for deadline := time.Now().Add(10 * time.Second); subscribed == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, body := get(t, http.MethodGet, srv.URL+"/events")
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /events = %d, want 200", resp.StatusCode)
+		}
+		list := byID(parse(t, body), "events-list")
+		if list == nil {
+			t.Fatal("no #events-list")
+		}
+		for li := list.FirstChild; li != nil; li = li.NextSibling {
+			if li.Type == html.ElementNode && attr(li, "data-type") == "SUBSCRIBED" {
+				subscribed = text(li)
+			}
 		}
 	}
 	for _, want := range []string{`"type": "SUBSCRIBED"`, `"framework_id"`, `"heartbeat_interval_seconds"`} {
