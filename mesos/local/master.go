@@ -40,6 +40,11 @@ const (
 type Config struct {
 	// Agents are the simulated agents; nil means DemoAgents().
 	Agents []AgentConfig
+	// ReadTimeout bounds reading one request, body included (1 min), and
+	// IdleTimeout how long a kept-alive connection may wait for its next
+	// request (2 min): a client that sends slowly or not at all gives its
+	// connection back. Responses have no bound: a SUBSCRIBE stream lasts.
+	ReadTimeout, IdleTimeout time.Duration
 	// AllocationInterval is how often free resources are offered (1 s).
 	AllocationInterval time.Duration
 	// HeartbeatInterval is the interval announced in SUBSCRIBED and kept
@@ -123,6 +128,12 @@ func New(cfg Config) (*Master, error) {
 	}
 	if cfg.AllocationInterval <= 0 {
 		cfg.AllocationInterval = DefaultAllocationInterval
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = time.Minute
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 2 * time.Minute
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
@@ -225,7 +236,9 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	defer cancelBase()
 	srv := &http.Server{
 		Handler:           m.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: min(10*time.Second, m.cfg.ReadTimeout),
+		ReadTimeout:       m.cfg.ReadTimeout,
+		IdleTimeout:       m.cfg.IdleTimeout,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
 	}
