@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/protobuf/proto"
 
@@ -27,7 +28,7 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.C
 	m.mu.Lock()
 	f, refusal := m.registerLocked(call, sub, principal)
 	if refusal != "" {
-		m.log.Info("subscription refused", "reason", refusal)
+		m.log.Info("subscription refused", "reason", logText(refusal))
 		sub.send(&mesos.Event{Type: mesos.Event_ERROR.Enum(), Error: &mesos.Event_Error{Message: proto.String(refusal)}})
 		sub.close()
 	}
@@ -125,7 +126,7 @@ func (m *Master) registerLocked(call *mesos.Call, sub *subscription, principal s
 		info.Id = &mesos.FrameworkID{Value: proto.String(id)}
 		f = &framework{id: id, tasks: map[string]*task{}, offers: map[string]*offer{}, registered: time.Now()}
 		m.frameworks[id] = f
-		m.log.Info("framework registered", "framework_id", id, "name", info.GetName())
+		m.log.Info("framework registered", "framework_id", id, "name", logText(info.GetName()))
 	}
 	if f.failoverTimer != nil {
 		f.failoverTimer.Stop()
@@ -300,4 +301,21 @@ func (m *Master) removeFrameworkLocked(f *framework, why string) {
 	delete(m.frameworks, f.id)
 	m.removedFrameworks[f.id] = true
 	m.log.Info("framework removed", "framework_id", f.id, "reason", why)
+}
+
+// maxLogText bounds a client's string in a log line: a framework may name
+// itself with megabytes, and the log would carry them all.
+const maxLogText = 256
+
+// logText is s for a log line, cut to maxLogText bytes (on a rune
+// boundary) with its length said.
+func logText(s string) string {
+	if len(s) <= maxLogText {
+		return s
+	}
+	cut := maxLogText
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
 }

@@ -1,10 +1,13 @@
 package local_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,4 +49,41 @@ func TestSlowClientsGiveTheirConnectionBack(t *testing.T) {
 	for beats := 0; time.Now().Before(deadline); beats++ {
 		c.next(t, mesos.Event_HEARTBEAT)
 	}
+}
+
+// TestLongNamesAreCutInTheLog: a framework named with a megabyte is
+// registered, and the log says so in a line of bounded length.
+func TestLongNamesAreCutInTheLog(t *testing.T) {
+	var logged safeBuffer
+	_, base := startMaster(t, local.Config{Logger: slog.New(slog.NewTextHandler(&logged, nil))})
+	name := strings.Repeat("n", 1<<20)
+	c := newClient(t, base, "", func(fi *mesos.FrameworkInfo) { fi.Name = &name })
+	c.next(t, mesos.Event_SUBSCRIBED)
+	for _, line := range strings.Split(logged.String(), "\n") {
+		if len(line) > 2<<10 {
+			t.Errorf("a log line of %d bytes: %.120s…", len(line), line)
+		}
+	}
+	if !strings.Contains(logged.String(), "1048576 bytes") {
+		t.Errorf("the log does not say how long the cut name was:\n%.500s", logged.String())
+	}
+}
+
+// safeBuffer is a bytes.Buffer for a logger written from several
+// goroutines.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
