@@ -21,6 +21,8 @@ type testClient struct {
 	offers []*mesos.Offer
 	done   chan struct{} // closed when Run has returned
 	cancel context.CancelFunc
+	// wait bounds how long next waits for an event; 10 s when zero.
+	wait time.Duration
 }
 
 func newClient(t *testing.T, base, mediaType string, mutate func(*mesos.FrameworkInfo)) *testClient {
@@ -71,7 +73,11 @@ func (c *testClient) stop() {
 // next returns the next event of one of types.
 func (c *testClient) next(t *testing.T, types ...mesos.Event_Type) *mesos.Event {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
+	wait := c.wait
+	if wait == 0 {
+		wait = 10 * time.Second
+	}
+	deadline := time.After(wait)
 	for {
 		select {
 		case e := <-c.events:
@@ -82,7 +88,7 @@ func (c *testClient) next(t *testing.T, types ...mesos.Event_Type) *mesos.Event 
 			}
 			c.offers = append(c.offers, e.GetOffers().GetOffers()...)
 		case <-deadline:
-			t.Fatalf("no %v within 10s", types)
+			t.Fatalf("no %v within %v", types, wait)
 		}
 	}
 }

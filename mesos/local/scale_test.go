@@ -20,6 +20,9 @@ func TestScaleMode(t *testing.T) {
 	const agents = 10000
 	_, base := startMaster(t, local.Config{Agents: local.ScaleAgents(agents), SimulateCommands: true, SimulatedRunTime: time.Hour, AllocationInterval: time.Second})
 	c := newClient(t, base, "", nil)
+	// Generous: 10,000 agents' first offers under -race, with the other
+	// packages' tests on the same two cores, took over 10 s.
+	c.wait = time.Minute
 	start := time.Now()
 	seen := map[string]*mesos.Offer{}
 	for len(seen) < agents {
