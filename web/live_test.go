@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -548,5 +549,34 @@ func TestReorderingCharactersAreShown(t *testing.T) {
 		if !strings.Contains(body, "photo⟦U+202E⟧gpj.exe") {
 			t.Errorf("%s does not show the hostname with its U+202E marked", path)
 		}
+	}
+}
+
+// TestRefusedLaunchKeepsWhatWasTyped: without the client script, a launch
+// refused for bad input answers with the form again, as it was typed and
+// with the reason, not a redirect to a fresh form.
+func TestRefusedLaunchKeepsWhatWasTyped(t *testing.T) {
+	st := newStack(t)
+	form := url.Values{"name": {"kept-name"}, "command": {"echo kept"}, "cpus": {"lots"}, "mem": {"32"}, "env": {"KEPT=1"}, "request_id": {"r1"}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, st.srv.URL+"/launch", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	doc := parse(t, string(body))
+	if resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("refused launch = %d, want 422 with the form", resp.StatusCode)
+	}
+	if got := attr(byID(doc, "name"), "value"); got != "kept-name" {
+		t.Errorf("name field = %q, want what was typed", got)
+	}
+	if got := text(byID(doc, "env")); got != "KEPT=1" {
+		t.Errorf("env field = %q, want what was typed", got)
+	}
+	if got := text(byID(doc, "launch-error")); !strings.Contains(got, "cpus") {
+		t.Errorf("launch error = %q, want the reason naming cpus", got)
 	}
 }
