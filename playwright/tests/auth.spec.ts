@@ -21,7 +21,10 @@ test.beforeAll(async () => {
   const port = freePort();
   url = `http://127.0.0.1:${port}`;
   const users = `ann operator ${hash('ann-passphrase')}\nvic viewer ${hash('vic-passphrase')}\n`;
-  dash = spawn(binary, ['--listen', `127.0.0.1:${port}`, '--state-dir', mkdtempSync(path.join(tmpdir(), 'offerdeck-auth-')), '--simulate'],
+  // Offers are held for the whole spec: a page without the script does
+  // not follow them, and one loaded while they were being declined and
+  // offered again would show none.
+  dash = spawn(binary, ['--listen', `127.0.0.1:${port}`, '--state-dir', mkdtempSync(path.join(tmpdir(), 'offerdeck-auth-')), '--simulate', '--hold', '10m'],
     { stdio: 'ignore', env: { ...process.env, OFFERDECK_USERS: users } });
   await expect(async () => {
     const res = await fetch(url + '/healthz');
