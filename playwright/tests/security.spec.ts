@@ -97,7 +97,6 @@ test('XSS payloads in every cluster string execute nothing and show as text', as
 test('another origin cannot act through the viewer\'s browser: form, fetch, WebSocket, iframe', async ({ page, baseURL }) => {
   const target = baseURL!;
   const auditRows = async () => (await (await page.request.get(target + '/audit')).text()).split('id="audit-').length - 1;
-  const offersBefore = (await (await page.request.get(target + '/offers')).text()).split('class="offer"').length;
   const before = await auditRows();
   // The attacker's page, on another origin (localhost is another site than 127.0.0.1).
   const evil: Server = createServer((req, res) => {
@@ -140,8 +139,6 @@ test('another origin cannot act through the viewer\'s browser: form, fetch, WebS
     evil.close();
   }
   expect(await auditRows()).toBe(before);
-  const offersAfter = (await (await page.request.get(target + '/offers')).text()).split('class="offer"').length;
-  expect(offersAfter).toBe(offersBefore);
   const suppressed = await (await page.request.get(target + '/offers')).text();
   expect(suppressed).toContain('>Suppress<'); // still offered, not suppressed
 });
