@@ -388,10 +388,15 @@ func (l *live) render(ctx context.Context, c templ.Component) (string, bool) {
 // put renders a region and publishes it when it differs from what topic
 // last published for that id.
 func (l *live) put(ctx context.Context, topic string, c change, comp templ.Component) {
-	html, ok := l.render(ctx, comp)
-	if !ok {
-		return
+	if html, ok := l.render(ctx, comp); ok {
+		l.putHTML(topic, c, html)
 	}
+}
+
+// putHTML publishes a region already rendered, when it differs from what
+// topic last published for that id: a row two topics carry is rendered
+// once.
+func (l *live) putHTML(topic string, c change, html string) {
 	h := maphash.String(l.seed, html)
 	shown := l.shown[topic]
 	if shown == nil {

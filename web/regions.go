@@ -187,23 +187,27 @@ func (r renderer) tasks() {
 		if old == nil || stateOf(old).Name != stateOf(t).Name || old.AgentID != t.AgentID {
 			members = true // a filtered page may gain or lose it
 		}
+		view := taskRow(t)
 		if first || all {
-			row := ui.TaskRowView(taskRow(t))
+			row, ok := l.render(r.ctx, ui.TaskRowView(view))
+			if !ok {
+				continue
+			}
 			if first {
 				if rank := m.rank(t); rank >= 0 && rank < tasksPerPage {
 					c := change{ID: domID("task-", id), Parent: "tasks-body", Window: true}
 					if next := m.rankedTask(rank + 1); next != nil {
 						c.Before = domID("task-", next.ID)
 					}
-					l.put(r.ctx, topicTasksFirst, c, row)
+					l.putHTML(topicTasksFirst, c, row)
 				}
 			}
 			if all {
-				l.put(r.ctx, topicTasks, change{ID: domID("task-", id)}, row)
+				l.putHTML(topicTasks, change{ID: domID("task-", id)}, row)
 			}
 		}
 		if detail {
-			l.put(r.ctx, topicTask, change{ID: "task-head-" + domID("task-", id)}, ui.TaskHead(taskRow(t)))
+			l.put(r.ctx, topicTask, change{ID: "task-head-" + domID("task-", id)}, ui.TaskHead(view))
 			l.put(r.ctx, topicTask, change{ID: "task-facts-" + domID("", id)}, ui.TaskFactsView(taskFacts(t)))
 			r.timeline(old, t)
 		}
