@@ -34,6 +34,9 @@ type localConfig struct {
 	// --authenticate_http_frameworks does.
 	CredentialsFile string
 	InsecureNoAuth  bool
+	// FaultAPI serves /faults/: remove, partition and add agents, rescind
+	// offers, fail over, over HTTP.
+	FaultAPI bool
 	// MaxConns and MaxConnsPerAddr bound the connections the stand-in
 	// holds, in all and from one address.
 	MaxConns, MaxConnsPerAddr int
@@ -93,6 +96,7 @@ func localOptions(c *localConfig, getenv func(string) string) []option {
 		stringOption("zk", "OFFERDECK_LOCAL_ZK", "", "announce the master in ZooKeeper like a real one: zk://host:2181/mesos", &c.ZooKeeper),
 		stringOption("credentials-file", "OFFERDECK_LOCAL_CREDENTIALS_FILE", "", "require HTTP basic authentication of frameworks: a file of \"principal secret\" lines; required to listen beyond loopback", &c.CredentialsFile),
 		boolOption("insecure-no-auth", "OFFERDECK_INSECURE_NO_AUTH", "allow listening beyond loopback without authentication: anyone who reaches the port can run commands on this host", &c.InsecureNoAuth),
+		boolOption("fault-api", "OFFERDECK_LOCAL_FAULT_API", "serve a fault API under /faults/ (POST, with the credentials): add, remove, partition and heal agents, rescind offers, cut streams, fail over; for tests and demos of failure", &c.FaultAPI),
 	}
 	opts = append(opts,
 		intOption("max-conns", "OFFERDECK_LOCAL_MAX_CONNS", web.DefaultMaxConns, 16, 1<<20,
@@ -160,6 +164,7 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 		SimulatedRunTime: c.RunTime,
 		HealthChecks:     c.HealthChecks,
 		ZooKeeper:        c.ZooKeeper,
+		FaultAPI:         c.FaultAPI,
 		Logger:           log,
 	}
 	if c.Agents > 0 {

@@ -33,6 +33,9 @@ func (m *Master) routes() http.Handler {
 	files := m.guard(realmAgentReadOnly, m.files)
 	mux.Handle("/files/", files)
 	mux.Handle("/slave(1)/files/", http.StripPrefix("/slave(1)", files))
+	if m.cfg.FaultAPI {
+		mux.HandleFunc(faultPrefix, m.faultAPI)
+	}
 	// Anything else is answered 404, but only to those who may know what
 	// is here.
 	mux.Handle("/", m.guard(realmReadOnly, http.NotFound))

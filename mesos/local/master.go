@@ -75,6 +75,11 @@ type Config struct {
 	// agents' /files), else it gets 401. Principals must not contain ':'.
 	Credentials map[string]string
 
+	// FaultAPI serves the fault methods (RemoveAgent, PartitionAgent, ...)
+	// over HTTP under /faults/, for tests and presenters outside the
+	// process; see faultapi.go. Off by default: no real master has it.
+	FaultAPI bool
+
 	// Hostname is the name the master gives itself; default "localhost".
 	Hostname string
 	// ZooKeeper, when set (zk://host:2181/mesos), is where the master
