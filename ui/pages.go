@@ -88,6 +88,8 @@ type AgentGroup struct {
 	Waiting string
 	Since   time.Time
 	Until   time.Time
+	// Removed is when the master removed the agent (zero: it was not).
+	Removed time.Time
 }
 
 // OfferView is one offer on the offers page.
@@ -252,6 +254,7 @@ type AgentRow struct {
 	Attributes          []Attr
 	Offered             string
 	LastOffer           time.Time
+	Removed             time.Time
 	Tasks               int
 	Running             int
 }

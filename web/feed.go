@@ -238,6 +238,12 @@ func (l *live) apply(c scheduler.Change) {
 		m.addOffer(*c.Offer)
 		d.parts |= partOffers
 		d.agents[c.Offer.AgentID] = true
+	case scheduler.AgentRemoved:
+		if a := m.agents[c.AgentID]; a != nil {
+			a.Removed = c.At
+			d.parts |= partOffers
+			d.agents[c.AgentID] = true
+		}
 	case scheduler.OfferRemoved:
 		if agent, ok := m.removeOffer(c.OfferID, c.Why, c.At, c.Until); ok {
 			d.parts |= partOffers

@@ -580,3 +580,46 @@ func TestRefusedLaunchKeepsWhatWasTyped(t *testing.T) {
 		t.Errorf("launch error = %q, want the reason naming cpus", got)
 	}
 }
+
+// TestRemovedAgentSaysSo: when the master removes an agent, its card on
+// the offers page and its row on the agents page say so, live and on a
+// reload, instead of waiting for an offer that will not come.
+func TestRemovedAgentSaysSo(t *testing.T) {
+	st := newStack(t)
+	doc, since, epoch := st.page(t, "/offers", "agent-2.demo")
+	var agentID string
+	for _, g := range findAll(doc, func(n *html.Node) bool { return hasClass(n, "agent") }) {
+		if strings.Contains(text(g), "agent-2.demo") {
+			agentID = attr(find(g, func(n *html.Node) bool { return hasClass(n, "agent-id") }), "title")
+		}
+	}
+	agentID = strings.TrimPrefix(agentID, "agent id ")
+	if agentID == "" {
+		t.Fatal("no agent id on agent-2.demo's card")
+	}
+	c, err := st.dial(t, since, epoch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.master.RemoveAgent(agentID); err != nil {
+		t.Fatal(err)
+	}
+	const removed = "The master removed this agent"
+	for found := false; !found; {
+		m, err := read(t, c)
+		if err != nil {
+			t.Fatalf("the stream never said the agent was removed: %v", err)
+		}
+		for _, ch := range m.Changes {
+			found = found || ch.Op == "put" && strings.Contains(ch.HTML, removed) && strings.Contains(ch.HTML, "agent-2.demo")
+		}
+	}
+	if _, body := get(t, http.MethodGet, st.srv.URL+"/offers"); !strings.Contains(body, removed) {
+		t.Errorf("a reload of /offers does not say the agent was removed")
+	}
+	doc, _, _ = st.page(t, "/agents", "removed")
+	row := find(doc, func(n *html.Node) bool { return n.Data == "tr" && strings.Contains(text(n), "agent-2.demo") })
+	if row == nil || !strings.Contains(text(row), "removed") {
+		t.Errorf("the agents page's row of a removed agent does not say so")
+	}
+}

@@ -188,6 +188,7 @@ func (m *model) addOffer(o scheduler.Offer) {
 	if o.Arrived.After(a.LastOffer) {
 		a.LastOffer = o.Arrived
 	}
+	a.Removed = time.Time{}
 }
 
 // removeOffer forgets an offer and notes on its agent why it left.

@@ -114,6 +114,7 @@ func agentGroup(m *model, agentID string) ui.AgentGroup {
 	if len(g.Offers) == 0 {
 		g.Waiting, g.Since, g.Until = a.Gone, a.GoneAt, a.RefuseEnd
 	}
+	g.Removed = a.Removed
 	return g
 }
 
@@ -319,7 +320,7 @@ func taskFacts(t *scheduler.Task) ui.TaskFacts {
 // agentRow is one agent on the agents page.
 func agentRow(m *model, agentID string) ui.AgentRow {
 	a := m.agents[agentID]
-	row := ui.AgentRow{DOMID: domID("agentrow-", a.ID), ID: a.ID, Hostname: marked(a.Hostname), Attributes: attrs(a.Attributes), LastOffer: a.LastOffer, Offered: "nothing"}
+	row := ui.AgentRow{DOMID: domID("agentrow-", a.ID), ID: a.ID, Hostname: marked(a.Hostname), Attributes: attrs(a.Attributes), LastOffer: a.LastOffer, Removed: a.Removed, Offered: "nothing"}
 	var rs []*mesos.Resource
 	for _, o := range m.offersByAgent[agentID] {
 		rs = append(rs, o.Offer.GetResources()...)

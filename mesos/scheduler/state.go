@@ -29,6 +29,7 @@ const (
 	QueueChanged
 	EventAdded
 	AuditAdded
+	AgentRemoved
 )
 
 // String names the kind.
@@ -48,6 +49,8 @@ func (k ChangeKind) String() string {
 		return "event"
 	case AuditAdded:
 		return "audit"
+	case AgentRemoved:
+		return "agent-removed"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }
@@ -72,9 +75,11 @@ type Change struct {
 	// framework).
 	Task     *Task
 	Archived bool
-	Queued   *Queued
-	Event    *Event
-	Audit    *AuditEntry
+	// AgentID is set for AgentRemoved, with At, when the master said so.
+	AgentID string
+	Queued  *Queued
+	Event   *Event
+	Audit   *AuditEntry
 }
 
 // state is everything the scheduler knows. Only the state goroutine
@@ -243,6 +248,14 @@ func (st *state) onEvent(e *mesos.Event) {
 		st.removeOffer(e.GetRescind().GetOfferId().GetValue(), "rescinded", 0)
 	case mesos.Event_UPDATE:
 		st.onUpdate(e.GetUpdate().GetStatus(), now)
+	case mesos.Event_FAILURE:
+		// A FAILURE naming no executor says the agent itself was
+		// removed: its tasks come as updates of their own.
+		f := e.GetFailure()
+		if a := st.agents[f.GetAgentId().GetValue()]; a != nil && f.GetExecutorId() == nil {
+			a.Removed = now
+			st.change(Change{Kind: AgentRemoved, AgentID: a.ID, At: now})
+		}
 	}
 }
 

@@ -152,6 +152,9 @@ type Agent struct {
 	// URL is the agent's base URL; LastOffer is when it last offered.
 	URL       string
 	LastOffer time.Time
+	// Removed is when the master said the agent was removed (a FAILURE
+	// event naming no executor); zero once it offers again.
+	Removed time.Time
 }
 
 // Connection is the framework's link to the master.
