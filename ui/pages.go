@@ -156,8 +156,11 @@ type TaskRow struct {
 	// since the Unix epoch by the clock of whoever sent it (agent or
 	// master), 0 before any; pages carry it as data-updated for tools
 	// such as the latency bench.
-	Updated  int64
-	Live     bool // not terminal: it can be killed
+	Updated int64
+	Live    bool // not terminal: it can be killed, unless Unknown
+	// Unknown: the master's last word was TASK_UNKNOWN, so a KILL has
+	// nothing to act on.
+	Unknown  bool
 	Killing  bool
 	Orphan   bool
 	Search   string

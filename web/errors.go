@@ -45,7 +45,7 @@ func statusOf(err error) (status int, message string, expected bool) {
 		return http.StatusBadRequest, sentence(err), true
 	case errors.Is(err, scheduler.ErrUnknownOffer), errors.Is(err, scheduler.ErrUnknownTask), errors.Is(err, scheduler.ErrUnknownQueued), errors.Is(err, errUnknownEvent):
 		return http.StatusNotFound, sentence(err), true
-	case errors.Is(err, scheduler.ErrDoesNotFit), errors.Is(err, scheduler.ErrTaskFinished):
+	case errors.Is(err, scheduler.ErrDoesNotFit), errors.Is(err, scheduler.ErrTaskFinished), errors.Is(err, scheduler.ErrTaskUnknown):
 		return http.StatusConflict, sentence(err), true
 	case errors.Is(err, scheduler.ErrStorage):
 		return http.StatusServiceUnavailable, sentence(err), true

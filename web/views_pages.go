@@ -159,6 +159,7 @@ func taskRow(t *scheduler.Task) ui.TaskRow {
 		Hostname: t.Hostname,
 		Live:     !t.Terminal(),
 		Killing:  t.Killing,
+		Unknown:  t.State == mesos.TaskState_TASK_UNKNOWN,
 		Orphan:   t.Orphan,
 		AgentID:  t.AgentID,
 		StateKey: t.State.String(),

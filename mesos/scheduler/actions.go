@@ -16,9 +16,12 @@ import (
 // Errors actions answer with; callers branch on them with errors.Is. The
 // error's text says the details.
 var (
-	ErrUnknownOffer  = errors.New("offer is not held: it was accepted, declined, rescinded or never existed")
-	ErrUnknownTask   = errors.New("unknown task")
-	ErrTaskFinished  = errors.New("task has already finished")
+	ErrUnknownOffer = errors.New("offer is not held: it was accepted, declined, rescinded or never existed")
+	ErrUnknownTask  = errors.New("unknown task")
+	ErrTaskFinished = errors.New("task has already finished")
+	// ErrTaskUnknown: the master's last word on the task was TASK_UNKNOWN;
+	// a KILL would only make it say so again.
+	ErrTaskUnknown   = errors.New("the master does not know this task (TASK_UNKNOWN), so there is nothing to kill; Reconcile asks it again")
 	ErrNotConnected  = errors.New("not connected to a master")
 	ErrDoesNotFit    = errors.New("the tasks do not fit the offer")
 	ErrStopped       = errors.New("scheduler stopped")
@@ -463,6 +466,11 @@ func (st *state) killPlan(taskID string, grace time.Duration) (plan, error) {
 	if t.Terminal() {
 		return plan{}, fmt.Errorf("kill %s: %w (%s)", taskID, ErrTaskFinished, t.State)
 	}
+	if t.State == mesos.TaskState_TASK_UNKNOWN {
+		// The master answers a KILL of a task it does not know with
+		// reconciliation: TASK_UNKNOWN again, and nothing is killed.
+		return plan{}, fmt.Errorf("kill %s: %w", taskID, ErrTaskUnknown)
+	}
 	k := &mesos.Call_Kill{TaskId: &mesos.TaskID{Value: proto.String(taskID)}}
 	if t.AgentID != "" {
 		k.AgentId = &mesos.AgentID{Value: proto.String(t.AgentID)}
@@ -483,6 +491,9 @@ func (st *state) killPlan(taskID string, grace time.Duration) (plan, error) {
 				t.Killing = false
 				st.taskChanged(t)
 				return Result{}, fmt.Errorf("kill %s: %w", taskID, err)
+			}
+			if t.State == mesos.TaskState_TASK_UNREACHABLE {
+				return Result{Message: "killing " + taskID + " once its agent is reachable again"}, nil
 			}
 			return Result{Message: "killing " + taskID}, nil
 		},

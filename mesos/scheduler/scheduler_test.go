@@ -714,3 +714,38 @@ func TestAuditEntriesAreBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestKillOfTaskTheMasterDoesNotKnow: a dashboard restarted against another
+// master (the first one gone with its agents) finds its running task
+// unknown there. Kill says there is nothing to kill instead of "killing",
+// and marks nothing.
+func TestKillOfTaskTheMasterDoesNotKnow(t *testing.T) {
+	_, first := startMaster(t, local.Config{})
+	dir := t.TempDir()
+	s := startScheduler(t, first, dir, nil)
+	snap := s.waitFor(t, "an offer", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	res, err := s.Accept(t.Context(), operator, snap.Offers[0].ID, []scheduler.TaskSpec{{Name: "stranded", Command: "sleep 600", CPUs: 0.1, Mem: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.TaskIDs[0]
+	s.waitFor(t, "running", func(s *scheduler.Snapshot) bool {
+		tk := task(s, id)
+		return tk != nil && tk.State == mesos.TaskState_TASK_RUNNING
+	})
+	s.stop()
+
+	_, second := startMaster(t, local.Config{})
+	s2 := startScheduler(t, second, dir, func(c *scheduler.Config) { c.Client.Masters = []string{second} })
+	s2.waitFor(t, "the task reconciled as unknown", func(s *scheduler.Snapshot) bool {
+		tk := task(s, id)
+		return tk != nil && tk.State == mesos.TaskState_TASK_UNKNOWN
+	})
+	if _, err := s2.Kill(t.Context(), operator, id, 0); !errors.Is(err, scheduler.ErrTaskUnknown) {
+		t.Errorf("kill of an unknown task = %v, want ErrTaskUnknown", err)
+	}
+	snap, _ = s2.Snapshot(t.Context())
+	if tk := task(snap, id); tk.Killing {
+		t.Errorf("the unknown task is marked killing after a refused kill")
+	}
+}
