@@ -1,6 +1,7 @@
 import { test, expect, Page } from '@playwright/test';
 import { spawn, ChildProcess, execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -9,6 +10,12 @@ import path from 'node:path';
 // open page, as its live stream changed it, must equal a fresh load of the
 // same URL (relative times aside, order included). OFFERDECK_SEEDS names
 // the seeds ("1,2,3"); each is printed so a failure can be replayed.
+//
+// Even seeds run the dashboard on its embedded stand-in master, so a
+// restart restarts the master too; odd seeds run the stand-in alone
+// ("dashboard local --fault-api", with credentials) and point the dashboard
+// at it, so agents can be removed and added through its fault API and a
+// restart is the dashboard's alone, as against a real cluster.
 
 const pages = ['/', '/offers', '/tasks', '/agents', '/events', '/audit', '/launch', '/tasks?state=TASK_RUNNING'];
 
@@ -141,8 +148,26 @@ function freePort(): string {
   return execFileSync(process.execPath, ['-e',
     "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close();});"]).toString();
 }
-async function startDashboard(port: string, state: string): Promise<ChildProcess> {
-  const p = spawn(binary, ['--listen', `127.0.0.1:${port}`, '--state-dir', state], { stdio: 'ignore' });
+// master is the stand-in run on its own, for the seeds that use one.
+type Master = { url: string; auth: string; args: string[]; proc: ChildProcess };
+async function startMaster(state: string): Promise<Master> {
+  const port = freePort();
+  const secret = randomBytes(16).toString('hex');
+  writeFileSync(path.join(state, 'credentials'), `reload ${secret}\n`, { mode: 0o600 });
+  writeFileSync(path.join(state, 'secret'), secret, { mode: 0o600 });
+  const proc = spawn(binary, ['local', '--listen', `127.0.0.1:${port}`, '--fault-api', '--credentials-file', path.join(state, 'credentials'),
+    '--sandbox-dir', path.join(state, 'sandboxes')], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  await expect(async () => { expect((await fetch(`${url}/health`)).ok).toBe(true); }).toPass({ timeout: 30_000 });
+  return { url, auth: 'Basic ' + Buffer.from(`reload:${secret}`).toString('base64'), proc,
+    args: ['--master', url, '--principal', 'reload', '--secret-file', path.join(state, 'secret')] };
+}
+async function fault(m: Master, what: string, body?: object) {
+  const res = await fetch(`${m.url}/faults/${what}`, { method: 'POST', headers: { Authorization: m.auth }, body: body ? JSON.stringify(body) : undefined });
+  return `${res.status} ${(await res.text()).trim()}`;
+}
+async function startDashboard(port: string, state: string, master?: Master): Promise<ChildProcess> {
+  const p = spawn(binary, ['--listen', `127.0.0.1:${port}`, '--state-dir', state, ...(master?.args ?? [])], { stdio: 'ignore' });
   await expect(async () => { expect((await fetch(`http://127.0.0.1:${port}/readyz`)).ok).toBe(true); }).toPass({ timeout: 30_000 });
   return p;
 }
@@ -164,7 +189,9 @@ for (const seed of seeds) {
     const port = freePort();
     const stateDir = mkdtempSync(path.join(tmpdir(), 'offerdeck-reload-'));
     const base = `http://127.0.0.1:${port}`;
-    let dash = await startDashboard(port, stateDir);
+    const master = seed % 2 === 1 ? await startMaster(stateDir) : undefined;
+    console.log(`seed ${seed}: ${master ? 'the stand-in run alone, with its fault API' : 'the embedded stand-in'}`);
+    let dash = await startDashboard(port, stateDir, master);
     try {
     const open = new Map<string, Page>();
     for (const url of pages) {
@@ -182,8 +209,12 @@ for (const seed of seeds) {
     await expect(driver.locator('#offer-count')).not.toHaveText('0 offers', { timeout: 15_000 });
     await settle(fresher, open, 'start');
     const launched: string[] = [];
+    const removeAt = 1 + Math.floor(rand() * 5);
     for (let step = 0; step < 6; step++) {
-      const choice = pick(['launch', 'launch', 'fail', 'decline', 'kill', 'reconcile', 'restart']);
+      const choices = ['launch', 'launch', 'accept', 'fail', 'decline', 'kill', 'reconcile', 'restart'];
+      if (master) choices.push('remove-agent', 'add-agent');
+      // The seeds with a stand-in of their own lose an agent once for sure.
+      const choice = master && step === removeAt ? 'remove-agent' : pick(choices);
       let what = choice;
       switch (choice) {
         case 'launch': {
@@ -198,6 +229,26 @@ for (const seed of seeds) {
           what += `: ${JSON.stringify(a)}`;
           break;
         }
+        case 'accept': {
+          // An explicit Accept of one offer, as its card's button does.
+          const offers = await open.get('/offers')!.locator('article.offer').evaluateAll((els) => els.map((e) => e.id.replace(/^offer-/, '')));
+          if (offers.length > 0) {
+            const a = await act(driver, `/offers/${encodeURIComponent(pick(offers))}/accept`, { name: `a${seed}-${step}`, command: pick(['true', 'sleep 30']), cpus: '0.1', mem: '16', instances: '1' });
+            (a.tasks ?? []).forEach((id: string) => launched.push(id));
+            what += `: ${JSON.stringify(a)}`;
+          }
+          break;
+        }
+        case 'remove-agent': {
+          // The master stops hearing from an agent: its tasks are lost,
+          // its offers rescinded, and the framework told.
+          const agents = await open.get('/agents')!.locator('tr:not(:has(.removed)) .agent-id').evaluateAll((els) => els.map((e) => e.getAttribute('title')!));
+          if (agents.length > 1) what += ` ${await fault(master!, `agents/${encodeURIComponent(pick(agents))}/remove`)}`;
+          break;
+        }
+        case 'add-agent':
+          what += ` ${await fault(master!, 'agents', { hostname: `late-${seed}-${step}.demo`, cpus: 1, mem: 256, disk: 1024, attributes: 'rack:late' })}`;
+          break;
         case 'decline': {
           const offers = await open.get('/offers')!.locator('article.offer').evaluateAll((els) => els.map((e) => e.id.replace(/^offer-/, '')));
           if (offers.length > 0) what += `: ${JSON.stringify(await act(driver, `/offers/${encodeURIComponent(pick(offers))}/decline`, { refuse: '5s' }))}`;
@@ -214,7 +265,7 @@ for (const seed of seeds) {
           // The open pages lose their streams, reconnect on their own
           // and re-render what changed meanwhile.
           await stopDashboard(dash);
-          dash = await startDashboard(port, stateDir);
+          dash = await startDashboard(port, stateDir, master);
           break;
       }
       // A task's own page joins the open pages once one exists.
@@ -225,12 +276,14 @@ for (const seed of seeds) {
         await p.goto(url);
         open.set(url, p);
       }
+      console.log(`seed ${seed} step ${step}: ${what}`);
       await settle(fresher, open, `seed ${seed} step ${step} (${what})`);
     }
     for (const p of open.values()) await p.close();
     await fresherContext.close();
     } finally {
       await stopDashboard(dash);
+      if (master) await stopDashboard(master.proc);
     }
   });
 }
