@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -117,6 +118,7 @@ type agent struct {
 	free       pool // total less what is offered or used by tasks
 	tasks      map[taskKey]*task
 	seq        int // registration order, for /master/state and the UI
+	registered time.Time
 	// gone marks an agent removed by fault injection: it keeps no
 	// resources and appears in no offer.
 	gone bool
@@ -171,7 +173,7 @@ func newAgent(id string, seq int, cfg AgentConfig) (*agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agent %s: %v", cfg.Hostname, err)
 	}
-	return &agent{id: id, hostname: cfg.Hostname, attributes: attrs, total: total, free: total.clone(), tasks: map[taskKey]*task{}, seq: seq}, nil
+	return &agent{id: id, hostname: cfg.Hostname, attributes: attrs, total: total, free: total.clone(), tasks: map[taskKey]*task{}, seq: seq, registered: time.Now()}, nil
 }
 
 // info returns the agent as AgentInfo.

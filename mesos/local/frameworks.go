@@ -35,6 +35,7 @@ type framework struct {
 
 	sub           *subscription // nil while disconnected
 	registered    time.Time
+	unregistered  time.Time // when it was removed
 	failoverTimer *time.Timer
 }
 

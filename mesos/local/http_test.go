@@ -306,10 +306,10 @@ func TestOtherEndpoints(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"leader_info"`
 		Slaves []struct {
-			ID         string            `json:"id"`
-			Hostname   string            `json:"hostname"`
-			Attributes map[string]string `json:"attributes"`
-			Resources  map[string]any    `json:"resources"`
+			ID         string         `json:"id"`
+			Hostname   string         `json:"hostname"`
+			Attributes map[string]any `json:"attributes"`
+			Resources  map[string]any `json:"resources"`
 		} `json:"slaves"`
 		Frameworks []struct {
 			ID     string `json:"id"`

@@ -33,6 +33,9 @@ const (
 	// completedTasksKept is how many acknowledged terminal tasks a
 	// framework keeps, as --max_completed_tasks_per_framework does.
 	completedTasksKept = 1000
+	// completedFrameworksKept is how many removed frameworks /master/state
+	// lists, as --max_completed_frameworks does (50 by default).
+	completedFrameworksKept = 50
 )
 
 // Config configures the stand-in master. Zero fields take the documented
@@ -100,23 +103,26 @@ type Master struct {
 
 	// mu guards everything below: the cluster state, as one master actor
 	// would hold it.
-	mu                sync.Mutex
-	addr              string // host:port once Run has its listener
-	started           time.Time
-	agents            map[string]*agent
-	agentOrder        []*agent
-	frameworks        map[string]*framework
-	removedFrameworks map[string]bool
-	offers            map[string]*offer
-	nextFramework     int
-	nextOffer         int
-	nextAgent         int
-	allocateNow       chan struct{}
-	updates           *updateQueue
-	closed            bool
-	faults            faults
-	healthRate        float64       // simulated health check results a second
-	healthChanged     chan struct{} // signals the health checker of a new rate
+	mu         sync.Mutex
+	addr       string // host:port once Run has its listener
+	started    time.Time
+	agents     map[string]*agent
+	agentOrder []*agent
+	frameworks map[string]*framework
+	// completedFrameworks are removed frameworks, oldest first, the last
+	// completedFrameworksKept of them, for /master/state.
+	completedFrameworks []*framework
+	removedFrameworks   map[string]bool
+	offers              map[string]*offer
+	nextFramework       int
+	nextOffer           int
+	nextAgent           int
+	allocateNow         chan struct{}
+	updates             *updateQueue
+	closed              bool
+	faults              faults
+	healthRate          float64       // simulated health check results a second
+	healthChanged       chan struct{} // signals the health checker of a new rate
 	// recovered holds, by framework id, the earlier run's tasks until
 	// their framework subscribes again.
 	recovered map[string][]executor.Recovered

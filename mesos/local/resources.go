@@ -297,6 +297,22 @@ func (p pool) scalar(name string) float64 {
 
 // allocatable reports whether p is worth offering: Mesos's default
 // --min_allocatable_resources is "cpus:0.01|mem:32", either one sufficing.
+// roles lists the roles p holds resources of, sorted.
+func (p pool) roles() []string {
+	var out []string
+	for k := range p.scalars {
+		out = append(out, k.role)
+	}
+	for k := range p.ranges {
+		out = append(out, k.role)
+	}
+	for k := range p.sets {
+		out = append(out, k.role)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 func (p pool) allocatable() bool {
 	return p.scalar("cpus") >= 0.01 || p.scalar("mem") >= 32
 }

@@ -299,6 +299,11 @@ func (m *Master) removeFrameworkLocked(f *framework, why string) {
 		f.sub = nil
 	}
 	delete(m.frameworks, f.id)
+	f.unregistered = time.Now()
+	m.completedFrameworks = append(m.completedFrameworks, f)
+	if len(m.completedFrameworks) > completedFrameworksKept {
+		m.completedFrameworks = slices.Delete(m.completedFrameworks, 0, len(m.completedFrameworks)-completedFrameworksKept)
+	}
 	m.removedFrameworks[f.id] = true
 	m.log.Info("framework removed", "framework_id", f.id, "reason", why)
 }
