@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -39,7 +38,26 @@ func (m *Master) routes() http.Handler {
 	// Anything else is answered 404, but only to those who may know what
 	// is here.
 	mux.Handle("/", m.guard(realmReadOnly, http.NotFound))
-	return mux
+	return normalizePath(mux)
+}
+
+// normalizePath routes a request as libprocess does
+// (3rdparty/libprocess/src/process.cpp): the path is split at every '/'
+// with empty parts dropped, so "//api/v1/scheduler" and
+// "/api/v1/scheduler/" reach the same endpoint as "/api/v1/scheduler",
+// where Go's ServeMux would answer a redirect or 404.
+func normalizePath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.Contains(p, "//") || (len(p) > 1 && strings.HasSuffix(p, "/") && !strings.HasSuffix(p, "/files/")) {
+			parts := strings.FieldsFunc(p, func(c rune) bool { return c == '/' })
+			r2 := *r
+			u := *r.URL
+			u.Path, u.RawPath = "/"+strings.Join(parts, "/"), ""
+			r2.URL = &u
+			r = &r2
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // The realms a 401 names, as Mesos's master and agent name theirs.
@@ -177,7 +195,7 @@ func (m *Master) scheduler(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if call.GetType() == mesos.Call_SUBSCRIBE {
-		accept, ok := negotiate(r.Header.Get("Accept"))
+		accept, ok := negotiate(r.Header)
 		if !ok {
 			textError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'")
 			return
@@ -190,7 +208,7 @@ func (m *Master) scheduler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if call.GetType() == mesos.Call_RECONCILE_OPERATIONS {
-		if _, ok := negotiate(r.Header.Get("Accept")); !ok {
+		if _, ok := negotiate(r.Header); !ok {
 			textError(w, http.StatusNotAcceptable, "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'")
 			return
 		}
@@ -278,38 +296,54 @@ func validateCall(c *mesos.Call, principal string) string {
 	return ""
 }
 
-// negotiate picks the media type for a stream from an Accept header the way
-// libprocess does: no header or a wildcard means JSON, JSON wins when both
-// are acceptable, and q=0 means not acceptable.
-func negotiate(accept string) (string, bool) {
-	if strings.TrimSpace(accept) == "" {
-		return mesos.MediaTypeJSON, true
-	}
-	var json, pb bool
-	for _, part := range strings.Split(accept, ",") {
-		mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
-		if err != nil {
-			continue
-		}
-		if q, ok := params["q"]; ok {
-			if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
-				continue
-			}
-		}
-		switch mt {
-		case "*/*", "application/*":
-			json = true
-		case mesos.MediaTypeJSON:
-			json = true
-		case mesos.MediaTypeProtobuf:
-			pb = true
-		}
-	}
+// negotiate picks the media type of a stream as the master does
+// (src/master/http.cpp): JSON if the request accepts it, else protobuf,
+// else none (406).
+func negotiate(h http.Header) (string, bool) {
 	switch {
-	case json:
+	case acceptsMediaType(h, mesos.MediaTypeJSON):
 		return mesos.MediaTypeJSON, true
-	case pb:
+	case acceptsMediaType(h, mesos.MediaTypeProtobuf):
 		return mesos.MediaTypeProtobuf, true
 	}
 	return "", false
+}
+
+// acceptsMediaType follows libprocess's Request::_acceptsMediaType
+// (3rdparty/libprocess/src/http.cpp): no Accept header accepts
+// everything; otherwise the most specific entry that names the type
+// decides (type/subtype, then type/*, then */*), and it accepts unless its
+// q is zero or not a number. So "application/json;q=0, */*" wants
+// protobuf, not JSON.
+func acceptsMediaType(h http.Header, mediaType string) bool {
+	values, present := h["Accept"]
+	if !present {
+		return true
+	}
+	major, _, ok := strings.Cut(mediaType, "/")
+	if !ok {
+		return false
+	}
+	accept := strings.Join(values, ",")
+	accept = strings.NewReplacer(" ", "", "\t", "", "\n", "").Replace(accept)
+	for _, candidate := range []string{mediaType, major + "/*", "*/*"} {
+		for _, entry := range strings.Split(accept, ",") {
+			params := strings.Split(entry, ";")
+			if params[0] == "" || !strings.EqualFold(params[0], candidate) {
+				continue
+			}
+			var qs []string
+			for _, p := range params[1:] {
+				if k, v, ok := strings.Cut(p, "="); ok && k == "q" && !strings.Contains(v, "=") {
+					qs = append(qs, v)
+				}
+			}
+			if len(qs) != 1 {
+				return true // no q, or more than one: accepted
+			}
+			q, err := strconv.ParseFloat(qs[0], 64)
+			return err == nil && q > 0
+		}
+	}
+	return false
 }

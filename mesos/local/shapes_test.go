@@ -237,3 +237,46 @@ func TestJSONP(t *testing.T) {
 		t.Errorf("jsonp with a script for a name = %d, want 400", resp.StatusCode)
 	}
 }
+
+// TestPathsAndAcceptAsLibprocess: libprocess drops empty path segments and
+// a trailing slash (3rdparty/libprocess/src/process.cpp), and matches an
+// Accept list from the most specific entry (src/http.cpp
+// _acceptsMediaType), which the master asks for JSON first, then
+// protobuf (src/master/http.cpp).
+func TestPathsAndAcceptAsLibprocess(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	for _, tc := range []struct {
+		path   string
+		accept string // "-" sends none
+		want   int
+		ct     string
+	}{
+		{"//api/v1/scheduler", "-", 200, mesos.MediaTypeJSON},
+		{"/api/v1/scheduler/", "-", 200, mesos.MediaTypeJSON},
+		{"/master//api/v1/scheduler//", "-", 200, mesos.MediaTypeJSON},
+		{"/api/v1/scheduler", "application/json;q=0, */*", 200, mesos.MediaTypeProtobuf},
+		{"/api/v1/scheduler", "application/json;q=0,application/x-protobuf;q=0,*/*", 406, ""},
+		{"/api/v1/scheduler", "application/*;q=0.5, application/x-protobuf", 200, mesos.MediaTypeJSON},
+		{"/api/v1/scheduler", "text/html, application/x-protobuf", 200, mesos.MediaTypeProtobuf},
+		{"/api/v1/scheduler", "APPLICATION/JSON", 200, mesos.MediaTypeJSON},
+		{"/api/v1/scheduler", "application/json;q=zero, application/x-protobuf", 200, mesos.MediaTypeProtobuf},
+	} {
+		req, err := http.NewRequestWithContext(t.Context(), "POST", base+tc.path, strings.NewReader(subscribeBody))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", mesos.MediaTypeJSON)
+		if tc.accept != "-" {
+			req.Header.Set("Accept", tc.accept)
+		}
+		c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close() // ends the subscription
+		if resp.StatusCode != tc.want || (tc.ct != "" && resp.Header.Get("Content-Type") != tc.ct) {
+			t.Errorf("SUBSCRIBE to %s with Accept %q = %d %s, want %d %s", tc.path, tc.accept, resp.StatusCode, resp.Header.Get("Content-Type"), tc.want, tc.ct)
+		}
+	}
+}

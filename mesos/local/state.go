@@ -411,7 +411,9 @@ func stateResources(p pool) map[string]any {
 // redirect is GET /master/redirect: 307 to the leader's base URL.
 func (m *Master) redirect(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
-	leader := m.addr
+	// The leader's MasterInfo hostname, as Master::Http::redirect writes
+	// it (src/master/http.cpp), not its bare address.
+	leader := net.JoinHostPort(m.cfg.Hostname, portOf(m.addr))
 	if m.faults.follower {
 		leader = m.faults.leader
 	}
