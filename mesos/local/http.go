@@ -24,9 +24,17 @@ func (m *Master) routes() http.Handler {
 		mux.HandleFunc(prefix+"/api/v1/scheduler", m.scheduler)
 		mux.Handle(prefix+"/state", m.guard(realmReadOnly, m.state))
 		mux.Handle(prefix+"/redirect", m.guard(realmReadOnly, m.redirect))
+		mux.Handle(prefix+"/frameworks", m.guard(realmReadOnly, m.leaderOnly(m.frameworksEndpoint)))
+		mux.Handle(prefix+"/slaves", m.guard(realmReadOnly, m.leaderOnly(m.slavesEndpoint)))
+		mux.Handle(prefix+"/state-summary", m.guard(realmReadOnly, m.leaderOnly(m.stateSummary)))
+		mux.Handle(prefix+"/tasks", m.guard(realmReadOnly, m.leaderOnly(m.tasksEndpoint)))
+		mux.Handle(prefix+"/roles", m.guard(realmReadOnly, m.leaderOnly(m.rolesEndpoint)))
+		mux.Handle(prefix+"/flags", m.guard(realmReadOnly, m.flagsEndpoint))
+		mux.Handle(prefix+"/maintenance/schedule", m.guard(realmReadOnly, m.leaderOnly(m.maintenanceSchedule)))
 		mux.HandleFunc(prefix+"/health", func(w http.ResponseWriter, r *http.Request) {})
 		mux.HandleFunc(prefix+"/version", m.version)
 	}
+	mux.Handle("/metrics/snapshot", m.guard(realmReadOnly, m.metricsSnapshot))
 	// Sandboxes hold what tasks print and their environment: with
 	// credentials configured, they are read only with them.
 	files := m.guard(realmAgentReadOnly, m.files)
@@ -66,6 +74,17 @@ const (
 	realmReadOnly      = "mesos-master-readonly"
 	realmAgentReadOnly = "mesos-agent-readonly"
 )
+
+// leaderOnly answers as a follower would (307 to the leader) when the
+// master has stepped down, as the leader-only endpoints do on a real
+// master.
+func (m *Master) leaderOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !m.answerAsFollower(w, r) {
+			h(w, r)
+		}
+	}
+}
 
 // guard answers 401 before h runs unless the request carries valid
 // credentials, when the master has any. Only /health and /version are left

@@ -280,3 +280,75 @@ func TestPathsAndAcceptAsLibprocess(t *testing.T) {
 		}
 	}
 }
+
+// TestOtherReadOnlyEndpoints: the endpoints operator tools read besides
+// /master/state answer with the top-level keys of
+// src/master/readonly_handler.cpp (metrics under the names of
+// src/master/metrics.cpp), and what they hold agrees with the cluster.
+func TestOtherReadOnlyEndpoints(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	c := newClient(t, base, "", nil)
+	o := c.nextOffer(t, "agent-1.demo")
+	c.launch(t, o, commandTask("ro-1", "sleep 60"), nil)
+	for {
+		st := c.nextUpdate(t, "ro-1")
+		c.ack(t, st)
+		if st.GetState() == mesos.TaskState_TASK_RUNNING {
+			break
+		}
+	}
+	fid := c.Status().FrameworkID
+	keys := func(obj map[string]any) []string {
+		var out []string
+		for k := range obj {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/master/frameworks", []string{"completed_frameworks", "frameworks", "unregistered_frameworks"}},
+		{"/master/slaves", []string{"recovered_slaves", "slaves"}},
+		{"/master/state-summary", []string{"frameworks", "hostname", "slaves"}},
+		{"/master/tasks", []string{"tasks"}},
+		{"/master/roles", []string{"roles"}},
+		{"/master/flags", []string{"flags"}},
+		{"/master/maintenance/schedule", nil},
+	} {
+		if got := keys(getJSON(t, base+tc.path)); !slices.Equal(got, tc.want) {
+			t.Errorf("%s keys = %v, want %v", tc.path, got, tc.want)
+		}
+	}
+	tasks := objects(getJSON(t, base+"/master/tasks?framework_id="+fid)["tasks"])
+	if len(tasks) != 1 || tasks[0]["id"] != "ro-1" || tasks[0]["state"] != "TASK_RUNNING" {
+		t.Errorf("/master/tasks = %v", tasks)
+	}
+	taskShape.check(t, "/master/tasks task", tasks[0])
+	if n := len(objects(getJSON(t, base+"/master/tasks?framework_id=nope")["tasks"])); n != 0 {
+		t.Errorf("/master/tasks of an unknown framework lists %d tasks", n)
+	}
+	summary := getJSON(t, base+"/master/state-summary")
+	for _, f := range objects(summary["frameworks"]) {
+		if f["id"] == fid && (f["TASK_RUNNING"] != 1.0 || len(f["slave_ids"].([]any)) != 1) {
+			t.Errorf("state-summary framework = %v, want one running task on one agent", f)
+		}
+	}
+	agents := objects(getJSON(t, base+"/master/slaves?slave_id="+o.GetAgentId().GetValue())["slaves"])
+	if len(agents) != 1 || len(agents[0]["used_resources_full"].([]any)) == 0 {
+		t.Fatalf("/master/slaves?slave_id= = %v", agents)
+	}
+	var roles []string
+	for _, r := range objects(getJSON(t, base+"/master/roles")["roles"]) {
+		roles = append(roles, r["name"].(string))
+	}
+	if !slices.Contains(roles, "*") {
+		t.Errorf("/master/roles = %v, want the framework's role *", roles)
+	}
+	metrics := getJSON(t, base+"/metrics/snapshot")
+	if metrics["master/tasks_running"] != 1.0 || metrics["master/slaves_active"] != 3.0 || metrics["master/elected"] != 1.0 || metrics["master/cpus_used"] != 0.1 {
+		t.Errorf("/metrics/snapshot = %v", metrics)
+	}
+}
