@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/detect"
@@ -198,6 +199,15 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 	}
 
 	registry := prometheus.NewRegistry()
+	// The standard runtime and process figures (goroutines, GC, heap, RSS,
+	// CPU seconds, open descriptors), so an operator sees on /metrics what
+	// the benchmark measures.
+	if err := registry.Register(collectors.NewGoCollector()); err != nil {
+		return fmt.Errorf("register Go metrics: %w", err)
+	}
+	if err := registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return fmt.Errorf("register process metrics: %w", err)
+	}
 	sched, err := scheduler.New(scheduler.Config{
 		Client: mesos.Config{
 			Masters:   masters,

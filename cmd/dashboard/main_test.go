@@ -201,6 +201,11 @@ func TestServeAndShutdown(t *testing.T) {
 	if _, err := os.Stat(cfg.StateDir); err != nil {
 		t.Errorf("state folder not created: %v", err)
 	}
+	// /metrics carries the runtime and process figures beside ours.
+	if status, body := waitBody(t, "http://"+addr.String()+"/metrics", "offerdeck_"); status != http.StatusOK ||
+		!strings.Contains(body, "go_goroutines ") || !strings.Contains(body, "process_cpu_seconds_total ") || !strings.Contains(body, "process_resident_memory_bytes ") {
+		t.Errorf("GET /metrics = %d without the Go and process collectors' figures", status)
+	}
 
 	cancel()
 	select {
