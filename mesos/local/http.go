@@ -39,13 +39,18 @@ func (m *Master) routes() http.Handler {
 	// credentials configured, they are read only with them.
 	files := m.guard(realmAgentReadOnly, m.files)
 	mux.Handle("/files/", files)
-	mux.Handle("/slave(1)/files/", http.StripPrefix("/slave(1)", files))
 	if m.cfg.FaultAPI {
 		mux.HandleFunc(faultPrefix, m.faultAPI)
 	}
 	// Anything else is answered 404, but only to those who may know what
 	// is here.
-	mux.Handle("/", m.guard(realmReadOnly, http.NotFound))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/slave(") {
+			m.guard(realmAgentReadOnly, m.agentEndpoints).ServeHTTP(w, r)
+			return
+		}
+		m.guard(realmReadOnly, http.NotFound).ServeHTTP(w, r)
+	})
 	return normalizePath(mux)
 }
 

@@ -195,7 +195,7 @@ func (m *Master) offerProto(o *offer) *mesos.Offer {
 		Url: &mesos.URL{
 			Scheme:  proto.String("http"),
 			Address: &mesos.Address{Hostname: proto.String(o.agent.hostname), Ip: proto.String(host), Port: proto.Int32(port)},
-			Path:    proto.String("/slave(1)"),
+			Path:    proto.String("/" + o.agent.processID()),
 		},
 		Resources:  o.res.resources(allocRole),
 		Attributes: o.agent.attributes,

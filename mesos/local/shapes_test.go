@@ -63,6 +63,15 @@ var (
 		always:    []string{"state", "timestamp"},
 		sometimes: []string{"labels", "container_status", "healthy"},
 	}
+	// An agent's own /state: src/slave/http.cpp, Http::state.
+	agentStateShape = shape{
+		always: []string{"version", "build_date", "build_time", "build_user", "start_time", "id", "pid", "hostname",
+			"capabilities", "resources", "reserved_resources", "unreserved_resources", "reserved_resources_full",
+			"unreserved_resources_full", "reserved_resources_allocated", "unreserved_resources_allocated",
+			"resource_providers", "attributes", "frameworks", "completed_frameworks"},
+		sometimes: []string{"git_sha", "git_branch", "git_tag", "domain", "drain_config", "estimated_drain_start_time_seconds",
+			"master_hostname", "log_dir", "external_log_file", "flags"},
+	}
 	// json(ObjectWriter, Offer) of src/common/http.cpp.
 	offerShape = shape{always: []string{"id", "framework_id", "allocation_info", "slave_id", "resources"}}
 	// json(ObjectWriter, MasterInfo) of src/common/http.cpp.
@@ -346,6 +355,59 @@ func TestOtherReadOnlyEndpoints(t *testing.T) {
 	}
 	if !slices.Contains(roles, "*") {
 		t.Errorf("/master/roles = %v, want the framework's role *", roles)
+	}
+	// Each agent is a process of its own on the master's port: its pid
+	// leads to its own endpoints.
+	pids := map[string]string{}
+	for _, a := range objects(getJSON(t, base+"/master/state")["slaves"]) {
+		pids[a["id"].(string)] = a["pid"].(string)
+	}
+	pid := pids[o.GetAgentId().GetValue()]
+	if len(pids) != 3 || pid == pids[""] || !strings.HasPrefix(pid, "slave(") {
+		t.Fatalf("agent pids = %v", pids)
+	}
+	if got := o.GetUrl().GetPath(); "/"+strings.Split(pid, "@")[0] != got {
+		t.Errorf("offer url path = %q, want the agent's process %q", got, pid)
+	}
+	agentBase := base + "/" + strings.Split(pid, "@")[0]
+	agent := getJSON(t, agentBase+"/state")
+	agentStateShape.check(t, "agent state", agent)
+	if agent["id"] != o.GetAgentId().GetValue() {
+		t.Errorf("%s/state is agent %v, want %s", agentBase, agent["id"], o.GetAgentId().GetValue())
+	}
+	fws := objects(agent["frameworks"])
+	if len(fws) != 1 || len(objects(fws[0]["executors"])) != 1 {
+		t.Fatalf("agent state frameworks = %v", fws)
+	}
+	ex := objects(fws[0]["executors"])[0]
+	if ex["name"] != "Command Executor (Task: ro-1) (Command: sh -c 'sleep 60')" || ex["source"] != "ro-1" || ex["container"] == "" {
+		t.Errorf("executor = %v", ex)
+	}
+	if ts := objects(ex["tasks"]); len(ts) != 1 || ts[0]["id"] != "ro-1" {
+		t.Errorf("executor tasks = %v", ex["tasks"])
+	}
+	resp, err := http.Get(agentBase + "/files/browse?path=" + ex["directory"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("browsing the executor's directory through its agent = %d", resp.StatusCode)
+	}
+	var stats []map[string]any
+	resp, err = http.Get(agentBase + "/monitor/statistics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&stats)
+	resp.Body.Close()
+	if len(stats) != 1 || stats[0]["source"] != "ro-1" || stats[0]["statistics"].(map[string]any)["cpus_limit"] != 0.1 {
+		t.Errorf("/monitor/statistics = %v", stats)
+	}
+	if resp, err := http.Get(base + "/slave(99)/state"); err != nil {
+		t.Fatal(err)
+	} else if resp.Body.Close(); resp.StatusCode != 404 {
+		t.Errorf("an agent that does not exist = %d, want 404", resp.StatusCode)
 	}
 	metrics := getJSON(t, base+"/metrics/snapshot")
 	if metrics["master/tasks_running"] != 1.0 || metrics["master/slaves_active"] != 3.0 || metrics["master/elected"] != 1.0 || metrics["master/cpus_used"] != 0.1 {

@@ -177,7 +177,7 @@ func (m *Master) stateAgent(a *agent) map[string]any {
 		"hostname":             a.hostname,
 		"port":                 5051,
 		"attributes":           stateAttributes(a.attributes),
-		"pid":                  "slave(1)@" + m.addr,
+		"pid":                  a.processID() + "@" + m.addr,
 		"registered_time":      timestamp(a.registered),
 		"resources":            stateResources(a.total),
 		"used_resources":       stateResources(used),
@@ -325,6 +325,9 @@ func stateTask(f *framework, t *task) map[string]any {
 		st := map[string]any{"state": s.GetState().String(), "timestamp": s.GetTimestamp()}
 		if s.Healthy != nil {
 			st["healthy"] = s.GetHealthy()
+		}
+		if id := s.GetContainerStatus().GetContainerId().GetValue(); id != "" {
+			st["container_status"] = map[string]any{"container_id": map[string]any{"value": id}}
 		}
 		statuses = append(statuses, st)
 	}

@@ -17,6 +17,7 @@ type task struct {
 	agent       *agent
 	info        *mesos.TaskInfo
 	executorID  string
+	containerID string // from the executor's updates; "" before the first
 	res         pool
 	released    bool     // resources returned to the agent
 	unreachable bool     // its agent is partitioned
@@ -99,6 +100,11 @@ func (m *Master) applyUpdate(p pendingUpdate) {
 	}
 	if u.Reason != nil {
 		status.Reason = u.Reason.Enum()
+	}
+	if u.ContainerID != "" {
+		// The command executor's updates name the container it runs in.
+		t.containerID = u.ContainerID
+		status.ContainerStatus = &mesos.ContainerStatus{ContainerId: &mesos.ContainerID{Value: proto.String(u.ContainerID)}}
 	}
 	m.queueStatusLocked(t, status)
 }
