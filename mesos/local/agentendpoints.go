@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/local/internal/answer"
 )
 
 // The stand-in's agents all live on the master's port. A real agent's
@@ -46,11 +47,11 @@ func (m *Master) agentEndpoints(w http.ResponseWriter, r *http.Request) {
 	case rest == "/state":
 		out := m.agentState(a)
 		m.mu.Unlock()
-		writeJSON(w, r, out)
+		answer.JSON(w, r, out)
 	case rest == "/monitor/statistics":
 		out := m.agentStatistics(a)
 		m.mu.Unlock()
-		writeJSON(w, r, out)
+		answer.JSON(w, r, out)
 	case strings.HasPrefix(rest, "/files/"):
 		id := a.id
 		m.mu.Unlock()

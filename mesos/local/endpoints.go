@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/local/internal/answer"
 )
 
 // The read-only endpoints beyond /master/state, in the shapes of
@@ -33,7 +34,7 @@ func (m *Master) frameworksEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	m.mu.Unlock()
-	writeJSON(w, r, map[string]any{
+	answer.JSON(w, r, map[string]any{
 		"frameworks": nonNil(live), "completed_frameworks": nonNil(completed), "unregistered_frameworks": []any{},
 	})
 }
@@ -63,7 +64,7 @@ func (m *Master) slavesEndpoint(w http.ResponseWriter, r *http.Request) {
 		agents = append(agents, s)
 	}
 	m.mu.Unlock()
-	writeJSON(w, r, map[string]any{"slaves": nonNil(agents), "recovered_slaves": []any{}})
+	answer.JSON(w, r, map[string]any{"slaves": nonNil(agents), "recovered_slaves": []any{}})
 }
 
 // resourcesJSON is a pool as a list of Resource messages in JSON, the form
@@ -138,7 +139,7 @@ func (m *Master) stateSummary(w http.ResponseWriter, r *http.Request) {
 	}
 	out := map[string]any{"hostname": m.cfg.Hostname, "slaves": nonNil(agents), "frameworks": nonNil(frameworks)}
 	m.mu.Unlock()
-	writeJSON(w, r, out)
+	answer.JSON(w, r, out)
 }
 
 func nonNilStrings(s []string) []string {
@@ -203,7 +204,7 @@ func (m *Master) tasksEndpoint(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	m.mu.Unlock()
-	writeJSON(w, r, map[string]any{"tasks": tasks})
+	answer.JSON(w, r, map[string]any{"tasks": tasks})
 }
 
 func cmpFloat(a, b float64) int {
@@ -221,7 +222,7 @@ func (m *Master) flagsEndpoint(w http.ResponseWriter, r *http.Request) {
 	m.mu.Lock()
 	flags := m.flags()
 	m.mu.Unlock()
-	writeJSON(w, r, map[string]any{"flags": flags})
+	answer.JSON(w, r, map[string]any{"flags": flags})
 }
 
 // rolesEndpoint is GET /master/roles (ReadOnlyHandler::roles): every role a
@@ -288,7 +289,7 @@ func (m *Master) rolesEndpoint(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	m.mu.Unlock()
-	writeJSON(w, r, map[string]any{"roles": out})
+	answer.JSON(w, r, map[string]any{"roles": out})
 }
 
 // quantities are a pool's scalars by name, as ResourceQuantities are
@@ -307,7 +308,7 @@ func quantities(p pool) map[string]any {
 // never schedules maintenance, and an empty mesos.maintenance.Schedule is
 // {} in JSON.
 func (m *Master) maintenanceSchedule(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, r, map[string]any{})
+	answer.JSON(w, r, map[string]any{})
 }
 
 // metricsSnapshot is GET /metrics/snapshot: the master's gauges and
@@ -378,7 +379,7 @@ func (m *Master) metricsSnapshot(w http.ResponseWriter, r *http.Request) {
 		out["master/"+lowerState(s)] = float64(states[s])
 	}
 	m.mu.Unlock()
-	writeJSON(w, r, out)
+	answer.JSON(w, r, out)
 }
 
 // lowerState is "tasks_running" for TASK_RUNNING, the metric's name.

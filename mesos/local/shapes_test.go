@@ -237,6 +237,17 @@ func TestJSONP(t *testing.T) {
 	if resp.Header.Get("Content-Type") != "text/javascript" || !strings.HasPrefix(string(body), "cb.done({") || !strings.HasSuffix(string(body), "})") {
 		t.Errorf("jsonp = %s %q", resp.Header.Get("Content-Type"), body)
 	}
+	for _, path := range []string{"/master/slaves?jsonp=cb", "/metrics/snapshot?jsonp=cb"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.Header.Get("Content-Type") != "text/javascript" || !strings.HasPrefix(string(body), "cb(") {
+			t.Errorf("%s = %d %s %.40q", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
 	resp, err = http.Get(base + "/master/state?jsonp=" + "alert(1)//")
 	if err != nil {
 		t.Fatal(err)

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/local/internal/answer"
 )
 
 // The read-only endpoints below answer in the shapes of a real master's:
@@ -73,7 +73,7 @@ func (m *Master) state(w http.ResponseWriter, r *http.Request) {
 	}
 	out["completed_frameworks"] = nonNil(completed)
 	m.mu.Unlock()
-	writeJSON(w, r, out)
+	answer.JSON(w, r, out)
 }
 
 // The build a real master reports; the stand-in's are fixed.
@@ -83,35 +83,6 @@ const (
 )
 
 var buildTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
-// jsonpCallback is what libprocess would accept as a ?jsonp= callback and
-// a browser could run: a dotted JavaScript name. Real Mesos echoes any
-// text; the stand-in refuses what is not a name, as echoing it unchecked
-// into a script would let a link run code on whoever follows it.
-var jsonpCallback = regexp.MustCompile(`^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*)*$`)
-
-// writeJSON answers v as JSON, or, with ?jsonp=cb, as the script cb(v)
-// (text/javascript), as libprocess's OK(JSON, jsonp) does
-// (3rdparty/libprocess/src/http.cpp).
-func writeJSON(w http.ResponseWriter, r *http.Request, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		textError(w, http.StatusInternalServerError, "encode: "+err.Error())
-		return
-	}
-	ct := "application/json"
-	if cb, ok := r.URL.Query()["jsonp"]; ok {
-		if !jsonpCallback.MatchString(cb[0]) || len(cb[0]) > 256 {
-			textError(w, http.StatusBadRequest, "jsonp must be a JavaScript name")
-			return
-		}
-		ct = "text/javascript"
-		b = append(append([]byte(cb[0]+"("), b...), ')')
-	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.Write(b)
-}
 
 // flags are the master flags the stand-in has an equivalent of.
 func (m *Master) flags() map[string]string {

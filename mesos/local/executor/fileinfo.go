@@ -1,8 +1,6 @@
 package executor
 
 import (
-	"bytes"
-	"encoding/json"
 	"io"
 	"io/fs"
 	"net/http"
@@ -143,17 +141,4 @@ func plain(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		plain(w, http.StatusInternalServerError, "Failed to encode JSON.\n")
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
-	_, _ = w.Write(buf.Bytes())
 }

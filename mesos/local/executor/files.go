@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/offerdeck/offerdeck/mesos/local/internal/answer"
 )
 
 // maxReadLength caps one /files/read answer at 16 pages of 4 KiB, as Mesos
@@ -99,10 +101,10 @@ func (h *filesHandler) read(w http.ResponseWriter, r *http.Request) {
 	size := fi.Size()
 	switch {
 	case offset == -1:
-		writeJSON(w, readResult{Offset: size})
+		answer.JSON(w, r, readResult{Offset: size})
 		return
 	case offset >= size || length == 0:
-		writeJSON(w, readResult{Offset: offset})
+		answer.JSON(w, r, readResult{Offset: offset})
 		return
 	}
 	n := size - offset
@@ -116,7 +118,7 @@ func (h *filesHandler) read(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, vpath, err)
 		return
 	}
-	writeJSON(w, readResult{Data: jsonText(buf[:m]), Offset: offset})
+	answer.JSON(w, r, readResult{Data: jsonText(buf[:m]), Offset: offset})
 }
 
 // queryInt parses an optional offset or length, -1 when absent, and answers
@@ -177,7 +179,7 @@ func (h *filesHandler) browse(w http.ResponseWriter, r *http.Request) {
 		list = append(list, h.x.fileInfo(base+"/"+e.Name(), info))
 	}
 	slices.SortFunc(list, func(a, b fileInfo) int { return strings.Compare(a.Path, b.Path) })
-	writeJSON(w, list)
+	answer.JSON(w, r, list)
 }
 
 func (h *filesHandler) download(w http.ResponseWriter, r *http.Request) {

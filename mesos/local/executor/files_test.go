@@ -194,6 +194,11 @@ func (f *files) browse(path string) []browseEntry {
 func TestFilesBrowse(t *testing.T) {
 	_, f, dir := filesFixture(t)
 	entries := f.browse(dir)
+	// ?jsonp= wraps the same answer in a call, as libprocess does.
+	if status, body := f.get("/files/browse", url.Values{"path": {dir}, "jsonp": {"show"}}); status != http.StatusOK ||
+		!strings.HasPrefix(string(body), "show([") || !strings.HasSuffix(string(body), "])") {
+		t.Errorf("browse with jsonp = %d %.60q", status, body)
+	}
 	var paths []string
 	byName := make(map[string]browseEntry)
 	for _, e := range entries {
