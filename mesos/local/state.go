@@ -18,7 +18,7 @@ import (
 // The read-only endpoints below answer in the shapes of a real master's:
 // src/master/readonly_handler.cpp writes each object, and
 // src/common/http.cpp the shared pieces (resources, attributes, tasks,
-// statuses, offers, MasterInfo). docs/stand-in-endpoints.md lists each
+// statuses, offers, MasterInfo). docs/stand-in.md lists each
 // field with its source.
 
 // state serves GET /master/state (src/master/readonly_handler.cpp,
