@@ -333,6 +333,12 @@
       const t = Date.parse(el.getAttribute("datetime"));
       if (!Number.isNaN(t)) el.textContent = relative(t, now, el.dataset.rel);
     }
+    // The board's offer lanes stand as of their last change: slide them
+    // on to now, so bars move left and held offers keep growing.
+    root.querySelectorAll("ol.lanes[data-now]").forEach((el) => {
+      const shift = Math.max(0, (now - Number(el.dataset.now)) / 1000);
+      el.querySelectorAll(".lane-slide").forEach((g) => { g.style.transform = "translateX(" + (-shift).toFixed(2) + "px)"; });
+    });
     root.querySelectorAll("[data-hold-until]").forEach((el) => {
       const until = Date.parse(el.dataset.holdUntil), arrived = Date.parse(el.dataset.arrived);
       const ring = el.querySelector(".ring");

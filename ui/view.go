@@ -65,6 +65,7 @@ type NavItem struct {
 func nav() []NavItem {
 	return []NavItem{
 		{Href: "/", Label: "Overview"},
+		{Href: "/board", Label: "Board"},
 		{Href: "/offers", Label: "Offers", Count: "nav-count-offers"},
 		{Href: "/tasks", Label: "Tasks", Count: "nav-count-tasks"},
 		{Href: "/launch", Label: "Launch"},

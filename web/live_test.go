@@ -623,3 +623,38 @@ func TestRemovedAgentSaysSo(t *testing.T) {
 		t.Errorf("the agents page's row of a removed agent does not say so")
 	}
 }
+
+// TestBoardFollowsOffers: the board counts a declined offer and draws it
+// in its agent's lane, live and on a reload.
+func TestBoardFollowsOffers(t *testing.T) {
+	st := newStack(t)
+	doc, _, _ := st.page(t, "/offers", "agent-3.demo")
+	board, since, epoch := st.page(t, "/board", "agent-3.demo")
+	if n := len(findAll(board, func(n *html.Node) bool { return hasClass(n, "lane") })); n != 3 {
+		t.Fatalf("%d lanes, want one per agent", n)
+	}
+	c, err := st.dial(t, since, epoch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.post(t, "/offers/"+offerIDs(doc)[0]+"/decline", url.Values{"refuse": {"1h"}}, nil)
+	var flow, lanes string
+	for !strings.Contains(flow, `<span class="flow-count">1</span> <span class="flow-label">declined by a person`) || !strings.Contains(lanes, `rect class="how-declined"`) {
+		m, err := read(t, c)
+		if err != nil {
+			t.Fatalf("board changes: flow %q, lanes %q, then: %v", flow, lanes, err)
+		}
+		for _, ch := range m.Changes {
+			switch ch.ID {
+			case "board-flow":
+				flow = ch.HTML
+			case "board-lanes":
+				lanes = ch.HTML
+			}
+		}
+	}
+	_, body := get(t, http.MethodGet, st.srv.URL+"/board")
+	if !strings.Contains(body, `rect class="how-declined"`) || !strings.Contains(body, "1 declined by a person") {
+		t.Errorf("a reload of the board lacks the declined offer")
+	}
+}

@@ -43,6 +43,14 @@ type model struct {
 	events []scheduler.Event      // the newest eventsKept, oldest first
 	audit  []scheduler.AuditEntry // the newest auditPage, newest first
 
+	// spans are the offers that ended within the board's window of the
+	// latest one, oldest first; flow counts offers received and how they
+	// ended since the model was built; latest is the newest time an offer
+	// arrived or ended, the board's "now".
+	spans  []offerSpan
+	flow   map[string]int
+	latest time.Time
+
 	// byState counts tasks by shown state; live counts those not
 	// terminal.
 	byState map[string]int
@@ -67,7 +75,7 @@ func newModel() *model {
 	return &model{
 		offers: map[string]scheduler.Offer{}, offersByAgent: map[string]map[string]scheduler.Offer{},
 		agents: map[string]*agentState{}, tasks: map[string]*scheduler.Task{},
-		tasksByAgent: map[string]map[string]*scheduler.Task{}, byState: map[string]int{},
+		tasksByAgent: map[string]map[string]*scheduler.Task{}, byState: map[string]int{}, flow: map[string]int{},
 	}
 }
 
@@ -185,6 +193,10 @@ func (m *model) addOffer(o scheduler.Offer) {
 		defer m.sortAgents()
 	}
 	a.ID, a.Hostname, a.Attributes = o.AgentID, o.Hostname, o.Offer.GetAttributes()
+	m.flow["received"]++
+	if o.Arrived.After(m.latest) {
+		m.latest = o.Arrived
+	}
 	if o.Arrived.After(a.LastOffer) {
 		a.LastOffer = o.Arrived
 	}
@@ -199,6 +211,7 @@ func (m *model) removeOffer(id, why string, at, until time.Time) (agentID string
 	}
 	delete(m.offers, id)
 	delete(m.offersByAgent[o.AgentID], id)
+	m.endSpan(o, why, at)
 	if a := m.agents[o.AgentID]; a != nil {
 		a.Gone, a.GoneAt, a.RefuseEnd = why, at, until
 	}

@@ -114,6 +114,16 @@ var regions = []region{
 	{topicAudit, "audit-foot", partAudit, func(m *model, cfg Config) templ.Component {
 		return ui.AuditFoot(len(m.audit) == 0, olderAudit(m))
 	}},
+
+	{topicBoard, "board-flow", partOffers, func(m *model, cfg Config) templ.Component {
+		return ui.BoardFlowView(boardFlow(m))
+	}},
+	{topicBoard, "board-lanes", partOffers, func(m *model, cfg Config) templ.Component {
+		return ui.BoardLanesView(boardLanes(m))
+	}},
+	{topicBoard, "board-racks", partOffers | partTasks, func(m *model, cfg Config) templ.Component {
+		return ui.BoardRacksView(boardRacks(m))
+	}},
 }
 
 // renderer publishes what the dirt of one burst changed.

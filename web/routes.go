@@ -38,6 +38,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/launch", s.handle(s.launch))
 		r.Get("/launch/preview", s.handle(s.launchPreview))
 		r.Get("/agents", s.handle(s.agents))
+		r.Get("/board", s.handle(s.board))
 		r.Get("/events", s.handle(s.events))
 		r.Get("/events/{seq}/json", s.handle(s.eventJSON))
 		r.Get("/audit", s.handle(s.audit))

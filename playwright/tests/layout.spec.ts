@@ -26,6 +26,7 @@ const pages = () => [
   { name: 'task', path: '/tasks/' + encodeURIComponent(taskID) },
   { name: 'launch', path: '/launch' },
   { name: 'agents', path: '/agents' },
+  { name: 'board', path: '/board' },
   { name: 'events', path: '/events' },
   { name: 'audit', path: '/audit' },
 ];

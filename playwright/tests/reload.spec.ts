@@ -17,7 +17,7 @@ import path from 'node:path';
 // at it, so agents can be removed and added through its fault API and a
 // restart is the dashboard's alone, as against a real cluster.
 
-const pages = ['/', '/offers', '/tasks', '/agents', '/events', '/audit', '/launch', '/tasks?state=TASK_RUNNING'];
+const pages = ['/', '/board', '/offers', '/tasks', '/agents', '/events', '/audit', '/launch', '/tasks?state=TASK_RUNNING'];
 
 // mulberry32: a small seeded generator, so a run is replayable.
 function rng(seed: number) {

@@ -73,7 +73,7 @@ test('XSS payloads in every cluster string execute nothing and show as text', as
       headers: { Accept: 'application/json' },
     });
     expect((await res.json()).ok).toBe(true);
-    for (const p of ['/', '/offers', '/agents', '/events', '/tasks', '/launch', '/audit']) {
+    for (const p of ['/', '/board', '/offers', '/agents', '/events', '/tasks', '/launch', '/audit']) {
       await page.goto(url + p);
       await page.waitForTimeout(300);
       expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();

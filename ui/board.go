@@ -1,0 +1,85 @@
+package ui
+
+import "time"
+
+// Board is the view model of the demo board: offers and resources as
+// pictures, for a room watching a projector.
+type Board struct {
+	Layout Layout
+	Flow   BoardFlow
+	Lanes  BoardLanes
+	Racks  BoardRacks
+}
+
+// BoardFlow counts offers received and how they ended since the dashboard
+// started.
+type BoardFlow struct {
+	Received int
+	Items    []FlowItem // accepted, declined, expired, rescinded, held now
+}
+
+// FlowItem is one way an offer ended (or "held", still held), with its
+// share of the offers received.
+type FlowItem struct {
+	Key, Label string
+	Count      int
+	Percent    float64
+}
+
+// BoardLanes are the offer lanes: per agent, each offer of the last
+// Window as a bar from its arrival to its end. X positions are seconds
+// from the window's start at Now, the model's newest moment; the client
+// slides the lanes on as time passes.
+type BoardLanes struct {
+	Now    time.Time
+	Window time.Duration
+	Rows   []LaneRow
+	// More counts the agents beyond the rows shown.
+	More int
+}
+
+// LaneRow is one agent's lane.
+type LaneRow struct {
+	Hostname string
+	Summary  string // the lane in words, for screen readers
+	Bars     []LaneBar
+}
+
+// LaneBar is one offer: X and W in seconds of the window, How how it
+// ended ("held" while held), Title what a pointer or a reader is told.
+type LaneBar struct {
+	X, W  float64
+	How   string
+	Title string
+}
+
+// BoardRacks are the agents grouped by an attribute (rack by default),
+// each with a bar per resource.
+type BoardRacks struct {
+	By     string // the attribute grouped by; "" when none
+	Groups []RackGroup
+	More   int
+}
+
+// RackGroup is the agents with one value of the grouping attribute.
+type RackGroup struct {
+	Name   string
+	Agents []BoardAgent
+}
+
+// BoardAgent is one agent's card: what our tasks use and what is offered
+// to us, per resource.
+type BoardAgent struct {
+	Hostname   string
+	Attributes []Attr
+	Removed    bool
+	Meters     []Meter
+}
+
+// Meter is one resource of an agent: used by our tasks and offered to
+// us, as shares of what this framework can see of it (their sum).
+type Meter struct {
+	Name                string
+	UsedPct, OfferedPct float64
+	Text                string
+}
