@@ -9,6 +9,24 @@ type Board struct {
 	Flow   BoardFlow
 	Lanes  BoardLanes
 	Racks  BoardRacks
+	Chart  BoardChart
+}
+
+// BoardChart is offered against used cpus and mem over Window, as step
+// lines in seconds of the window ending at Now (slid on by the client).
+type BoardChart struct {
+	Now    time.Time
+	Window time.Duration
+	Series []ChartSeries
+}
+
+// ChartSeries is one resource: SVG path data for what was used (an area)
+// and offered (a line), scaled to Max, and the same in words.
+type ChartSeries struct {
+	Name          string
+	Max           string
+	Used, Offered string
+	Text          string
 }
 
 // BoardFlow counts offers received and how they ended since the dashboard

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,7 +24,7 @@ const boardAgents = 60
 func (s *Server) board(w http.ResponseWriter, r *http.Request) error {
 	var v ui.Board
 	layout, err := s.page(w, r, "Board", "/board", topicBoard, func(m *model) {
-		v.Flow, v.Lanes, v.Racks = boardFlow(m), boardLanes(m), boardRacks(m)
+		v.Flow, v.Lanes, v.Racks, v.Chart = boardFlow(m), boardLanes(m), boardRacks(m), boardChart(m)
 	})
 	if err != nil {
 		return err
@@ -192,3 +193,61 @@ func boardAgent(m *model, id string) ui.BoardAgent {
 	}
 	return b
 }
+
+// chartHeight is the chart's height in its own units.
+const chartHeight = 40.0
+
+// boardChart draws the offered and used steps of cpus and mem over the
+// chart window before the newest sample.
+func boardChart(m *model) ui.BoardChart {
+	c := ui.BoardChart{Window: chartWindow}
+	if len(m.samples) == 0 {
+		return c
+	}
+	c.Now = m.samples[len(m.samples)-1].At
+	start := c.Now.Add(-chartWindow)
+	x := func(t time.Time) float64 { return t.Sub(start).Seconds() }
+	for _, res := range []struct {
+		name string
+		get  func(resourceTotals) float64
+	}{
+		{"cpus", func(t resourceTotals) float64 { return t.CPUs }},
+		{"mem", func(t resourceTotals) float64 { return t.Mem }},
+	} {
+		top := 0.0
+		for _, s := range m.samples {
+			top = max(top, res.get(s.Offered), res.get(s.Used))
+		}
+		if top == 0 {
+			continue
+		}
+		y := func(v float64) string { return num(chartHeight - v/top*(chartHeight-2)) }
+		var used, offered strings.Builder
+		for i, s := range m.samples {
+			xs := num(max(x(s.At), -1))
+			if i == 0 {
+				fmt.Fprintf(&used, "M%s %s V%s", xs, num(chartHeight), y(res.get(s.Used)))
+				fmt.Fprintf(&offered, "M%s %s", xs, y(res.get(s.Offered)))
+				continue
+			}
+			fmt.Fprintf(&used, " H%s V%s", xs, y(res.get(s.Used)))
+			fmt.Fprintf(&offered, " H%s V%s", xs, y(res.get(s.Offered)))
+		}
+		// The last step reaches past the right edge, so that it still
+		// does as the client slides the chart on.
+		end := num(x(c.Now) + chartWindow.Seconds())
+		fmt.Fprintf(&used, " H%s V%s Z", end, num(chartHeight))
+		fmt.Fprintf(&offered, " H%s", end)
+		last := m.samples[len(m.samples)-1]
+		c.Series = append(c.Series, ui.ChartSeries{
+			Name: res.name, Max: scalarText(res.name, round3(top)), Used: used.String(), Offered: offered.String(),
+			Text: fmt.Sprintf("%s now: %s used by our tasks, %s offered to us; at most %s in the last %s",
+				res.name, scalarText(res.name, res.get(last.Used)), scalarText(res.name, res.get(last.Offered)),
+				scalarText(res.name, round3(top)), duration(chartWindow)),
+		})
+	}
+	return c
+}
+
+// num writes a coordinate.
+func num(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }

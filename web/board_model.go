@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 )
 
@@ -40,4 +41,50 @@ func (m *model) endSpan(o scheduler.Offer, why string, at time.Time) {
 		drop++
 	}
 	m.spans = slices.Delete(m.spans, 0, drop)
+}
+
+// chartWindow is how far back the board's chart of offered and used
+// resources reaches.
+const chartWindow = 10 * time.Minute
+
+// samplesKept bounds the chart's steps, whatever the window holds.
+const samplesKept = 1200
+
+// resourceTotals are the cpus and mem of a set of resources.
+type resourceTotals struct{ CPUs, Mem float64 }
+
+// add adds (n = 1) or takes away (n = -1) rs.
+func (t *resourceTotals) add(rs []*mesos.Resource, n float64) {
+	t.CPUs = round3(t.CPUs + n*mesos.ScalarSum(rs, "cpus"))
+	t.Mem = round3(t.Mem + n*mesos.ScalarSum(rs, "mem"))
+}
+
+// sample is the offered and used totals from At until the next sample.
+type sample struct {
+	At            time.Time
+	Offered, Used resourceTotals
+}
+
+// sample notes the totals at now when they changed: one step per second
+// at most, the steps of the window kept, and the last one before it,
+// which says where the chart starts.
+func (m *model) sample(now time.Time) {
+	s := sample{At: now.Truncate(time.Second), Offered: m.offered, Used: m.used}
+	if n := len(m.samples); n > 0 {
+		last := &m.samples[n-1]
+		if last.Offered == s.Offered && last.Used == s.Used {
+			return
+		}
+		if last.At.Equal(s.At) {
+			last.Offered, last.Used = s.Offered, s.Used
+			return
+		}
+	}
+	m.samples = append(m.samples, s)
+	from := s.At.Add(-chartWindow)
+	drop := 0
+	for drop+1 < len(m.samples) && (!m.samples[drop+1].At.After(from) || len(m.samples)-drop > samplesKept) {
+		drop++
+	}
+	m.samples = slices.Delete(m.samples, 0, drop)
 }

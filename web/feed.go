@@ -323,6 +323,9 @@ func (l *live) publish(ctx context.Context) {
 
 // renderPending renders what the dirt calls for into the pending entries.
 func (l *live) renderPending(ctx context.Context) {
+	if l.dirty.parts&(partOffers|partTasks) != 0 {
+		l.m.sample(time.Now())
+	}
 	renderer{l: l, ctx: ctx}.all()
 	l.dirty = newDirt()
 }

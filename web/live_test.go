@@ -638,8 +638,9 @@ func TestBoardFollowsOffers(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.post(t, "/offers/"+offerIDs(doc)[0]+"/decline", url.Values{"refuse": {"1h"}}, nil)
-	var flow, lanes string
-	for !strings.Contains(flow, `<span class="flow-count">1</span> <span class="flow-label">declined by a person`) || !strings.Contains(lanes, `rect class="how-declined"`) {
+	var flow, lanes, chart string
+	for !strings.Contains(flow, `<span class="flow-count">1</span> <span class="flow-label">declined by a person`) || !strings.Contains(lanes, `rect class="how-declined"`) ||
+		!strings.Contains(chart, "cpus now: 0 used by our tasks") {
 		m, err := read(t, c)
 		if err != nil {
 			t.Fatalf("board changes: flow %q, lanes %q, then: %v", flow, lanes, err)
@@ -650,6 +651,8 @@ func TestBoardFollowsOffers(t *testing.T) {
 				flow = ch.HTML
 			case "board-lanes":
 				lanes = ch.HTML
+			case "board-chart":
+				chart = ch.HTML
 			}
 		}
 	}

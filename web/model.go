@@ -50,6 +50,11 @@ type model struct {
 	spans  []offerSpan
 	flow   map[string]int
 	latest time.Time
+	// offered and used are the cpus and mem held in offers and used by
+	// live tasks, kept as they change; samples are their steps over the
+	// board's chart window, oldest first.
+	offered, used resourceTotals
+	samples       []sample
 
 	// byState counts tasks by shown state; live counts those not
 	// terminal.
@@ -97,6 +102,7 @@ func (m *model) load(snap *scheduler.Snapshot, audit []scheduler.AuditEntry) {
 	m.queue = slices.Clone(snap.Queue)
 	m.events = slices.Clone(snap.Events[max(0, len(snap.Events)-eventsKept):])
 	m.audit = slices.Clone(audit)
+	m.sample(time.Now())
 }
 
 // taskBefore reports whether a comes before b in order (oldest first).
@@ -176,6 +182,7 @@ func (m *model) count(t *scheduler.Task, n int) {
 	}
 	if !t.Terminal() {
 		m.live += n
+		m.used.add(t.Resources, float64(n))
 	}
 }
 
@@ -194,6 +201,7 @@ func (m *model) addOffer(o scheduler.Offer) {
 	}
 	a.ID, a.Hostname, a.Attributes = o.AgentID, o.Hostname, o.Offer.GetAttributes()
 	m.flow["received"]++
+	m.offered.add(o.Offer.GetResources(), 1)
 	if o.Arrived.After(m.latest) {
 		m.latest = o.Arrived
 	}
@@ -211,6 +219,7 @@ func (m *model) removeOffer(id, why string, at, until time.Time) (agentID string
 	}
 	delete(m.offers, id)
 	delete(m.offersByAgent[o.AgentID], id)
+	m.offered.add(o.Offer.GetResources(), -1)
 	m.endSpan(o, why, at)
 	if a := m.agents[o.AgentID]; a != nil {
 		a.Gone, a.GoneAt, a.RefuseEnd = why, at, until

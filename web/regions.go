@@ -121,6 +121,9 @@ var regions = []region{
 	{topicBoard, "board-lanes", partOffers, func(m *model, cfg Config) templ.Component {
 		return ui.BoardLanesView(boardLanes(m))
 	}},
+	{topicBoard, "board-chart", partOffers | partTasks, func(m *model, cfg Config) templ.Component {
+		return ui.BoardChartView(boardChart(m))
+	}},
 	{topicBoard, "board-racks", partOffers | partTasks, func(m *model, cfg Config) templ.Component {
 		return ui.BoardRacksView(boardRacks(m))
 	}},
