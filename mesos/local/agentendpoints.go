@@ -140,14 +140,7 @@ func agentFramework(a *agent, f *framework) map[string]any {
 		"executors":           nonNil(executors),
 		"completed_executors": nonNil(done),
 	}
-	if f.info.Principal != nil {
-		out["principal"] = f.info.GetPrincipal()
-	}
-	if f.capable(mesos.FrameworkInfo_Capability_MULTI_ROLE) {
-		out["roles"] = f.roles
-	} else {
-		out["role"] = f.info.GetRole()
-	}
+	frameworkIdentity(out, f)
 	return out
 }
 

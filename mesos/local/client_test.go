@@ -149,6 +149,20 @@ func (c *testClient) launch(t *testing.T, o *mesos.Offer, ti *mesos.TaskInfo, fi
 	}
 }
 
+// launchRunning launches a command task on o and acknowledges its updates
+// until it runs.
+func (c *testClient) launchRunning(t *testing.T, o *mesos.Offer, id, cmd string) {
+	t.Helper()
+	c.launch(t, o, commandTask(id, cmd), nil)
+	for {
+		st := c.nextUpdate(t, id)
+		c.ack(t, st)
+		if st.GetState() == mesos.TaskState_TASK_RUNNING {
+			return
+		}
+	}
+}
+
 // commandTask is a task running a shell command with small resources.
 func commandTask(id, cmd string) *mesos.TaskInfo {
 	return &mesos.TaskInfo{

@@ -126,14 +126,7 @@ func TestStateShapesMatchMesos(t *testing.T) {
 	m, base := startMaster(t, local.Config{})
 	plain := newClient(t, base, "", nil)
 	o := plain.nextOffer(t, "agent-1.demo")
-	plain.launch(t, o, commandTask("shape-1", "sleep 60"), nil)
-	for {
-		st := plain.nextUpdate(t, "shape-1")
-		plain.ack(t, st)
-		if st.GetState() == mesos.TaskState_TASK_RUNNING {
-			break
-		}
-	}
+	plain.launchRunning(t, o, "shape-1", "sleep 60")
 	// The plain framework holds every other offer: it steps back so the
 	// other one is offered something.
 	if err := plain.Call(t.Context(), &mesos.Call{Type: mesos.Call_SUPPRESS.Enum()}); err != nil {
@@ -309,14 +302,7 @@ func TestOtherReadOnlyEndpoints(t *testing.T) {
 	_, base := startMaster(t, local.Config{})
 	c := newClient(t, base, "", nil)
 	o := c.nextOffer(t, "agent-1.demo")
-	c.launch(t, o, commandTask("ro-1", "sleep 60"), nil)
-	for {
-		st := c.nextUpdate(t, "ro-1")
-		c.ack(t, st)
-		if st.GetState() == mesos.TaskState_TASK_RUNNING {
-			break
-		}
-	}
+	c.launchRunning(t, o, "ro-1", "sleep 60")
 	fid := c.Status().FrameworkID
 	keys := func(obj map[string]any) []string {
 		var out []string

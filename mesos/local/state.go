@@ -238,6 +238,17 @@ func stateFramework(f *framework) map[string]any {
 		"executors":         []any{},
 		"offer_constraints": map[string]any{},
 	}
+	frameworkIdentity(out, f)
+	if f.info.GetLabels() != nil {
+		out["labels"] = labelsJSON(f.info.GetLabels())
+	}
+	return out
+}
+
+// frameworkIdentity adds what master and agent write of a framework's
+// principal and roles alike: principal only when set, roles for a
+// MULTI_ROLE framework and role otherwise.
+func frameworkIdentity(out map[string]any, f *framework) {
 	if f.info.Principal != nil {
 		out["principal"] = f.info.GetPrincipal()
 	}
@@ -246,10 +257,6 @@ func stateFramework(f *framework) map[string]any {
 	} else {
 		out["role"] = f.info.GetRole()
 	}
-	if f.info.GetLabels() != nil {
-		out["labels"] = labelsJSON(f.info.GetLabels())
-	}
-	return out
 }
 
 func labelsJSON(ls *mesos.Labels) []map[string]string {
