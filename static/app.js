@@ -333,6 +333,7 @@
       const t = Date.parse(el.getAttribute("datetime"));
       if (!Number.isNaN(t)) el.textContent = relative(t, now, el.dataset.rel);
     }
+    applyLaneSpan(root);
     // The board's offer lanes stand as of their last change: slide them
     // on to now, so bars move left and held offers keep growing.
     root.querySelectorAll("ol.lanes[data-now]").forEach((el) => {
@@ -344,6 +345,34 @@
       const ring = el.querySelector(".ring");
       if (ring && until > arrived) ring.style.setProperty("--left", Math.max(0, Math.min(1, (until - now) / (until - arrived))).toFixed(3));
     });
+  }
+
+  // ---- The board's lanes: how far back they reach, the viewer's pick. ----
+  const laneSpans = { 60: "last minute", 300: "last 5 minutes", 900: "last 15 minutes" };
+  function laneSpan() {
+    let v = 300;
+    try { v = Number(localStorage.getItem("offerdeck-lane-span")) || 300; } catch (e) { /* storage off */ }
+    return laneSpans[v] ? v : 300;
+  }
+  // applyLaneSpan shows the newest span seconds of the lanes the server
+  // drew (data-window of them): 300, the default, is what it wrote.
+  function applyLaneSpan(root) {
+    const span = laneSpan();
+    root.querySelectorAll("ol.offer-lanes[data-window]").forEach((ol) => {
+      const total = Number(ol.dataset.window) / 1000;
+      ol.querySelectorAll(".lane-svg").forEach((svg) => svg.setAttribute("viewBox", (total - span) + " 0 " + span + " 10"));
+      const start = ol.parentElement && ol.parentElement.querySelector(".lane-start");
+      if (start) start.textContent = "−" + span + " s";
+    });
+    const title = $("lane-span");
+    if (title) title.textContent = laneSpans[span];
+    document.querySelectorAll("button.lane-span").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.dataset.span) === span)));
+  }
+  function wireLaneSpan() {
+    document.querySelectorAll("button.lane-span").forEach((b) => b.addEventListener("click", () => {
+      try { localStorage.setItem("offerdeck-lane-span", b.dataset.span); } catch (e) { /* storage off */ }
+      applyLaneSpan(document);
+    }));
   }
 
   // ---- Actions in place. -------------------------------------------------
@@ -560,6 +589,7 @@
     wireOutput();
     wirePause();
     wireKeys();
+    wireLaneSpan();
     refreshTimes(document);
     setInterval(() => refreshTimes(document), 1000);
     connect();

@@ -51,6 +51,9 @@ type FlowItem struct {
 type BoardLanes struct {
 	Now    time.Time
 	Window time.Duration
+	// Shown is how much of Window a page shows unless the viewer picks
+	// another span: the newest part.
+	Shown  time.Duration
 	Rows   []LaneRow
 	// More counts the agents beyond the rows shown.
 	More int

@@ -61,7 +61,7 @@ func boardFlow(m *model) ui.BoardFlow {
 // boardLanes draws the offers of the last boardWindow before the model's
 // newest moment, one lane per agent in the pages' order.
 func boardLanes(m *model) ui.BoardLanes {
-	l := ui.BoardLanes{Now: m.latest, Window: boardWindow}
+	l := ui.BoardLanes{Now: m.latest, Window: boardWindow, Shown: defaultLaneWindow}
 	if l.Now.IsZero() {
 		return l
 	}

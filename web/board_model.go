@@ -11,8 +11,12 @@ import (
 // The board's memory of offers: what the offer lanes draw and the flow
 // counts, kept by the model as offers come and go.
 
-// boardWindow is how far back the offer lanes reach.
-const boardWindow = 5 * time.Minute
+// boardWindow is how far back the offer lanes reach: the longest window a
+// viewer can pick; they show defaultLaneWindow of it unless asked.
+const (
+	boardWindow       = 15 * time.Minute
+	defaultLaneWindow = 5 * time.Minute
+)
 
 // spansKept bounds the ended offers kept, whatever the window holds.
 const spansKept = 2000
