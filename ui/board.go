@@ -84,7 +84,11 @@ type BoardRacks struct {
 
 // RackGroup is the agents with one value of the grouping attribute.
 type RackGroup struct {
-	Name   string
+	Name string
+	// Size counts the rack's agents; Total meters them together (for a
+	// rack of more than one); Agents are those shown.
+	Size   int
+	Total  []Meter
 	Agents []BoardAgent
 }
 

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"slices"
@@ -129,69 +130,88 @@ func shortOfferID(id string) string {
 
 // boardRacks groups the agents by their rack attribute (when any agent
 // has one) and meters what this framework sees of each: what its tasks
-// use and what is offered to it.
+// use and what is offered to it. A rack of several agents gets a line of
+// its totals; past boardAgents agents in all, each rack lists its
+// busiest (by cpus used) and counts the rest.
 func boardRacks(m *model) ui.BoardRacks {
 	var r ui.BoardRacks
 	for _, id := range m.agentOrder {
-		for _, at := range m.agents[id].Attributes {
-			if at.GetName() == "rack" {
-				r.By = "rack"
-			}
-		}
-	}
-	groups := map[string]*ui.RackGroup{}
-	var names []string
-	for i, id := range m.agentOrder {
-		if i == boardAgents {
-			r.More = len(m.agentOrder) - i
+		if rackOf(m, id, "rack") != "" {
+			r.By = "rack"
 			break
 		}
-		a := m.agents[id]
+	}
+	members := map[string][]string{}
+	var names []string
+	for _, id := range m.agentOrder {
 		name := "all agents"
 		if r.By != "" {
-			name = "none"
-			for _, at := range a.Attributes {
-				if at.GetName() == r.By {
-					name = marked(mesos.AttributeText(at))
-				}
-			}
+			name = cmp.Or(rackOf(m, id, r.By), "none")
 		}
-		if groups[name] == nil {
-			groups[name] = &ui.RackGroup{Name: name}
+		if members[name] == nil {
 			names = append(names, name)
 		}
-		groups[name].Agents = append(groups[name].Agents, boardAgent(m, id))
+		members[name] = append(members[name], id)
 	}
 	slices.Sort(names)
-	for _, n := range names {
-		r.Groups = append(r.Groups, *groups[n])
+	perRack := len(m.agentOrder)
+	if perRack > boardAgents {
+		perRack = max(1, boardAgents/max(1, len(names)))
+	}
+	for _, name := range names {
+		ids := members[name]
+		g := ui.RackGroup{Name: marked(name), Size: len(ids)}
+		if len(ids) > 1 {
+			var used, offered resourceTotals
+			for _, id := range ids {
+				used, offered = used.plus(m.agentUsed[id]), offered.plus(m.agentOffered[id])
+			}
+			g.Total = meters(used, offered)
+		}
+		if len(ids) > perRack {
+			ids = slices.Clone(ids)
+			slices.SortStableFunc(ids, func(a, b string) int { return cmp.Compare(m.agentUsed[b].CPUs, m.agentUsed[a].CPUs) })
+			ids = ids[:perRack]
+			r.More += g.Size - perRack
+		}
+		for _, id := range ids {
+			g.Agents = append(g.Agents, boardAgent(m, id))
+		}
+		r.Groups = append(r.Groups, g)
 	}
 	return r
 }
 
+// rackOf is the agent's value of the attribute by, "" when it has none.
+func rackOf(m *model, id, by string) string {
+	for _, at := range m.agents[id].Attributes {
+		if at.GetName() == by {
+			return mesos.AttributeText(at)
+		}
+	}
+	return ""
+}
+
 func boardAgent(m *model, id string) ui.BoardAgent {
 	a := m.agents[id]
-	b := ui.BoardAgent{Hostname: marked(a.Hostname), Attributes: attrs(a.Attributes), Removed: !a.Removed.IsZero()}
-	var offered []*mesos.Resource
-	for _, o := range m.offersByAgent[id] {
-		offered = append(offered, o.Offer.GetResources()...)
-	}
-	var used []*mesos.Resource
-	for _, t := range m.tasksByAgent[id] {
-		if !t.Terminal() {
-			used = append(used, t.Resources...)
+	return ui.BoardAgent{Hostname: marked(a.Hostname), Attributes: attrs(a.Attributes), Removed: !a.Removed.IsZero(),
+		Meters: meters(m.agentUsed[id], m.agentOffered[id])}
+}
+
+// meters are cpus, mem and disk as used and offered, as bars and words.
+func meters(used, offered resourceTotals) []ui.Meter {
+	var out []ui.Meter
+	for _, res := range []struct {
+		name string
+		u, o float64
+	}{{"cpus", used.CPUs, offered.CPUs}, {"mem", used.Mem, offered.Mem}, {"disk", used.Disk, offered.Disk}} {
+		mt := ui.Meter{Name: res.name, Text: scalarText(res.name, res.u) + " used · " + scalarText(res.name, res.o) + " offered"}
+		if total := res.u + res.o; total > 0 {
+			mt.UsedPct, mt.OfferedPct = 100*res.u/total, 100*res.o/total
 		}
+		out = append(out, mt)
 	}
-	for _, name := range []string{"cpus", "mem", "disk"} {
-		u, o := round3(mesos.ScalarSum(used, name)), round3(mesos.ScalarSum(offered, name))
-		mt := ui.Meter{Name: name}
-		if total := u + o; total > 0 {
-			mt.UsedPct, mt.OfferedPct = 100*u/total, 100*o/total
-		}
-		mt.Text = scalarText(name, u) + " used · " + scalarText(name, o) + " offered"
-		b.Meters = append(b.Meters, mt)
-	}
-	return b
+	return out
 }
 
 // chartHeight is the chart's height in its own units.

@@ -54,13 +54,31 @@ const chartWindow = 10 * time.Minute
 // samplesKept bounds the chart's steps, whatever the window holds.
 const samplesKept = 1200
 
-// resourceTotals are the cpus and mem of a set of resources.
-type resourceTotals struct{ CPUs, Mem float64 }
+// resourceTotals are the cpus, mem and disk of a set of resources.
+type resourceTotals struct{ CPUs, Mem, Disk float64 }
 
 // add adds (n = 1) or takes away (n = -1) rs.
 func (t *resourceTotals) add(rs []*mesos.Resource, n float64) {
 	t.CPUs = round3(t.CPUs + n*mesos.ScalarSum(rs, "cpus"))
 	t.Mem = round3(t.Mem + n*mesos.ScalarSum(rs, "mem"))
+	t.Disk = round3(t.Disk + n*mesos.ScalarSum(rs, "disk"))
+}
+
+// plus is t and u together.
+func (t resourceTotals) plus(u resourceTotals) resourceTotals {
+	return resourceTotals{round3(t.CPUs + u.CPUs), round3(t.Mem + u.Mem), round3(t.Disk + u.Disk)}
+}
+
+// addTo adds rs to the totals of key in m, forgetting totals that fall to
+// nothing.
+func addTo(m map[string]resourceTotals, key string, rs []*mesos.Resource, n float64) {
+	t := m[key]
+	t.add(rs, n)
+	if t == (resourceTotals{}) {
+		delete(m, key)
+		return
+	}
+	m[key] = t
 }
 
 // sample is the offered and used totals from At until the next sample.

@@ -466,6 +466,18 @@ func TestLongListsArePaginated(t *testing.T) {
 	if n := len(findAll(doc, func(n *html.Node) bool { return hasClass(n, "agent") })); n != 50 {
 		t.Errorf("third page shows %d agents, want 50", n)
 	}
+	// The board draws a bounded number of agents and says how many more
+	// there are; each rack of several has its totals.
+	doc, _, _ = st.page(t, "/board", "more agents")
+	lanes := len(findAll(doc, func(n *html.Node) bool { return hasClass(n, "lane") }))
+	cards := len(findAll(doc, func(n *html.Node) bool { return hasClass(n, "rack-agent") }))
+	totals := len(findAll(doc, func(n *html.Node) bool { return hasClass(n, "rack-total") }))
+	if lanes == 0 || lanes > 60 || cards == 0 || cards > 60 || totals == 0 {
+		t.Errorf("board of 250 agents: %d lanes, %d agent cards, %d rack totals; want 1 to 60 of each and totals", lanes, cards, totals)
+	}
+	if !strings.Contains(text(doc), "and "+strconv.Itoa(250-cards)+" more agents") {
+		t.Errorf("the board does not count the %d agents it leaves out", 250-cards)
+	}
 }
 
 // TestEventJSON: a kept event is served whole as JSON; a number not kept

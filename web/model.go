@@ -55,6 +55,8 @@ type model struct {
 	// board's chart window, oldest first.
 	offered, used resourceTotals
 	samples       []sample
+	// agentOffered and agentUsed are the same per agent, for the board.
+	agentOffered, agentUsed map[string]resourceTotals
 
 	// byState counts tasks by shown state; live counts those not
 	// terminal.
@@ -81,6 +83,7 @@ func newModel() *model {
 		offers: map[string]scheduler.Offer{}, offersByAgent: map[string]map[string]scheduler.Offer{},
 		agents: map[string]*agentState{}, tasks: map[string]*scheduler.Task{},
 		tasksByAgent: map[string]map[string]*scheduler.Task{}, byState: map[string]int{}, flow: map[string]int{},
+		agentOffered: map[string]resourceTotals{}, agentUsed: map[string]resourceTotals{},
 	}
 }
 
@@ -183,6 +186,7 @@ func (m *model) count(t *scheduler.Task, n int) {
 	if !t.Terminal() {
 		m.live += n
 		m.used.add(t.Resources, float64(n))
+		addTo(m.agentUsed, t.AgentID, t.Resources, float64(n))
 	}
 }
 
@@ -202,6 +206,7 @@ func (m *model) addOffer(o scheduler.Offer) {
 	a.ID, a.Hostname, a.Attributes = o.AgentID, o.Hostname, o.Offer.GetAttributes()
 	m.flow["received"]++
 	m.offered.add(o.Offer.GetResources(), 1)
+	addTo(m.agentOffered, o.AgentID, o.Offer.GetResources(), 1)
 	if o.Arrived.After(m.latest) {
 		m.latest = o.Arrived
 	}
@@ -220,6 +225,7 @@ func (m *model) removeOffer(id, why string, at, until time.Time) (agentID string
 	delete(m.offers, id)
 	delete(m.offersByAgent[o.AgentID], id)
 	m.offered.add(o.Offer.GetResources(), -1)
+	addTo(m.agentOffered, o.AgentID, o.Offer.GetResources(), -1)
 	m.endSpan(o, why, at)
 	if a := m.agents[o.AgentID]; a != nil {
 		a.Gone, a.GoneAt, a.RefuseEnd = why, at, until
