@@ -53,8 +53,8 @@ type BoardLanes struct {
 	Window time.Duration
 	// Shown is how much of Window a page shows unless the viewer picks
 	// another span: the newest part.
-	Shown  time.Duration
-	Rows   []LaneRow
+	Shown time.Duration
+	Rows  []LaneRow
 	// More counts the agents beyond the rows shown.
 	More int
 }
