@@ -7,4 +7,8 @@
 // "go generate ./ui" after editing a .templ file.
 package ui
 
-//go:generate go tool templ generate
+// The generated files carry no templ version line: placed just above
+// "package ui", it would read as the package's doc comment in a file that
+// sorts before this one.
+//
+//go:generate go tool templ generate -include-version=false

@@ -27,12 +27,14 @@ var allowed = map[string][]string{
 	"mesos/detect":   nil,
 	"mesos":          {"mesos/recordio", "mesos/detect"},
 	// The stand-in and the scheduler meet only over HTTP.
-	"mesos/local":               {"mesos", "mesos/recordio", "mesos/detect", "mesos/local/executor"},
-	"mesos/local/executor":      {"mesos", "mesos/recordio", "mesos/detect"},
-	"mesos/scheduler":           {"mesos", "mesos/recordio", "mesos/detect", "mesos/scheduler/placement"},
-	"mesos/scheduler/placement": {"mesos", "mesos/recordio", "mesos/detect"},
-	"hub":                       nil,
-	"static":                    nil,
+	"mesos/local":          {"mesos", "mesos/recordio", "mesos/detect", "mesos/local/executor", "mesos/local/internal/answer"},
+	"mesos/local/executor": {"mesos", "mesos/recordio", "mesos/detect", "mesos/local/internal/answer"},
+	// How the stand-in's master and agents write JSON answers.
+	"mesos/local/internal/answer": nil,
+	"mesos/scheduler":             {"mesos", "mesos/recordio", "mesos/detect", "mesos/scheduler/placement"},
+	"mesos/scheduler/placement":   {"mesos", "mesos/recordio", "mesos/detect"},
+	"hub":                         nil,
+	"static":                      nil,
 	// ui may use the scheduler's view data types, nothing that does I/O.
 	"ui":                    {"mesos/scheduler", "mesos/scheduler/placement", "mesos", "mesos/recordio", "mesos/detect"},
 	"web":                   {"hub", "ui", "static", "mesos/scheduler", "mesos/scheduler/placement", "mesos", "mesos/recordio", "mesos/detect"},
@@ -40,7 +42,7 @@ var allowed = map[string][]string{
 	"cmd/bench":             {"*"},
 	"internal/archtest":     nil,
 	"internal/zktest":       nil,
-	"mesos/local/localtest": {"mesos/local", "mesos", "mesos/recordio", "mesos/detect", "mesos/local/executor"},
+	"mesos/local/localtest": {"mesos/local", "mesos", "mesos/recordio", "mesos/detect", "mesos/local/executor", "mesos/local/internal/answer"},
 }
 
 // testOnly packages may be imported by tests only.
