@@ -26,8 +26,10 @@ var allowed = map[string][]string{
 	"mesos/recordio": nil,
 	"mesos/detect":   nil,
 	"mesos":          {"mesos/recordio", "mesos/detect"},
+	// The operator API's types and client, beside the scheduler API's.
+	"mesos/master": {"mesos", "mesos/recordio", "mesos/detect"},
 	// The stand-in and the scheduler meet only over HTTP.
-	"mesos/local":               {"mesos", "mesos/recordio", "mesos/detect", "mesos/local/executor"},
+	"mesos/local":               {"mesos", "mesos/master", "mesos/recordio", "mesos/detect", "mesos/local/executor"},
 	"mesos/local/executor":      {"mesos", "mesos/recordio", "mesos/detect"},
 	"mesos/scheduler":           {"mesos", "mesos/recordio", "mesos/detect", "mesos/scheduler/placement"},
 	"mesos/scheduler/placement": {"mesos", "mesos/recordio", "mesos/detect"},
@@ -40,7 +42,7 @@ var allowed = map[string][]string{
 	"cmd/bench":             {"*"},
 	"internal/archtest":     nil,
 	"internal/zktest":       nil,
-	"mesos/local/localtest": {"mesos/local", "mesos", "mesos/recordio", "mesos/detect", "mesos/local/executor"},
+	"mesos/local/localtest": {"mesos/local", "mesos", "mesos/master", "mesos/recordio", "mesos/detect", "mesos/local/executor"},
 }
 
 // testOnly packages may be imported by tests only.
