@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -117,6 +118,7 @@ type agent struct {
 	free       pool // total less what is offered or used by tasks
 	tasks      map[taskKey]*task
 	seq        int // registration order, for /master/state and the UI
+	registered time.Time
 	// gone marks an agent removed by fault injection: it keeps no
 	// resources and appears in no offer.
 	gone bool

@@ -175,14 +175,16 @@ func (m *Master) RemoveAgent(agentID string) error {
 			if err := m.exec.Kill(f.id, t.id, time.Nanosecond); err != nil {
 				m.log.Debug("stop task of removed agent", "task_id", t.id, "err", err)
 			}
-			m.masterUpdate(f, &mesos.TaskStatus{
+			status := &mesos.TaskStatus{
 				TaskId:          t.taskID(),
 				State:           lostState(f, mesos.TaskState_TASK_UNREACHABLE).Enum(),
 				Reason:          mesos.TaskStatus_REASON_AGENT_REMOVED.Enum(),
 				Message:         proto.String("health check timed out"),
 				AgentId:         &mesos.AgentID{Value: proto.String(a.id)},
 				UnreachableTime: &mesos.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())},
-			})
+			}
+			m.masterUpdate(f, status)
+			m.masterReceivedLocked(t, status)
 		}
 		t.stopRetry()
 		t.released = true // the agent and its resources are gone
@@ -191,6 +193,7 @@ func (m *Master) RemoveAgent(agentID string) error {
 		delete(a.tasks, key)
 	}
 	a.free = pool{}
+	m.publishAgentRemovedLocked(a)
 	for _, f := range m.frameworks {
 		f.send(&mesos.Event{Type: mesos.Event_FAILURE.Enum(), Failure: &mesos.Event_Failure{AgentId: &mesos.AgentID{Value: proto.String(a.id)}}})
 	}
@@ -256,14 +259,16 @@ func (m *Master) PartitionAgent(agentID string) error {
 			continue
 		}
 		t.unreachable = true
-		m.masterUpdate(t.framework, &mesos.TaskStatus{
+		status := &mesos.TaskStatus{
 			TaskId:          t.taskID(),
 			State:           lostState(t.framework, mesos.TaskState_TASK_UNREACHABLE).Enum(),
 			Reason:          mesos.TaskStatus_REASON_AGENT_REMOVED.Enum(),
 			Message:         proto.String("health check timed out"),
 			AgentId:         &mesos.AgentID{Value: proto.String(a.id)},
 			UnreachableTime: &mesos.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())},
-		})
+		}
+		m.masterUpdate(t.framework, status)
+		m.masterReceivedLocked(t, status)
 	}
 	m.log.Info("fault: agent partitioned", "agent_id", a.id)
 	return nil
@@ -280,11 +285,17 @@ func (m *Master) HealAgent(agentID string) error {
 		return fmt.Errorf("heal agent %s: %w", agentID, ErrUnknownAgent)
 	}
 	a.partitioned = false
+	// A re-registering agent is added again, and the master adds its
+	// tasks to their frameworks again: operators see AGENT_ADDED and a
+	// TASK_ADDED per task.
+	m.publishAgentAddedLocked(a)
 	for _, t := range a.tasks {
 		if !t.unreachable {
 			continue
 		}
 		t.unreachable = false
+		t.receivedState = t.state.Enum()
+		m.publishTaskAddedLocked(t)
 		m.masterUpdate(t.framework, &mesos.TaskStatus{
 			TaskId:  t.taskID(),
 			State:   t.state.Enum(),

@@ -35,6 +35,8 @@ type framework struct {
 
 	sub           *subscription // nil while disconnected
 	registered    time.Time
+	reregistered  time.Time // last failover, zero if none
+	unregistered  time.Time // last disconnection, zero if none
 	failoverTimer *time.Timer
 }
 
@@ -109,6 +111,7 @@ func (f *framework) send(e *mesos.Event) {
 type subscription struct {
 	streamID  string
 	mediaType string
+	operator  bool // an operator API stream, not a framework's
 
 	mu      sync.Mutex
 	queue   []byte // framed records not yet written
@@ -137,13 +140,34 @@ func (s *subscription) send(e *mesos.Event) {
 		s.log("encode event", "type", e.GetType().String(), "err", err)
 		return
 	}
+	s.queueRecord(b, 0)
+}
+
+// heartbeat queues a HEARTBEAT event of the stream's API.
+func (s *subscription) heartbeat() {
+	if s.operator {
+		b, _ := mesos.Marshal(s.mediaType, operatorHeartbeat)
+		s.queueRecord(b, 0)
+		return
+	}
+	s.send(&mesos.Event{Type: mesos.Event_HEARTBEAT.Enum()})
+}
+
+// queueRecord queues one encoded record. With a limit, it queues nothing
+// and reports false when the queue would exceed limit bytes.
+func (s *subscription) queueRecord(b []byte, limit int) bool {
 	s.mu.Lock()
+	if limit > 0 && len(s.queue)+len(b) > limit {
+		s.mu.Unlock()
+		return false
+	}
 	s.queue = recordio.AppendRecord(s.queue, b)
 	s.mu.Unlock()
 	select {
 	case s.notify <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // take returns the queued bytes and empties the queue.

@@ -115,8 +115,9 @@ type Master struct {
 	updates           *updateQueue
 	closed            bool
 	faults            faults
-	healthRate        float64       // simulated health check results a second
-	healthChanged     chan struct{} // signals the health checker of a new rate
+	operators         operatorStreams // open operator API streams
+	healthRate        float64         // simulated health check results a second
+	healthChanged     chan struct{}   // signals the health checker of a new rate
 	// recovered holds, by framework id, the earlier run's tasks until
 	// their framework subscribes again.
 	recovered map[string][]executor.Recovered
@@ -284,6 +285,9 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	for _, o := range m.offers {
 		o.stopTimer()
 	}
+	for _, s := range m.operators.subs {
+		s.close()
+	}
 	m.mu.Unlock()
 	cancelBase() // ends streams, whose connections Shutdown does not track
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -342,8 +346,10 @@ func (m *Master) addAgentLocked(ac AgentConfig) (*agent, error) {
 		return nil, err
 	}
 	m.nextAgent++
+	a.registered = time.Now()
 	m.agents[id] = a
 	m.agentOrder = append(m.agentOrder, a)
+	m.publishAgentAddedLocked(a)
 	return a, nil
 }
 

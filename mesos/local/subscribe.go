@@ -65,7 +65,7 @@ func (m *Master) stream(w http.ResponseWriter, r *http.Request, sub *subscriptio
 		case <-sub.notify:
 		case <-heartbeat.C:
 			if !m.heartbeatsStopped() {
-				sub.send(&mesos.Event{Type: mesos.Event_HEARTBEAT.Enum()})
+				sub.heartbeat()
 			}
 		case <-sub.closed:
 			if !flush() {
@@ -96,6 +96,7 @@ func (m *Master) registerLocked(call *mesos.Call, sub *subscription, principal s
 	}
 
 	f := m.frameworks[id]
+	added := f == nil
 	switch {
 	case f != nil:
 		if f.info.GetPrincipal() != info.GetPrincipal() {
@@ -113,6 +114,7 @@ func (m *Master) registerLocked(call *mesos.Call, sub *subscription, principal s
 		// user and checkpoint cannot change: a re-subscribe keeps the old
 		// values silently.
 		info.User, info.Checkpoint = f.info.User, f.info.Checkpoint
+		f.reregistered = time.Now()
 		m.log.Info("framework failed over", "framework_id", id)
 	case id != "":
 		// Unknown but not removed: what a master sees after its own
@@ -137,6 +139,7 @@ func (m *Master) registerLocked(call *mesos.Call, sub *subscription, principal s
 	for _, r := range call.GetSubscribe().GetSuppressedRoles() {
 		f.suppressed[r] = true
 	}
+	m.publishFrameworkLocked(f, added)
 
 	sub.send(&mesos.Event{
 		Type: mesos.Event_SUBSCRIBED.Enum(),
@@ -258,6 +261,7 @@ func (m *Master) disconnected(f *framework, sub *subscription) {
 		return // shutting down, or already failed over to a new stream
 	}
 	f.sub = nil
+	f.unregistered = time.Now()
 	for _, o := range f.offers {
 		m.discardOfferLocked(o)
 	}
@@ -285,12 +289,13 @@ func (m *Master) removeFrameworkLocked(f *framework, why string) {
 	for _, o := range f.offers {
 		m.discardOfferLocked(o)
 	}
-	for _, t := range f.tasks {
+	for _, t := range sortedTasks(f) {
 		if !mesos.IsTerminal(t.state) {
 			if err := m.exec.Kill(f.id, t.id, 0); err != nil {
 				m.log.Debug("kill task of removed framework", "task_id", t.id, "err", err)
 			}
 			t.state = mesos.TaskState_TASK_KILLED
+			m.masterReceivedLocked(t, frameworkRemovedTaskStatus(f, t))
 		}
 		m.releaseTaskLocked(t)
 	}
@@ -300,6 +305,7 @@ func (m *Master) removeFrameworkLocked(f *framework, why string) {
 	}
 	delete(m.frameworks, f.id)
 	m.removedFrameworks[f.id] = true
+	m.publishFrameworkRemovedLocked(f)
 	m.log.Info("framework removed", "framework_id", f.id, "reason", why)
 }
 
