@@ -285,10 +285,9 @@ func (m *Master) HealAgent(agentID string) error {
 		return fmt.Errorf("heal agent %s: %w", agentID, ErrUnknownAgent)
 	}
 	a.partitioned = false
-	// A re-registering agent is added again, and the master adds its
-	// tasks to their frameworks again: operators see AGENT_ADDED and a
-	// TASK_ADDED per task.
-	m.publishAgentAddedLocked(a)
+	// A re-registering agent is added again (Master::addSlave): operators
+	// see a TASK_ADDED per task as its tasks rejoin their frameworks, then
+	// AGENT_ADDED.
 	for _, t := range a.tasks {
 		if !t.unreachable {
 			continue
@@ -308,6 +307,7 @@ func (m *Master) HealAgent(agentID string) error {
 			m.forwardLocked(t)
 		}
 	}
+	m.publishAgentAddedLocked(a)
 	m.triggerAllocation()
 	m.log.Info("fault: agent healed", "agent_id", a.id)
 	return nil

@@ -458,3 +458,50 @@ func TestOperatorStreamEndsOnShutdown(t *testing.T) {
 		t.Fatal("operator stream still open after the master stopped")
 	}
 }
+
+// TestOperatorPartition: an unreachable agent is not removed on the
+// stream (Mesos sends no AGENT_REMOVED for it), only its tasks change and
+// it leaves GET_AGENTS; when it comes back its tasks are added again, then
+// the agent.
+func TestOperatorPartition(t *testing.T) {
+	m, base := startMaster(t, local.Config{SimulateCommands: true})
+	s := subscribeOperator(t, base, mesos.MediaTypeJSON)
+	s.expect(t, master.Event_SUBSCRIBED, nil)
+	c := newClient(t, base, "", nil)
+	o := c.nextOffer(t, "agent-3.demo")
+	c.launch(t, o, commandTask("db-1", "sleep 60"), nil)
+	s.expect(t, master.Event_TASK_ADDED, nil)
+	c.ack(t, c.nextUpdate(t, "db-1")) // STARTING
+	c.ack(t, c.nextUpdate(t, "db-1")) // RUNNING
+	s.expect(t, master.Event_TASK_UPDATED, func(e *master.Event) bool { return e.GetTaskUpdated().GetState() == mesos.TaskState_TASK_RUNNING })
+
+	agentID := o.GetAgentId().GetValue()
+	if err := m.PartitionAgent(agentID); err != nil {
+		t.Fatal(err)
+	}
+	e := s.next(t)
+	if u := e.GetTaskUpdated(); e.GetType() != master.Event_TASK_UPDATED || u.GetState() != mesos.TaskState_TASK_LOST || u.GetStatus().GetTaskId().GetValue() != "db-1" {
+		t.Fatalf("after a partition: %v, want TASK_UPDATED db-1 TASK_LOST (not partition aware)", e)
+	}
+	for _, a := range opCall(t, base, mesos.MediaTypeJSON, opType(master.Call_GET_AGENTS)).GetGetAgents().GetAgents() {
+		if a.GetAgentInfo().GetId().GetValue() == agentID {
+			t.Errorf("GET_AGENTS lists the unreachable agent %s", agentID)
+		}
+	}
+	tasks := opCall(t, base, mesos.MediaTypeJSON, opType(master.Call_GET_TASKS)).GetGetTasks()
+	if len(tasks.GetTasks()) != 0 || len(tasks.GetUnreachableTasks()) != 1 {
+		t.Errorf("GET_TASKS = %v, want db-1 among unreachable tasks only", tasks)
+	}
+
+	if err := m.HealAgent(agentID); err != nil {
+		t.Fatal(err)
+	}
+	e = s.next(t)
+	if e.GetType() != master.Event_TASK_ADDED || e.GetTaskAdded().GetTask().GetTaskId().GetValue() != "db-1" {
+		t.Fatalf("after the heal: %v, want TASK_ADDED db-1 first", e)
+	}
+	e = s.next(t)
+	if e.GetType() != master.Event_AGENT_ADDED || e.GetAgentAdded().GetAgent().GetAgentInfo().GetId().GetValue() != agentID {
+		t.Fatalf("after the task: %v, want AGENT_ADDED %s", e, agentID)
+	}
+}
