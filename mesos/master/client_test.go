@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -290,4 +291,84 @@ func TestClientCalls(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStateEqualsGetState: a State built from the stream equals one built
+// from a fresh GET_STATE once the cluster is quiet: the live view and a
+// reload agree.
+func TestStateEqualsGetState(t *testing.T) {
+	m, base := localtest.Start(t, local.Config{SimulateCommands: true})
+	op := runOperator(t, master.Config{Masters: []string{base}})
+	var live master.State
+	apply := func(e *master.Event) {
+		t.Helper()
+		if err := live.Apply(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	apply(op.next(t, master.Event_SUBSCRIBED))
+	framework(t, base, "web", "w-1", "w-2", "w-3")
+	// until applies events until done says the wanted one came.
+	until := func(done func(*master.Event) bool) {
+		t.Helper()
+		for {
+			select {
+			case e := <-op.events:
+				apply(e)
+				if done(e) {
+					return
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("no wanted event within 15s")
+			}
+		}
+	}
+	running := map[string]bool{}
+	until(func(e *master.Event) bool {
+		if u := e.GetTaskUpdated(); u.GetState() == mesos.TaskState_TASK_RUNNING {
+			running[u.GetStatus().GetTaskId().GetValue()] = true
+		}
+		return len(running) == 3
+	})
+	id, err := m.AddAgent(local.AgentConfig{Hostname: "extra.demo", CPUs: 1, Mem: 128, Disk: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	until(func(e *master.Event) bool { return e.GetType() == master.Event_AGENT_ADDED })
+	if err := m.RemoveAgent(id); err != nil {
+		t.Fatal(err)
+	}
+	until(func(e *master.Event) bool { return e.GetType() == master.Event_AGENT_REMOVED })
+	resp, err := op.Call(t.Context(), &master.Call{Type: master.Call_GET_STATE.Enum()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reload master.State
+	if err := reload.Apply(&master.Event{Type: master.Event_SUBSCRIBED.Enum(), Subscribed: &master.Event_Subscribed{GetState: resp.GetGetState()}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keys(live.Agents), keys(reload.Agents); !slices.Equal(got, want) {
+		t.Errorf("live agents %v, reload %v", got, want)
+	}
+	if got, want := keys(live.Frameworks), keys(reload.Frameworks); !slices.Equal(got, want) {
+		t.Errorf("live frameworks %v, reload %v", got, want)
+	}
+	if len(live.Tasks) != 3 || len(reload.Tasks) != 3 {
+		t.Fatalf("live has %d tasks, reload %d; want 3", len(live.Tasks), len(reload.Tasks))
+	}
+	for k, lt := range live.Tasks {
+		rt := reload.Tasks[k]
+		if rt == nil || rt.GetState() != lt.GetState() || rt.GetAgentId().GetValue() != lt.GetAgentId().GetValue() {
+			t.Errorf("task %v: live %v, reload %v", k, lt, rt)
+		}
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
