@@ -69,6 +69,7 @@ func (m *Master) StepDown(leader string) {
 	m.faults.follower, m.faults.leader = true, leader
 	m.mu.Unlock()
 	m.CutStreams(false)
+	m.CutOperatorStreams()
 }
 
 // TakeLeadership makes a master that stepped down lead again.
@@ -118,6 +119,9 @@ func (m *Master) CutStreams(midRecord bool) int {
 func (m *Master) Restart() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for _, s := range m.operators.subs {
+		s.cut(false)
+	}
 	for _, f := range m.frameworks {
 		if f.sub != nil {
 			f.sub.cut(false)

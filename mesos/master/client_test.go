@@ -372,3 +372,20 @@ func keys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestClientAfterMasterRestart: a restarted master (a new id, every stream
+// cut) is subscribed to again, and its SUBSCRIBED names its new agents.
+func TestClientAfterMasterRestart(t *testing.T) {
+	m, base := localtest.Start(t, local.Config{SimulateCommands: true})
+	op := runOperator(t, master.Config{Masters: []string{base}})
+	before := op.next(t, master.Event_SUBSCRIBED)
+	m.Restart()
+	after := op.next(t, master.Event_SUBSCRIBED)
+	if n := len(after.GetSubscribed().GetGetState().GetGetAgents().GetAgents()); n != len(before.GetSubscribed().GetGetState().GetGetAgents().GetAgents()) {
+		t.Errorf("SUBSCRIBED after the restart has %d agents", n)
+	}
+	resp, err := op.Call(t.Context(), &master.Call{Type: master.Call_GET_MASTER.Enum()})
+	if err != nil || resp.GetGetMaster().GetMasterInfo().GetId() != m.ID() {
+		t.Errorf("GET_MASTER = %v, %v; want the new id %s", resp, err, m.ID())
+	}
+}
