@@ -86,14 +86,13 @@ func (m *Master) operatorAPI(w http.ResponseWriter, r *http.Request) {
 		textError(w, http.StatusNotImplemented, "501 Not Implemented.")
 		return
 	}
-	resp := m.answer(call)
-	if resp == nil {
+	b, err := m.answerEncoded(call, accept)
+	if errors.Is(err, errNotImplemented) {
 		// Mesos implements every call it knows; the stand-in only what a
 		// dashboard reads. Say so instead of pretending.
 		textError(w, http.StatusNotImplemented, "The stand-in master does not implement "+typ.String())
 		return
 	}
-	b, err := mesos.Marshal(accept, resp)
 	if err != nil {
 		textError(w, http.StatusInternalServerError, "Failed to encode response: "+err.Error())
 		return
@@ -152,11 +151,24 @@ func validateOperatorCall(c *master.Call) string {
 	return ""
 }
 
-// answer builds the response to a read call, or nil for a call the
-// stand-in does not implement.
-func (m *Master) answer(call *master.Call) *master.Response {
+// errNotImplemented is a call Mesos knows and the stand-in does not serve.
+var errNotImplemented = errors.New("not implemented")
+
+// answerEncoded answers a read call in the media type. It encodes under the
+// master's lock: the answer shares messages the master changes later.
+func (m *Master) answerEncoded(call *master.Call, mediaType string) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	resp := m.answerLocked(call)
+	if resp == nil {
+		return nil, errNotImplemented
+	}
+	return mesos.Marshal(mediaType, resp)
+}
+
+// answerLocked builds the response to a read call, or nil for a call the
+// stand-in does not implement. m.mu must be held.
+func (m *Master) answerLocked(call *master.Call) *master.Response {
 	switch call.GetType() {
 	case master.Call_GET_HEALTH:
 		return &master.Response{Type: master.Response_GET_HEALTH.Enum(),

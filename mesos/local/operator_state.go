@@ -29,7 +29,8 @@ func (m *Master) taskProto(t *task) *mesos.Task {
 		AgentId:     &mesos.AgentID{Value: proto.String(t.agent.id)},
 		State:       state.Enum(),
 		Resources:   ti.GetResources(),
-		Statuses:    t.statuses,
+		// A copy: the master replaces the last status in place.
+		Statuses:    slices.Clone(t.statuses),
 		Labels:      ti.GetLabels(),
 		Discovery:   ti.GetDiscovery(),
 		Container:   ti.GetContainer(),

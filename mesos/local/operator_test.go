@@ -3,6 +3,7 @@ package local_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -503,5 +504,47 @@ func TestOperatorPartition(t *testing.T) {
 	e = s.next(t)
 	if e.GetType() != master.Event_AGENT_ADDED || e.GetAgentAdded().GetAgent().GetAgentInfo().GetId().GetValue() != agentID {
 		t.Fatalf("after the task: %v, want AGENT_ADDED %s", e, agentID)
+	}
+}
+
+// TestOperatorReadsDuringUpdates: read calls and the stream run while the
+// master changes the tasks they describe (simulated health checks update
+// every running task's statuses), race-free under -race, and the stream
+// carries the health results as TASK_UPDATED without a change of state.
+func TestOperatorReadsDuringUpdates(t *testing.T) {
+	_, base := startMaster(t, local.Config{SimulateCommands: true, HealthChecks: 500})
+	s := subscribeOperator(t, base, mesos.MediaTypeProtobuf)
+	c := newClient(t, base, "", nil)
+	for i, host := range []string{"agent-1.demo", "agent-2.demo", "agent-3.demo"} {
+		c.launch(t, c.nextOffer(t, host), commandTask(fmt.Sprintf("hc-%d", i), "sleep 60"), nil)
+	}
+	// Health results keep coming only while they are acknowledged.
+	ctx, stop := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case e := <-c.events:
+				if st := e.GetUpdate().GetStatus(); len(st.GetUuid()) > 0 {
+					c.Acknowledge(ctx, &mesos.Call_Acknowledge{AgentId: st.GetAgentId(), TaskId: st.GetTaskId(), Uuid: st.GetUuid()})
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer func() { stop(); <-done }()
+	// A health result: a TASK_UPDATED whose state is unchanged.
+	s.expect(t, master.Event_TASK_UPDATED, func(e *master.Event) bool {
+		return e.GetTaskUpdated().GetStatus().GetReason() == mesos.TaskStatus_REASON_TASK_HEALTH_CHECK_STATUS_UPDATED
+	})
+	for range 30 {
+		for _, mt := range mediaTypes {
+			st := opCall(t, base, mt, opType(master.Call_GET_STATE)).GetGetState()
+			if n := len(st.GetGetTasks().GetTasks()); n != 3 {
+				t.Fatalf("GET_STATE has %d tasks, want 3", n)
+			}
+		}
 	}
 }
