@@ -16,6 +16,7 @@ import (
 	"github.com/offerdeck/offerdeck/mesos/local"
 	"github.com/offerdeck/offerdeck/mesos/local/localtest"
 	"github.com/offerdeck/offerdeck/mesos/master"
+	"github.com/offerdeck/offerdeck/mesos/recordio"
 )
 
 var mediaTypes = []string{mesos.MediaTypeJSON, mesos.MediaTypeProtobuf}
@@ -387,5 +388,44 @@ func TestClientAfterMasterRestart(t *testing.T) {
 	resp, err := op.Call(t.Context(), &master.Call{Type: master.Call_GET_MASTER.Enum()})
 	if err != nil || resp.GetGetMaster().GetMasterInfo().GetId() != m.ID() {
 		t.Errorf("GET_MASTER = %v, %v; want the new id %s", resp, err, m.ID())
+	}
+}
+
+// TestClientBoundsRecords: an event larger than MaxRecordSize ends the
+// subscription with recordio.ErrTooLarge instead of being buffered, and
+// the client keeps trying (it is not a refusal).
+func TestClientBoundsRecords(t *testing.T) {
+	_, base := localtest.Start(t, local.Config{SimulateCommands: true})
+	errs := make(chan error, 64)
+	c, err := master.NewClient(master.Config{Masters: []string{base}, MaxRecordSize: 512,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+		OnStatus: func(s master.Status) {
+			if s.Err != nil {
+				select {
+				case errs <- s.Err:
+				default:
+				}
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, func(context.Context, *master.Event) { t.Error("an event was delivered") }) }()
+	// Two failed attempts: the client retried.
+	for i := range 2 {
+		select {
+		case err := <-errs:
+			if !errors.Is(err, recordio.ErrTooLarge) {
+				t.Errorf("attempt %d ended with %v, want recordio.ErrTooLarge", i+1, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("attempt %d did not fail within 10s", i+1)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil after cancel", err)
 	}
 }
