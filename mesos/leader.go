@@ -11,8 +11,8 @@ import (
 )
 
 // ParseMaster parses a master's base URL: scheme http or https and a host,
-// port 5050 when none is given; path, query and fragment are dropped but
-// for a path prefix without its trailing slash.
+// port 5050 when none is given. Query and fragment are dropped; a path (a
+// proxy's prefix) is kept without its trailing slash.
 func ParseMaster(s string) (*url.URL, error) { return parseMaster(s) }
 
 // Backoff returns the wait before the given attempt: exponential from lo,
