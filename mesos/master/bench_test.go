@@ -215,3 +215,44 @@ func cpuTime(b *testing.B) time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkTaskUpdated decodes and applies the stream's most frequent
+// event, a task's TASK_UPDATED (a health check result, as the stand-in's
+// --health-checks sends them), and reports events per second: the live
+// rate one operator stream can take in.
+func BenchmarkTaskUpdated(b *testing.B) {
+	const fixture = `{"type":"TASK_UPDATED","task_updated":{"framework_id":{"value":"6b1e0c3a-9f2d-4c1e-8d7a-2f0b5c9e1a44-0000"},` +
+		`"status":{"task_id":{"value":"agent-00001.scale-t0"},"state":"TASK_RUNNING",` +
+		`"message":"Simulated command: no process was started","source":"SOURCE_EXECUTOR",` +
+		`"reason":"REASON_TASK_HEALTH_CHECK_STATUS_UPDATED","agent_id":{"value":"6b1e0c3a-9f2d-4c1e-8d7a-2f0b5c9e1a44-S0"},` +
+		`"executor_id":{"value":"agent-00001.scale-t0"},"timestamp":1796558273.577211,"uuid":"3Gylxz4LSKm+yWo0Yx0Xww==","healthy":true},` +
+		`"state":"TASK_RUNNING"}}`
+	var ev master.Event
+	if err := mesos.UnmarshalJSON([]byte(fixture), &ev); err != nil {
+		b.Fatal(err)
+	}
+	u := ev.GetTaskUpdated()
+	task := &mesos.Task{Name: proto.String("t0"), TaskId: u.GetStatus().GetTaskId(), FrameworkId: u.GetFrameworkId(),
+		AgentId: u.GetStatus().GetAgentId(), State: mesos.TaskState_TASK_RUNNING.Enum()}
+	for _, mt := range []string{mesos.MediaTypeJSON, mesos.MediaTypeProtobuf} {
+		b.Run(mt[len("application/"):], func(b *testing.B) {
+			rec, err := mesos.Marshal(mt, &ev)
+			if err != nil {
+				b.Fatal(err)
+			}
+			st := master.State{Tasks: map[master.TaskKey]*mesos.Task{{FrameworkID: u.GetFrameworkId().GetValue(), TaskID: u.GetStatus().GetTaskId().GetValue()}: task}}
+			b.SetBytes(int64(len(rec)))
+			b.ReportAllocs()
+			for b.Loop() {
+				e := new(master.Event)
+				if err := mesos.Unmarshal(mt, rec, e); err != nil {
+					b.Fatal(err)
+				}
+				if err := st.Apply(e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
