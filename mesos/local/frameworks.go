@@ -121,6 +121,9 @@ type subscription struct {
 	closed  chan struct{}
 	closing sync.Once
 	log     func(msg string, args ...any)
+	// abortWrite, while the stream's handler runs, makes a write that is
+	// blocked on a client that does not read fail at once.
+	abortWrite func()
 }
 
 func newSubscription(mediaType string, log func(string, ...any)) *subscription {
@@ -195,6 +198,24 @@ func (s *subscription) cut(mid bool) {
 	case s.notify <- struct{}{}:
 	default:
 	}
+}
+
+// kill breaks the connection even while a write to it is blocked: the
+// client stopped reading.
+func (s *subscription) kill() {
+	s.cut(false)
+	s.mu.Lock()
+	abort := s.abortWrite
+	s.mu.Unlock()
+	if abort != nil {
+		abort()
+	}
+}
+
+func (s *subscription) setAbortWrite(f func()) {
+	s.mu.Lock()
+	s.abortWrite = f
+	s.mu.Unlock()
 }
 
 // aborted reports whether the stream is to be broken.

@@ -75,6 +75,12 @@ type Config struct {
 	// agents' /files), else it gets 401. Principals must not contain ':'.
 	Credentials map[string]string
 
+	// OperatorBacklog bounds the bytes queued for one operator API stream
+	// (DefaultOperatorBacklog, 512 MiB): a client that reads slower than
+	// the cluster changes is cut off rather than holding the master's
+	// memory. A real master has no such bound.
+	OperatorBacklog int
+
 	// FaultAPI serves the fault methods (RemoveAgent, PartitionAgent, ...)
 	// over HTTP under /faults/, for tests and presenters outside the
 	// process; see faultapi.go. Off by default: no real master has it.
@@ -146,6 +152,9 @@ func New(cfg Config) (*Master, error) {
 	}
 	if cfg.StatusRetry <= 0 {
 		cfg.StatusRetry = DefaultStatusRetry
+	}
+	if cfg.OperatorBacklog <= 0 {
+		cfg.OperatorBacklog = DefaultOperatorBacklog
 	}
 	if cfg.HealthChecks < 0 {
 		return nil, errors.New("stand-in master: health checks per second must not be negative")

@@ -15,11 +15,9 @@ const (
 	// maxOperatorSubscribers is --max_operator_event_stream_subscribers's
 	// default; the oldest stream is closed to make room for a new one.
 	maxOperatorSubscribers = 1000
-	// maxOperatorBacklog bounds the bytes queued for one operator stream.
-	// A client that reads slower than the cluster changes is cut off
-	// rather than holding the master's memory; a real master has no such
-	// bound. It holds a 10,000-agent, 100,000-task snapshot with room.
-	maxOperatorBacklog = 512 << 20
+	// DefaultOperatorBacklog is Config.OperatorBacklog's default: room
+	// for a 10,000-agent, 100,000-task snapshot and more.
+	DefaultOperatorBacklog = 512 << 20
 )
 
 // operatorStreams are the open operator SUBSCRIBE streams, oldest first;
@@ -54,6 +52,9 @@ func (m *Master) publishLocked(e *master.Event) {
 	}
 	encoded := map[string][]byte{}
 	for _, s := range m.operators.subs {
+		if s.aborted() {
+			continue // cut, and on its way out
+		}
 		b, ok := encoded[s.mediaType]
 		if !ok {
 			var err error
@@ -63,9 +64,9 @@ func (m *Master) publishLocked(e *master.Event) {
 			}
 			encoded[s.mediaType] = b
 		}
-		if !s.queueRecord(b, maxOperatorBacklog) {
-			m.log.Warn("operator stream fell behind; closing it", "backlog_limit", maxOperatorBacklog)
-			s.cut(false)
+		if !s.queueRecord(b, m.cfg.OperatorBacklog) {
+			m.log.Warn("operator stream fell behind; closing it", "backlog_limit", m.cfg.OperatorBacklog)
+			s.kill()
 		}
 	}
 }

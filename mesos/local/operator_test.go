@@ -548,3 +548,50 @@ func TestOperatorReadsDuringUpdates(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorSlowReaderIsCut: an operator stream whose reader stops
+// reading is closed once its backlog passes Config.OperatorBacklog, and
+// the master keeps serving everyone else.
+func TestOperatorSlowReaderIsCut(t *testing.T) {
+	m, base := startMaster(t, local.Config{SimulateCommands: true, OperatorBacklog: 256 << 10})
+	// A subscriber that reads nothing after its request.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.(*net.TCPConn).SetReadBuffer(4096)
+	body := `{"type":"SUBSCRIBE"}`
+	fmt.Fprintf(conn, "POST /api/v1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	subscribers := func() float64 {
+		t.Helper()
+		for _, mt := range opCall(t, base, mesos.MediaTypeJSON, &master.Call{Type: master.Call_GET_METRICS.Enum(), GetMetrics: &master.Call_GetMetrics{}}).GetGetMetrics().GetMetrics() {
+			if mt.GetName() == "master/operator_event_stream_subscribers" {
+				return mt.GetValue()
+			}
+		}
+		t.Fatal("no master/operator_event_stream_subscribers metric")
+		return 0
+	}
+	for deadline := time.Now().Add(10 * time.Second); subscribers() != 1; {
+		if time.Now().After(deadline) {
+			t.Fatal("the subscriber was not registered within 10s")
+		}
+	}
+	// Agents with 64 KiB of attributes each: AGENT_ADDED events that fill
+	// the socket's buffers and then the backlog.
+	attrs := "note:" + strings.Repeat("x", 64<<10)
+	for i := 0; subscribers() == 1; i++ {
+		if i == 2000 {
+			t.Fatal("the stream was not cut after 2000 events of 64 KiB")
+		}
+		if _, err := m.AddAgent(local.AgentConfig{Hostname: fmt.Sprintf("big-%d.demo", i), CPUs: 1, Mem: 64, Disk: 1, Attributes: attrs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Everyone else is still served.
+	s := subscribeOperator(t, base, mesos.MediaTypeJSON)
+	if e := <-s.events; e.GetType() != master.Event_SUBSCRIBED {
+		t.Fatalf("a new subscriber got %v first", e.GetType())
+	}
+}

@@ -43,6 +43,8 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.C
 // or the client goes away, and sends heartbeats meanwhile.
 func (m *Master) stream(w http.ResponseWriter, r *http.Request, sub *subscription, f *framework) {
 	rc := http.NewResponseController(w)
+	sub.setAbortWrite(func() { rc.SetWriteDeadline(time.Now()) })
+	defer sub.setAbortWrite(nil)
 	heartbeat := time.NewTicker(m.cfg.HeartbeatInterval)
 	defer heartbeat.Stop()
 	flush := func() bool {
