@@ -263,6 +263,7 @@ func TestClientRefused(t *testing.T) {
 func TestClientCalls(t *testing.T) {
 	_, base := localtest.Start(t, local.Config{SimulateCommands: true})
 	op := runOperator(t, master.Config{Masters: []string{base}})
+	op.next(t, master.Event_SUBSCRIBED) // before the task, so that it comes as an event
 	framework(t, base, "svc", "svc-1")
 	op.next(t, master.Event_TASK_ADDED) // the framework's ACCEPT is through
 	for _, mt := range mediaTypes {
