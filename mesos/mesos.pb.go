@@ -194,6 +194,65 @@ func (OperationState) EnumDescriptor() ([]byte, []int) {
 	return file_mesos_proto_rawDescGZIP(), []int{1}
 }
 
+type DrainState int32
+
+const (
+	DrainState_UNKNOWN  DrainState = 0
+	DrainState_DRAINING DrainState = 1
+	DrainState_DRAINED  DrainState = 2
+)
+
+// Enum value maps for DrainState.
+var (
+	DrainState_name = map[int32]string{
+		0: "UNKNOWN",
+		1: "DRAINING",
+		2: "DRAINED",
+	}
+	DrainState_value = map[string]int32{
+		"UNKNOWN":  0,
+		"DRAINING": 1,
+		"DRAINED":  2,
+	}
+)
+
+func (x DrainState) Enum() *DrainState {
+	p := new(DrainState)
+	*p = x
+	return p
+}
+
+func (x DrainState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (DrainState) Descriptor() protoreflect.EnumDescriptor {
+	return file_mesos_proto_enumTypes[2].Descriptor()
+}
+
+func (DrainState) Type() protoreflect.EnumType {
+	return &file_mesos_proto_enumTypes[2]
+}
+
+func (x DrainState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Do not use.
+func (x *DrainState) UnmarshalJSON(b []byte) error {
+	num, err := protoimpl.X.UnmarshalJSONEnum(x.Descriptor(), b)
+	if err != nil {
+		return err
+	}
+	*x = DrainState(num)
+	return nil
+}
+
+// Deprecated: Use DrainState.Descriptor instead.
+func (DrainState) EnumDescriptor() ([]byte, []int) {
+	return file_mesos_proto_rawDescGZIP(), []int{2}
+}
+
 type FrameworkInfo_Capability_Type int32
 
 const (
@@ -245,11 +304,11 @@ func (x FrameworkInfo_Capability_Type) String() string {
 }
 
 func (FrameworkInfo_Capability_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[2].Descriptor()
+	return file_mesos_proto_enumTypes[3].Descriptor()
 }
 
 func (FrameworkInfo_Capability_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[2]
+	return &file_mesos_proto_enumTypes[3]
 }
 
 func (x FrameworkInfo_Capability_Type) Number() protoreflect.EnumNumber {
@@ -307,11 +366,11 @@ func (x MasterInfo_Capability_Type) String() string {
 }
 
 func (MasterInfo_Capability_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[3].Descriptor()
+	return file_mesos_proto_enumTypes[4].Descriptor()
 }
 
 func (MasterInfo_Capability_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[3]
+	return &file_mesos_proto_enumTypes[4]
 }
 
 func (x MasterInfo_Capability_Type) Number() protoreflect.EnumNumber {
@@ -384,11 +443,11 @@ func (x AgentInfo_Capability_Type) String() string {
 }
 
 func (AgentInfo_Capability_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[4].Descriptor()
+	return file_mesos_proto_enumTypes[5].Descriptor()
 }
 
 func (AgentInfo_Capability_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[4]
+	return &file_mesos_proto_enumTypes[5]
 }
 
 func (x AgentInfo_Capability_Type) Number() protoreflect.EnumNumber {
@@ -446,11 +505,11 @@ func (x Value_Type) String() string {
 }
 
 func (Value_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[5].Descriptor()
+	return file_mesos_proto_enumTypes[6].Descriptor()
 }
 
 func (Value_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[5]
+	return &file_mesos_proto_enumTypes[6]
 }
 
 func (x Value_Type) Number() protoreflect.EnumNumber {
@@ -505,11 +564,11 @@ func (x Resource_ReservationInfo_Type) String() string {
 }
 
 func (Resource_ReservationInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[6].Descriptor()
+	return file_mesos_proto_enumTypes[7].Descriptor()
 }
 
 func (Resource_ReservationInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[6]
+	return &file_mesos_proto_enumTypes[7]
 }
 
 func (x Resource_ReservationInfo_Type) Number() protoreflect.EnumNumber {
@@ -570,11 +629,11 @@ func (x Resource_DiskInfo_Source_Type) String() string {
 }
 
 func (Resource_DiskInfo_Source_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[7].Descriptor()
+	return file_mesos_proto_enumTypes[8].Descriptor()
 }
 
 func (Resource_DiskInfo_Source_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[7]
+	return &file_mesos_proto_enumTypes[8]
 }
 
 func (x Resource_DiskInfo_Source_Type) Number() protoreflect.EnumNumber {
@@ -653,11 +712,11 @@ func (x Offer_Operation_Type) String() string {
 }
 
 func (Offer_Operation_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[8].Descriptor()
+	return file_mesos_proto_enumTypes[9].Descriptor()
 }
 
 func (Offer_Operation_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[8]
+	return &file_mesos_proto_enumTypes[9]
 }
 
 func (x Offer_Operation_Type) Number() protoreflect.EnumNumber {
@@ -712,11 +771,11 @@ func (x ExecutorInfo_Type) String() string {
 }
 
 func (ExecutorInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[9].Descriptor()
+	return file_mesos_proto_enumTypes[10].Descriptor()
 }
 
 func (ExecutorInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[9]
+	return &file_mesos_proto_enumTypes[10]
 }
 
 func (x ExecutorInfo_Type) Number() protoreflect.EnumNumber {
@@ -771,11 +830,11 @@ func (x Environment_Variable_Type) String() string {
 }
 
 func (Environment_Variable_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[10].Descriptor()
+	return file_mesos_proto_enumTypes[11].Descriptor()
 }
 
 func (Environment_Variable_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[10]
+	return &file_mesos_proto_enumTypes[11]
 }
 
 func (x Environment_Variable_Type) Number() protoreflect.EnumNumber {
@@ -830,11 +889,11 @@ func (x Secret_Type) String() string {
 }
 
 func (Secret_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[11].Descriptor()
+	return file_mesos_proto_enumTypes[12].Descriptor()
 }
 
 func (Secret_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[11]
+	return &file_mesos_proto_enumTypes[12]
 }
 
 func (x Secret_Type) Number() protoreflect.EnumNumber {
@@ -892,11 +951,11 @@ func (x HealthCheck_Type) String() string {
 }
 
 func (HealthCheck_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[12].Descriptor()
+	return file_mesos_proto_enumTypes[13].Descriptor()
 }
 
 func (HealthCheck_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[12]
+	return &file_mesos_proto_enumTypes[13]
 }
 
 func (x HealthCheck_Type) Number() protoreflect.EnumNumber {
@@ -954,11 +1013,11 @@ func (x CheckInfo_Type) String() string {
 }
 
 func (CheckInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[13].Descriptor()
+	return file_mesos_proto_enumTypes[14].Descriptor()
 }
 
 func (CheckInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[13]
+	return &file_mesos_proto_enumTypes[14]
 }
 
 func (x CheckInfo_Type) Number() protoreflect.EnumNumber {
@@ -1010,11 +1069,11 @@ func (x Image_Type) String() string {
 }
 
 func (Image_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[14].Descriptor()
+	return file_mesos_proto_enumTypes[15].Descriptor()
 }
 
 func (Image_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[14]
+	return &file_mesos_proto_enumTypes[15]
 }
 
 func (x Image_Type) Number() protoreflect.EnumNumber {
@@ -1069,11 +1128,11 @@ func (x MountPropagation_Mode) String() string {
 }
 
 func (MountPropagation_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[15].Descriptor()
+	return file_mesos_proto_enumTypes[16].Descriptor()
 }
 
 func (MountPropagation_Mode) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[15]
+	return &file_mesos_proto_enumTypes[16]
 }
 
 func (x MountPropagation_Mode) Number() protoreflect.EnumNumber {
@@ -1125,11 +1184,11 @@ func (x Volume_Mode) String() string {
 }
 
 func (Volume_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[16].Descriptor()
+	return file_mesos_proto_enumTypes[17].Descriptor()
 }
 
 func (Volume_Mode) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[16]
+	return &file_mesos_proto_enumTypes[17]
 }
 
 func (x Volume_Mode) Number() protoreflect.EnumNumber {
@@ -1193,11 +1252,11 @@ func (x Volume_Source_Type) String() string {
 }
 
 func (Volume_Source_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[17].Descriptor()
+	return file_mesos_proto_enumTypes[18].Descriptor()
 }
 
 func (Volume_Source_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[17]
+	return &file_mesos_proto_enumTypes[18]
 }
 
 func (x Volume_Source_Type) Number() protoreflect.EnumNumber {
@@ -1252,11 +1311,11 @@ func (x Volume_Source_SandboxPath_Type) String() string {
 }
 
 func (Volume_Source_SandboxPath_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[18].Descriptor()
+	return file_mesos_proto_enumTypes[19].Descriptor()
 }
 
 func (Volume_Source_SandboxPath_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[18]
+	return &file_mesos_proto_enumTypes[19]
 }
 
 func (x Volume_Source_SandboxPath_Type) Number() protoreflect.EnumNumber {
@@ -1320,11 +1379,11 @@ func (x Volume_Source_CSIVolume_VolumeCapability_AccessMode_Mode) String() strin
 }
 
 func (Volume_Source_CSIVolume_VolumeCapability_AccessMode_Mode) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[19].Descriptor()
+	return file_mesos_proto_enumTypes[20].Descriptor()
 }
 
 func (Volume_Source_CSIVolume_VolumeCapability_AccessMode_Mode) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[19]
+	return &file_mesos_proto_enumTypes[20]
 }
 
 func (x Volume_Source_CSIVolume_VolumeCapability_AccessMode_Mode) Number() protoreflect.EnumNumber {
@@ -1376,11 +1435,11 @@ func (x NetworkInfo_Protocol) String() string {
 }
 
 func (NetworkInfo_Protocol) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[20].Descriptor()
+	return file_mesos_proto_enumTypes[21].Descriptor()
 }
 
 func (NetworkInfo_Protocol) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[20]
+	return &file_mesos_proto_enumTypes[21]
 }
 
 func (x NetworkInfo_Protocol) Number() protoreflect.EnumNumber {
@@ -1552,11 +1611,11 @@ func (x CapabilityInfo_Capability) String() string {
 }
 
 func (CapabilityInfo_Capability) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[21].Descriptor()
+	return file_mesos_proto_enumTypes[22].Descriptor()
 }
 
 func (CapabilityInfo_Capability) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[21]
+	return &file_mesos_proto_enumTypes[22]
 }
 
 func (x CapabilityInfo_Capability) Number() protoreflect.EnumNumber {
@@ -1611,11 +1670,11 @@ func (x LinuxInfo_IpcMode) String() string {
 }
 
 func (LinuxInfo_IpcMode) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[22].Descriptor()
+	return file_mesos_proto_enumTypes[23].Descriptor()
 }
 
 func (LinuxInfo_IpcMode) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[22]
+	return &file_mesos_proto_enumTypes[23]
 }
 
 func (x LinuxInfo_IpcMode) Number() protoreflect.EnumNumber {
@@ -1712,11 +1771,11 @@ func (x RLimitInfo_RLimit_Type) String() string {
 }
 
 func (RLimitInfo_RLimit_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[23].Descriptor()
+	return file_mesos_proto_enumTypes[24].Descriptor()
 }
 
 func (RLimitInfo_RLimit_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[23]
+	return &file_mesos_proto_enumTypes[24]
 }
 
 func (x RLimitInfo_RLimit_Type) Number() protoreflect.EnumNumber {
@@ -1768,11 +1827,11 @@ func (x ContainerInfo_Type) String() string {
 }
 
 func (ContainerInfo_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[24].Descriptor()
+	return file_mesos_proto_enumTypes[25].Descriptor()
 }
 
 func (ContainerInfo_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[24]
+	return &file_mesos_proto_enumTypes[25]
 }
 
 func (x ContainerInfo_Type) Number() protoreflect.EnumNumber {
@@ -1830,11 +1889,11 @@ func (x ContainerInfo_DockerInfo_Network) String() string {
 }
 
 func (ContainerInfo_DockerInfo_Network) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[25].Descriptor()
+	return file_mesos_proto_enumTypes[26].Descriptor()
 }
 
 func (ContainerInfo_DockerInfo_Network) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[25]
+	return &file_mesos_proto_enumTypes[26]
 }
 
 func (x ContainerInfo_DockerInfo_Network) Number() protoreflect.EnumNumber {
@@ -1889,11 +1948,11 @@ func (x DiscoveryInfo_Visibility) String() string {
 }
 
 func (DiscoveryInfo_Visibility) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[26].Descriptor()
+	return file_mesos_proto_enumTypes[27].Descriptor()
 }
 
 func (DiscoveryInfo_Visibility) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[26]
+	return &file_mesos_proto_enumTypes[27]
 }
 
 func (x DiscoveryInfo_Visibility) Number() protoreflect.EnumNumber {
@@ -1948,11 +2007,11 @@ func (x TaskStatus_Source) String() string {
 }
 
 func (TaskStatus_Source) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[27].Descriptor()
+	return file_mesos_proto_enumTypes[28].Descriptor()
 }
 
 func (TaskStatus_Source) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[27]
+	return &file_mesos_proto_enumTypes[28]
 }
 
 func (x TaskStatus_Source) Number() protoreflect.EnumNumber {
@@ -2103,11 +2162,11 @@ func (x TaskStatus_Reason) String() string {
 }
 
 func (TaskStatus_Reason) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[28].Descriptor()
+	return file_mesos_proto_enumTypes[29].Descriptor()
 }
 
 func (TaskStatus_Reason) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[28]
+	return &file_mesos_proto_enumTypes[29]
 }
 
 func (x TaskStatus_Reason) Number() protoreflect.EnumNumber {
@@ -2165,11 +2224,11 @@ func (x AttributeConstraint_Selector_PseudoattributeType) String() string {
 }
 
 func (AttributeConstraint_Selector_PseudoattributeType) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[29].Descriptor()
+	return file_mesos_proto_enumTypes[30].Descriptor()
 }
 
 func (AttributeConstraint_Selector_PseudoattributeType) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[29]
+	return &file_mesos_proto_enumTypes[30]
 }
 
 func (x AttributeConstraint_Selector_PseudoattributeType) Number() protoreflect.EnumNumber {
@@ -2251,11 +2310,11 @@ func (x Event_Type) String() string {
 }
 
 func (Event_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[30].Descriptor()
+	return file_mesos_proto_enumTypes[31].Descriptor()
 }
 
 func (Event_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[30]
+	return &file_mesos_proto_enumTypes[31]
 }
 
 func (x Event_Type) Number() protoreflect.EnumNumber {
@@ -2274,7 +2333,7 @@ func (x *Event_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Event_Type.Descriptor instead.
 func (Event_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62, 0}
+	return file_mesos_proto_rawDescGZIP(), []int{69, 0}
 }
 
 type Call_Type int32
@@ -2355,11 +2414,11 @@ func (x Call_Type) String() string {
 }
 
 func (Call_Type) Descriptor() protoreflect.EnumDescriptor {
-	return file_mesos_proto_enumTypes[31].Descriptor()
+	return file_mesos_proto_enumTypes[32].Descriptor()
 }
 
 func (Call_Type) Type() protoreflect.EnumType {
-	return &file_mesos_proto_enumTypes[31]
+	return &file_mesos_proto_enumTypes[32]
 }
 
 func (x Call_Type) Number() protoreflect.EnumNumber {
@@ -2378,7 +2437,7 @@ func (x *Call_Type) UnmarshalJSON(b []byte) error {
 
 // Deprecated: Use Call_Type.Descriptor instead.
 func (Call_Type) EnumDescriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 0}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 0}
 }
 
 type FrameworkID struct {
@@ -6808,6 +6867,436 @@ func (x *OfferConstraints) GetRoleConstraints() map[string]*OfferConstraints_Rol
 	return nil
 }
 
+// One master flag, as GET_FLAGS lists them.
+type Flag struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          *string                `protobuf:"bytes,1,req,name=name" json:"name,omitempty"`
+	Value         *string                `protobuf:"bytes,2,opt,name=value" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Flag) Reset() {
+	*x = Flag{}
+	mi := &file_mesos_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Flag) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Flag) ProtoMessage() {}
+
+func (x *Flag) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Flag.ProtoReflect.Descriptor instead.
+func (*Flag) Descriptor() ([]byte, []int) {
+	return file_mesos_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *Flag) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *Flag) GetValue() string {
+	if x != nil && x.Value != nil {
+		return *x.Value
+	}
+	return ""
+}
+
+// The master's build, as GET_VERSION reports it.
+type VersionInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Version       *string                `protobuf:"bytes,1,req,name=version" json:"version,omitempty"`
+	BuildDate     *string                `protobuf:"bytes,2,opt,name=build_date,json=buildDate" json:"build_date,omitempty"`
+	BuildTime     *float64               `protobuf:"fixed64,3,opt,name=build_time,json=buildTime" json:"build_time,omitempty"`
+	BuildUser     *string                `protobuf:"bytes,4,opt,name=build_user,json=buildUser" json:"build_user,omitempty"`
+	GitSha        *string                `protobuf:"bytes,5,opt,name=git_sha,json=gitSha" json:"git_sha,omitempty"`
+	GitBranch     *string                `protobuf:"bytes,6,opt,name=git_branch,json=gitBranch" json:"git_branch,omitempty"`
+	GitTag        *string                `protobuf:"bytes,7,opt,name=git_tag,json=gitTag" json:"git_tag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VersionInfo) Reset() {
+	*x = VersionInfo{}
+	mi := &file_mesos_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VersionInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VersionInfo) ProtoMessage() {}
+
+func (x *VersionInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VersionInfo.ProtoReflect.Descriptor instead.
+func (*VersionInfo) Descriptor() ([]byte, []int) {
+	return file_mesos_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *VersionInfo) GetVersion() string {
+	if x != nil && x.Version != nil {
+		return *x.Version
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetBuildDate() string {
+	if x != nil && x.BuildDate != nil {
+		return *x.BuildDate
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetBuildTime() float64 {
+	if x != nil && x.BuildTime != nil {
+		return *x.BuildTime
+	}
+	return 0
+}
+
+func (x *VersionInfo) GetBuildUser() string {
+	if x != nil && x.BuildUser != nil {
+		return *x.BuildUser
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetGitSha() string {
+	if x != nil && x.GitSha != nil {
+		return *x.GitSha
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetGitBranch() string {
+	if x != nil && x.GitBranch != nil {
+		return *x.GitBranch
+	}
+	return ""
+}
+
+func (x *VersionInfo) GetGitTag() string {
+	if x != nil && x.GitTag != nil {
+		return *x.GitTag
+	}
+	return ""
+}
+
+// One metric of the master's /metrics/snapshot, as GET_METRICS lists them.
+type Metric struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          *string                `protobuf:"bytes,1,req,name=name" json:"name,omitempty"`
+	Value         *float64               `protobuf:"fixed64,2,opt,name=value" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Metric) Reset() {
+	*x = Metric{}
+	mi := &file_mesos_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Metric) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Metric) ProtoMessage() {}
+
+func (x *Metric) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Metric.ProtoReflect.Descriptor instead.
+func (*Metric) Descriptor() ([]byte, []int) {
+	return file_mesos_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *Metric) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *Metric) GetValue() float64 {
+	if x != nil && x.Value != nil {
+		return *x.Value
+	}
+	return 0
+}
+
+// A role as GET_ROLES describes it: resources are what its frameworks are
+// allocated and offered (cpus, mem, disk and gpus only).
+type Role struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          *string                `protobuf:"bytes,1,req,name=name" json:"name,omitempty"`
+	Weight        *float64               `protobuf:"fixed64,2,req,name=weight" json:"weight,omitempty"`
+	Frameworks    []*FrameworkID         `protobuf:"bytes,3,rep,name=frameworks" json:"frameworks,omitempty"`
+	Resources     []*Resource            `protobuf:"bytes,4,rep,name=resources" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Role) Reset() {
+	*x = Role{}
+	mi := &file_mesos_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Role) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Role) ProtoMessage() {}
+
+func (x *Role) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Role.ProtoReflect.Descriptor instead.
+func (*Role) Descriptor() ([]byte, []int) {
+	return file_mesos_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *Role) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *Role) GetWeight() float64 {
+	if x != nil && x.Weight != nil {
+		return *x.Weight
+	}
+	return 0
+}
+
+func (x *Role) GetFrameworks() []*FrameworkID {
+	if x != nil {
+		return x.Frameworks
+	}
+	return nil
+}
+
+func (x *Role) GetResources() []*Resource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+type WeightInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Weight        *float64               `protobuf:"fixed64,1,req,name=weight" json:"weight,omitempty"`
+	Role          *string                `protobuf:"bytes,2,opt,name=role" json:"role,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WeightInfo) Reset() {
+	*x = WeightInfo{}
+	mi := &file_mesos_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WeightInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WeightInfo) ProtoMessage() {}
+
+func (x *WeightInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WeightInfo.ProtoReflect.Descriptor instead.
+func (*WeightInfo) Descriptor() ([]byte, []int) {
+	return file_mesos_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *WeightInfo) GetWeight() float64 {
+	if x != nil && x.Weight != nil {
+		return *x.Weight
+	}
+	return 0
+}
+
+func (x *WeightInfo) GetRole() string {
+	if x != nil && x.Role != nil {
+		return *x.Role
+	}
+	return ""
+}
+
+type DrainConfig struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	MaxGracePeriod *DurationInfo          `protobuf:"bytes,1,opt,name=max_grace_period,json=maxGracePeriod" json:"max_grace_period,omitempty"`
+	MarkGone       *bool                  `protobuf:"varint,2,opt,name=mark_gone,json=markGone,def=0" json:"mark_gone,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+// Default values for DrainConfig fields.
+const (
+	Default_DrainConfig_MarkGone = bool(false)
+)
+
+func (x *DrainConfig) Reset() {
+	*x = DrainConfig{}
+	mi := &file_mesos_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainConfig) ProtoMessage() {}
+
+func (x *DrainConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainConfig.ProtoReflect.Descriptor instead.
+func (*DrainConfig) Descriptor() ([]byte, []int) {
+	return file_mesos_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *DrainConfig) GetMaxGracePeriod() *DurationInfo {
+	if x != nil {
+		return x.MaxGracePeriod
+	}
+	return nil
+}
+
+func (x *DrainConfig) GetMarkGone() bool {
+	if x != nil && x.MarkGone != nil {
+		return *x.MarkGone
+	}
+	return Default_DrainConfig_MarkGone
+}
+
+type DrainInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	State         *DrainState            `protobuf:"varint,1,req,name=state,enum=mesos.v1.DrainState" json:"state,omitempty"`
+	Config        *DrainConfig           `protobuf:"bytes,2,req,name=config" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DrainInfo) Reset() {
+	*x = DrainInfo{}
+	mi := &file_mesos_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DrainInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DrainInfo) ProtoMessage() {}
+
+func (x *DrainInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_mesos_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DrainInfo.ProtoReflect.Descriptor instead.
+func (*DrainInfo) Descriptor() ([]byte, []int) {
+	return file_mesos_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *DrainInfo) GetState() DrainState {
+	if x != nil && x.State != nil {
+		return *x.State
+	}
+	return DrainState_UNKNOWN
+}
+
+func (x *DrainInfo) GetConfig() *DrainConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
 // An event the master streams to a subscribed scheduler.
 type Event struct {
 	state                 protoimpl.MessageState       `protogen:"open.v1"`
@@ -6828,7 +7317,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_mesos_proto_msgTypes[62]
+	mi := &file_mesos_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6840,7 +7329,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[62]
+	mi := &file_mesos_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6853,7 +7342,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62}
+	return file_mesos_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *Event) GetType() Event_Type {
@@ -6961,7 +7450,7 @@ type Call struct {
 
 func (x *Call) Reset() {
 	*x = Call{}
-	mi := &file_mesos_proto_msgTypes[63]
+	mi := &file_mesos_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6973,7 +7462,7 @@ func (x *Call) String() string {
 func (*Call) ProtoMessage() {}
 
 func (x *Call) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[63]
+	mi := &file_mesos_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6986,7 +7475,7 @@ func (x *Call) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call.ProtoReflect.Descriptor instead.
 func (*Call) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63}
+	return file_mesos_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *Call) GetFrameworkId() *FrameworkID {
@@ -7124,7 +7613,7 @@ type FrameworkInfo_Capability struct {
 
 func (x *FrameworkInfo_Capability) Reset() {
 	*x = FrameworkInfo_Capability{}
-	mi := &file_mesos_proto_msgTypes[64]
+	mi := &file_mesos_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7136,7 +7625,7 @@ func (x *FrameworkInfo_Capability) String() string {
 func (*FrameworkInfo_Capability) ProtoMessage() {}
 
 func (x *FrameworkInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[64]
+	mi := &file_mesos_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7169,7 +7658,7 @@ type DomainInfo_FaultDomain struct {
 
 func (x *DomainInfo_FaultDomain) Reset() {
 	*x = DomainInfo_FaultDomain{}
-	mi := &file_mesos_proto_msgTypes[66]
+	mi := &file_mesos_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7181,7 +7670,7 @@ func (x *DomainInfo_FaultDomain) String() string {
 func (*DomainInfo_FaultDomain) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[66]
+	mi := &file_mesos_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7220,7 +7709,7 @@ type DomainInfo_FaultDomain_RegionInfo struct {
 
 func (x *DomainInfo_FaultDomain_RegionInfo) Reset() {
 	*x = DomainInfo_FaultDomain_RegionInfo{}
-	mi := &file_mesos_proto_msgTypes[67]
+	mi := &file_mesos_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7232,7 +7721,7 @@ func (x *DomainInfo_FaultDomain_RegionInfo) String() string {
 func (*DomainInfo_FaultDomain_RegionInfo) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain_RegionInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[67]
+	mi := &file_mesos_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7264,7 +7753,7 @@ type DomainInfo_FaultDomain_ZoneInfo struct {
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) Reset() {
 	*x = DomainInfo_FaultDomain_ZoneInfo{}
-	mi := &file_mesos_proto_msgTypes[68]
+	mi := &file_mesos_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7276,7 +7765,7 @@ func (x *DomainInfo_FaultDomain_ZoneInfo) String() string {
 func (*DomainInfo_FaultDomain_ZoneInfo) ProtoMessage() {}
 
 func (x *DomainInfo_FaultDomain_ZoneInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[68]
+	mi := &file_mesos_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7308,7 +7797,7 @@ type MasterInfo_Capability struct {
 
 func (x *MasterInfo_Capability) Reset() {
 	*x = MasterInfo_Capability{}
-	mi := &file_mesos_proto_msgTypes[69]
+	mi := &file_mesos_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7320,7 +7809,7 @@ func (x *MasterInfo_Capability) String() string {
 func (*MasterInfo_Capability) ProtoMessage() {}
 
 func (x *MasterInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[69]
+	mi := &file_mesos_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7353,7 +7842,7 @@ type AgentInfo_Capability struct {
 
 func (x *AgentInfo_Capability) Reset() {
 	*x = AgentInfo_Capability{}
-	mi := &file_mesos_proto_msgTypes[70]
+	mi := &file_mesos_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7365,7 +7854,7 @@ func (x *AgentInfo_Capability) String() string {
 func (*AgentInfo_Capability) ProtoMessage() {}
 
 func (x *AgentInfo_Capability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[70]
+	mi := &file_mesos_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7397,7 +7886,7 @@ type Value_Scalar struct {
 
 func (x *Value_Scalar) Reset() {
 	*x = Value_Scalar{}
-	mi := &file_mesos_proto_msgTypes[71]
+	mi := &file_mesos_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7409,7 +7898,7 @@ func (x *Value_Scalar) String() string {
 func (*Value_Scalar) ProtoMessage() {}
 
 func (x *Value_Scalar) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[71]
+	mi := &file_mesos_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7443,7 +7932,7 @@ type Value_Range struct {
 
 func (x *Value_Range) Reset() {
 	*x = Value_Range{}
-	mi := &file_mesos_proto_msgTypes[72]
+	mi := &file_mesos_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7455,7 +7944,7 @@ func (x *Value_Range) String() string {
 func (*Value_Range) ProtoMessage() {}
 
 func (x *Value_Range) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[72]
+	mi := &file_mesos_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7494,7 +7983,7 @@ type Value_Ranges struct {
 
 func (x *Value_Ranges) Reset() {
 	*x = Value_Ranges{}
-	mi := &file_mesos_proto_msgTypes[73]
+	mi := &file_mesos_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7506,7 +7995,7 @@ func (x *Value_Ranges) String() string {
 func (*Value_Ranges) ProtoMessage() {}
 
 func (x *Value_Ranges) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[73]
+	mi := &file_mesos_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7538,7 +8027,7 @@ type Value_Set struct {
 
 func (x *Value_Set) Reset() {
 	*x = Value_Set{}
-	mi := &file_mesos_proto_msgTypes[74]
+	mi := &file_mesos_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7550,7 +8039,7 @@ func (x *Value_Set) String() string {
 func (*Value_Set) ProtoMessage() {}
 
 func (x *Value_Set) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[74]
+	mi := &file_mesos_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7582,7 +8071,7 @@ type Value_Text struct {
 
 func (x *Value_Text) Reset() {
 	*x = Value_Text{}
-	mi := &file_mesos_proto_msgTypes[75]
+	mi := &file_mesos_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7594,7 +8083,7 @@ func (x *Value_Text) String() string {
 func (*Value_Text) ProtoMessage() {}
 
 func (x *Value_Text) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[75]
+	mi := &file_mesos_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7627,7 +8116,7 @@ type Resource_AllocationInfo struct {
 
 func (x *Resource_AllocationInfo) Reset() {
 	*x = Resource_AllocationInfo{}
-	mi := &file_mesos_proto_msgTypes[76]
+	mi := &file_mesos_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7639,7 +8128,7 @@ func (x *Resource_AllocationInfo) String() string {
 func (*Resource_AllocationInfo) ProtoMessage() {}
 
 func (x *Resource_AllocationInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[76]
+	mi := &file_mesos_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7674,7 +8163,7 @@ type Resource_ReservationInfo struct {
 
 func (x *Resource_ReservationInfo) Reset() {
 	*x = Resource_ReservationInfo{}
-	mi := &file_mesos_proto_msgTypes[77]
+	mi := &file_mesos_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7686,7 +8175,7 @@ func (x *Resource_ReservationInfo) String() string {
 func (*Resource_ReservationInfo) ProtoMessage() {}
 
 func (x *Resource_ReservationInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[77]
+	mi := &file_mesos_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7741,7 +8230,7 @@ type Resource_DiskInfo struct {
 
 func (x *Resource_DiskInfo) Reset() {
 	*x = Resource_DiskInfo{}
-	mi := &file_mesos_proto_msgTypes[78]
+	mi := &file_mesos_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7753,7 +8242,7 @@ func (x *Resource_DiskInfo) String() string {
 func (*Resource_DiskInfo) ProtoMessage() {}
 
 func (x *Resource_DiskInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[78]
+	mi := &file_mesos_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7799,7 +8288,7 @@ type Resource_RevocableInfo struct {
 
 func (x *Resource_RevocableInfo) Reset() {
 	*x = Resource_RevocableInfo{}
-	mi := &file_mesos_proto_msgTypes[79]
+	mi := &file_mesos_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7811,7 +8300,7 @@ func (x *Resource_RevocableInfo) String() string {
 func (*Resource_RevocableInfo) ProtoMessage() {}
 
 func (x *Resource_RevocableInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[79]
+	mi := &file_mesos_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7836,7 +8325,7 @@ type Resource_SharedInfo struct {
 
 func (x *Resource_SharedInfo) Reset() {
 	*x = Resource_SharedInfo{}
-	mi := &file_mesos_proto_msgTypes[80]
+	mi := &file_mesos_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7848,7 +8337,7 @@ func (x *Resource_SharedInfo) String() string {
 func (*Resource_SharedInfo) ProtoMessage() {}
 
 func (x *Resource_SharedInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[80]
+	mi := &file_mesos_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7874,7 +8363,7 @@ type Resource_DiskInfo_Persistence struct {
 
 func (x *Resource_DiskInfo_Persistence) Reset() {
 	*x = Resource_DiskInfo_Persistence{}
-	mi := &file_mesos_proto_msgTypes[81]
+	mi := &file_mesos_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7886,7 +8375,7 @@ func (x *Resource_DiskInfo_Persistence) String() string {
 func (*Resource_DiskInfo_Persistence) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Persistence) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[81]
+	mi := &file_mesos_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7931,7 +8420,7 @@ type Resource_DiskInfo_Source struct {
 
 func (x *Resource_DiskInfo_Source) Reset() {
 	*x = Resource_DiskInfo_Source{}
-	mi := &file_mesos_proto_msgTypes[82]
+	mi := &file_mesos_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7943,7 +8432,7 @@ func (x *Resource_DiskInfo_Source) String() string {
 func (*Resource_DiskInfo_Source) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[82]
+	mi := &file_mesos_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8017,7 +8506,7 @@ type Resource_DiskInfo_Source_Path struct {
 
 func (x *Resource_DiskInfo_Source_Path) Reset() {
 	*x = Resource_DiskInfo_Source_Path{}
-	mi := &file_mesos_proto_msgTypes[83]
+	mi := &file_mesos_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8029,7 +8518,7 @@ func (x *Resource_DiskInfo_Source_Path) String() string {
 func (*Resource_DiskInfo_Source_Path) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source_Path) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[83]
+	mi := &file_mesos_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8061,7 +8550,7 @@ type Resource_DiskInfo_Source_Mount struct {
 
 func (x *Resource_DiskInfo_Source_Mount) Reset() {
 	*x = Resource_DiskInfo_Source_Mount{}
-	mi := &file_mesos_proto_msgTypes[84]
+	mi := &file_mesos_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8073,7 +8562,7 @@ func (x *Resource_DiskInfo_Source_Mount) String() string {
 func (*Resource_DiskInfo_Source_Mount) ProtoMessage() {}
 
 func (x *Resource_DiskInfo_Source_Mount) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[84]
+	mi := &file_mesos_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8105,7 +8594,7 @@ type OfferFilters_ResourceQuantities struct {
 
 func (x *OfferFilters_ResourceQuantities) Reset() {
 	*x = OfferFilters_ResourceQuantities{}
-	mi := &file_mesos_proto_msgTypes[85]
+	mi := &file_mesos_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8117,7 +8606,7 @@ func (x *OfferFilters_ResourceQuantities) String() string {
 func (*OfferFilters_ResourceQuantities) ProtoMessage() {}
 
 func (x *OfferFilters_ResourceQuantities) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[85]
+	mi := &file_mesos_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8149,7 +8638,7 @@ type OfferFilters_MinAllocatableResources struct {
 
 func (x *OfferFilters_MinAllocatableResources) Reset() {
 	*x = OfferFilters_MinAllocatableResources{}
-	mi := &file_mesos_proto_msgTypes[86]
+	mi := &file_mesos_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8161,7 +8650,7 @@ func (x *OfferFilters_MinAllocatableResources) String() string {
 func (*OfferFilters_MinAllocatableResources) ProtoMessage() {}
 
 func (x *OfferFilters_MinAllocatableResources) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[86]
+	mi := &file_mesos_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8206,7 +8695,7 @@ type Offer_Operation struct {
 
 func (x *Offer_Operation) Reset() {
 	*x = Offer_Operation{}
-	mi := &file_mesos_proto_msgTypes[88]
+	mi := &file_mesos_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8218,7 +8707,7 @@ func (x *Offer_Operation) String() string {
 func (*Offer_Operation) ProtoMessage() {}
 
 func (x *Offer_Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[88]
+	mi := &file_mesos_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8327,7 +8816,7 @@ type Offer_Operation_Launch struct {
 
 func (x *Offer_Operation_Launch) Reset() {
 	*x = Offer_Operation_Launch{}
-	mi := &file_mesos_proto_msgTypes[89]
+	mi := &file_mesos_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8339,7 +8828,7 @@ func (x *Offer_Operation_Launch) String() string {
 func (*Offer_Operation_Launch) ProtoMessage() {}
 
 func (x *Offer_Operation_Launch) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[89]
+	mi := &file_mesos_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8372,7 +8861,7 @@ type Offer_Operation_LaunchGroup struct {
 
 func (x *Offer_Operation_LaunchGroup) Reset() {
 	*x = Offer_Operation_LaunchGroup{}
-	mi := &file_mesos_proto_msgTypes[90]
+	mi := &file_mesos_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8384,7 +8873,7 @@ func (x *Offer_Operation_LaunchGroup) String() string {
 func (*Offer_Operation_LaunchGroup) ProtoMessage() {}
 
 func (x *Offer_Operation_LaunchGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[90]
+	mi := &file_mesos_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8424,7 +8913,7 @@ type Offer_Operation_Reserve struct {
 
 func (x *Offer_Operation_Reserve) Reset() {
 	*x = Offer_Operation_Reserve{}
-	mi := &file_mesos_proto_msgTypes[91]
+	mi := &file_mesos_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8436,7 +8925,7 @@ func (x *Offer_Operation_Reserve) String() string {
 func (*Offer_Operation_Reserve) ProtoMessage() {}
 
 func (x *Offer_Operation_Reserve) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[91]
+	mi := &file_mesos_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8475,7 +8964,7 @@ type Offer_Operation_Unreserve struct {
 
 func (x *Offer_Operation_Unreserve) Reset() {
 	*x = Offer_Operation_Unreserve{}
-	mi := &file_mesos_proto_msgTypes[92]
+	mi := &file_mesos_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8487,7 +8976,7 @@ func (x *Offer_Operation_Unreserve) String() string {
 func (*Offer_Operation_Unreserve) ProtoMessage() {}
 
 func (x *Offer_Operation_Unreserve) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[92]
+	mi := &file_mesos_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8519,7 +9008,7 @@ type Offer_Operation_Create struct {
 
 func (x *Offer_Operation_Create) Reset() {
 	*x = Offer_Operation_Create{}
-	mi := &file_mesos_proto_msgTypes[93]
+	mi := &file_mesos_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8531,7 +9020,7 @@ func (x *Offer_Operation_Create) String() string {
 func (*Offer_Operation_Create) ProtoMessage() {}
 
 func (x *Offer_Operation_Create) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[93]
+	mi := &file_mesos_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8563,7 +9052,7 @@ type Offer_Operation_Destroy struct {
 
 func (x *Offer_Operation_Destroy) Reset() {
 	*x = Offer_Operation_Destroy{}
-	mi := &file_mesos_proto_msgTypes[94]
+	mi := &file_mesos_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8575,7 +9064,7 @@ func (x *Offer_Operation_Destroy) String() string {
 func (*Offer_Operation_Destroy) ProtoMessage() {}
 
 func (x *Offer_Operation_Destroy) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[94]
+	mi := &file_mesos_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8608,7 +9097,7 @@ type Offer_Operation_GrowVolume struct {
 
 func (x *Offer_Operation_GrowVolume) Reset() {
 	*x = Offer_Operation_GrowVolume{}
-	mi := &file_mesos_proto_msgTypes[95]
+	mi := &file_mesos_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8620,7 +9109,7 @@ func (x *Offer_Operation_GrowVolume) String() string {
 func (*Offer_Operation_GrowVolume) ProtoMessage() {}
 
 func (x *Offer_Operation_GrowVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[95]
+	mi := &file_mesos_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8660,7 +9149,7 @@ type Offer_Operation_ShrinkVolume struct {
 
 func (x *Offer_Operation_ShrinkVolume) Reset() {
 	*x = Offer_Operation_ShrinkVolume{}
-	mi := &file_mesos_proto_msgTypes[96]
+	mi := &file_mesos_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8672,7 +9161,7 @@ func (x *Offer_Operation_ShrinkVolume) String() string {
 func (*Offer_Operation_ShrinkVolume) ProtoMessage() {}
 
 func (x *Offer_Operation_ShrinkVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[96]
+	mi := &file_mesos_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8713,7 +9202,7 @@ type Offer_Operation_CreateDisk struct {
 
 func (x *Offer_Operation_CreateDisk) Reset() {
 	*x = Offer_Operation_CreateDisk{}
-	mi := &file_mesos_proto_msgTypes[97]
+	mi := &file_mesos_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8725,7 +9214,7 @@ func (x *Offer_Operation_CreateDisk) String() string {
 func (*Offer_Operation_CreateDisk) ProtoMessage() {}
 
 func (x *Offer_Operation_CreateDisk) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[97]
+	mi := &file_mesos_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8771,7 +9260,7 @@ type Offer_Operation_DestroyDisk struct {
 
 func (x *Offer_Operation_DestroyDisk) Reset() {
 	*x = Offer_Operation_DestroyDisk{}
-	mi := &file_mesos_proto_msgTypes[98]
+	mi := &file_mesos_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8783,7 +9272,7 @@ func (x *Offer_Operation_DestroyDisk) String() string {
 func (*Offer_Operation_DestroyDisk) ProtoMessage() {}
 
 func (x *Offer_Operation_DestroyDisk) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[98]
+	mi := &file_mesos_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8824,7 +9313,7 @@ const (
 
 func (x *CommandInfo_URI) Reset() {
 	*x = CommandInfo_URI{}
-	mi := &file_mesos_proto_msgTypes[101]
+	mi := &file_mesos_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8836,7 +9325,7 @@ func (x *CommandInfo_URI) String() string {
 func (*CommandInfo_URI) ProtoMessage() {}
 
 func (x *CommandInfo_URI) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[101]
+	mi := &file_mesos_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8904,7 +9393,7 @@ const (
 
 func (x *Environment_Variable) Reset() {
 	*x = Environment_Variable{}
-	mi := &file_mesos_proto_msgTypes[102]
+	mi := &file_mesos_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8916,7 +9405,7 @@ func (x *Environment_Variable) String() string {
 func (*Environment_Variable) ProtoMessage() {}
 
 func (x *Environment_Variable) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[102]
+	mi := &file_mesos_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8970,7 +9459,7 @@ type Secret_Reference struct {
 
 func (x *Secret_Reference) Reset() {
 	*x = Secret_Reference{}
-	mi := &file_mesos_proto_msgTypes[103]
+	mi := &file_mesos_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8982,7 +9471,7 @@ func (x *Secret_Reference) String() string {
 func (*Secret_Reference) ProtoMessage() {}
 
 func (x *Secret_Reference) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[103]
+	mi := &file_mesos_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9021,7 +9510,7 @@ type Secret_Value struct {
 
 func (x *Secret_Value) Reset() {
 	*x = Secret_Value{}
-	mi := &file_mesos_proto_msgTypes[104]
+	mi := &file_mesos_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9033,7 +9522,7 @@ func (x *Secret_Value) String() string {
 func (*Secret_Value) ProtoMessage() {}
 
 func (x *Secret_Value) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[104]
+	mi := &file_mesos_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9074,7 +9563,7 @@ const (
 
 func (x *HealthCheck_HTTPCheckInfo) Reset() {
 	*x = HealthCheck_HTTPCheckInfo{}
-	mi := &file_mesos_proto_msgTypes[105]
+	mi := &file_mesos_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9086,7 +9575,7 @@ func (x *HealthCheck_HTTPCheckInfo) String() string {
 func (*HealthCheck_HTTPCheckInfo) ProtoMessage() {}
 
 func (x *HealthCheck_HTTPCheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[105]
+	mi := &file_mesos_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9152,7 +9641,7 @@ const (
 
 func (x *HealthCheck_TCPCheckInfo) Reset() {
 	*x = HealthCheck_TCPCheckInfo{}
-	mi := &file_mesos_proto_msgTypes[106]
+	mi := &file_mesos_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9164,7 +9653,7 @@ func (x *HealthCheck_TCPCheckInfo) String() string {
 func (*HealthCheck_TCPCheckInfo) ProtoMessage() {}
 
 func (x *HealthCheck_TCPCheckInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[106]
+	mi := &file_mesos_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9203,7 +9692,7 @@ type CheckInfo_Command struct {
 
 func (x *CheckInfo_Command) Reset() {
 	*x = CheckInfo_Command{}
-	mi := &file_mesos_proto_msgTypes[107]
+	mi := &file_mesos_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9215,7 +9704,7 @@ func (x *CheckInfo_Command) String() string {
 func (*CheckInfo_Command) ProtoMessage() {}
 
 func (x *CheckInfo_Command) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[107]
+	mi := &file_mesos_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9248,7 +9737,7 @@ type CheckInfo_Http struct {
 
 func (x *CheckInfo_Http) Reset() {
 	*x = CheckInfo_Http{}
-	mi := &file_mesos_proto_msgTypes[108]
+	mi := &file_mesos_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9260,7 +9749,7 @@ func (x *CheckInfo_Http) String() string {
 func (*CheckInfo_Http) ProtoMessage() {}
 
 func (x *CheckInfo_Http) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[108]
+	mi := &file_mesos_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9299,7 +9788,7 @@ type CheckInfo_Tcp struct {
 
 func (x *CheckInfo_Tcp) Reset() {
 	*x = CheckInfo_Tcp{}
-	mi := &file_mesos_proto_msgTypes[109]
+	mi := &file_mesos_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9311,7 +9800,7 @@ func (x *CheckInfo_Tcp) String() string {
 func (*CheckInfo_Tcp) ProtoMessage() {}
 
 func (x *CheckInfo_Tcp) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[109]
+	mi := &file_mesos_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9343,7 +9832,7 @@ type CheckStatusInfo_Command struct {
 
 func (x *CheckStatusInfo_Command) Reset() {
 	*x = CheckStatusInfo_Command{}
-	mi := &file_mesos_proto_msgTypes[110]
+	mi := &file_mesos_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9355,7 +9844,7 @@ func (x *CheckStatusInfo_Command) String() string {
 func (*CheckStatusInfo_Command) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Command) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[110]
+	mi := &file_mesos_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9387,7 +9876,7 @@ type CheckStatusInfo_Http struct {
 
 func (x *CheckStatusInfo_Http) Reset() {
 	*x = CheckStatusInfo_Http{}
-	mi := &file_mesos_proto_msgTypes[111]
+	mi := &file_mesos_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9399,7 +9888,7 @@ func (x *CheckStatusInfo_Http) String() string {
 func (*CheckStatusInfo_Http) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Http) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[111]
+	mi := &file_mesos_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9431,7 +9920,7 @@ type CheckStatusInfo_Tcp struct {
 
 func (x *CheckStatusInfo_Tcp) Reset() {
 	*x = CheckStatusInfo_Tcp{}
-	mi := &file_mesos_proto_msgTypes[112]
+	mi := &file_mesos_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9443,7 +9932,7 @@ func (x *CheckStatusInfo_Tcp) String() string {
 func (*CheckStatusInfo_Tcp) ProtoMessage() {}
 
 func (x *CheckStatusInfo_Tcp) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[112]
+	mi := &file_mesos_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9477,7 +9966,7 @@ type Image_Appc struct {
 
 func (x *Image_Appc) Reset() {
 	*x = Image_Appc{}
-	mi := &file_mesos_proto_msgTypes[113]
+	mi := &file_mesos_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9489,7 +9978,7 @@ func (x *Image_Appc) String() string {
 func (*Image_Appc) ProtoMessage() {}
 
 func (x *Image_Appc) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[113]
+	mi := &file_mesos_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9539,7 +10028,7 @@ type Image_Docker struct {
 
 func (x *Image_Docker) Reset() {
 	*x = Image_Docker{}
-	mi := &file_mesos_proto_msgTypes[114]
+	mi := &file_mesos_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9551,7 +10040,7 @@ func (x *Image_Docker) String() string {
 func (*Image_Docker) ProtoMessage() {}
 
 func (x *Image_Docker) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[114]
+	mi := &file_mesos_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9603,7 +10092,7 @@ type Volume_Source struct {
 
 func (x *Volume_Source) Reset() {
 	*x = Volume_Source{}
-	mi := &file_mesos_proto_msgTypes[115]
+	mi := &file_mesos_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9615,7 +10104,7 @@ func (x *Volume_Source) String() string {
 func (*Volume_Source) ProtoMessage() {}
 
 func (x *Volume_Source) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[115]
+	mi := &file_mesos_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9684,7 +10173,7 @@ type Volume_Source_DockerVolume struct {
 
 func (x *Volume_Source_DockerVolume) Reset() {
 	*x = Volume_Source_DockerVolume{}
-	mi := &file_mesos_proto_msgTypes[116]
+	mi := &file_mesos_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9696,7 +10185,7 @@ func (x *Volume_Source_DockerVolume) String() string {
 func (*Volume_Source_DockerVolume) ProtoMessage() {}
 
 func (x *Volume_Source_DockerVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[116]
+	mi := &file_mesos_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9743,7 +10232,7 @@ type Volume_Source_HostPath struct {
 
 func (x *Volume_Source_HostPath) Reset() {
 	*x = Volume_Source_HostPath{}
-	mi := &file_mesos_proto_msgTypes[117]
+	mi := &file_mesos_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9755,7 +10244,7 @@ func (x *Volume_Source_HostPath) String() string {
 func (*Volume_Source_HostPath) ProtoMessage() {}
 
 func (x *Volume_Source_HostPath) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[117]
+	mi := &file_mesos_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9795,7 +10284,7 @@ type Volume_Source_SandboxPath struct {
 
 func (x *Volume_Source_SandboxPath) Reset() {
 	*x = Volume_Source_SandboxPath{}
-	mi := &file_mesos_proto_msgTypes[118]
+	mi := &file_mesos_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9807,7 +10296,7 @@ func (x *Volume_Source_SandboxPath) String() string {
 func (*Volume_Source_SandboxPath) ProtoMessage() {}
 
 func (x *Volume_Source_SandboxPath) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[118]
+	mi := &file_mesos_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9847,7 +10336,7 @@ type Volume_Source_CSIVolume struct {
 
 func (x *Volume_Source_CSIVolume) Reset() {
 	*x = Volume_Source_CSIVolume{}
-	mi := &file_mesos_proto_msgTypes[119]
+	mi := &file_mesos_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9859,7 +10348,7 @@ func (x *Volume_Source_CSIVolume) String() string {
 func (*Volume_Source_CSIVolume) ProtoMessage() {}
 
 func (x *Volume_Source_CSIVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[119]
+	mi := &file_mesos_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9903,7 +10392,7 @@ type Volume_Source_CSIVolume_VolumeCapability struct {
 
 func (x *Volume_Source_CSIVolume_VolumeCapability) Reset() {
 	*x = Volume_Source_CSIVolume_VolumeCapability{}
-	mi := &file_mesos_proto_msgTypes[120]
+	mi := &file_mesos_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9915,7 +10404,7 @@ func (x *Volume_Source_CSIVolume_VolumeCapability) String() string {
 func (*Volume_Source_CSIVolume_VolumeCapability) ProtoMessage() {}
 
 func (x *Volume_Source_CSIVolume_VolumeCapability) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[120]
+	mi := &file_mesos_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9994,7 +10483,7 @@ type Volume_Source_CSIVolume_StaticProvisioning struct {
 
 func (x *Volume_Source_CSIVolume_StaticProvisioning) Reset() {
 	*x = Volume_Source_CSIVolume_StaticProvisioning{}
-	mi := &file_mesos_proto_msgTypes[121]
+	mi := &file_mesos_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10006,7 +10495,7 @@ func (x *Volume_Source_CSIVolume_StaticProvisioning) String() string {
 func (*Volume_Source_CSIVolume_StaticProvisioning) ProtoMessage() {}
 
 func (x *Volume_Source_CSIVolume_StaticProvisioning) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[121]
+	mi := &file_mesos_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10065,7 +10554,7 @@ type Volume_Source_CSIVolume_VolumeCapability_BlockVolume struct {
 
 func (x *Volume_Source_CSIVolume_VolumeCapability_BlockVolume) Reset() {
 	*x = Volume_Source_CSIVolume_VolumeCapability_BlockVolume{}
-	mi := &file_mesos_proto_msgTypes[122]
+	mi := &file_mesos_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10077,7 +10566,7 @@ func (x *Volume_Source_CSIVolume_VolumeCapability_BlockVolume) String() string {
 func (*Volume_Source_CSIVolume_VolumeCapability_BlockVolume) ProtoMessage() {}
 
 func (x *Volume_Source_CSIVolume_VolumeCapability_BlockVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[122]
+	mi := &file_mesos_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10103,7 +10592,7 @@ type Volume_Source_CSIVolume_VolumeCapability_MountVolume struct {
 
 func (x *Volume_Source_CSIVolume_VolumeCapability_MountVolume) Reset() {
 	*x = Volume_Source_CSIVolume_VolumeCapability_MountVolume{}
-	mi := &file_mesos_proto_msgTypes[123]
+	mi := &file_mesos_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10115,7 +10604,7 @@ func (x *Volume_Source_CSIVolume_VolumeCapability_MountVolume) String() string {
 func (*Volume_Source_CSIVolume_VolumeCapability_MountVolume) ProtoMessage() {}
 
 func (x *Volume_Source_CSIVolume_VolumeCapability_MountVolume) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[123]
+	mi := &file_mesos_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10154,7 +10643,7 @@ type Volume_Source_CSIVolume_VolumeCapability_AccessMode struct {
 
 func (x *Volume_Source_CSIVolume_VolumeCapability_AccessMode) Reset() {
 	*x = Volume_Source_CSIVolume_VolumeCapability_AccessMode{}
-	mi := &file_mesos_proto_msgTypes[124]
+	mi := &file_mesos_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10166,7 +10655,7 @@ func (x *Volume_Source_CSIVolume_VolumeCapability_AccessMode) String() string {
 func (*Volume_Source_CSIVolume_VolumeCapability_AccessMode) ProtoMessage() {}
 
 func (x *Volume_Source_CSIVolume_VolumeCapability_AccessMode) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[124]
+	mi := &file_mesos_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10204,7 +10693,7 @@ const (
 
 func (x *NetworkInfo_IPAddress) Reset() {
 	*x = NetworkInfo_IPAddress{}
-	mi := &file_mesos_proto_msgTypes[128]
+	mi := &file_mesos_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10216,7 +10705,7 @@ func (x *NetworkInfo_IPAddress) String() string {
 func (*NetworkInfo_IPAddress) ProtoMessage() {}
 
 func (x *NetworkInfo_IPAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[128]
+	mi := &file_mesos_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10257,7 +10746,7 @@ type NetworkInfo_PortMapping struct {
 
 func (x *NetworkInfo_PortMapping) Reset() {
 	*x = NetworkInfo_PortMapping{}
-	mi := &file_mesos_proto_msgTypes[129]
+	mi := &file_mesos_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10269,7 +10758,7 @@ func (x *NetworkInfo_PortMapping) String() string {
 func (*NetworkInfo_PortMapping) ProtoMessage() {}
 
 func (x *NetworkInfo_PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[129]
+	mi := &file_mesos_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10317,7 +10806,7 @@ type RLimitInfo_RLimit struct {
 
 func (x *RLimitInfo_RLimit) Reset() {
 	*x = RLimitInfo_RLimit{}
-	mi := &file_mesos_proto_msgTypes[130]
+	mi := &file_mesos_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10329,7 +10818,7 @@ func (x *RLimitInfo_RLimit) String() string {
 func (*RLimitInfo_RLimit) ProtoMessage() {}
 
 func (x *RLimitInfo_RLimit) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[130]
+	mi := &file_mesos_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10376,7 +10865,7 @@ type TTYInfo_WindowSize struct {
 
 func (x *TTYInfo_WindowSize) Reset() {
 	*x = TTYInfo_WindowSize{}
-	mi := &file_mesos_proto_msgTypes[131]
+	mi := &file_mesos_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10388,7 +10877,7 @@ func (x *TTYInfo_WindowSize) String() string {
 func (*TTYInfo_WindowSize) ProtoMessage() {}
 
 func (x *TTYInfo_WindowSize) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[131]
+	mi := &file_mesos_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10442,7 +10931,7 @@ const (
 
 func (x *ContainerInfo_DockerInfo) Reset() {
 	*x = ContainerInfo_DockerInfo{}
-	mi := &file_mesos_proto_msgTypes[132]
+	mi := &file_mesos_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10454,7 +10943,7 @@ func (x *ContainerInfo_DockerInfo) String() string {
 func (*ContainerInfo_DockerInfo) ProtoMessage() {}
 
 func (x *ContainerInfo_DockerInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[132]
+	mi := &file_mesos_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10530,7 +11019,7 @@ type ContainerInfo_MesosInfo struct {
 
 func (x *ContainerInfo_MesosInfo) Reset() {
 	*x = ContainerInfo_MesosInfo{}
-	mi := &file_mesos_proto_msgTypes[133]
+	mi := &file_mesos_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10542,7 +11031,7 @@ func (x *ContainerInfo_MesosInfo) String() string {
 func (*ContainerInfo_MesosInfo) ProtoMessage() {}
 
 func (x *ContainerInfo_MesosInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[133]
+	mi := &file_mesos_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10576,7 +11065,7 @@ type ContainerInfo_DockerInfo_PortMapping struct {
 
 func (x *ContainerInfo_DockerInfo_PortMapping) Reset() {
 	*x = ContainerInfo_DockerInfo_PortMapping{}
-	mi := &file_mesos_proto_msgTypes[134]
+	mi := &file_mesos_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10588,7 +11077,7 @@ func (x *ContainerInfo_DockerInfo_PortMapping) String() string {
 func (*ContainerInfo_DockerInfo_PortMapping) ProtoMessage() {}
 
 func (x *ContainerInfo_DockerInfo_PortMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[134]
+	mi := &file_mesos_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10634,7 +11123,7 @@ type CgroupInfo_NetCls struct {
 
 func (x *CgroupInfo_NetCls) Reset() {
 	*x = CgroupInfo_NetCls{}
-	mi := &file_mesos_proto_msgTypes[135]
+	mi := &file_mesos_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10646,7 +11135,7 @@ func (x *CgroupInfo_NetCls) String() string {
 func (*CgroupInfo_NetCls) ProtoMessage() {}
 
 func (x *CgroupInfo_NetCls) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[135]
+	mi := &file_mesos_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10682,7 +11171,7 @@ type AttributeConstraint_Selector struct {
 
 func (x *AttributeConstraint_Selector) Reset() {
 	*x = AttributeConstraint_Selector{}
-	mi := &file_mesos_proto_msgTypes[136]
+	mi := &file_mesos_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10694,7 +11183,7 @@ func (x *AttributeConstraint_Selector) String() string {
 func (*AttributeConstraint_Selector) ProtoMessage() {}
 
 func (x *AttributeConstraint_Selector) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[136]
+	mi := &file_mesos_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10768,7 +11257,7 @@ type AttributeConstraint_Predicate struct {
 
 func (x *AttributeConstraint_Predicate) Reset() {
 	*x = AttributeConstraint_Predicate{}
-	mi := &file_mesos_proto_msgTypes[137]
+	mi := &file_mesos_proto_msgTypes[144]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10780,7 +11269,7 @@ func (x *AttributeConstraint_Predicate) String() string {
 func (*AttributeConstraint_Predicate) ProtoMessage() {}
 
 func (x *AttributeConstraint_Predicate) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[137]
+	mi := &file_mesos_proto_msgTypes[144]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10905,7 +11394,7 @@ type AttributeConstraint_Predicate_Exists struct {
 
 func (x *AttributeConstraint_Predicate_Exists) Reset() {
 	*x = AttributeConstraint_Predicate_Exists{}
-	mi := &file_mesos_proto_msgTypes[138]
+	mi := &file_mesos_proto_msgTypes[145]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10917,7 +11406,7 @@ func (x *AttributeConstraint_Predicate_Exists) String() string {
 func (*AttributeConstraint_Predicate_Exists) ProtoMessage() {}
 
 func (x *AttributeConstraint_Predicate_Exists) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[138]
+	mi := &file_mesos_proto_msgTypes[145]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10941,7 +11430,7 @@ type AttributeConstraint_Predicate_NotExists struct {
 
 func (x *AttributeConstraint_Predicate_NotExists) Reset() {
 	*x = AttributeConstraint_Predicate_NotExists{}
-	mi := &file_mesos_proto_msgTypes[139]
+	mi := &file_mesos_proto_msgTypes[146]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10953,7 +11442,7 @@ func (x *AttributeConstraint_Predicate_NotExists) String() string {
 func (*AttributeConstraint_Predicate_NotExists) ProtoMessage() {}
 
 func (x *AttributeConstraint_Predicate_NotExists) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[139]
+	mi := &file_mesos_proto_msgTypes[146]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10978,7 +11467,7 @@ type AttributeConstraint_Predicate_TextEquals struct {
 
 func (x *AttributeConstraint_Predicate_TextEquals) Reset() {
 	*x = AttributeConstraint_Predicate_TextEquals{}
-	mi := &file_mesos_proto_msgTypes[140]
+	mi := &file_mesos_proto_msgTypes[147]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10990,7 +11479,7 @@ func (x *AttributeConstraint_Predicate_TextEquals) String() string {
 func (*AttributeConstraint_Predicate_TextEquals) ProtoMessage() {}
 
 func (x *AttributeConstraint_Predicate_TextEquals) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[140]
+	mi := &file_mesos_proto_msgTypes[147]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11022,7 +11511,7 @@ type AttributeConstraint_Predicate_TextNotEquals struct {
 
 func (x *AttributeConstraint_Predicate_TextNotEquals) Reset() {
 	*x = AttributeConstraint_Predicate_TextNotEquals{}
-	mi := &file_mesos_proto_msgTypes[141]
+	mi := &file_mesos_proto_msgTypes[148]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11034,7 +11523,7 @@ func (x *AttributeConstraint_Predicate_TextNotEquals) String() string {
 func (*AttributeConstraint_Predicate_TextNotEquals) ProtoMessage() {}
 
 func (x *AttributeConstraint_Predicate_TextNotEquals) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[141]
+	mi := &file_mesos_proto_msgTypes[148]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11066,7 +11555,7 @@ type AttributeConstraint_Predicate_TextMatches struct {
 
 func (x *AttributeConstraint_Predicate_TextMatches) Reset() {
 	*x = AttributeConstraint_Predicate_TextMatches{}
-	mi := &file_mesos_proto_msgTypes[142]
+	mi := &file_mesos_proto_msgTypes[149]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11078,7 +11567,7 @@ func (x *AttributeConstraint_Predicate_TextMatches) String() string {
 func (*AttributeConstraint_Predicate_TextMatches) ProtoMessage() {}
 
 func (x *AttributeConstraint_Predicate_TextMatches) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[142]
+	mi := &file_mesos_proto_msgTypes[149]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11110,7 +11599,7 @@ type AttributeConstraint_Predicate_TextNotMatches struct {
 
 func (x *AttributeConstraint_Predicate_TextNotMatches) Reset() {
 	*x = AttributeConstraint_Predicate_TextNotMatches{}
-	mi := &file_mesos_proto_msgTypes[143]
+	mi := &file_mesos_proto_msgTypes[150]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11122,7 +11611,7 @@ func (x *AttributeConstraint_Predicate_TextNotMatches) String() string {
 func (*AttributeConstraint_Predicate_TextNotMatches) ProtoMessage() {}
 
 func (x *AttributeConstraint_Predicate_TextNotMatches) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[143]
+	mi := &file_mesos_proto_msgTypes[150]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11154,7 +11643,7 @@ type OfferConstraints_RoleConstraints struct {
 
 func (x *OfferConstraints_RoleConstraints) Reset() {
 	*x = OfferConstraints_RoleConstraints{}
-	mi := &file_mesos_proto_msgTypes[144]
+	mi := &file_mesos_proto_msgTypes[151]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11166,7 +11655,7 @@ func (x *OfferConstraints_RoleConstraints) String() string {
 func (*OfferConstraints_RoleConstraints) ProtoMessage() {}
 
 func (x *OfferConstraints_RoleConstraints) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[144]
+	mi := &file_mesos_proto_msgTypes[151]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11198,7 +11687,7 @@ type OfferConstraints_RoleConstraints_Group struct {
 
 func (x *OfferConstraints_RoleConstraints_Group) Reset() {
 	*x = OfferConstraints_RoleConstraints_Group{}
-	mi := &file_mesos_proto_msgTypes[146]
+	mi := &file_mesos_proto_msgTypes[153]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11210,7 +11699,7 @@ func (x *OfferConstraints_RoleConstraints_Group) String() string {
 func (*OfferConstraints_RoleConstraints_Group) ProtoMessage() {}
 
 func (x *OfferConstraints_RoleConstraints_Group) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[146]
+	mi := &file_mesos_proto_msgTypes[153]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11244,7 +11733,7 @@ type Event_Subscribed struct {
 
 func (x *Event_Subscribed) Reset() {
 	*x = Event_Subscribed{}
-	mi := &file_mesos_proto_msgTypes[147]
+	mi := &file_mesos_proto_msgTypes[154]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11256,7 +11745,7 @@ func (x *Event_Subscribed) String() string {
 func (*Event_Subscribed) ProtoMessage() {}
 
 func (x *Event_Subscribed) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[147]
+	mi := &file_mesos_proto_msgTypes[154]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11269,7 +11758,7 @@ func (x *Event_Subscribed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event_Subscribed.ProtoReflect.Descriptor instead.
 func (*Event_Subscribed) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62, 0}
+	return file_mesos_proto_rawDescGZIP(), []int{69, 0}
 }
 
 func (x *Event_Subscribed) GetFrameworkId() *FrameworkID {
@@ -11302,7 +11791,7 @@ type Event_Offers struct {
 
 func (x *Event_Offers) Reset() {
 	*x = Event_Offers{}
-	mi := &file_mesos_proto_msgTypes[148]
+	mi := &file_mesos_proto_msgTypes[155]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11314,7 +11803,7 @@ func (x *Event_Offers) String() string {
 func (*Event_Offers) ProtoMessage() {}
 
 func (x *Event_Offers) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[148]
+	mi := &file_mesos_proto_msgTypes[155]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11327,7 +11816,7 @@ func (x *Event_Offers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event_Offers.ProtoReflect.Descriptor instead.
 func (*Event_Offers) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62, 1}
+	return file_mesos_proto_rawDescGZIP(), []int{69, 1}
 }
 
 func (x *Event_Offers) GetOffers() []*Offer {
@@ -11346,7 +11835,7 @@ type Event_InverseOffers struct {
 
 func (x *Event_InverseOffers) Reset() {
 	*x = Event_InverseOffers{}
-	mi := &file_mesos_proto_msgTypes[149]
+	mi := &file_mesos_proto_msgTypes[156]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11358,7 +11847,7 @@ func (x *Event_InverseOffers) String() string {
 func (*Event_InverseOffers) ProtoMessage() {}
 
 func (x *Event_InverseOffers) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[149]
+	mi := &file_mesos_proto_msgTypes[156]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11371,7 +11860,7 @@ func (x *Event_InverseOffers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event_InverseOffers.ProtoReflect.Descriptor instead.
 func (*Event_InverseOffers) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62, 2}
+	return file_mesos_proto_rawDescGZIP(), []int{69, 2}
 }
 
 func (x *Event_InverseOffers) GetInverseOffers() []*InverseOffer {
@@ -11390,7 +11879,7 @@ type Event_Rescind struct {
 
 func (x *Event_Rescind) Reset() {
 	*x = Event_Rescind{}
-	mi := &file_mesos_proto_msgTypes[150]
+	mi := &file_mesos_proto_msgTypes[157]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11402,7 +11891,7 @@ func (x *Event_Rescind) String() string {
 func (*Event_Rescind) ProtoMessage() {}
 
 func (x *Event_Rescind) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[150]
+	mi := &file_mesos_proto_msgTypes[157]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11415,7 +11904,7 @@ func (x *Event_Rescind) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event_Rescind.ProtoReflect.Descriptor instead.
 func (*Event_Rescind) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62, 3}
+	return file_mesos_proto_rawDescGZIP(), []int{69, 3}
 }
 
 func (x *Event_Rescind) GetOfferId() *OfferID {
@@ -11434,7 +11923,7 @@ type Event_RescindInverseOffer struct {
 
 func (x *Event_RescindInverseOffer) Reset() {
 	*x = Event_RescindInverseOffer{}
-	mi := &file_mesos_proto_msgTypes[151]
+	mi := &file_mesos_proto_msgTypes[158]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11446,7 +11935,7 @@ func (x *Event_RescindInverseOffer) String() string {
 func (*Event_RescindInverseOffer) ProtoMessage() {}
 
 func (x *Event_RescindInverseOffer) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[151]
+	mi := &file_mesos_proto_msgTypes[158]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11459,7 +11948,7 @@ func (x *Event_RescindInverseOffer) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event_RescindInverseOffer.ProtoReflect.Descriptor instead.
 func (*Event_RescindInverseOffer) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62, 4}
+	return file_mesos_proto_rawDescGZIP(), []int{69, 4}
 }
 
 func (x *Event_RescindInverseOffer) GetInverseOfferId() *OfferID {
@@ -11478,7 +11967,7 @@ type Event_Update struct {
 
 func (x *Event_Update) Reset() {
 	*x = Event_Update{}
-	mi := &file_mesos_proto_msgTypes[152]
+	mi := &file_mesos_proto_msgTypes[159]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11490,7 +11979,7 @@ func (x *Event_Update) String() string {
 func (*Event_Update) ProtoMessage() {}
 
 func (x *Event_Update) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[152]
+	mi := &file_mesos_proto_msgTypes[159]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11503,7 +11992,7 @@ func (x *Event_Update) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event_Update.ProtoReflect.Descriptor instead.
 func (*Event_Update) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62, 5}
+	return file_mesos_proto_rawDescGZIP(), []int{69, 5}
 }
 
 func (x *Event_Update) GetStatus() *TaskStatus {
@@ -11522,7 +12011,7 @@ type Event_UpdateOperationStatus struct {
 
 func (x *Event_UpdateOperationStatus) Reset() {
 	*x = Event_UpdateOperationStatus{}
-	mi := &file_mesos_proto_msgTypes[153]
+	mi := &file_mesos_proto_msgTypes[160]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11534,7 +12023,7 @@ func (x *Event_UpdateOperationStatus) String() string {
 func (*Event_UpdateOperationStatus) ProtoMessage() {}
 
 func (x *Event_UpdateOperationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[153]
+	mi := &file_mesos_proto_msgTypes[160]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11547,7 +12036,7 @@ func (x *Event_UpdateOperationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event_UpdateOperationStatus.ProtoReflect.Descriptor instead.
 func (*Event_UpdateOperationStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62, 6}
+	return file_mesos_proto_rawDescGZIP(), []int{69, 6}
 }
 
 func (x *Event_UpdateOperationStatus) GetStatus() *OperationStatus {
@@ -11568,7 +12057,7 @@ type Event_Message struct {
 
 func (x *Event_Message) Reset() {
 	*x = Event_Message{}
-	mi := &file_mesos_proto_msgTypes[154]
+	mi := &file_mesos_proto_msgTypes[161]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11580,7 +12069,7 @@ func (x *Event_Message) String() string {
 func (*Event_Message) ProtoMessage() {}
 
 func (x *Event_Message) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[154]
+	mi := &file_mesos_proto_msgTypes[161]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11593,7 +12082,7 @@ func (x *Event_Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event_Message.ProtoReflect.Descriptor instead.
 func (*Event_Message) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62, 7}
+	return file_mesos_proto_rawDescGZIP(), []int{69, 7}
 }
 
 func (x *Event_Message) GetAgentId() *AgentID {
@@ -11630,7 +12119,7 @@ type Event_Failure struct {
 
 func (x *Event_Failure) Reset() {
 	*x = Event_Failure{}
-	mi := &file_mesos_proto_msgTypes[155]
+	mi := &file_mesos_proto_msgTypes[162]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11642,7 +12131,7 @@ func (x *Event_Failure) String() string {
 func (*Event_Failure) ProtoMessage() {}
 
 func (x *Event_Failure) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[155]
+	mi := &file_mesos_proto_msgTypes[162]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11655,7 +12144,7 @@ func (x *Event_Failure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event_Failure.ProtoReflect.Descriptor instead.
 func (*Event_Failure) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62, 8}
+	return file_mesos_proto_rawDescGZIP(), []int{69, 8}
 }
 
 func (x *Event_Failure) GetAgentId() *AgentID {
@@ -11688,7 +12177,7 @@ type Event_Error struct {
 
 func (x *Event_Error) Reset() {
 	*x = Event_Error{}
-	mi := &file_mesos_proto_msgTypes[156]
+	mi := &file_mesos_proto_msgTypes[163]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11700,7 +12189,7 @@ func (x *Event_Error) String() string {
 func (*Event_Error) ProtoMessage() {}
 
 func (x *Event_Error) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[156]
+	mi := &file_mesos_proto_msgTypes[163]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11713,7 +12202,7 @@ func (x *Event_Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event_Error.ProtoReflect.Descriptor instead.
 func (*Event_Error) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{62, 9}
+	return file_mesos_proto_rawDescGZIP(), []int{69, 9}
 }
 
 func (x *Event_Error) GetMessage() string {
@@ -11734,7 +12223,7 @@ type Call_Subscribe struct {
 
 func (x *Call_Subscribe) Reset() {
 	*x = Call_Subscribe{}
-	mi := &file_mesos_proto_msgTypes[157]
+	mi := &file_mesos_proto_msgTypes[164]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11746,7 +12235,7 @@ func (x *Call_Subscribe) String() string {
 func (*Call_Subscribe) ProtoMessage() {}
 
 func (x *Call_Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[157]
+	mi := &file_mesos_proto_msgTypes[164]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11759,7 +12248,7 @@ func (x *Call_Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Subscribe.ProtoReflect.Descriptor instead.
 func (*Call_Subscribe) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 0}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 0}
 }
 
 func (x *Call_Subscribe) GetFrameworkInfo() *FrameworkInfo {
@@ -11794,7 +12283,7 @@ type Call_Accept struct {
 
 func (x *Call_Accept) Reset() {
 	*x = Call_Accept{}
-	mi := &file_mesos_proto_msgTypes[158]
+	mi := &file_mesos_proto_msgTypes[165]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11806,7 +12295,7 @@ func (x *Call_Accept) String() string {
 func (*Call_Accept) ProtoMessage() {}
 
 func (x *Call_Accept) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[158]
+	mi := &file_mesos_proto_msgTypes[165]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11819,7 +12308,7 @@ func (x *Call_Accept) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Accept.ProtoReflect.Descriptor instead.
 func (*Call_Accept) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 1}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 1}
 }
 
 func (x *Call_Accept) GetOfferIds() []*OfferID {
@@ -11853,7 +12342,7 @@ type Call_Decline struct {
 
 func (x *Call_Decline) Reset() {
 	*x = Call_Decline{}
-	mi := &file_mesos_proto_msgTypes[159]
+	mi := &file_mesos_proto_msgTypes[166]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11865,7 +12354,7 @@ func (x *Call_Decline) String() string {
 func (*Call_Decline) ProtoMessage() {}
 
 func (x *Call_Decline) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[159]
+	mi := &file_mesos_proto_msgTypes[166]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11878,7 +12367,7 @@ func (x *Call_Decline) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Decline.ProtoReflect.Descriptor instead.
 func (*Call_Decline) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 2}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 2}
 }
 
 func (x *Call_Decline) GetOfferIds() []*OfferID {
@@ -11905,7 +12394,7 @@ type Call_AcceptInverseOffers struct {
 
 func (x *Call_AcceptInverseOffers) Reset() {
 	*x = Call_AcceptInverseOffers{}
-	mi := &file_mesos_proto_msgTypes[160]
+	mi := &file_mesos_proto_msgTypes[167]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11917,7 +12406,7 @@ func (x *Call_AcceptInverseOffers) String() string {
 func (*Call_AcceptInverseOffers) ProtoMessage() {}
 
 func (x *Call_AcceptInverseOffers) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[160]
+	mi := &file_mesos_proto_msgTypes[167]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11930,7 +12419,7 @@ func (x *Call_AcceptInverseOffers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_AcceptInverseOffers.ProtoReflect.Descriptor instead.
 func (*Call_AcceptInverseOffers) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 3}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 3}
 }
 
 func (x *Call_AcceptInverseOffers) GetInverseOfferIds() []*OfferID {
@@ -11957,7 +12446,7 @@ type Call_DeclineInverseOffers struct {
 
 func (x *Call_DeclineInverseOffers) Reset() {
 	*x = Call_DeclineInverseOffers{}
-	mi := &file_mesos_proto_msgTypes[161]
+	mi := &file_mesos_proto_msgTypes[168]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11969,7 +12458,7 @@ func (x *Call_DeclineInverseOffers) String() string {
 func (*Call_DeclineInverseOffers) ProtoMessage() {}
 
 func (x *Call_DeclineInverseOffers) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[161]
+	mi := &file_mesos_proto_msgTypes[168]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11982,7 +12471,7 @@ func (x *Call_DeclineInverseOffers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_DeclineInverseOffers.ProtoReflect.Descriptor instead.
 func (*Call_DeclineInverseOffers) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 4}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 4}
 }
 
 func (x *Call_DeclineInverseOffers) GetInverseOfferIds() []*OfferID {
@@ -12009,7 +12498,7 @@ type Call_Revive struct {
 
 func (x *Call_Revive) Reset() {
 	*x = Call_Revive{}
-	mi := &file_mesos_proto_msgTypes[162]
+	mi := &file_mesos_proto_msgTypes[169]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12021,7 +12510,7 @@ func (x *Call_Revive) String() string {
 func (*Call_Revive) ProtoMessage() {}
 
 func (x *Call_Revive) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[162]
+	mi := &file_mesos_proto_msgTypes[169]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12034,7 +12523,7 @@ func (x *Call_Revive) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Revive.ProtoReflect.Descriptor instead.
 func (*Call_Revive) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 5}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 5}
 }
 
 func (x *Call_Revive) GetRoles() []string {
@@ -12055,7 +12544,7 @@ type Call_Kill struct {
 
 func (x *Call_Kill) Reset() {
 	*x = Call_Kill{}
-	mi := &file_mesos_proto_msgTypes[163]
+	mi := &file_mesos_proto_msgTypes[170]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12067,7 +12556,7 @@ func (x *Call_Kill) String() string {
 func (*Call_Kill) ProtoMessage() {}
 
 func (x *Call_Kill) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[163]
+	mi := &file_mesos_proto_msgTypes[170]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12080,7 +12569,7 @@ func (x *Call_Kill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Kill.ProtoReflect.Descriptor instead.
 func (*Call_Kill) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 6}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 6}
 }
 
 func (x *Call_Kill) GetTaskId() *TaskID {
@@ -12114,7 +12603,7 @@ type Call_Shutdown struct {
 
 func (x *Call_Shutdown) Reset() {
 	*x = Call_Shutdown{}
-	mi := &file_mesos_proto_msgTypes[164]
+	mi := &file_mesos_proto_msgTypes[171]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12126,7 +12615,7 @@ func (x *Call_Shutdown) String() string {
 func (*Call_Shutdown) ProtoMessage() {}
 
 func (x *Call_Shutdown) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[164]
+	mi := &file_mesos_proto_msgTypes[171]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12139,7 +12628,7 @@ func (x *Call_Shutdown) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Shutdown.ProtoReflect.Descriptor instead.
 func (*Call_Shutdown) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 7}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 7}
 }
 
 func (x *Call_Shutdown) GetExecutorId() *ExecutorID {
@@ -12168,7 +12657,7 @@ type Call_Acknowledge struct {
 
 func (x *Call_Acknowledge) Reset() {
 	*x = Call_Acknowledge{}
-	mi := &file_mesos_proto_msgTypes[165]
+	mi := &file_mesos_proto_msgTypes[172]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12180,7 +12669,7 @@ func (x *Call_Acknowledge) String() string {
 func (*Call_Acknowledge) ProtoMessage() {}
 
 func (x *Call_Acknowledge) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[165]
+	mi := &file_mesos_proto_msgTypes[172]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12193,7 +12682,7 @@ func (x *Call_Acknowledge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Acknowledge.ProtoReflect.Descriptor instead.
 func (*Call_Acknowledge) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 8}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 8}
 }
 
 func (x *Call_Acknowledge) GetAgentId() *AgentID {
@@ -12229,7 +12718,7 @@ type Call_AcknowledgeOperationStatus struct {
 
 func (x *Call_AcknowledgeOperationStatus) Reset() {
 	*x = Call_AcknowledgeOperationStatus{}
-	mi := &file_mesos_proto_msgTypes[166]
+	mi := &file_mesos_proto_msgTypes[173]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12241,7 +12730,7 @@ func (x *Call_AcknowledgeOperationStatus) String() string {
 func (*Call_AcknowledgeOperationStatus) ProtoMessage() {}
 
 func (x *Call_AcknowledgeOperationStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[166]
+	mi := &file_mesos_proto_msgTypes[173]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12254,7 +12743,7 @@ func (x *Call_AcknowledgeOperationStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_AcknowledgeOperationStatus.ProtoReflect.Descriptor instead.
 func (*Call_AcknowledgeOperationStatus) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 9}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 9}
 }
 
 func (x *Call_AcknowledgeOperationStatus) GetAgentId() *AgentID {
@@ -12295,7 +12784,7 @@ type Call_Reconcile struct {
 
 func (x *Call_Reconcile) Reset() {
 	*x = Call_Reconcile{}
-	mi := &file_mesos_proto_msgTypes[167]
+	mi := &file_mesos_proto_msgTypes[174]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12307,7 +12796,7 @@ func (x *Call_Reconcile) String() string {
 func (*Call_Reconcile) ProtoMessage() {}
 
 func (x *Call_Reconcile) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[167]
+	mi := &file_mesos_proto_msgTypes[174]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12320,7 +12809,7 @@ func (x *Call_Reconcile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Reconcile.ProtoReflect.Descriptor instead.
 func (*Call_Reconcile) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 10}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 10}
 }
 
 func (x *Call_Reconcile) GetTasks() []*Call_Reconcile_Task {
@@ -12339,7 +12828,7 @@ type Call_ReconcileOperations struct {
 
 func (x *Call_ReconcileOperations) Reset() {
 	*x = Call_ReconcileOperations{}
-	mi := &file_mesos_proto_msgTypes[168]
+	mi := &file_mesos_proto_msgTypes[175]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12351,7 +12840,7 @@ func (x *Call_ReconcileOperations) String() string {
 func (*Call_ReconcileOperations) ProtoMessage() {}
 
 func (x *Call_ReconcileOperations) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[168]
+	mi := &file_mesos_proto_msgTypes[175]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12364,7 +12853,7 @@ func (x *Call_ReconcileOperations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_ReconcileOperations.ProtoReflect.Descriptor instead.
 func (*Call_ReconcileOperations) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 11}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 11}
 }
 
 func (x *Call_ReconcileOperations) GetOperations() []*Call_ReconcileOperations_Operation {
@@ -12385,7 +12874,7 @@ type Call_Message struct {
 
 func (x *Call_Message) Reset() {
 	*x = Call_Message{}
-	mi := &file_mesos_proto_msgTypes[169]
+	mi := &file_mesos_proto_msgTypes[176]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12397,7 +12886,7 @@ func (x *Call_Message) String() string {
 func (*Call_Message) ProtoMessage() {}
 
 func (x *Call_Message) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[169]
+	mi := &file_mesos_proto_msgTypes[176]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12410,7 +12899,7 @@ func (x *Call_Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Message.ProtoReflect.Descriptor instead.
 func (*Call_Message) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 12}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 12}
 }
 
 func (x *Call_Message) GetAgentId() *AgentID {
@@ -12443,7 +12932,7 @@ type Call_Request struct {
 
 func (x *Call_Request) Reset() {
 	*x = Call_Request{}
-	mi := &file_mesos_proto_msgTypes[170]
+	mi := &file_mesos_proto_msgTypes[177]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12455,7 +12944,7 @@ func (x *Call_Request) String() string {
 func (*Call_Request) ProtoMessage() {}
 
 func (x *Call_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[170]
+	mi := &file_mesos_proto_msgTypes[177]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12468,7 +12957,7 @@ func (x *Call_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Request.ProtoReflect.Descriptor instead.
 func (*Call_Request) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 13}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 13}
 }
 
 func (x *Call_Request) GetRequests() []*Request {
@@ -12488,7 +12977,7 @@ type Call_Suppress struct {
 
 func (x *Call_Suppress) Reset() {
 	*x = Call_Suppress{}
-	mi := &file_mesos_proto_msgTypes[171]
+	mi := &file_mesos_proto_msgTypes[178]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12500,7 +12989,7 @@ func (x *Call_Suppress) String() string {
 func (*Call_Suppress) ProtoMessage() {}
 
 func (x *Call_Suppress) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[171]
+	mi := &file_mesos_proto_msgTypes[178]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12513,7 +13002,7 @@ func (x *Call_Suppress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Suppress.ProtoReflect.Descriptor instead.
 func (*Call_Suppress) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 14}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 14}
 }
 
 func (x *Call_Suppress) GetRoles() []string {
@@ -12534,7 +13023,7 @@ type Call_UpdateFramework struct {
 
 func (x *Call_UpdateFramework) Reset() {
 	*x = Call_UpdateFramework{}
-	mi := &file_mesos_proto_msgTypes[172]
+	mi := &file_mesos_proto_msgTypes[179]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12546,7 +13035,7 @@ func (x *Call_UpdateFramework) String() string {
 func (*Call_UpdateFramework) ProtoMessage() {}
 
 func (x *Call_UpdateFramework) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[172]
+	mi := &file_mesos_proto_msgTypes[179]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12559,7 +13048,7 @@ func (x *Call_UpdateFramework) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_UpdateFramework.ProtoReflect.Descriptor instead.
 func (*Call_UpdateFramework) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 15}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 15}
 }
 
 func (x *Call_UpdateFramework) GetFrameworkInfo() *FrameworkInfo {
@@ -12593,7 +13082,7 @@ type Call_Reconcile_Task struct {
 
 func (x *Call_Reconcile_Task) Reset() {
 	*x = Call_Reconcile_Task{}
-	mi := &file_mesos_proto_msgTypes[173]
+	mi := &file_mesos_proto_msgTypes[180]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12605,7 +13094,7 @@ func (x *Call_Reconcile_Task) String() string {
 func (*Call_Reconcile_Task) ProtoMessage() {}
 
 func (x *Call_Reconcile_Task) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[173]
+	mi := &file_mesos_proto_msgTypes[180]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12618,7 +13107,7 @@ func (x *Call_Reconcile_Task) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Call_Reconcile_Task.ProtoReflect.Descriptor instead.
 func (*Call_Reconcile_Task) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 10, 0}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 10, 0}
 }
 
 func (x *Call_Reconcile_Task) GetTaskId() *TaskID {
@@ -12646,7 +13135,7 @@ type Call_ReconcileOperations_Operation struct {
 
 func (x *Call_ReconcileOperations_Operation) Reset() {
 	*x = Call_ReconcileOperations_Operation{}
-	mi := &file_mesos_proto_msgTypes[174]
+	mi := &file_mesos_proto_msgTypes[181]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12658,7 +13147,7 @@ func (x *Call_ReconcileOperations_Operation) String() string {
 func (*Call_ReconcileOperations_Operation) ProtoMessage() {}
 
 func (x *Call_ReconcileOperations_Operation) ProtoReflect() protoreflect.Message {
-	mi := &file_mesos_proto_msgTypes[174]
+	mi := &file_mesos_proto_msgTypes[181]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12671,7 +13160,7 @@ func (x *Call_ReconcileOperations_Operation) ProtoReflect() protoreflect.Message
 
 // Deprecated: Use Call_ReconcileOperations_Operation.ProtoReflect.Descriptor instead.
 func (*Call_ReconcileOperations_Operation) Descriptor() ([]byte, []int) {
-	return file_mesos_proto_rawDescGZIP(), []int{63, 11, 0}
+	return file_mesos_proto_rawDescGZIP(), []int{70, 11, 0}
 }
 
 func (x *Call_ReconcileOperations_Operation) GetOperationId() *OperationID {
@@ -13620,7 +14109,42 @@ const file_mesos_proto_rawDesc = "" +
 	"\x15attribute_constraints\x18\x01 \x03(\v2\x1d.mesos.v1.AttributeConstraintR\x14attributeConstraints\x1an\n" +
 	"\x14RoleConstraintsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12@\n" +
-	"\x05value\x18\x02 \x01(\v2*.mesos.v1.OfferConstraints.RoleConstraintsR\x05value:\x028\x01\"\xdf\r\n" +
+	"\x05value\x18\x02 \x01(\v2*.mesos.v1.OfferConstraints.RoleConstraintsR\x05value:\x028\x01\"0\n" +
+	"\x04Flag\x12\x12\n" +
+	"\x04name\x18\x01 \x02(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xd5\x01\n" +
+	"\vVersionInfo\x12\x18\n" +
+	"\aversion\x18\x01 \x02(\tR\aversion\x12\x1d\n" +
+	"\n" +
+	"build_date\x18\x02 \x01(\tR\tbuildDate\x12\x1d\n" +
+	"\n" +
+	"build_time\x18\x03 \x01(\x01R\tbuildTime\x12\x1d\n" +
+	"\n" +
+	"build_user\x18\x04 \x01(\tR\tbuildUser\x12\x17\n" +
+	"\agit_sha\x18\x05 \x01(\tR\x06gitSha\x12\x1d\n" +
+	"\n" +
+	"git_branch\x18\x06 \x01(\tR\tgitBranch\x12\x17\n" +
+	"\agit_tag\x18\a \x01(\tR\x06gitTag\"2\n" +
+	"\x06Metric\x12\x12\n" +
+	"\x04name\x18\x01 \x02(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value\"\x9b\x01\n" +
+	"\x04Role\x12\x12\n" +
+	"\x04name\x18\x01 \x02(\tR\x04name\x12\x16\n" +
+	"\x06weight\x18\x02 \x02(\x01R\x06weight\x125\n" +
+	"\n" +
+	"frameworks\x18\x03 \x03(\v2\x15.mesos.v1.FrameworkIDR\n" +
+	"frameworks\x120\n" +
+	"\tresources\x18\x04 \x03(\v2\x12.mesos.v1.ResourceR\tresources\"8\n" +
+	"\n" +
+	"WeightInfo\x12\x16\n" +
+	"\x06weight\x18\x01 \x02(\x01R\x06weight\x12\x12\n" +
+	"\x04role\x18\x02 \x01(\tR\x04role\"s\n" +
+	"\vDrainConfig\x12@\n" +
+	"\x10max_grace_period\x18\x01 \x01(\v2\x16.mesos.v1.DurationInfoR\x0emaxGracePeriod\x12\"\n" +
+	"\tmark_gone\x18\x02 \x01(\b:\x05falseR\bmarkGone\"f\n" +
+	"\tDrainInfo\x12*\n" +
+	"\x05state\x18\x01 \x02(\x0e2\x14.mesos.v1.DrainStateR\x05state\x12-\n" +
+	"\x06config\x18\x02 \x02(\v2\x15.mesos.v1.DrainConfigR\x06config\"\xdf\r\n" +
 	"\x05Event\x12(\n" +
 	"\x04type\x18\x01 \x01(\x0e2\x14.mesos.v1.Event.TypeR\x04type\x12:\n" +
 	"\n" +
@@ -13817,7 +14341,12 @@ const file_mesos_proto_rawDesc = "" +
 	"\x15OPERATION_UNREACHABLE\x10\x06\x12\x1e\n" +
 	"\x1aOPERATION_GONE_BY_OPERATOR\x10\a\x12\x18\n" +
 	"\x14OPERATION_RECOVERING\x10\b\x12\x15\n" +
-	"\x11OPERATION_UNKNOWN\x10\tB,Z*github.com/offerdeck/offerdeck/mesos;mesos"
+	"\x11OPERATION_UNKNOWN\x10\t*4\n" +
+	"\n" +
+	"DrainState\x12\v\n" +
+	"\aUNKNOWN\x10\x00\x12\f\n" +
+	"\bDRAINING\x10\x01\x12\v\n" +
+	"\aDRAINED\x10\x02B,Z*github.com/offerdeck/offerdeck/mesos;mesos"
 
 var (
 	file_mesos_proto_rawDescOnce sync.Once
@@ -13831,561 +14360,574 @@ func file_mesos_proto_rawDescGZIP() []byte {
 	return file_mesos_proto_rawDescData
 }
 
-var file_mesos_proto_enumTypes = make([]protoimpl.EnumInfo, 32)
-var file_mesos_proto_msgTypes = make([]protoimpl.MessageInfo, 175)
+var file_mesos_proto_enumTypes = make([]protoimpl.EnumInfo, 33)
+var file_mesos_proto_msgTypes = make([]protoimpl.MessageInfo, 182)
 var file_mesos_proto_goTypes = []any{
 	(TaskState)(0),                      // 0: mesos.v1.TaskState
 	(OperationState)(0),                 // 1: mesos.v1.OperationState
-	(FrameworkInfo_Capability_Type)(0),  // 2: mesos.v1.FrameworkInfo.Capability.Type
-	(MasterInfo_Capability_Type)(0),     // 3: mesos.v1.MasterInfo.Capability.Type
-	(AgentInfo_Capability_Type)(0),      // 4: mesos.v1.AgentInfo.Capability.Type
-	(Value_Type)(0),                     // 5: mesos.v1.Value.Type
-	(Resource_ReservationInfo_Type)(0),  // 6: mesos.v1.Resource.ReservationInfo.Type
-	(Resource_DiskInfo_Source_Type)(0),  // 7: mesos.v1.Resource.DiskInfo.Source.Type
-	(Offer_Operation_Type)(0),           // 8: mesos.v1.Offer.Operation.Type
-	(ExecutorInfo_Type)(0),              // 9: mesos.v1.ExecutorInfo.Type
-	(Environment_Variable_Type)(0),      // 10: mesos.v1.Environment.Variable.Type
-	(Secret_Type)(0),                    // 11: mesos.v1.Secret.Type
-	(HealthCheck_Type)(0),               // 12: mesos.v1.HealthCheck.Type
-	(CheckInfo_Type)(0),                 // 13: mesos.v1.CheckInfo.Type
-	(Image_Type)(0),                     // 14: mesos.v1.Image.Type
-	(MountPropagation_Mode)(0),          // 15: mesos.v1.MountPropagation.Mode
-	(Volume_Mode)(0),                    // 16: mesos.v1.Volume.Mode
-	(Volume_Source_Type)(0),             // 17: mesos.v1.Volume.Source.Type
-	(Volume_Source_SandboxPath_Type)(0), // 18: mesos.v1.Volume.Source.SandboxPath.Type
-	(Volume_Source_CSIVolume_VolumeCapability_AccessMode_Mode)(0), // 19: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.AccessMode.Mode
-	(NetworkInfo_Protocol)(0),                                     // 20: mesos.v1.NetworkInfo.Protocol
-	(CapabilityInfo_Capability)(0),                                // 21: mesos.v1.CapabilityInfo.Capability
-	(LinuxInfo_IpcMode)(0),                                        // 22: mesos.v1.LinuxInfo.IpcMode
-	(RLimitInfo_RLimit_Type)(0),                                   // 23: mesos.v1.RLimitInfo.RLimit.Type
-	(ContainerInfo_Type)(0),                                       // 24: mesos.v1.ContainerInfo.Type
-	(ContainerInfo_DockerInfo_Network)(0),                         // 25: mesos.v1.ContainerInfo.DockerInfo.Network
-	(DiscoveryInfo_Visibility)(0),                                 // 26: mesos.v1.DiscoveryInfo.Visibility
-	(TaskStatus_Source)(0),                                        // 27: mesos.v1.TaskStatus.Source
-	(TaskStatus_Reason)(0),                                        // 28: mesos.v1.TaskStatus.Reason
-	(AttributeConstraint_Selector_PseudoattributeType)(0),         // 29: mesos.v1.AttributeConstraint.Selector.PseudoattributeType
-	(Event_Type)(0),                                               // 30: mesos.v1.Event.Type
-	(Call_Type)(0),                                                // 31: mesos.v1.Call.Type
-	(*FrameworkID)(nil),                                           // 32: mesos.v1.FrameworkID
-	(*OfferID)(nil),                                               // 33: mesos.v1.OfferID
-	(*AgentID)(nil),                                               // 34: mesos.v1.AgentID
-	(*TaskID)(nil),                                                // 35: mesos.v1.TaskID
-	(*ExecutorID)(nil),                                            // 36: mesos.v1.ExecutorID
-	(*ContainerID)(nil),                                           // 37: mesos.v1.ContainerID
-	(*ResourceProviderID)(nil),                                    // 38: mesos.v1.ResourceProviderID
-	(*OperationID)(nil),                                           // 39: mesos.v1.OperationID
-	(*TimeInfo)(nil),                                              // 40: mesos.v1.TimeInfo
-	(*DurationInfo)(nil),                                          // 41: mesos.v1.DurationInfo
-	(*Address)(nil),                                               // 42: mesos.v1.Address
-	(*URL)(nil),                                                   // 43: mesos.v1.URL
-	(*Unavailability)(nil),                                        // 44: mesos.v1.Unavailability
-	(*FrameworkInfo)(nil),                                         // 45: mesos.v1.FrameworkInfo
-	(*DomainInfo)(nil),                                            // 46: mesos.v1.DomainInfo
-	(*MasterInfo)(nil),                                            // 47: mesos.v1.MasterInfo
-	(*AgentInfo)(nil),                                             // 48: mesos.v1.AgentInfo
-	(*Value)(nil),                                                 // 49: mesos.v1.Value
-	(*Attribute)(nil),                                             // 50: mesos.v1.Attribute
-	(*Resource)(nil),                                              // 51: mesos.v1.Resource
-	(*OfferFilters)(nil),                                          // 52: mesos.v1.OfferFilters
-	(*Request)(nil),                                               // 53: mesos.v1.Request
-	(*Offer)(nil),                                                 // 54: mesos.v1.Offer
-	(*InverseOffer)(nil),                                          // 55: mesos.v1.InverseOffer
-	(*Filters)(nil),                                               // 56: mesos.v1.Filters
-	(*TaskInfo)(nil),                                              // 57: mesos.v1.TaskInfo
-	(*TaskGroupInfo)(nil),                                         // 58: mesos.v1.TaskGroupInfo
-	(*Task)(nil),                                                  // 59: mesos.v1.Task
-	(*CommandInfo)(nil),                                           // 60: mesos.v1.CommandInfo
-	(*ExecutorInfo)(nil),                                          // 61: mesos.v1.ExecutorInfo
-	(*KillPolicy)(nil),                                            // 62: mesos.v1.KillPolicy
-	(*Environment)(nil),                                           // 63: mesos.v1.Environment
-	(*Parameter)(nil),                                             // 64: mesos.v1.Parameter
-	(*Parameters)(nil),                                            // 65: mesos.v1.Parameters
-	(*Credential)(nil),                                            // 66: mesos.v1.Credential
-	(*Secret)(nil),                                                // 67: mesos.v1.Secret
-	(*HealthCheck)(nil),                                           // 68: mesos.v1.HealthCheck
-	(*CheckInfo)(nil),                                             // 69: mesos.v1.CheckInfo
-	(*CheckStatusInfo)(nil),                                       // 70: mesos.v1.CheckStatusInfo
-	(*Image)(nil),                                                 // 71: mesos.v1.Image
-	(*MountPropagation)(nil),                                      // 72: mesos.v1.MountPropagation
-	(*Volume)(nil),                                                // 73: mesos.v1.Volume
-	(*NetworkInfo)(nil),                                           // 74: mesos.v1.NetworkInfo
-	(*CapabilityInfo)(nil),                                        // 75: mesos.v1.CapabilityInfo
-	(*SeccompInfo)(nil),                                           // 76: mesos.v1.SeccompInfo
-	(*LinuxInfo)(nil),                                             // 77: mesos.v1.LinuxInfo
-	(*RLimitInfo)(nil),                                            // 78: mesos.v1.RLimitInfo
-	(*TTYInfo)(nil),                                               // 79: mesos.v1.TTYInfo
-	(*ContainerInfo)(nil),                                         // 80: mesos.v1.ContainerInfo
-	(*ContainerStatus)(nil),                                       // 81: mesos.v1.ContainerStatus
-	(*CgroupInfo)(nil),                                            // 82: mesos.v1.CgroupInfo
-	(*Labels)(nil),                                                // 83: mesos.v1.Labels
-	(*Label)(nil),                                                 // 84: mesos.v1.Label
-	(*Port)(nil),                                                  // 85: mesos.v1.Port
-	(*Ports)(nil),                                                 // 86: mesos.v1.Ports
-	(*DiscoveryInfo)(nil),                                         // 87: mesos.v1.DiscoveryInfo
-	(*TaskResourceLimitation)(nil),                                // 88: mesos.v1.TaskResourceLimitation
-	(*TaskStatus)(nil),                                            // 89: mesos.v1.TaskStatus
-	(*UUID)(nil),                                                  // 90: mesos.v1.UUID
-	(*OperationStatus)(nil),                                       // 91: mesos.v1.OperationStatus
-	(*AttributeConstraint)(nil),                                   // 92: mesos.v1.AttributeConstraint
-	(*OfferConstraints)(nil),                                      // 93: mesos.v1.OfferConstraints
-	(*Event)(nil),                                                 // 94: mesos.v1.Event
-	(*Call)(nil),                                                  // 95: mesos.v1.Call
-	(*FrameworkInfo_Capability)(nil),                              // 96: mesos.v1.FrameworkInfo.Capability
-	nil,                                                           // 97: mesos.v1.FrameworkInfo.OfferFiltersEntry
-	(*DomainInfo_FaultDomain)(nil),                                // 98: mesos.v1.DomainInfo.FaultDomain
-	(*DomainInfo_FaultDomain_RegionInfo)(nil),                     // 99: mesos.v1.DomainInfo.FaultDomain.RegionInfo
-	(*DomainInfo_FaultDomain_ZoneInfo)(nil),                       // 100: mesos.v1.DomainInfo.FaultDomain.ZoneInfo
-	(*MasterInfo_Capability)(nil),                                 // 101: mesos.v1.MasterInfo.Capability
-	(*AgentInfo_Capability)(nil),                                  // 102: mesos.v1.AgentInfo.Capability
-	(*Value_Scalar)(nil),                                          // 103: mesos.v1.Value.Scalar
-	(*Value_Range)(nil),                                           // 104: mesos.v1.Value.Range
-	(*Value_Ranges)(nil),                                          // 105: mesos.v1.Value.Ranges
-	(*Value_Set)(nil),                                             // 106: mesos.v1.Value.Set
-	(*Value_Text)(nil),                                            // 107: mesos.v1.Value.Text
-	(*Resource_AllocationInfo)(nil),                               // 108: mesos.v1.Resource.AllocationInfo
-	(*Resource_ReservationInfo)(nil),                              // 109: mesos.v1.Resource.ReservationInfo
-	(*Resource_DiskInfo)(nil),                                     // 110: mesos.v1.Resource.DiskInfo
-	(*Resource_RevocableInfo)(nil),                                // 111: mesos.v1.Resource.RevocableInfo
-	(*Resource_SharedInfo)(nil),                                   // 112: mesos.v1.Resource.SharedInfo
-	(*Resource_DiskInfo_Persistence)(nil),                         // 113: mesos.v1.Resource.DiskInfo.Persistence
-	(*Resource_DiskInfo_Source)(nil),                              // 114: mesos.v1.Resource.DiskInfo.Source
-	(*Resource_DiskInfo_Source_Path)(nil),                         // 115: mesos.v1.Resource.DiskInfo.Source.Path
-	(*Resource_DiskInfo_Source_Mount)(nil),                        // 116: mesos.v1.Resource.DiskInfo.Source.Mount
-	(*OfferFilters_ResourceQuantities)(nil),                       // 117: mesos.v1.OfferFilters.ResourceQuantities
-	(*OfferFilters_MinAllocatableResources)(nil),                  // 118: mesos.v1.OfferFilters.MinAllocatableResources
-	nil,                                                // 119: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
-	(*Offer_Operation)(nil),                            // 120: mesos.v1.Offer.Operation
-	(*Offer_Operation_Launch)(nil),                     // 121: mesos.v1.Offer.Operation.Launch
-	(*Offer_Operation_LaunchGroup)(nil),                // 122: mesos.v1.Offer.Operation.LaunchGroup
-	(*Offer_Operation_Reserve)(nil),                    // 123: mesos.v1.Offer.Operation.Reserve
-	(*Offer_Operation_Unreserve)(nil),                  // 124: mesos.v1.Offer.Operation.Unreserve
-	(*Offer_Operation_Create)(nil),                     // 125: mesos.v1.Offer.Operation.Create
-	(*Offer_Operation_Destroy)(nil),                    // 126: mesos.v1.Offer.Operation.Destroy
-	(*Offer_Operation_GrowVolume)(nil),                 // 127: mesos.v1.Offer.Operation.GrowVolume
-	(*Offer_Operation_ShrinkVolume)(nil),               // 128: mesos.v1.Offer.Operation.ShrinkVolume
-	(*Offer_Operation_CreateDisk)(nil),                 // 129: mesos.v1.Offer.Operation.CreateDisk
-	(*Offer_Operation_DestroyDisk)(nil),                // 130: mesos.v1.Offer.Operation.DestroyDisk
-	nil,                                                // 131: mesos.v1.TaskInfo.LimitsEntry
-	nil,                                                // 132: mesos.v1.Task.LimitsEntry
-	(*CommandInfo_URI)(nil),                            // 133: mesos.v1.CommandInfo.URI
-	(*Environment_Variable)(nil),                       // 134: mesos.v1.Environment.Variable
-	(*Secret_Reference)(nil),                           // 135: mesos.v1.Secret.Reference
-	(*Secret_Value)(nil),                               // 136: mesos.v1.Secret.Value
-	(*HealthCheck_HTTPCheckInfo)(nil),                  // 137: mesos.v1.HealthCheck.HTTPCheckInfo
-	(*HealthCheck_TCPCheckInfo)(nil),                   // 138: mesos.v1.HealthCheck.TCPCheckInfo
-	(*CheckInfo_Command)(nil),                          // 139: mesos.v1.CheckInfo.Command
-	(*CheckInfo_Http)(nil),                             // 140: mesos.v1.CheckInfo.Http
-	(*CheckInfo_Tcp)(nil),                              // 141: mesos.v1.CheckInfo.Tcp
-	(*CheckStatusInfo_Command)(nil),                    // 142: mesos.v1.CheckStatusInfo.Command
-	(*CheckStatusInfo_Http)(nil),                       // 143: mesos.v1.CheckStatusInfo.Http
-	(*CheckStatusInfo_Tcp)(nil),                        // 144: mesos.v1.CheckStatusInfo.Tcp
-	(*Image_Appc)(nil),                                 // 145: mesos.v1.Image.Appc
-	(*Image_Docker)(nil),                               // 146: mesos.v1.Image.Docker
-	(*Volume_Source)(nil),                              // 147: mesos.v1.Volume.Source
-	(*Volume_Source_DockerVolume)(nil),                 // 148: mesos.v1.Volume.Source.DockerVolume
-	(*Volume_Source_HostPath)(nil),                     // 149: mesos.v1.Volume.Source.HostPath
-	(*Volume_Source_SandboxPath)(nil),                  // 150: mesos.v1.Volume.Source.SandboxPath
-	(*Volume_Source_CSIVolume)(nil),                    // 151: mesos.v1.Volume.Source.CSIVolume
-	(*Volume_Source_CSIVolume_VolumeCapability)(nil),   // 152: mesos.v1.Volume.Source.CSIVolume.VolumeCapability
-	(*Volume_Source_CSIVolume_StaticProvisioning)(nil), // 153: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning
-	(*Volume_Source_CSIVolume_VolumeCapability_BlockVolume)(nil), // 154: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.BlockVolume
-	(*Volume_Source_CSIVolume_VolumeCapability_MountVolume)(nil), // 155: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.MountVolume
-	(*Volume_Source_CSIVolume_VolumeCapability_AccessMode)(nil),  // 156: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.AccessMode
-	nil,                              // 157: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodeStageSecretsEntry
-	nil,                              // 158: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodePublishSecretsEntry
-	nil,                              // 159: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.VolumeContextEntry
-	(*NetworkInfo_IPAddress)(nil),    // 160: mesos.v1.NetworkInfo.IPAddress
-	(*NetworkInfo_PortMapping)(nil),  // 161: mesos.v1.NetworkInfo.PortMapping
-	(*RLimitInfo_RLimit)(nil),        // 162: mesos.v1.RLimitInfo.RLimit
-	(*TTYInfo_WindowSize)(nil),       // 163: mesos.v1.TTYInfo.WindowSize
-	(*ContainerInfo_DockerInfo)(nil), // 164: mesos.v1.ContainerInfo.DockerInfo
-	(*ContainerInfo_MesosInfo)(nil),  // 165: mesos.v1.ContainerInfo.MesosInfo
-	(*ContainerInfo_DockerInfo_PortMapping)(nil),         // 166: mesos.v1.ContainerInfo.DockerInfo.PortMapping
-	(*CgroupInfo_NetCls)(nil),                            // 167: mesos.v1.CgroupInfo.NetCls
-	(*AttributeConstraint_Selector)(nil),                 // 168: mesos.v1.AttributeConstraint.Selector
-	(*AttributeConstraint_Predicate)(nil),                // 169: mesos.v1.AttributeConstraint.Predicate
-	(*AttributeConstraint_Predicate_Exists)(nil),         // 170: mesos.v1.AttributeConstraint.Predicate.Exists
-	(*AttributeConstraint_Predicate_NotExists)(nil),      // 171: mesos.v1.AttributeConstraint.Predicate.NotExists
-	(*AttributeConstraint_Predicate_TextEquals)(nil),     // 172: mesos.v1.AttributeConstraint.Predicate.TextEquals
-	(*AttributeConstraint_Predicate_TextNotEquals)(nil),  // 173: mesos.v1.AttributeConstraint.Predicate.TextNotEquals
-	(*AttributeConstraint_Predicate_TextMatches)(nil),    // 174: mesos.v1.AttributeConstraint.Predicate.TextMatches
-	(*AttributeConstraint_Predicate_TextNotMatches)(nil), // 175: mesos.v1.AttributeConstraint.Predicate.TextNotMatches
-	(*OfferConstraints_RoleConstraints)(nil),             // 176: mesos.v1.OfferConstraints.RoleConstraints
-	nil,                                                  // 177: mesos.v1.OfferConstraints.RoleConstraintsEntry
-	(*OfferConstraints_RoleConstraints_Group)(nil),       // 178: mesos.v1.OfferConstraints.RoleConstraints.Group
-	(*Event_Subscribed)(nil),                             // 179: mesos.v1.Event.Subscribed
-	(*Event_Offers)(nil),                                 // 180: mesos.v1.Event.Offers
-	(*Event_InverseOffers)(nil),                          // 181: mesos.v1.Event.InverseOffers
-	(*Event_Rescind)(nil),                                // 182: mesos.v1.Event.Rescind
-	(*Event_RescindInverseOffer)(nil),                    // 183: mesos.v1.Event.RescindInverseOffer
-	(*Event_Update)(nil),                                 // 184: mesos.v1.Event.Update
-	(*Event_UpdateOperationStatus)(nil),                  // 185: mesos.v1.Event.UpdateOperationStatus
-	(*Event_Message)(nil),                                // 186: mesos.v1.Event.Message
-	(*Event_Failure)(nil),                                // 187: mesos.v1.Event.Failure
-	(*Event_Error)(nil),                                  // 188: mesos.v1.Event.Error
-	(*Call_Subscribe)(nil),                               // 189: mesos.v1.Call.Subscribe
-	(*Call_Accept)(nil),                                  // 190: mesos.v1.Call.Accept
-	(*Call_Decline)(nil),                                 // 191: mesos.v1.Call.Decline
-	(*Call_AcceptInverseOffers)(nil),                     // 192: mesos.v1.Call.AcceptInverseOffers
-	(*Call_DeclineInverseOffers)(nil),                    // 193: mesos.v1.Call.DeclineInverseOffers
-	(*Call_Revive)(nil),                                  // 194: mesos.v1.Call.Revive
-	(*Call_Kill)(nil),                                    // 195: mesos.v1.Call.Kill
-	(*Call_Shutdown)(nil),                                // 196: mesos.v1.Call.Shutdown
-	(*Call_Acknowledge)(nil),                             // 197: mesos.v1.Call.Acknowledge
-	(*Call_AcknowledgeOperationStatus)(nil),              // 198: mesos.v1.Call.AcknowledgeOperationStatus
-	(*Call_Reconcile)(nil),                               // 199: mesos.v1.Call.Reconcile
-	(*Call_ReconcileOperations)(nil),                     // 200: mesos.v1.Call.ReconcileOperations
-	(*Call_Message)(nil),                                 // 201: mesos.v1.Call.Message
-	(*Call_Request)(nil),                                 // 202: mesos.v1.Call.Request
-	(*Call_Suppress)(nil),                                // 203: mesos.v1.Call.Suppress
-	(*Call_UpdateFramework)(nil),                         // 204: mesos.v1.Call.UpdateFramework
-	(*Call_Reconcile_Task)(nil),                          // 205: mesos.v1.Call.Reconcile.Task
-	(*Call_ReconcileOperations_Operation)(nil),           // 206: mesos.v1.Call.ReconcileOperations.Operation
+	(DrainState)(0),                     // 2: mesos.v1.DrainState
+	(FrameworkInfo_Capability_Type)(0),  // 3: mesos.v1.FrameworkInfo.Capability.Type
+	(MasterInfo_Capability_Type)(0),     // 4: mesos.v1.MasterInfo.Capability.Type
+	(AgentInfo_Capability_Type)(0),      // 5: mesos.v1.AgentInfo.Capability.Type
+	(Value_Type)(0),                     // 6: mesos.v1.Value.Type
+	(Resource_ReservationInfo_Type)(0),  // 7: mesos.v1.Resource.ReservationInfo.Type
+	(Resource_DiskInfo_Source_Type)(0),  // 8: mesos.v1.Resource.DiskInfo.Source.Type
+	(Offer_Operation_Type)(0),           // 9: mesos.v1.Offer.Operation.Type
+	(ExecutorInfo_Type)(0),              // 10: mesos.v1.ExecutorInfo.Type
+	(Environment_Variable_Type)(0),      // 11: mesos.v1.Environment.Variable.Type
+	(Secret_Type)(0),                    // 12: mesos.v1.Secret.Type
+	(HealthCheck_Type)(0),               // 13: mesos.v1.HealthCheck.Type
+	(CheckInfo_Type)(0),                 // 14: mesos.v1.CheckInfo.Type
+	(Image_Type)(0),                     // 15: mesos.v1.Image.Type
+	(MountPropagation_Mode)(0),          // 16: mesos.v1.MountPropagation.Mode
+	(Volume_Mode)(0),                    // 17: mesos.v1.Volume.Mode
+	(Volume_Source_Type)(0),             // 18: mesos.v1.Volume.Source.Type
+	(Volume_Source_SandboxPath_Type)(0), // 19: mesos.v1.Volume.Source.SandboxPath.Type
+	(Volume_Source_CSIVolume_VolumeCapability_AccessMode_Mode)(0), // 20: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.AccessMode.Mode
+	(NetworkInfo_Protocol)(0),                                     // 21: mesos.v1.NetworkInfo.Protocol
+	(CapabilityInfo_Capability)(0),                                // 22: mesos.v1.CapabilityInfo.Capability
+	(LinuxInfo_IpcMode)(0),                                        // 23: mesos.v1.LinuxInfo.IpcMode
+	(RLimitInfo_RLimit_Type)(0),                                   // 24: mesos.v1.RLimitInfo.RLimit.Type
+	(ContainerInfo_Type)(0),                                       // 25: mesos.v1.ContainerInfo.Type
+	(ContainerInfo_DockerInfo_Network)(0),                         // 26: mesos.v1.ContainerInfo.DockerInfo.Network
+	(DiscoveryInfo_Visibility)(0),                                 // 27: mesos.v1.DiscoveryInfo.Visibility
+	(TaskStatus_Source)(0),                                        // 28: mesos.v1.TaskStatus.Source
+	(TaskStatus_Reason)(0),                                        // 29: mesos.v1.TaskStatus.Reason
+	(AttributeConstraint_Selector_PseudoattributeType)(0),         // 30: mesos.v1.AttributeConstraint.Selector.PseudoattributeType
+	(Event_Type)(0),                                               // 31: mesos.v1.Event.Type
+	(Call_Type)(0),                                                // 32: mesos.v1.Call.Type
+	(*FrameworkID)(nil),                                           // 33: mesos.v1.FrameworkID
+	(*OfferID)(nil),                                               // 34: mesos.v1.OfferID
+	(*AgentID)(nil),                                               // 35: mesos.v1.AgentID
+	(*TaskID)(nil),                                                // 36: mesos.v1.TaskID
+	(*ExecutorID)(nil),                                            // 37: mesos.v1.ExecutorID
+	(*ContainerID)(nil),                                           // 38: mesos.v1.ContainerID
+	(*ResourceProviderID)(nil),                                    // 39: mesos.v1.ResourceProviderID
+	(*OperationID)(nil),                                           // 40: mesos.v1.OperationID
+	(*TimeInfo)(nil),                                              // 41: mesos.v1.TimeInfo
+	(*DurationInfo)(nil),                                          // 42: mesos.v1.DurationInfo
+	(*Address)(nil),                                               // 43: mesos.v1.Address
+	(*URL)(nil),                                                   // 44: mesos.v1.URL
+	(*Unavailability)(nil),                                        // 45: mesos.v1.Unavailability
+	(*FrameworkInfo)(nil),                                         // 46: mesos.v1.FrameworkInfo
+	(*DomainInfo)(nil),                                            // 47: mesos.v1.DomainInfo
+	(*MasterInfo)(nil),                                            // 48: mesos.v1.MasterInfo
+	(*AgentInfo)(nil),                                             // 49: mesos.v1.AgentInfo
+	(*Value)(nil),                                                 // 50: mesos.v1.Value
+	(*Attribute)(nil),                                             // 51: mesos.v1.Attribute
+	(*Resource)(nil),                                              // 52: mesos.v1.Resource
+	(*OfferFilters)(nil),                                          // 53: mesos.v1.OfferFilters
+	(*Request)(nil),                                               // 54: mesos.v1.Request
+	(*Offer)(nil),                                                 // 55: mesos.v1.Offer
+	(*InverseOffer)(nil),                                          // 56: mesos.v1.InverseOffer
+	(*Filters)(nil),                                               // 57: mesos.v1.Filters
+	(*TaskInfo)(nil),                                              // 58: mesos.v1.TaskInfo
+	(*TaskGroupInfo)(nil),                                         // 59: mesos.v1.TaskGroupInfo
+	(*Task)(nil),                                                  // 60: mesos.v1.Task
+	(*CommandInfo)(nil),                                           // 61: mesos.v1.CommandInfo
+	(*ExecutorInfo)(nil),                                          // 62: mesos.v1.ExecutorInfo
+	(*KillPolicy)(nil),                                            // 63: mesos.v1.KillPolicy
+	(*Environment)(nil),                                           // 64: mesos.v1.Environment
+	(*Parameter)(nil),                                             // 65: mesos.v1.Parameter
+	(*Parameters)(nil),                                            // 66: mesos.v1.Parameters
+	(*Credential)(nil),                                            // 67: mesos.v1.Credential
+	(*Secret)(nil),                                                // 68: mesos.v1.Secret
+	(*HealthCheck)(nil),                                           // 69: mesos.v1.HealthCheck
+	(*CheckInfo)(nil),                                             // 70: mesos.v1.CheckInfo
+	(*CheckStatusInfo)(nil),                                       // 71: mesos.v1.CheckStatusInfo
+	(*Image)(nil),                                                 // 72: mesos.v1.Image
+	(*MountPropagation)(nil),                                      // 73: mesos.v1.MountPropagation
+	(*Volume)(nil),                                                // 74: mesos.v1.Volume
+	(*NetworkInfo)(nil),                                           // 75: mesos.v1.NetworkInfo
+	(*CapabilityInfo)(nil),                                        // 76: mesos.v1.CapabilityInfo
+	(*SeccompInfo)(nil),                                           // 77: mesos.v1.SeccompInfo
+	(*LinuxInfo)(nil),                                             // 78: mesos.v1.LinuxInfo
+	(*RLimitInfo)(nil),                                            // 79: mesos.v1.RLimitInfo
+	(*TTYInfo)(nil),                                               // 80: mesos.v1.TTYInfo
+	(*ContainerInfo)(nil),                                         // 81: mesos.v1.ContainerInfo
+	(*ContainerStatus)(nil),                                       // 82: mesos.v1.ContainerStatus
+	(*CgroupInfo)(nil),                                            // 83: mesos.v1.CgroupInfo
+	(*Labels)(nil),                                                // 84: mesos.v1.Labels
+	(*Label)(nil),                                                 // 85: mesos.v1.Label
+	(*Port)(nil),                                                  // 86: mesos.v1.Port
+	(*Ports)(nil),                                                 // 87: mesos.v1.Ports
+	(*DiscoveryInfo)(nil),                                         // 88: mesos.v1.DiscoveryInfo
+	(*TaskResourceLimitation)(nil),                                // 89: mesos.v1.TaskResourceLimitation
+	(*TaskStatus)(nil),                                            // 90: mesos.v1.TaskStatus
+	(*UUID)(nil),                                                  // 91: mesos.v1.UUID
+	(*OperationStatus)(nil),                                       // 92: mesos.v1.OperationStatus
+	(*AttributeConstraint)(nil),                                   // 93: mesos.v1.AttributeConstraint
+	(*OfferConstraints)(nil),                                      // 94: mesos.v1.OfferConstraints
+	(*Flag)(nil),                                                  // 95: mesos.v1.Flag
+	(*VersionInfo)(nil),                                           // 96: mesos.v1.VersionInfo
+	(*Metric)(nil),                                                // 97: mesos.v1.Metric
+	(*Role)(nil),                                                  // 98: mesos.v1.Role
+	(*WeightInfo)(nil),                                            // 99: mesos.v1.WeightInfo
+	(*DrainConfig)(nil),                                           // 100: mesos.v1.DrainConfig
+	(*DrainInfo)(nil),                                             // 101: mesos.v1.DrainInfo
+	(*Event)(nil),                                                 // 102: mesos.v1.Event
+	(*Call)(nil),                                                  // 103: mesos.v1.Call
+	(*FrameworkInfo_Capability)(nil),                              // 104: mesos.v1.FrameworkInfo.Capability
+	nil,                                                           // 105: mesos.v1.FrameworkInfo.OfferFiltersEntry
+	(*DomainInfo_FaultDomain)(nil),                                // 106: mesos.v1.DomainInfo.FaultDomain
+	(*DomainInfo_FaultDomain_RegionInfo)(nil),                     // 107: mesos.v1.DomainInfo.FaultDomain.RegionInfo
+	(*DomainInfo_FaultDomain_ZoneInfo)(nil),                       // 108: mesos.v1.DomainInfo.FaultDomain.ZoneInfo
+	(*MasterInfo_Capability)(nil),                                 // 109: mesos.v1.MasterInfo.Capability
+	(*AgentInfo_Capability)(nil),                                  // 110: mesos.v1.AgentInfo.Capability
+	(*Value_Scalar)(nil),                                          // 111: mesos.v1.Value.Scalar
+	(*Value_Range)(nil),                                           // 112: mesos.v1.Value.Range
+	(*Value_Ranges)(nil),                                          // 113: mesos.v1.Value.Ranges
+	(*Value_Set)(nil),                                             // 114: mesos.v1.Value.Set
+	(*Value_Text)(nil),                                            // 115: mesos.v1.Value.Text
+	(*Resource_AllocationInfo)(nil),                               // 116: mesos.v1.Resource.AllocationInfo
+	(*Resource_ReservationInfo)(nil),                              // 117: mesos.v1.Resource.ReservationInfo
+	(*Resource_DiskInfo)(nil),                                     // 118: mesos.v1.Resource.DiskInfo
+	(*Resource_RevocableInfo)(nil),                                // 119: mesos.v1.Resource.RevocableInfo
+	(*Resource_SharedInfo)(nil),                                   // 120: mesos.v1.Resource.SharedInfo
+	(*Resource_DiskInfo_Persistence)(nil),                         // 121: mesos.v1.Resource.DiskInfo.Persistence
+	(*Resource_DiskInfo_Source)(nil),                              // 122: mesos.v1.Resource.DiskInfo.Source
+	(*Resource_DiskInfo_Source_Path)(nil),                         // 123: mesos.v1.Resource.DiskInfo.Source.Path
+	(*Resource_DiskInfo_Source_Mount)(nil),                        // 124: mesos.v1.Resource.DiskInfo.Source.Mount
+	(*OfferFilters_ResourceQuantities)(nil),                       // 125: mesos.v1.OfferFilters.ResourceQuantities
+	(*OfferFilters_MinAllocatableResources)(nil),                  // 126: mesos.v1.OfferFilters.MinAllocatableResources
+	nil,                                                // 127: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
+	(*Offer_Operation)(nil),                            // 128: mesos.v1.Offer.Operation
+	(*Offer_Operation_Launch)(nil),                     // 129: mesos.v1.Offer.Operation.Launch
+	(*Offer_Operation_LaunchGroup)(nil),                // 130: mesos.v1.Offer.Operation.LaunchGroup
+	(*Offer_Operation_Reserve)(nil),                    // 131: mesos.v1.Offer.Operation.Reserve
+	(*Offer_Operation_Unreserve)(nil),                  // 132: mesos.v1.Offer.Operation.Unreserve
+	(*Offer_Operation_Create)(nil),                     // 133: mesos.v1.Offer.Operation.Create
+	(*Offer_Operation_Destroy)(nil),                    // 134: mesos.v1.Offer.Operation.Destroy
+	(*Offer_Operation_GrowVolume)(nil),                 // 135: mesos.v1.Offer.Operation.GrowVolume
+	(*Offer_Operation_ShrinkVolume)(nil),               // 136: mesos.v1.Offer.Operation.ShrinkVolume
+	(*Offer_Operation_CreateDisk)(nil),                 // 137: mesos.v1.Offer.Operation.CreateDisk
+	(*Offer_Operation_DestroyDisk)(nil),                // 138: mesos.v1.Offer.Operation.DestroyDisk
+	nil,                                                // 139: mesos.v1.TaskInfo.LimitsEntry
+	nil,                                                // 140: mesos.v1.Task.LimitsEntry
+	(*CommandInfo_URI)(nil),                            // 141: mesos.v1.CommandInfo.URI
+	(*Environment_Variable)(nil),                       // 142: mesos.v1.Environment.Variable
+	(*Secret_Reference)(nil),                           // 143: mesos.v1.Secret.Reference
+	(*Secret_Value)(nil),                               // 144: mesos.v1.Secret.Value
+	(*HealthCheck_HTTPCheckInfo)(nil),                  // 145: mesos.v1.HealthCheck.HTTPCheckInfo
+	(*HealthCheck_TCPCheckInfo)(nil),                   // 146: mesos.v1.HealthCheck.TCPCheckInfo
+	(*CheckInfo_Command)(nil),                          // 147: mesos.v1.CheckInfo.Command
+	(*CheckInfo_Http)(nil),                             // 148: mesos.v1.CheckInfo.Http
+	(*CheckInfo_Tcp)(nil),                              // 149: mesos.v1.CheckInfo.Tcp
+	(*CheckStatusInfo_Command)(nil),                    // 150: mesos.v1.CheckStatusInfo.Command
+	(*CheckStatusInfo_Http)(nil),                       // 151: mesos.v1.CheckStatusInfo.Http
+	(*CheckStatusInfo_Tcp)(nil),                        // 152: mesos.v1.CheckStatusInfo.Tcp
+	(*Image_Appc)(nil),                                 // 153: mesos.v1.Image.Appc
+	(*Image_Docker)(nil),                               // 154: mesos.v1.Image.Docker
+	(*Volume_Source)(nil),                              // 155: mesos.v1.Volume.Source
+	(*Volume_Source_DockerVolume)(nil),                 // 156: mesos.v1.Volume.Source.DockerVolume
+	(*Volume_Source_HostPath)(nil),                     // 157: mesos.v1.Volume.Source.HostPath
+	(*Volume_Source_SandboxPath)(nil),                  // 158: mesos.v1.Volume.Source.SandboxPath
+	(*Volume_Source_CSIVolume)(nil),                    // 159: mesos.v1.Volume.Source.CSIVolume
+	(*Volume_Source_CSIVolume_VolumeCapability)(nil),   // 160: mesos.v1.Volume.Source.CSIVolume.VolumeCapability
+	(*Volume_Source_CSIVolume_StaticProvisioning)(nil), // 161: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning
+	(*Volume_Source_CSIVolume_VolumeCapability_BlockVolume)(nil), // 162: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.BlockVolume
+	(*Volume_Source_CSIVolume_VolumeCapability_MountVolume)(nil), // 163: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.MountVolume
+	(*Volume_Source_CSIVolume_VolumeCapability_AccessMode)(nil),  // 164: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.AccessMode
+	nil,                              // 165: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodeStageSecretsEntry
+	nil,                              // 166: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodePublishSecretsEntry
+	nil,                              // 167: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.VolumeContextEntry
+	(*NetworkInfo_IPAddress)(nil),    // 168: mesos.v1.NetworkInfo.IPAddress
+	(*NetworkInfo_PortMapping)(nil),  // 169: mesos.v1.NetworkInfo.PortMapping
+	(*RLimitInfo_RLimit)(nil),        // 170: mesos.v1.RLimitInfo.RLimit
+	(*TTYInfo_WindowSize)(nil),       // 171: mesos.v1.TTYInfo.WindowSize
+	(*ContainerInfo_DockerInfo)(nil), // 172: mesos.v1.ContainerInfo.DockerInfo
+	(*ContainerInfo_MesosInfo)(nil),  // 173: mesos.v1.ContainerInfo.MesosInfo
+	(*ContainerInfo_DockerInfo_PortMapping)(nil),         // 174: mesos.v1.ContainerInfo.DockerInfo.PortMapping
+	(*CgroupInfo_NetCls)(nil),                            // 175: mesos.v1.CgroupInfo.NetCls
+	(*AttributeConstraint_Selector)(nil),                 // 176: mesos.v1.AttributeConstraint.Selector
+	(*AttributeConstraint_Predicate)(nil),                // 177: mesos.v1.AttributeConstraint.Predicate
+	(*AttributeConstraint_Predicate_Exists)(nil),         // 178: mesos.v1.AttributeConstraint.Predicate.Exists
+	(*AttributeConstraint_Predicate_NotExists)(nil),      // 179: mesos.v1.AttributeConstraint.Predicate.NotExists
+	(*AttributeConstraint_Predicate_TextEquals)(nil),     // 180: mesos.v1.AttributeConstraint.Predicate.TextEquals
+	(*AttributeConstraint_Predicate_TextNotEquals)(nil),  // 181: mesos.v1.AttributeConstraint.Predicate.TextNotEquals
+	(*AttributeConstraint_Predicate_TextMatches)(nil),    // 182: mesos.v1.AttributeConstraint.Predicate.TextMatches
+	(*AttributeConstraint_Predicate_TextNotMatches)(nil), // 183: mesos.v1.AttributeConstraint.Predicate.TextNotMatches
+	(*OfferConstraints_RoleConstraints)(nil),             // 184: mesos.v1.OfferConstraints.RoleConstraints
+	nil,                                                  // 185: mesos.v1.OfferConstraints.RoleConstraintsEntry
+	(*OfferConstraints_RoleConstraints_Group)(nil),       // 186: mesos.v1.OfferConstraints.RoleConstraints.Group
+	(*Event_Subscribed)(nil),                             // 187: mesos.v1.Event.Subscribed
+	(*Event_Offers)(nil),                                 // 188: mesos.v1.Event.Offers
+	(*Event_InverseOffers)(nil),                          // 189: mesos.v1.Event.InverseOffers
+	(*Event_Rescind)(nil),                                // 190: mesos.v1.Event.Rescind
+	(*Event_RescindInverseOffer)(nil),                    // 191: mesos.v1.Event.RescindInverseOffer
+	(*Event_Update)(nil),                                 // 192: mesos.v1.Event.Update
+	(*Event_UpdateOperationStatus)(nil),                  // 193: mesos.v1.Event.UpdateOperationStatus
+	(*Event_Message)(nil),                                // 194: mesos.v1.Event.Message
+	(*Event_Failure)(nil),                                // 195: mesos.v1.Event.Failure
+	(*Event_Error)(nil),                                  // 196: mesos.v1.Event.Error
+	(*Call_Subscribe)(nil),                               // 197: mesos.v1.Call.Subscribe
+	(*Call_Accept)(nil),                                  // 198: mesos.v1.Call.Accept
+	(*Call_Decline)(nil),                                 // 199: mesos.v1.Call.Decline
+	(*Call_AcceptInverseOffers)(nil),                     // 200: mesos.v1.Call.AcceptInverseOffers
+	(*Call_DeclineInverseOffers)(nil),                    // 201: mesos.v1.Call.DeclineInverseOffers
+	(*Call_Revive)(nil),                                  // 202: mesos.v1.Call.Revive
+	(*Call_Kill)(nil),                                    // 203: mesos.v1.Call.Kill
+	(*Call_Shutdown)(nil),                                // 204: mesos.v1.Call.Shutdown
+	(*Call_Acknowledge)(nil),                             // 205: mesos.v1.Call.Acknowledge
+	(*Call_AcknowledgeOperationStatus)(nil),              // 206: mesos.v1.Call.AcknowledgeOperationStatus
+	(*Call_Reconcile)(nil),                               // 207: mesos.v1.Call.Reconcile
+	(*Call_ReconcileOperations)(nil),                     // 208: mesos.v1.Call.ReconcileOperations
+	(*Call_Message)(nil),                                 // 209: mesos.v1.Call.Message
+	(*Call_Request)(nil),                                 // 210: mesos.v1.Call.Request
+	(*Call_Suppress)(nil),                                // 211: mesos.v1.Call.Suppress
+	(*Call_UpdateFramework)(nil),                         // 212: mesos.v1.Call.UpdateFramework
+	(*Call_Reconcile_Task)(nil),                          // 213: mesos.v1.Call.Reconcile.Task
+	(*Call_ReconcileOperations_Operation)(nil),           // 214: mesos.v1.Call.ReconcileOperations.Operation
 }
 var file_mesos_proto_depIdxs = []int32{
-	37,  // 0: mesos.v1.ContainerID.parent:type_name -> mesos.v1.ContainerID
-	42,  // 1: mesos.v1.URL.address:type_name -> mesos.v1.Address
-	64,  // 2: mesos.v1.URL.query:type_name -> mesos.v1.Parameter
-	40,  // 3: mesos.v1.Unavailability.start:type_name -> mesos.v1.TimeInfo
-	41,  // 4: mesos.v1.Unavailability.duration:type_name -> mesos.v1.DurationInfo
-	32,  // 5: mesos.v1.FrameworkInfo.id:type_name -> mesos.v1.FrameworkID
-	96,  // 6: mesos.v1.FrameworkInfo.capabilities:type_name -> mesos.v1.FrameworkInfo.Capability
-	83,  // 7: mesos.v1.FrameworkInfo.labels:type_name -> mesos.v1.Labels
-	97,  // 8: mesos.v1.FrameworkInfo.offer_filters:type_name -> mesos.v1.FrameworkInfo.OfferFiltersEntry
-	98,  // 9: mesos.v1.DomainInfo.fault_domain:type_name -> mesos.v1.DomainInfo.FaultDomain
-	42,  // 10: mesos.v1.MasterInfo.address:type_name -> mesos.v1.Address
-	46,  // 11: mesos.v1.MasterInfo.domain:type_name -> mesos.v1.DomainInfo
-	101, // 12: mesos.v1.MasterInfo.capabilities:type_name -> mesos.v1.MasterInfo.Capability
-	51,  // 13: mesos.v1.AgentInfo.resources:type_name -> mesos.v1.Resource
-	50,  // 14: mesos.v1.AgentInfo.attributes:type_name -> mesos.v1.Attribute
-	34,  // 15: mesos.v1.AgentInfo.id:type_name -> mesos.v1.AgentID
-	46,  // 16: mesos.v1.AgentInfo.domain:type_name -> mesos.v1.DomainInfo
-	5,   // 17: mesos.v1.Value.type:type_name -> mesos.v1.Value.Type
-	103, // 18: mesos.v1.Value.scalar:type_name -> mesos.v1.Value.Scalar
-	105, // 19: mesos.v1.Value.ranges:type_name -> mesos.v1.Value.Ranges
-	106, // 20: mesos.v1.Value.set:type_name -> mesos.v1.Value.Set
-	107, // 21: mesos.v1.Value.text:type_name -> mesos.v1.Value.Text
-	5,   // 22: mesos.v1.Attribute.type:type_name -> mesos.v1.Value.Type
-	103, // 23: mesos.v1.Attribute.scalar:type_name -> mesos.v1.Value.Scalar
-	105, // 24: mesos.v1.Attribute.ranges:type_name -> mesos.v1.Value.Ranges
-	106, // 25: mesos.v1.Attribute.set:type_name -> mesos.v1.Value.Set
-	107, // 26: mesos.v1.Attribute.text:type_name -> mesos.v1.Value.Text
-	38,  // 27: mesos.v1.Resource.provider_id:type_name -> mesos.v1.ResourceProviderID
-	5,   // 28: mesos.v1.Resource.type:type_name -> mesos.v1.Value.Type
-	103, // 29: mesos.v1.Resource.scalar:type_name -> mesos.v1.Value.Scalar
-	105, // 30: mesos.v1.Resource.ranges:type_name -> mesos.v1.Value.Ranges
-	106, // 31: mesos.v1.Resource.set:type_name -> mesos.v1.Value.Set
-	108, // 32: mesos.v1.Resource.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
-	109, // 33: mesos.v1.Resource.reservation:type_name -> mesos.v1.Resource.ReservationInfo
-	109, // 34: mesos.v1.Resource.reservations:type_name -> mesos.v1.Resource.ReservationInfo
-	110, // 35: mesos.v1.Resource.disk:type_name -> mesos.v1.Resource.DiskInfo
-	111, // 36: mesos.v1.Resource.revocable:type_name -> mesos.v1.Resource.RevocableInfo
-	112, // 37: mesos.v1.Resource.shared:type_name -> mesos.v1.Resource.SharedInfo
-	118, // 38: mesos.v1.OfferFilters.min_allocatable_resources:type_name -> mesos.v1.OfferFilters.MinAllocatableResources
-	34,  // 39: mesos.v1.Request.agent_id:type_name -> mesos.v1.AgentID
-	51,  // 40: mesos.v1.Request.resources:type_name -> mesos.v1.Resource
-	33,  // 41: mesos.v1.Offer.id:type_name -> mesos.v1.OfferID
-	32,  // 42: mesos.v1.Offer.framework_id:type_name -> mesos.v1.FrameworkID
-	34,  // 43: mesos.v1.Offer.agent_id:type_name -> mesos.v1.AgentID
-	43,  // 44: mesos.v1.Offer.url:type_name -> mesos.v1.URL
-	46,  // 45: mesos.v1.Offer.domain:type_name -> mesos.v1.DomainInfo
-	51,  // 46: mesos.v1.Offer.resources:type_name -> mesos.v1.Resource
-	50,  // 47: mesos.v1.Offer.attributes:type_name -> mesos.v1.Attribute
-	36,  // 48: mesos.v1.Offer.executor_ids:type_name -> mesos.v1.ExecutorID
-	44,  // 49: mesos.v1.Offer.unavailability:type_name -> mesos.v1.Unavailability
-	108, // 50: mesos.v1.Offer.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
-	33,  // 51: mesos.v1.InverseOffer.id:type_name -> mesos.v1.OfferID
-	43,  // 52: mesos.v1.InverseOffer.url:type_name -> mesos.v1.URL
-	32,  // 53: mesos.v1.InverseOffer.framework_id:type_name -> mesos.v1.FrameworkID
-	34,  // 54: mesos.v1.InverseOffer.agent_id:type_name -> mesos.v1.AgentID
-	44,  // 55: mesos.v1.InverseOffer.unavailability:type_name -> mesos.v1.Unavailability
-	51,  // 56: mesos.v1.InverseOffer.resources:type_name -> mesos.v1.Resource
-	35,  // 57: mesos.v1.TaskInfo.task_id:type_name -> mesos.v1.TaskID
-	34,  // 58: mesos.v1.TaskInfo.agent_id:type_name -> mesos.v1.AgentID
-	51,  // 59: mesos.v1.TaskInfo.resources:type_name -> mesos.v1.Resource
-	61,  // 60: mesos.v1.TaskInfo.executor:type_name -> mesos.v1.ExecutorInfo
-	60,  // 61: mesos.v1.TaskInfo.command:type_name -> mesos.v1.CommandInfo
-	80,  // 62: mesos.v1.TaskInfo.container:type_name -> mesos.v1.ContainerInfo
-	68,  // 63: mesos.v1.TaskInfo.health_check:type_name -> mesos.v1.HealthCheck
-	69,  // 64: mesos.v1.TaskInfo.check:type_name -> mesos.v1.CheckInfo
-	62,  // 65: mesos.v1.TaskInfo.kill_policy:type_name -> mesos.v1.KillPolicy
-	83,  // 66: mesos.v1.TaskInfo.labels:type_name -> mesos.v1.Labels
-	87,  // 67: mesos.v1.TaskInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
-	41,  // 68: mesos.v1.TaskInfo.max_completion_time:type_name -> mesos.v1.DurationInfo
-	131, // 69: mesos.v1.TaskInfo.limits:type_name -> mesos.v1.TaskInfo.LimitsEntry
-	57,  // 70: mesos.v1.TaskGroupInfo.tasks:type_name -> mesos.v1.TaskInfo
-	35,  // 71: mesos.v1.Task.task_id:type_name -> mesos.v1.TaskID
-	32,  // 72: mesos.v1.Task.framework_id:type_name -> mesos.v1.FrameworkID
-	36,  // 73: mesos.v1.Task.executor_id:type_name -> mesos.v1.ExecutorID
-	34,  // 74: mesos.v1.Task.agent_id:type_name -> mesos.v1.AgentID
+	38,  // 0: mesos.v1.ContainerID.parent:type_name -> mesos.v1.ContainerID
+	43,  // 1: mesos.v1.URL.address:type_name -> mesos.v1.Address
+	65,  // 2: mesos.v1.URL.query:type_name -> mesos.v1.Parameter
+	41,  // 3: mesos.v1.Unavailability.start:type_name -> mesos.v1.TimeInfo
+	42,  // 4: mesos.v1.Unavailability.duration:type_name -> mesos.v1.DurationInfo
+	33,  // 5: mesos.v1.FrameworkInfo.id:type_name -> mesos.v1.FrameworkID
+	104, // 6: mesos.v1.FrameworkInfo.capabilities:type_name -> mesos.v1.FrameworkInfo.Capability
+	84,  // 7: mesos.v1.FrameworkInfo.labels:type_name -> mesos.v1.Labels
+	105, // 8: mesos.v1.FrameworkInfo.offer_filters:type_name -> mesos.v1.FrameworkInfo.OfferFiltersEntry
+	106, // 9: mesos.v1.DomainInfo.fault_domain:type_name -> mesos.v1.DomainInfo.FaultDomain
+	43,  // 10: mesos.v1.MasterInfo.address:type_name -> mesos.v1.Address
+	47,  // 11: mesos.v1.MasterInfo.domain:type_name -> mesos.v1.DomainInfo
+	109, // 12: mesos.v1.MasterInfo.capabilities:type_name -> mesos.v1.MasterInfo.Capability
+	52,  // 13: mesos.v1.AgentInfo.resources:type_name -> mesos.v1.Resource
+	51,  // 14: mesos.v1.AgentInfo.attributes:type_name -> mesos.v1.Attribute
+	35,  // 15: mesos.v1.AgentInfo.id:type_name -> mesos.v1.AgentID
+	47,  // 16: mesos.v1.AgentInfo.domain:type_name -> mesos.v1.DomainInfo
+	6,   // 17: mesos.v1.Value.type:type_name -> mesos.v1.Value.Type
+	111, // 18: mesos.v1.Value.scalar:type_name -> mesos.v1.Value.Scalar
+	113, // 19: mesos.v1.Value.ranges:type_name -> mesos.v1.Value.Ranges
+	114, // 20: mesos.v1.Value.set:type_name -> mesos.v1.Value.Set
+	115, // 21: mesos.v1.Value.text:type_name -> mesos.v1.Value.Text
+	6,   // 22: mesos.v1.Attribute.type:type_name -> mesos.v1.Value.Type
+	111, // 23: mesos.v1.Attribute.scalar:type_name -> mesos.v1.Value.Scalar
+	113, // 24: mesos.v1.Attribute.ranges:type_name -> mesos.v1.Value.Ranges
+	114, // 25: mesos.v1.Attribute.set:type_name -> mesos.v1.Value.Set
+	115, // 26: mesos.v1.Attribute.text:type_name -> mesos.v1.Value.Text
+	39,  // 27: mesos.v1.Resource.provider_id:type_name -> mesos.v1.ResourceProviderID
+	6,   // 28: mesos.v1.Resource.type:type_name -> mesos.v1.Value.Type
+	111, // 29: mesos.v1.Resource.scalar:type_name -> mesos.v1.Value.Scalar
+	113, // 30: mesos.v1.Resource.ranges:type_name -> mesos.v1.Value.Ranges
+	114, // 31: mesos.v1.Resource.set:type_name -> mesos.v1.Value.Set
+	116, // 32: mesos.v1.Resource.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
+	117, // 33: mesos.v1.Resource.reservation:type_name -> mesos.v1.Resource.ReservationInfo
+	117, // 34: mesos.v1.Resource.reservations:type_name -> mesos.v1.Resource.ReservationInfo
+	118, // 35: mesos.v1.Resource.disk:type_name -> mesos.v1.Resource.DiskInfo
+	119, // 36: mesos.v1.Resource.revocable:type_name -> mesos.v1.Resource.RevocableInfo
+	120, // 37: mesos.v1.Resource.shared:type_name -> mesos.v1.Resource.SharedInfo
+	126, // 38: mesos.v1.OfferFilters.min_allocatable_resources:type_name -> mesos.v1.OfferFilters.MinAllocatableResources
+	35,  // 39: mesos.v1.Request.agent_id:type_name -> mesos.v1.AgentID
+	52,  // 40: mesos.v1.Request.resources:type_name -> mesos.v1.Resource
+	34,  // 41: mesos.v1.Offer.id:type_name -> mesos.v1.OfferID
+	33,  // 42: mesos.v1.Offer.framework_id:type_name -> mesos.v1.FrameworkID
+	35,  // 43: mesos.v1.Offer.agent_id:type_name -> mesos.v1.AgentID
+	44,  // 44: mesos.v1.Offer.url:type_name -> mesos.v1.URL
+	47,  // 45: mesos.v1.Offer.domain:type_name -> mesos.v1.DomainInfo
+	52,  // 46: mesos.v1.Offer.resources:type_name -> mesos.v1.Resource
+	51,  // 47: mesos.v1.Offer.attributes:type_name -> mesos.v1.Attribute
+	37,  // 48: mesos.v1.Offer.executor_ids:type_name -> mesos.v1.ExecutorID
+	45,  // 49: mesos.v1.Offer.unavailability:type_name -> mesos.v1.Unavailability
+	116, // 50: mesos.v1.Offer.allocation_info:type_name -> mesos.v1.Resource.AllocationInfo
+	34,  // 51: mesos.v1.InverseOffer.id:type_name -> mesos.v1.OfferID
+	44,  // 52: mesos.v1.InverseOffer.url:type_name -> mesos.v1.URL
+	33,  // 53: mesos.v1.InverseOffer.framework_id:type_name -> mesos.v1.FrameworkID
+	35,  // 54: mesos.v1.InverseOffer.agent_id:type_name -> mesos.v1.AgentID
+	45,  // 55: mesos.v1.InverseOffer.unavailability:type_name -> mesos.v1.Unavailability
+	52,  // 56: mesos.v1.InverseOffer.resources:type_name -> mesos.v1.Resource
+	36,  // 57: mesos.v1.TaskInfo.task_id:type_name -> mesos.v1.TaskID
+	35,  // 58: mesos.v1.TaskInfo.agent_id:type_name -> mesos.v1.AgentID
+	52,  // 59: mesos.v1.TaskInfo.resources:type_name -> mesos.v1.Resource
+	62,  // 60: mesos.v1.TaskInfo.executor:type_name -> mesos.v1.ExecutorInfo
+	61,  // 61: mesos.v1.TaskInfo.command:type_name -> mesos.v1.CommandInfo
+	81,  // 62: mesos.v1.TaskInfo.container:type_name -> mesos.v1.ContainerInfo
+	69,  // 63: mesos.v1.TaskInfo.health_check:type_name -> mesos.v1.HealthCheck
+	70,  // 64: mesos.v1.TaskInfo.check:type_name -> mesos.v1.CheckInfo
+	63,  // 65: mesos.v1.TaskInfo.kill_policy:type_name -> mesos.v1.KillPolicy
+	84,  // 66: mesos.v1.TaskInfo.labels:type_name -> mesos.v1.Labels
+	88,  // 67: mesos.v1.TaskInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
+	42,  // 68: mesos.v1.TaskInfo.max_completion_time:type_name -> mesos.v1.DurationInfo
+	139, // 69: mesos.v1.TaskInfo.limits:type_name -> mesos.v1.TaskInfo.LimitsEntry
+	58,  // 70: mesos.v1.TaskGroupInfo.tasks:type_name -> mesos.v1.TaskInfo
+	36,  // 71: mesos.v1.Task.task_id:type_name -> mesos.v1.TaskID
+	33,  // 72: mesos.v1.Task.framework_id:type_name -> mesos.v1.FrameworkID
+	37,  // 73: mesos.v1.Task.executor_id:type_name -> mesos.v1.ExecutorID
+	35,  // 74: mesos.v1.Task.agent_id:type_name -> mesos.v1.AgentID
 	0,   // 75: mesos.v1.Task.state:type_name -> mesos.v1.TaskState
-	51,  // 76: mesos.v1.Task.resources:type_name -> mesos.v1.Resource
-	89,  // 77: mesos.v1.Task.statuses:type_name -> mesos.v1.TaskStatus
+	52,  // 76: mesos.v1.Task.resources:type_name -> mesos.v1.Resource
+	90,  // 77: mesos.v1.Task.statuses:type_name -> mesos.v1.TaskStatus
 	0,   // 78: mesos.v1.Task.status_update_state:type_name -> mesos.v1.TaskState
-	83,  // 79: mesos.v1.Task.labels:type_name -> mesos.v1.Labels
-	87,  // 80: mesos.v1.Task.discovery:type_name -> mesos.v1.DiscoveryInfo
-	80,  // 81: mesos.v1.Task.container:type_name -> mesos.v1.ContainerInfo
-	68,  // 82: mesos.v1.Task.health_check:type_name -> mesos.v1.HealthCheck
-	62,  // 83: mesos.v1.Task.kill_policy:type_name -> mesos.v1.KillPolicy
-	132, // 84: mesos.v1.Task.limits:type_name -> mesos.v1.Task.LimitsEntry
-	133, // 85: mesos.v1.CommandInfo.uris:type_name -> mesos.v1.CommandInfo.URI
-	63,  // 86: mesos.v1.CommandInfo.environment:type_name -> mesos.v1.Environment
-	9,   // 87: mesos.v1.ExecutorInfo.type:type_name -> mesos.v1.ExecutorInfo.Type
-	36,  // 88: mesos.v1.ExecutorInfo.executor_id:type_name -> mesos.v1.ExecutorID
-	32,  // 89: mesos.v1.ExecutorInfo.framework_id:type_name -> mesos.v1.FrameworkID
-	60,  // 90: mesos.v1.ExecutorInfo.command:type_name -> mesos.v1.CommandInfo
-	80,  // 91: mesos.v1.ExecutorInfo.container:type_name -> mesos.v1.ContainerInfo
-	51,  // 92: mesos.v1.ExecutorInfo.resources:type_name -> mesos.v1.Resource
-	87,  // 93: mesos.v1.ExecutorInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
-	41,  // 94: mesos.v1.ExecutorInfo.shutdown_grace_period:type_name -> mesos.v1.DurationInfo
-	83,  // 95: mesos.v1.ExecutorInfo.labels:type_name -> mesos.v1.Labels
-	41,  // 96: mesos.v1.KillPolicy.grace_period:type_name -> mesos.v1.DurationInfo
-	134, // 97: mesos.v1.Environment.variables:type_name -> mesos.v1.Environment.Variable
-	64,  // 98: mesos.v1.Parameters.parameter:type_name -> mesos.v1.Parameter
-	11,  // 99: mesos.v1.Secret.type:type_name -> mesos.v1.Secret.Type
-	135, // 100: mesos.v1.Secret.reference:type_name -> mesos.v1.Secret.Reference
-	136, // 101: mesos.v1.Secret.value:type_name -> mesos.v1.Secret.Value
-	12,  // 102: mesos.v1.HealthCheck.type:type_name -> mesos.v1.HealthCheck.Type
-	60,  // 103: mesos.v1.HealthCheck.command:type_name -> mesos.v1.CommandInfo
-	137, // 104: mesos.v1.HealthCheck.http:type_name -> mesos.v1.HealthCheck.HTTPCheckInfo
-	138, // 105: mesos.v1.HealthCheck.tcp:type_name -> mesos.v1.HealthCheck.TCPCheckInfo
-	13,  // 106: mesos.v1.CheckInfo.type:type_name -> mesos.v1.CheckInfo.Type
-	139, // 107: mesos.v1.CheckInfo.command:type_name -> mesos.v1.CheckInfo.Command
-	140, // 108: mesos.v1.CheckInfo.http:type_name -> mesos.v1.CheckInfo.Http
-	141, // 109: mesos.v1.CheckInfo.tcp:type_name -> mesos.v1.CheckInfo.Tcp
-	13,  // 110: mesos.v1.CheckStatusInfo.type:type_name -> mesos.v1.CheckInfo.Type
-	142, // 111: mesos.v1.CheckStatusInfo.command:type_name -> mesos.v1.CheckStatusInfo.Command
-	143, // 112: mesos.v1.CheckStatusInfo.http:type_name -> mesos.v1.CheckStatusInfo.Http
-	144, // 113: mesos.v1.CheckStatusInfo.tcp:type_name -> mesos.v1.CheckStatusInfo.Tcp
-	14,  // 114: mesos.v1.Image.type:type_name -> mesos.v1.Image.Type
-	145, // 115: mesos.v1.Image.appc:type_name -> mesos.v1.Image.Appc
-	146, // 116: mesos.v1.Image.docker:type_name -> mesos.v1.Image.Docker
-	15,  // 117: mesos.v1.MountPropagation.mode:type_name -> mesos.v1.MountPropagation.Mode
-	16,  // 118: mesos.v1.Volume.mode:type_name -> mesos.v1.Volume.Mode
-	71,  // 119: mesos.v1.Volume.image:type_name -> mesos.v1.Image
-	147, // 120: mesos.v1.Volume.source:type_name -> mesos.v1.Volume.Source
-	160, // 121: mesos.v1.NetworkInfo.ip_addresses:type_name -> mesos.v1.NetworkInfo.IPAddress
-	83,  // 122: mesos.v1.NetworkInfo.labels:type_name -> mesos.v1.Labels
-	161, // 123: mesos.v1.NetworkInfo.port_mappings:type_name -> mesos.v1.NetworkInfo.PortMapping
-	21,  // 124: mesos.v1.CapabilityInfo.capabilities:type_name -> mesos.v1.CapabilityInfo.Capability
-	75,  // 125: mesos.v1.LinuxInfo.capability_info:type_name -> mesos.v1.CapabilityInfo
-	75,  // 126: mesos.v1.LinuxInfo.bounding_capabilities:type_name -> mesos.v1.CapabilityInfo
-	75,  // 127: mesos.v1.LinuxInfo.effective_capabilities:type_name -> mesos.v1.CapabilityInfo
-	76,  // 128: mesos.v1.LinuxInfo.seccomp:type_name -> mesos.v1.SeccompInfo
-	22,  // 129: mesos.v1.LinuxInfo.ipc_mode:type_name -> mesos.v1.LinuxInfo.IpcMode
-	162, // 130: mesos.v1.RLimitInfo.rlimits:type_name -> mesos.v1.RLimitInfo.RLimit
-	163, // 131: mesos.v1.TTYInfo.window_size:type_name -> mesos.v1.TTYInfo.WindowSize
-	24,  // 132: mesos.v1.ContainerInfo.type:type_name -> mesos.v1.ContainerInfo.Type
-	73,  // 133: mesos.v1.ContainerInfo.volumes:type_name -> mesos.v1.Volume
-	164, // 134: mesos.v1.ContainerInfo.docker:type_name -> mesos.v1.ContainerInfo.DockerInfo
-	165, // 135: mesos.v1.ContainerInfo.mesos:type_name -> mesos.v1.ContainerInfo.MesosInfo
-	74,  // 136: mesos.v1.ContainerInfo.network_infos:type_name -> mesos.v1.NetworkInfo
-	77,  // 137: mesos.v1.ContainerInfo.linux_info:type_name -> mesos.v1.LinuxInfo
-	78,  // 138: mesos.v1.ContainerInfo.rlimit_info:type_name -> mesos.v1.RLimitInfo
-	79,  // 139: mesos.v1.ContainerInfo.tty_info:type_name -> mesos.v1.TTYInfo
-	37,  // 140: mesos.v1.ContainerStatus.container_id:type_name -> mesos.v1.ContainerID
-	74,  // 141: mesos.v1.ContainerStatus.network_infos:type_name -> mesos.v1.NetworkInfo
-	82,  // 142: mesos.v1.ContainerStatus.cgroup_info:type_name -> mesos.v1.CgroupInfo
-	167, // 143: mesos.v1.CgroupInfo.net_cls:type_name -> mesos.v1.CgroupInfo.NetCls
-	84,  // 144: mesos.v1.Labels.labels:type_name -> mesos.v1.Label
-	26,  // 145: mesos.v1.Port.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
-	83,  // 146: mesos.v1.Port.labels:type_name -> mesos.v1.Labels
-	85,  // 147: mesos.v1.Ports.ports:type_name -> mesos.v1.Port
-	26,  // 148: mesos.v1.DiscoveryInfo.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
-	86,  // 149: mesos.v1.DiscoveryInfo.ports:type_name -> mesos.v1.Ports
-	83,  // 150: mesos.v1.DiscoveryInfo.labels:type_name -> mesos.v1.Labels
-	51,  // 151: mesos.v1.TaskResourceLimitation.resources:type_name -> mesos.v1.Resource
-	35,  // 152: mesos.v1.TaskStatus.task_id:type_name -> mesos.v1.TaskID
+	84,  // 79: mesos.v1.Task.labels:type_name -> mesos.v1.Labels
+	88,  // 80: mesos.v1.Task.discovery:type_name -> mesos.v1.DiscoveryInfo
+	81,  // 81: mesos.v1.Task.container:type_name -> mesos.v1.ContainerInfo
+	69,  // 82: mesos.v1.Task.health_check:type_name -> mesos.v1.HealthCheck
+	63,  // 83: mesos.v1.Task.kill_policy:type_name -> mesos.v1.KillPolicy
+	140, // 84: mesos.v1.Task.limits:type_name -> mesos.v1.Task.LimitsEntry
+	141, // 85: mesos.v1.CommandInfo.uris:type_name -> mesos.v1.CommandInfo.URI
+	64,  // 86: mesos.v1.CommandInfo.environment:type_name -> mesos.v1.Environment
+	10,  // 87: mesos.v1.ExecutorInfo.type:type_name -> mesos.v1.ExecutorInfo.Type
+	37,  // 88: mesos.v1.ExecutorInfo.executor_id:type_name -> mesos.v1.ExecutorID
+	33,  // 89: mesos.v1.ExecutorInfo.framework_id:type_name -> mesos.v1.FrameworkID
+	61,  // 90: mesos.v1.ExecutorInfo.command:type_name -> mesos.v1.CommandInfo
+	81,  // 91: mesos.v1.ExecutorInfo.container:type_name -> mesos.v1.ContainerInfo
+	52,  // 92: mesos.v1.ExecutorInfo.resources:type_name -> mesos.v1.Resource
+	88,  // 93: mesos.v1.ExecutorInfo.discovery:type_name -> mesos.v1.DiscoveryInfo
+	42,  // 94: mesos.v1.ExecutorInfo.shutdown_grace_period:type_name -> mesos.v1.DurationInfo
+	84,  // 95: mesos.v1.ExecutorInfo.labels:type_name -> mesos.v1.Labels
+	42,  // 96: mesos.v1.KillPolicy.grace_period:type_name -> mesos.v1.DurationInfo
+	142, // 97: mesos.v1.Environment.variables:type_name -> mesos.v1.Environment.Variable
+	65,  // 98: mesos.v1.Parameters.parameter:type_name -> mesos.v1.Parameter
+	12,  // 99: mesos.v1.Secret.type:type_name -> mesos.v1.Secret.Type
+	143, // 100: mesos.v1.Secret.reference:type_name -> mesos.v1.Secret.Reference
+	144, // 101: mesos.v1.Secret.value:type_name -> mesos.v1.Secret.Value
+	13,  // 102: mesos.v1.HealthCheck.type:type_name -> mesos.v1.HealthCheck.Type
+	61,  // 103: mesos.v1.HealthCheck.command:type_name -> mesos.v1.CommandInfo
+	145, // 104: mesos.v1.HealthCheck.http:type_name -> mesos.v1.HealthCheck.HTTPCheckInfo
+	146, // 105: mesos.v1.HealthCheck.tcp:type_name -> mesos.v1.HealthCheck.TCPCheckInfo
+	14,  // 106: mesos.v1.CheckInfo.type:type_name -> mesos.v1.CheckInfo.Type
+	147, // 107: mesos.v1.CheckInfo.command:type_name -> mesos.v1.CheckInfo.Command
+	148, // 108: mesos.v1.CheckInfo.http:type_name -> mesos.v1.CheckInfo.Http
+	149, // 109: mesos.v1.CheckInfo.tcp:type_name -> mesos.v1.CheckInfo.Tcp
+	14,  // 110: mesos.v1.CheckStatusInfo.type:type_name -> mesos.v1.CheckInfo.Type
+	150, // 111: mesos.v1.CheckStatusInfo.command:type_name -> mesos.v1.CheckStatusInfo.Command
+	151, // 112: mesos.v1.CheckStatusInfo.http:type_name -> mesos.v1.CheckStatusInfo.Http
+	152, // 113: mesos.v1.CheckStatusInfo.tcp:type_name -> mesos.v1.CheckStatusInfo.Tcp
+	15,  // 114: mesos.v1.Image.type:type_name -> mesos.v1.Image.Type
+	153, // 115: mesos.v1.Image.appc:type_name -> mesos.v1.Image.Appc
+	154, // 116: mesos.v1.Image.docker:type_name -> mesos.v1.Image.Docker
+	16,  // 117: mesos.v1.MountPropagation.mode:type_name -> mesos.v1.MountPropagation.Mode
+	17,  // 118: mesos.v1.Volume.mode:type_name -> mesos.v1.Volume.Mode
+	72,  // 119: mesos.v1.Volume.image:type_name -> mesos.v1.Image
+	155, // 120: mesos.v1.Volume.source:type_name -> mesos.v1.Volume.Source
+	168, // 121: mesos.v1.NetworkInfo.ip_addresses:type_name -> mesos.v1.NetworkInfo.IPAddress
+	84,  // 122: mesos.v1.NetworkInfo.labels:type_name -> mesos.v1.Labels
+	169, // 123: mesos.v1.NetworkInfo.port_mappings:type_name -> mesos.v1.NetworkInfo.PortMapping
+	22,  // 124: mesos.v1.CapabilityInfo.capabilities:type_name -> mesos.v1.CapabilityInfo.Capability
+	76,  // 125: mesos.v1.LinuxInfo.capability_info:type_name -> mesos.v1.CapabilityInfo
+	76,  // 126: mesos.v1.LinuxInfo.bounding_capabilities:type_name -> mesos.v1.CapabilityInfo
+	76,  // 127: mesos.v1.LinuxInfo.effective_capabilities:type_name -> mesos.v1.CapabilityInfo
+	77,  // 128: mesos.v1.LinuxInfo.seccomp:type_name -> mesos.v1.SeccompInfo
+	23,  // 129: mesos.v1.LinuxInfo.ipc_mode:type_name -> mesos.v1.LinuxInfo.IpcMode
+	170, // 130: mesos.v1.RLimitInfo.rlimits:type_name -> mesos.v1.RLimitInfo.RLimit
+	171, // 131: mesos.v1.TTYInfo.window_size:type_name -> mesos.v1.TTYInfo.WindowSize
+	25,  // 132: mesos.v1.ContainerInfo.type:type_name -> mesos.v1.ContainerInfo.Type
+	74,  // 133: mesos.v1.ContainerInfo.volumes:type_name -> mesos.v1.Volume
+	172, // 134: mesos.v1.ContainerInfo.docker:type_name -> mesos.v1.ContainerInfo.DockerInfo
+	173, // 135: mesos.v1.ContainerInfo.mesos:type_name -> mesos.v1.ContainerInfo.MesosInfo
+	75,  // 136: mesos.v1.ContainerInfo.network_infos:type_name -> mesos.v1.NetworkInfo
+	78,  // 137: mesos.v1.ContainerInfo.linux_info:type_name -> mesos.v1.LinuxInfo
+	79,  // 138: mesos.v1.ContainerInfo.rlimit_info:type_name -> mesos.v1.RLimitInfo
+	80,  // 139: mesos.v1.ContainerInfo.tty_info:type_name -> mesos.v1.TTYInfo
+	38,  // 140: mesos.v1.ContainerStatus.container_id:type_name -> mesos.v1.ContainerID
+	75,  // 141: mesos.v1.ContainerStatus.network_infos:type_name -> mesos.v1.NetworkInfo
+	83,  // 142: mesos.v1.ContainerStatus.cgroup_info:type_name -> mesos.v1.CgroupInfo
+	175, // 143: mesos.v1.CgroupInfo.net_cls:type_name -> mesos.v1.CgroupInfo.NetCls
+	85,  // 144: mesos.v1.Labels.labels:type_name -> mesos.v1.Label
+	27,  // 145: mesos.v1.Port.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
+	84,  // 146: mesos.v1.Port.labels:type_name -> mesos.v1.Labels
+	86,  // 147: mesos.v1.Ports.ports:type_name -> mesos.v1.Port
+	27,  // 148: mesos.v1.DiscoveryInfo.visibility:type_name -> mesos.v1.DiscoveryInfo.Visibility
+	87,  // 149: mesos.v1.DiscoveryInfo.ports:type_name -> mesos.v1.Ports
+	84,  // 150: mesos.v1.DiscoveryInfo.labels:type_name -> mesos.v1.Labels
+	52,  // 151: mesos.v1.TaskResourceLimitation.resources:type_name -> mesos.v1.Resource
+	36,  // 152: mesos.v1.TaskStatus.task_id:type_name -> mesos.v1.TaskID
 	0,   // 153: mesos.v1.TaskStatus.state:type_name -> mesos.v1.TaskState
-	27,  // 154: mesos.v1.TaskStatus.source:type_name -> mesos.v1.TaskStatus.Source
-	28,  // 155: mesos.v1.TaskStatus.reason:type_name -> mesos.v1.TaskStatus.Reason
-	34,  // 156: mesos.v1.TaskStatus.agent_id:type_name -> mesos.v1.AgentID
-	36,  // 157: mesos.v1.TaskStatus.executor_id:type_name -> mesos.v1.ExecutorID
-	70,  // 158: mesos.v1.TaskStatus.check_status:type_name -> mesos.v1.CheckStatusInfo
-	83,  // 159: mesos.v1.TaskStatus.labels:type_name -> mesos.v1.Labels
-	81,  // 160: mesos.v1.TaskStatus.container_status:type_name -> mesos.v1.ContainerStatus
-	40,  // 161: mesos.v1.TaskStatus.unreachable_time:type_name -> mesos.v1.TimeInfo
-	88,  // 162: mesos.v1.TaskStatus.limitation:type_name -> mesos.v1.TaskResourceLimitation
-	39,  // 163: mesos.v1.OperationStatus.operation_id:type_name -> mesos.v1.OperationID
+	28,  // 154: mesos.v1.TaskStatus.source:type_name -> mesos.v1.TaskStatus.Source
+	29,  // 155: mesos.v1.TaskStatus.reason:type_name -> mesos.v1.TaskStatus.Reason
+	35,  // 156: mesos.v1.TaskStatus.agent_id:type_name -> mesos.v1.AgentID
+	37,  // 157: mesos.v1.TaskStatus.executor_id:type_name -> mesos.v1.ExecutorID
+	71,  // 158: mesos.v1.TaskStatus.check_status:type_name -> mesos.v1.CheckStatusInfo
+	84,  // 159: mesos.v1.TaskStatus.labels:type_name -> mesos.v1.Labels
+	82,  // 160: mesos.v1.TaskStatus.container_status:type_name -> mesos.v1.ContainerStatus
+	41,  // 161: mesos.v1.TaskStatus.unreachable_time:type_name -> mesos.v1.TimeInfo
+	89,  // 162: mesos.v1.TaskStatus.limitation:type_name -> mesos.v1.TaskResourceLimitation
+	40,  // 163: mesos.v1.OperationStatus.operation_id:type_name -> mesos.v1.OperationID
 	1,   // 164: mesos.v1.OperationStatus.state:type_name -> mesos.v1.OperationState
-	51,  // 165: mesos.v1.OperationStatus.converted_resources:type_name -> mesos.v1.Resource
-	90,  // 166: mesos.v1.OperationStatus.uuid:type_name -> mesos.v1.UUID
-	34,  // 167: mesos.v1.OperationStatus.agent_id:type_name -> mesos.v1.AgentID
-	38,  // 168: mesos.v1.OperationStatus.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
-	168, // 169: mesos.v1.AttributeConstraint.selector:type_name -> mesos.v1.AttributeConstraint.Selector
-	169, // 170: mesos.v1.AttributeConstraint.predicate:type_name -> mesos.v1.AttributeConstraint.Predicate
-	177, // 171: mesos.v1.OfferConstraints.role_constraints:type_name -> mesos.v1.OfferConstraints.RoleConstraintsEntry
-	30,  // 172: mesos.v1.Event.type:type_name -> mesos.v1.Event.Type
-	179, // 173: mesos.v1.Event.subscribed:type_name -> mesos.v1.Event.Subscribed
-	180, // 174: mesos.v1.Event.offers:type_name -> mesos.v1.Event.Offers
-	181, // 175: mesos.v1.Event.inverse_offers:type_name -> mesos.v1.Event.InverseOffers
-	182, // 176: mesos.v1.Event.rescind:type_name -> mesos.v1.Event.Rescind
-	183, // 177: mesos.v1.Event.rescind_inverse_offer:type_name -> mesos.v1.Event.RescindInverseOffer
-	184, // 178: mesos.v1.Event.update:type_name -> mesos.v1.Event.Update
-	185, // 179: mesos.v1.Event.update_operation_status:type_name -> mesos.v1.Event.UpdateOperationStatus
-	186, // 180: mesos.v1.Event.message:type_name -> mesos.v1.Event.Message
-	187, // 181: mesos.v1.Event.failure:type_name -> mesos.v1.Event.Failure
-	188, // 182: mesos.v1.Event.error:type_name -> mesos.v1.Event.Error
-	32,  // 183: mesos.v1.Call.framework_id:type_name -> mesos.v1.FrameworkID
-	31,  // 184: mesos.v1.Call.type:type_name -> mesos.v1.Call.Type
-	189, // 185: mesos.v1.Call.subscribe:type_name -> mesos.v1.Call.Subscribe
-	190, // 186: mesos.v1.Call.accept:type_name -> mesos.v1.Call.Accept
-	191, // 187: mesos.v1.Call.decline:type_name -> mesos.v1.Call.Decline
-	192, // 188: mesos.v1.Call.accept_inverse_offers:type_name -> mesos.v1.Call.AcceptInverseOffers
-	193, // 189: mesos.v1.Call.decline_inverse_offers:type_name -> mesos.v1.Call.DeclineInverseOffers
-	194, // 190: mesos.v1.Call.revive:type_name -> mesos.v1.Call.Revive
-	195, // 191: mesos.v1.Call.kill:type_name -> mesos.v1.Call.Kill
-	196, // 192: mesos.v1.Call.shutdown:type_name -> mesos.v1.Call.Shutdown
-	197, // 193: mesos.v1.Call.acknowledge:type_name -> mesos.v1.Call.Acknowledge
-	198, // 194: mesos.v1.Call.acknowledge_operation_status:type_name -> mesos.v1.Call.AcknowledgeOperationStatus
-	199, // 195: mesos.v1.Call.reconcile:type_name -> mesos.v1.Call.Reconcile
-	200, // 196: mesos.v1.Call.reconcile_operations:type_name -> mesos.v1.Call.ReconcileOperations
-	201, // 197: mesos.v1.Call.message:type_name -> mesos.v1.Call.Message
-	202, // 198: mesos.v1.Call.request:type_name -> mesos.v1.Call.Request
-	203, // 199: mesos.v1.Call.suppress:type_name -> mesos.v1.Call.Suppress
-	204, // 200: mesos.v1.Call.update_framework:type_name -> mesos.v1.Call.UpdateFramework
-	2,   // 201: mesos.v1.FrameworkInfo.Capability.type:type_name -> mesos.v1.FrameworkInfo.Capability.Type
-	52,  // 202: mesos.v1.FrameworkInfo.OfferFiltersEntry.value:type_name -> mesos.v1.OfferFilters
-	99,  // 203: mesos.v1.DomainInfo.FaultDomain.region:type_name -> mesos.v1.DomainInfo.FaultDomain.RegionInfo
-	100, // 204: mesos.v1.DomainInfo.FaultDomain.zone:type_name -> mesos.v1.DomainInfo.FaultDomain.ZoneInfo
-	3,   // 205: mesos.v1.MasterInfo.Capability.type:type_name -> mesos.v1.MasterInfo.Capability.Type
-	4,   // 206: mesos.v1.AgentInfo.Capability.type:type_name -> mesos.v1.AgentInfo.Capability.Type
-	104, // 207: mesos.v1.Value.Ranges.range:type_name -> mesos.v1.Value.Range
-	6,   // 208: mesos.v1.Resource.ReservationInfo.type:type_name -> mesos.v1.Resource.ReservationInfo.Type
-	83,  // 209: mesos.v1.Resource.ReservationInfo.labels:type_name -> mesos.v1.Labels
-	113, // 210: mesos.v1.Resource.DiskInfo.persistence:type_name -> mesos.v1.Resource.DiskInfo.Persistence
-	73,  // 211: mesos.v1.Resource.DiskInfo.volume:type_name -> mesos.v1.Volume
-	114, // 212: mesos.v1.Resource.DiskInfo.source:type_name -> mesos.v1.Resource.DiskInfo.Source
-	7,   // 213: mesos.v1.Resource.DiskInfo.Source.type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
-	115, // 214: mesos.v1.Resource.DiskInfo.Source.path:type_name -> mesos.v1.Resource.DiskInfo.Source.Path
-	116, // 215: mesos.v1.Resource.DiskInfo.Source.mount:type_name -> mesos.v1.Resource.DiskInfo.Source.Mount
-	83,  // 216: mesos.v1.Resource.DiskInfo.Source.metadata:type_name -> mesos.v1.Labels
-	119, // 217: mesos.v1.OfferFilters.ResourceQuantities.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
-	117, // 218: mesos.v1.OfferFilters.MinAllocatableResources.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities
-	103, // 219: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry.value:type_name -> mesos.v1.Value.Scalar
-	8,   // 220: mesos.v1.Offer.Operation.type:type_name -> mesos.v1.Offer.Operation.Type
-	39,  // 221: mesos.v1.Offer.Operation.id:type_name -> mesos.v1.OperationID
-	121, // 222: mesos.v1.Offer.Operation.launch:type_name -> mesos.v1.Offer.Operation.Launch
-	122, // 223: mesos.v1.Offer.Operation.launch_group:type_name -> mesos.v1.Offer.Operation.LaunchGroup
-	123, // 224: mesos.v1.Offer.Operation.reserve:type_name -> mesos.v1.Offer.Operation.Reserve
-	124, // 225: mesos.v1.Offer.Operation.unreserve:type_name -> mesos.v1.Offer.Operation.Unreserve
-	125, // 226: mesos.v1.Offer.Operation.create:type_name -> mesos.v1.Offer.Operation.Create
-	126, // 227: mesos.v1.Offer.Operation.destroy:type_name -> mesos.v1.Offer.Operation.Destroy
-	127, // 228: mesos.v1.Offer.Operation.grow_volume:type_name -> mesos.v1.Offer.Operation.GrowVolume
-	128, // 229: mesos.v1.Offer.Operation.shrink_volume:type_name -> mesos.v1.Offer.Operation.ShrinkVolume
-	129, // 230: mesos.v1.Offer.Operation.create_disk:type_name -> mesos.v1.Offer.Operation.CreateDisk
-	130, // 231: mesos.v1.Offer.Operation.destroy_disk:type_name -> mesos.v1.Offer.Operation.DestroyDisk
-	57,  // 232: mesos.v1.Offer.Operation.Launch.task_infos:type_name -> mesos.v1.TaskInfo
-	61,  // 233: mesos.v1.Offer.Operation.LaunchGroup.executor:type_name -> mesos.v1.ExecutorInfo
-	58,  // 234: mesos.v1.Offer.Operation.LaunchGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
-	51,  // 235: mesos.v1.Offer.Operation.Reserve.source:type_name -> mesos.v1.Resource
-	51,  // 236: mesos.v1.Offer.Operation.Reserve.resources:type_name -> mesos.v1.Resource
-	51,  // 237: mesos.v1.Offer.Operation.Unreserve.resources:type_name -> mesos.v1.Resource
-	51,  // 238: mesos.v1.Offer.Operation.Create.volumes:type_name -> mesos.v1.Resource
-	51,  // 239: mesos.v1.Offer.Operation.Destroy.volumes:type_name -> mesos.v1.Resource
-	51,  // 240: mesos.v1.Offer.Operation.GrowVolume.volume:type_name -> mesos.v1.Resource
-	51,  // 241: mesos.v1.Offer.Operation.GrowVolume.addition:type_name -> mesos.v1.Resource
-	51,  // 242: mesos.v1.Offer.Operation.ShrinkVolume.volume:type_name -> mesos.v1.Resource
-	103, // 243: mesos.v1.Offer.Operation.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
-	51,  // 244: mesos.v1.Offer.Operation.CreateDisk.source:type_name -> mesos.v1.Resource
-	7,   // 245: mesos.v1.Offer.Operation.CreateDisk.target_type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
-	51,  // 246: mesos.v1.Offer.Operation.DestroyDisk.source:type_name -> mesos.v1.Resource
-	103, // 247: mesos.v1.TaskInfo.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
-	103, // 248: mesos.v1.Task.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
-	10,  // 249: mesos.v1.Environment.Variable.type:type_name -> mesos.v1.Environment.Variable.Type
-	67,  // 250: mesos.v1.Environment.Variable.secret:type_name -> mesos.v1.Secret
-	20,  // 251: mesos.v1.HealthCheck.HTTPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	20,  // 252: mesos.v1.HealthCheck.TCPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	60,  // 253: mesos.v1.CheckInfo.Command.command:type_name -> mesos.v1.CommandInfo
-	83,  // 254: mesos.v1.Image.Appc.labels:type_name -> mesos.v1.Labels
-	66,  // 255: mesos.v1.Image.Docker.credential:type_name -> mesos.v1.Credential
-	67,  // 256: mesos.v1.Image.Docker.config:type_name -> mesos.v1.Secret
-	17,  // 257: mesos.v1.Volume.Source.type:type_name -> mesos.v1.Volume.Source.Type
-	148, // 258: mesos.v1.Volume.Source.docker_volume:type_name -> mesos.v1.Volume.Source.DockerVolume
-	149, // 259: mesos.v1.Volume.Source.host_path:type_name -> mesos.v1.Volume.Source.HostPath
-	150, // 260: mesos.v1.Volume.Source.sandbox_path:type_name -> mesos.v1.Volume.Source.SandboxPath
-	67,  // 261: mesos.v1.Volume.Source.secret:type_name -> mesos.v1.Secret
-	151, // 262: mesos.v1.Volume.Source.csi_volume:type_name -> mesos.v1.Volume.Source.CSIVolume
-	65,  // 263: mesos.v1.Volume.Source.DockerVolume.driver_options:type_name -> mesos.v1.Parameters
-	72,  // 264: mesos.v1.Volume.Source.HostPath.mount_propagation:type_name -> mesos.v1.MountPropagation
-	18,  // 265: mesos.v1.Volume.Source.SandboxPath.type:type_name -> mesos.v1.Volume.Source.SandboxPath.Type
-	153, // 266: mesos.v1.Volume.Source.CSIVolume.static_provisioning:type_name -> mesos.v1.Volume.Source.CSIVolume.StaticProvisioning
-	154, // 267: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.block:type_name -> mesos.v1.Volume.Source.CSIVolume.VolumeCapability.BlockVolume
-	155, // 268: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.mount:type_name -> mesos.v1.Volume.Source.CSIVolume.VolumeCapability.MountVolume
-	156, // 269: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.access_mode:type_name -> mesos.v1.Volume.Source.CSIVolume.VolumeCapability.AccessMode
-	152, // 270: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.volume_capability:type_name -> mesos.v1.Volume.Source.CSIVolume.VolumeCapability
-	157, // 271: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.node_stage_secrets:type_name -> mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodeStageSecretsEntry
-	158, // 272: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.node_publish_secrets:type_name -> mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodePublishSecretsEntry
-	159, // 273: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.volume_context:type_name -> mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.VolumeContextEntry
-	19,  // 274: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.AccessMode.mode:type_name -> mesos.v1.Volume.Source.CSIVolume.VolumeCapability.AccessMode.Mode
-	67,  // 275: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodeStageSecretsEntry.value:type_name -> mesos.v1.Secret
-	67,  // 276: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodePublishSecretsEntry.value:type_name -> mesos.v1.Secret
-	20,  // 277: mesos.v1.NetworkInfo.IPAddress.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
-	23,  // 278: mesos.v1.RLimitInfo.RLimit.type:type_name -> mesos.v1.RLimitInfo.RLimit.Type
-	25,  // 279: mesos.v1.ContainerInfo.DockerInfo.network:type_name -> mesos.v1.ContainerInfo.DockerInfo.Network
-	166, // 280: mesos.v1.ContainerInfo.DockerInfo.port_mappings:type_name -> mesos.v1.ContainerInfo.DockerInfo.PortMapping
-	64,  // 281: mesos.v1.ContainerInfo.DockerInfo.parameters:type_name -> mesos.v1.Parameter
-	71,  // 282: mesos.v1.ContainerInfo.MesosInfo.image:type_name -> mesos.v1.Image
-	29,  // 283: mesos.v1.AttributeConstraint.Selector.pseudoattribute_type:type_name -> mesos.v1.AttributeConstraint.Selector.PseudoattributeType
-	170, // 284: mesos.v1.AttributeConstraint.Predicate.exists:type_name -> mesos.v1.AttributeConstraint.Predicate.Exists
-	171, // 285: mesos.v1.AttributeConstraint.Predicate.not_exists:type_name -> mesos.v1.AttributeConstraint.Predicate.NotExists
-	172, // 286: mesos.v1.AttributeConstraint.Predicate.text_equals:type_name -> mesos.v1.AttributeConstraint.Predicate.TextEquals
-	173, // 287: mesos.v1.AttributeConstraint.Predicate.text_not_equals:type_name -> mesos.v1.AttributeConstraint.Predicate.TextNotEquals
-	174, // 288: mesos.v1.AttributeConstraint.Predicate.text_matches:type_name -> mesos.v1.AttributeConstraint.Predicate.TextMatches
-	175, // 289: mesos.v1.AttributeConstraint.Predicate.text_not_matches:type_name -> mesos.v1.AttributeConstraint.Predicate.TextNotMatches
-	178, // 290: mesos.v1.OfferConstraints.RoleConstraints.groups:type_name -> mesos.v1.OfferConstraints.RoleConstraints.Group
-	176, // 291: mesos.v1.OfferConstraints.RoleConstraintsEntry.value:type_name -> mesos.v1.OfferConstraints.RoleConstraints
-	92,  // 292: mesos.v1.OfferConstraints.RoleConstraints.Group.attribute_constraints:type_name -> mesos.v1.AttributeConstraint
-	32,  // 293: mesos.v1.Event.Subscribed.framework_id:type_name -> mesos.v1.FrameworkID
-	47,  // 294: mesos.v1.Event.Subscribed.master_info:type_name -> mesos.v1.MasterInfo
-	54,  // 295: mesos.v1.Event.Offers.offers:type_name -> mesos.v1.Offer
-	55,  // 296: mesos.v1.Event.InverseOffers.inverse_offers:type_name -> mesos.v1.InverseOffer
-	33,  // 297: mesos.v1.Event.Rescind.offer_id:type_name -> mesos.v1.OfferID
-	33,  // 298: mesos.v1.Event.RescindInverseOffer.inverse_offer_id:type_name -> mesos.v1.OfferID
-	89,  // 299: mesos.v1.Event.Update.status:type_name -> mesos.v1.TaskStatus
-	91,  // 300: mesos.v1.Event.UpdateOperationStatus.status:type_name -> mesos.v1.OperationStatus
-	34,  // 301: mesos.v1.Event.Message.agent_id:type_name -> mesos.v1.AgentID
-	36,  // 302: mesos.v1.Event.Message.executor_id:type_name -> mesos.v1.ExecutorID
-	34,  // 303: mesos.v1.Event.Failure.agent_id:type_name -> mesos.v1.AgentID
-	36,  // 304: mesos.v1.Event.Failure.executor_id:type_name -> mesos.v1.ExecutorID
-	45,  // 305: mesos.v1.Call.Subscribe.framework_info:type_name -> mesos.v1.FrameworkInfo
-	93,  // 306: mesos.v1.Call.Subscribe.offer_constraints:type_name -> mesos.v1.OfferConstraints
-	33,  // 307: mesos.v1.Call.Accept.offer_ids:type_name -> mesos.v1.OfferID
-	120, // 308: mesos.v1.Call.Accept.operations:type_name -> mesos.v1.Offer.Operation
-	56,  // 309: mesos.v1.Call.Accept.filters:type_name -> mesos.v1.Filters
-	33,  // 310: mesos.v1.Call.Decline.offer_ids:type_name -> mesos.v1.OfferID
-	56,  // 311: mesos.v1.Call.Decline.filters:type_name -> mesos.v1.Filters
-	33,  // 312: mesos.v1.Call.AcceptInverseOffers.inverse_offer_ids:type_name -> mesos.v1.OfferID
-	56,  // 313: mesos.v1.Call.AcceptInverseOffers.filters:type_name -> mesos.v1.Filters
-	33,  // 314: mesos.v1.Call.DeclineInverseOffers.inverse_offer_ids:type_name -> mesos.v1.OfferID
-	56,  // 315: mesos.v1.Call.DeclineInverseOffers.filters:type_name -> mesos.v1.Filters
-	35,  // 316: mesos.v1.Call.Kill.task_id:type_name -> mesos.v1.TaskID
-	34,  // 317: mesos.v1.Call.Kill.agent_id:type_name -> mesos.v1.AgentID
-	62,  // 318: mesos.v1.Call.Kill.kill_policy:type_name -> mesos.v1.KillPolicy
-	36,  // 319: mesos.v1.Call.Shutdown.executor_id:type_name -> mesos.v1.ExecutorID
-	34,  // 320: mesos.v1.Call.Shutdown.agent_id:type_name -> mesos.v1.AgentID
-	34,  // 321: mesos.v1.Call.Acknowledge.agent_id:type_name -> mesos.v1.AgentID
-	35,  // 322: mesos.v1.Call.Acknowledge.task_id:type_name -> mesos.v1.TaskID
-	34,  // 323: mesos.v1.Call.AcknowledgeOperationStatus.agent_id:type_name -> mesos.v1.AgentID
-	38,  // 324: mesos.v1.Call.AcknowledgeOperationStatus.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
-	39,  // 325: mesos.v1.Call.AcknowledgeOperationStatus.operation_id:type_name -> mesos.v1.OperationID
-	205, // 326: mesos.v1.Call.Reconcile.tasks:type_name -> mesos.v1.Call.Reconcile.Task
-	206, // 327: mesos.v1.Call.ReconcileOperations.operations:type_name -> mesos.v1.Call.ReconcileOperations.Operation
-	34,  // 328: mesos.v1.Call.Message.agent_id:type_name -> mesos.v1.AgentID
-	36,  // 329: mesos.v1.Call.Message.executor_id:type_name -> mesos.v1.ExecutorID
-	53,  // 330: mesos.v1.Call.Request.requests:type_name -> mesos.v1.Request
-	45,  // 331: mesos.v1.Call.UpdateFramework.framework_info:type_name -> mesos.v1.FrameworkInfo
-	93,  // 332: mesos.v1.Call.UpdateFramework.offer_constraints:type_name -> mesos.v1.OfferConstraints
-	35,  // 333: mesos.v1.Call.Reconcile.Task.task_id:type_name -> mesos.v1.TaskID
-	34,  // 334: mesos.v1.Call.Reconcile.Task.agent_id:type_name -> mesos.v1.AgentID
-	39,  // 335: mesos.v1.Call.ReconcileOperations.Operation.operation_id:type_name -> mesos.v1.OperationID
-	34,  // 336: mesos.v1.Call.ReconcileOperations.Operation.agent_id:type_name -> mesos.v1.AgentID
-	38,  // 337: mesos.v1.Call.ReconcileOperations.Operation.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
-	338, // [338:338] is the sub-list for method output_type
-	338, // [338:338] is the sub-list for method input_type
-	338, // [338:338] is the sub-list for extension type_name
-	338, // [338:338] is the sub-list for extension extendee
-	0,   // [0:338] is the sub-list for field type_name
+	52,  // 165: mesos.v1.OperationStatus.converted_resources:type_name -> mesos.v1.Resource
+	91,  // 166: mesos.v1.OperationStatus.uuid:type_name -> mesos.v1.UUID
+	35,  // 167: mesos.v1.OperationStatus.agent_id:type_name -> mesos.v1.AgentID
+	39,  // 168: mesos.v1.OperationStatus.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
+	176, // 169: mesos.v1.AttributeConstraint.selector:type_name -> mesos.v1.AttributeConstraint.Selector
+	177, // 170: mesos.v1.AttributeConstraint.predicate:type_name -> mesos.v1.AttributeConstraint.Predicate
+	185, // 171: mesos.v1.OfferConstraints.role_constraints:type_name -> mesos.v1.OfferConstraints.RoleConstraintsEntry
+	33,  // 172: mesos.v1.Role.frameworks:type_name -> mesos.v1.FrameworkID
+	52,  // 173: mesos.v1.Role.resources:type_name -> mesos.v1.Resource
+	42,  // 174: mesos.v1.DrainConfig.max_grace_period:type_name -> mesos.v1.DurationInfo
+	2,   // 175: mesos.v1.DrainInfo.state:type_name -> mesos.v1.DrainState
+	100, // 176: mesos.v1.DrainInfo.config:type_name -> mesos.v1.DrainConfig
+	31,  // 177: mesos.v1.Event.type:type_name -> mesos.v1.Event.Type
+	187, // 178: mesos.v1.Event.subscribed:type_name -> mesos.v1.Event.Subscribed
+	188, // 179: mesos.v1.Event.offers:type_name -> mesos.v1.Event.Offers
+	189, // 180: mesos.v1.Event.inverse_offers:type_name -> mesos.v1.Event.InverseOffers
+	190, // 181: mesos.v1.Event.rescind:type_name -> mesos.v1.Event.Rescind
+	191, // 182: mesos.v1.Event.rescind_inverse_offer:type_name -> mesos.v1.Event.RescindInverseOffer
+	192, // 183: mesos.v1.Event.update:type_name -> mesos.v1.Event.Update
+	193, // 184: mesos.v1.Event.update_operation_status:type_name -> mesos.v1.Event.UpdateOperationStatus
+	194, // 185: mesos.v1.Event.message:type_name -> mesos.v1.Event.Message
+	195, // 186: mesos.v1.Event.failure:type_name -> mesos.v1.Event.Failure
+	196, // 187: mesos.v1.Event.error:type_name -> mesos.v1.Event.Error
+	33,  // 188: mesos.v1.Call.framework_id:type_name -> mesos.v1.FrameworkID
+	32,  // 189: mesos.v1.Call.type:type_name -> mesos.v1.Call.Type
+	197, // 190: mesos.v1.Call.subscribe:type_name -> mesos.v1.Call.Subscribe
+	198, // 191: mesos.v1.Call.accept:type_name -> mesos.v1.Call.Accept
+	199, // 192: mesos.v1.Call.decline:type_name -> mesos.v1.Call.Decline
+	200, // 193: mesos.v1.Call.accept_inverse_offers:type_name -> mesos.v1.Call.AcceptInverseOffers
+	201, // 194: mesos.v1.Call.decline_inverse_offers:type_name -> mesos.v1.Call.DeclineInverseOffers
+	202, // 195: mesos.v1.Call.revive:type_name -> mesos.v1.Call.Revive
+	203, // 196: mesos.v1.Call.kill:type_name -> mesos.v1.Call.Kill
+	204, // 197: mesos.v1.Call.shutdown:type_name -> mesos.v1.Call.Shutdown
+	205, // 198: mesos.v1.Call.acknowledge:type_name -> mesos.v1.Call.Acknowledge
+	206, // 199: mesos.v1.Call.acknowledge_operation_status:type_name -> mesos.v1.Call.AcknowledgeOperationStatus
+	207, // 200: mesos.v1.Call.reconcile:type_name -> mesos.v1.Call.Reconcile
+	208, // 201: mesos.v1.Call.reconcile_operations:type_name -> mesos.v1.Call.ReconcileOperations
+	209, // 202: mesos.v1.Call.message:type_name -> mesos.v1.Call.Message
+	210, // 203: mesos.v1.Call.request:type_name -> mesos.v1.Call.Request
+	211, // 204: mesos.v1.Call.suppress:type_name -> mesos.v1.Call.Suppress
+	212, // 205: mesos.v1.Call.update_framework:type_name -> mesos.v1.Call.UpdateFramework
+	3,   // 206: mesos.v1.FrameworkInfo.Capability.type:type_name -> mesos.v1.FrameworkInfo.Capability.Type
+	53,  // 207: mesos.v1.FrameworkInfo.OfferFiltersEntry.value:type_name -> mesos.v1.OfferFilters
+	107, // 208: mesos.v1.DomainInfo.FaultDomain.region:type_name -> mesos.v1.DomainInfo.FaultDomain.RegionInfo
+	108, // 209: mesos.v1.DomainInfo.FaultDomain.zone:type_name -> mesos.v1.DomainInfo.FaultDomain.ZoneInfo
+	4,   // 210: mesos.v1.MasterInfo.Capability.type:type_name -> mesos.v1.MasterInfo.Capability.Type
+	5,   // 211: mesos.v1.AgentInfo.Capability.type:type_name -> mesos.v1.AgentInfo.Capability.Type
+	112, // 212: mesos.v1.Value.Ranges.range:type_name -> mesos.v1.Value.Range
+	7,   // 213: mesos.v1.Resource.ReservationInfo.type:type_name -> mesos.v1.Resource.ReservationInfo.Type
+	84,  // 214: mesos.v1.Resource.ReservationInfo.labels:type_name -> mesos.v1.Labels
+	121, // 215: mesos.v1.Resource.DiskInfo.persistence:type_name -> mesos.v1.Resource.DiskInfo.Persistence
+	74,  // 216: mesos.v1.Resource.DiskInfo.volume:type_name -> mesos.v1.Volume
+	122, // 217: mesos.v1.Resource.DiskInfo.source:type_name -> mesos.v1.Resource.DiskInfo.Source
+	8,   // 218: mesos.v1.Resource.DiskInfo.Source.type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
+	123, // 219: mesos.v1.Resource.DiskInfo.Source.path:type_name -> mesos.v1.Resource.DiskInfo.Source.Path
+	124, // 220: mesos.v1.Resource.DiskInfo.Source.mount:type_name -> mesos.v1.Resource.DiskInfo.Source.Mount
+	84,  // 221: mesos.v1.Resource.DiskInfo.Source.metadata:type_name -> mesos.v1.Labels
+	127, // 222: mesos.v1.OfferFilters.ResourceQuantities.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry
+	125, // 223: mesos.v1.OfferFilters.MinAllocatableResources.quantities:type_name -> mesos.v1.OfferFilters.ResourceQuantities
+	111, // 224: mesos.v1.OfferFilters.ResourceQuantities.QuantitiesEntry.value:type_name -> mesos.v1.Value.Scalar
+	9,   // 225: mesos.v1.Offer.Operation.type:type_name -> mesos.v1.Offer.Operation.Type
+	40,  // 226: mesos.v1.Offer.Operation.id:type_name -> mesos.v1.OperationID
+	129, // 227: mesos.v1.Offer.Operation.launch:type_name -> mesos.v1.Offer.Operation.Launch
+	130, // 228: mesos.v1.Offer.Operation.launch_group:type_name -> mesos.v1.Offer.Operation.LaunchGroup
+	131, // 229: mesos.v1.Offer.Operation.reserve:type_name -> mesos.v1.Offer.Operation.Reserve
+	132, // 230: mesos.v1.Offer.Operation.unreserve:type_name -> mesos.v1.Offer.Operation.Unreserve
+	133, // 231: mesos.v1.Offer.Operation.create:type_name -> mesos.v1.Offer.Operation.Create
+	134, // 232: mesos.v1.Offer.Operation.destroy:type_name -> mesos.v1.Offer.Operation.Destroy
+	135, // 233: mesos.v1.Offer.Operation.grow_volume:type_name -> mesos.v1.Offer.Operation.GrowVolume
+	136, // 234: mesos.v1.Offer.Operation.shrink_volume:type_name -> mesos.v1.Offer.Operation.ShrinkVolume
+	137, // 235: mesos.v1.Offer.Operation.create_disk:type_name -> mesos.v1.Offer.Operation.CreateDisk
+	138, // 236: mesos.v1.Offer.Operation.destroy_disk:type_name -> mesos.v1.Offer.Operation.DestroyDisk
+	58,  // 237: mesos.v1.Offer.Operation.Launch.task_infos:type_name -> mesos.v1.TaskInfo
+	62,  // 238: mesos.v1.Offer.Operation.LaunchGroup.executor:type_name -> mesos.v1.ExecutorInfo
+	59,  // 239: mesos.v1.Offer.Operation.LaunchGroup.task_group:type_name -> mesos.v1.TaskGroupInfo
+	52,  // 240: mesos.v1.Offer.Operation.Reserve.source:type_name -> mesos.v1.Resource
+	52,  // 241: mesos.v1.Offer.Operation.Reserve.resources:type_name -> mesos.v1.Resource
+	52,  // 242: mesos.v1.Offer.Operation.Unreserve.resources:type_name -> mesos.v1.Resource
+	52,  // 243: mesos.v1.Offer.Operation.Create.volumes:type_name -> mesos.v1.Resource
+	52,  // 244: mesos.v1.Offer.Operation.Destroy.volumes:type_name -> mesos.v1.Resource
+	52,  // 245: mesos.v1.Offer.Operation.GrowVolume.volume:type_name -> mesos.v1.Resource
+	52,  // 246: mesos.v1.Offer.Operation.GrowVolume.addition:type_name -> mesos.v1.Resource
+	52,  // 247: mesos.v1.Offer.Operation.ShrinkVolume.volume:type_name -> mesos.v1.Resource
+	111, // 248: mesos.v1.Offer.Operation.ShrinkVolume.subtract:type_name -> mesos.v1.Value.Scalar
+	52,  // 249: mesos.v1.Offer.Operation.CreateDisk.source:type_name -> mesos.v1.Resource
+	8,   // 250: mesos.v1.Offer.Operation.CreateDisk.target_type:type_name -> mesos.v1.Resource.DiskInfo.Source.Type
+	52,  // 251: mesos.v1.Offer.Operation.DestroyDisk.source:type_name -> mesos.v1.Resource
+	111, // 252: mesos.v1.TaskInfo.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
+	111, // 253: mesos.v1.Task.LimitsEntry.value:type_name -> mesos.v1.Value.Scalar
+	11,  // 254: mesos.v1.Environment.Variable.type:type_name -> mesos.v1.Environment.Variable.Type
+	68,  // 255: mesos.v1.Environment.Variable.secret:type_name -> mesos.v1.Secret
+	21,  // 256: mesos.v1.HealthCheck.HTTPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	21,  // 257: mesos.v1.HealthCheck.TCPCheckInfo.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	61,  // 258: mesos.v1.CheckInfo.Command.command:type_name -> mesos.v1.CommandInfo
+	84,  // 259: mesos.v1.Image.Appc.labels:type_name -> mesos.v1.Labels
+	67,  // 260: mesos.v1.Image.Docker.credential:type_name -> mesos.v1.Credential
+	68,  // 261: mesos.v1.Image.Docker.config:type_name -> mesos.v1.Secret
+	18,  // 262: mesos.v1.Volume.Source.type:type_name -> mesos.v1.Volume.Source.Type
+	156, // 263: mesos.v1.Volume.Source.docker_volume:type_name -> mesos.v1.Volume.Source.DockerVolume
+	157, // 264: mesos.v1.Volume.Source.host_path:type_name -> mesos.v1.Volume.Source.HostPath
+	158, // 265: mesos.v1.Volume.Source.sandbox_path:type_name -> mesos.v1.Volume.Source.SandboxPath
+	68,  // 266: mesos.v1.Volume.Source.secret:type_name -> mesos.v1.Secret
+	159, // 267: mesos.v1.Volume.Source.csi_volume:type_name -> mesos.v1.Volume.Source.CSIVolume
+	66,  // 268: mesos.v1.Volume.Source.DockerVolume.driver_options:type_name -> mesos.v1.Parameters
+	73,  // 269: mesos.v1.Volume.Source.HostPath.mount_propagation:type_name -> mesos.v1.MountPropagation
+	19,  // 270: mesos.v1.Volume.Source.SandboxPath.type:type_name -> mesos.v1.Volume.Source.SandboxPath.Type
+	161, // 271: mesos.v1.Volume.Source.CSIVolume.static_provisioning:type_name -> mesos.v1.Volume.Source.CSIVolume.StaticProvisioning
+	162, // 272: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.block:type_name -> mesos.v1.Volume.Source.CSIVolume.VolumeCapability.BlockVolume
+	163, // 273: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.mount:type_name -> mesos.v1.Volume.Source.CSIVolume.VolumeCapability.MountVolume
+	164, // 274: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.access_mode:type_name -> mesos.v1.Volume.Source.CSIVolume.VolumeCapability.AccessMode
+	160, // 275: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.volume_capability:type_name -> mesos.v1.Volume.Source.CSIVolume.VolumeCapability
+	165, // 276: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.node_stage_secrets:type_name -> mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodeStageSecretsEntry
+	166, // 277: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.node_publish_secrets:type_name -> mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodePublishSecretsEntry
+	167, // 278: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.volume_context:type_name -> mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.VolumeContextEntry
+	20,  // 279: mesos.v1.Volume.Source.CSIVolume.VolumeCapability.AccessMode.mode:type_name -> mesos.v1.Volume.Source.CSIVolume.VolumeCapability.AccessMode.Mode
+	68,  // 280: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodeStageSecretsEntry.value:type_name -> mesos.v1.Secret
+	68,  // 281: mesos.v1.Volume.Source.CSIVolume.StaticProvisioning.NodePublishSecretsEntry.value:type_name -> mesos.v1.Secret
+	21,  // 282: mesos.v1.NetworkInfo.IPAddress.protocol:type_name -> mesos.v1.NetworkInfo.Protocol
+	24,  // 283: mesos.v1.RLimitInfo.RLimit.type:type_name -> mesos.v1.RLimitInfo.RLimit.Type
+	26,  // 284: mesos.v1.ContainerInfo.DockerInfo.network:type_name -> mesos.v1.ContainerInfo.DockerInfo.Network
+	174, // 285: mesos.v1.ContainerInfo.DockerInfo.port_mappings:type_name -> mesos.v1.ContainerInfo.DockerInfo.PortMapping
+	65,  // 286: mesos.v1.ContainerInfo.DockerInfo.parameters:type_name -> mesos.v1.Parameter
+	72,  // 287: mesos.v1.ContainerInfo.MesosInfo.image:type_name -> mesos.v1.Image
+	30,  // 288: mesos.v1.AttributeConstraint.Selector.pseudoattribute_type:type_name -> mesos.v1.AttributeConstraint.Selector.PseudoattributeType
+	178, // 289: mesos.v1.AttributeConstraint.Predicate.exists:type_name -> mesos.v1.AttributeConstraint.Predicate.Exists
+	179, // 290: mesos.v1.AttributeConstraint.Predicate.not_exists:type_name -> mesos.v1.AttributeConstraint.Predicate.NotExists
+	180, // 291: mesos.v1.AttributeConstraint.Predicate.text_equals:type_name -> mesos.v1.AttributeConstraint.Predicate.TextEquals
+	181, // 292: mesos.v1.AttributeConstraint.Predicate.text_not_equals:type_name -> mesos.v1.AttributeConstraint.Predicate.TextNotEquals
+	182, // 293: mesos.v1.AttributeConstraint.Predicate.text_matches:type_name -> mesos.v1.AttributeConstraint.Predicate.TextMatches
+	183, // 294: mesos.v1.AttributeConstraint.Predicate.text_not_matches:type_name -> mesos.v1.AttributeConstraint.Predicate.TextNotMatches
+	186, // 295: mesos.v1.OfferConstraints.RoleConstraints.groups:type_name -> mesos.v1.OfferConstraints.RoleConstraints.Group
+	184, // 296: mesos.v1.OfferConstraints.RoleConstraintsEntry.value:type_name -> mesos.v1.OfferConstraints.RoleConstraints
+	93,  // 297: mesos.v1.OfferConstraints.RoleConstraints.Group.attribute_constraints:type_name -> mesos.v1.AttributeConstraint
+	33,  // 298: mesos.v1.Event.Subscribed.framework_id:type_name -> mesos.v1.FrameworkID
+	48,  // 299: mesos.v1.Event.Subscribed.master_info:type_name -> mesos.v1.MasterInfo
+	55,  // 300: mesos.v1.Event.Offers.offers:type_name -> mesos.v1.Offer
+	56,  // 301: mesos.v1.Event.InverseOffers.inverse_offers:type_name -> mesos.v1.InverseOffer
+	34,  // 302: mesos.v1.Event.Rescind.offer_id:type_name -> mesos.v1.OfferID
+	34,  // 303: mesos.v1.Event.RescindInverseOffer.inverse_offer_id:type_name -> mesos.v1.OfferID
+	90,  // 304: mesos.v1.Event.Update.status:type_name -> mesos.v1.TaskStatus
+	92,  // 305: mesos.v1.Event.UpdateOperationStatus.status:type_name -> mesos.v1.OperationStatus
+	35,  // 306: mesos.v1.Event.Message.agent_id:type_name -> mesos.v1.AgentID
+	37,  // 307: mesos.v1.Event.Message.executor_id:type_name -> mesos.v1.ExecutorID
+	35,  // 308: mesos.v1.Event.Failure.agent_id:type_name -> mesos.v1.AgentID
+	37,  // 309: mesos.v1.Event.Failure.executor_id:type_name -> mesos.v1.ExecutorID
+	46,  // 310: mesos.v1.Call.Subscribe.framework_info:type_name -> mesos.v1.FrameworkInfo
+	94,  // 311: mesos.v1.Call.Subscribe.offer_constraints:type_name -> mesos.v1.OfferConstraints
+	34,  // 312: mesos.v1.Call.Accept.offer_ids:type_name -> mesos.v1.OfferID
+	128, // 313: mesos.v1.Call.Accept.operations:type_name -> mesos.v1.Offer.Operation
+	57,  // 314: mesos.v1.Call.Accept.filters:type_name -> mesos.v1.Filters
+	34,  // 315: mesos.v1.Call.Decline.offer_ids:type_name -> mesos.v1.OfferID
+	57,  // 316: mesos.v1.Call.Decline.filters:type_name -> mesos.v1.Filters
+	34,  // 317: mesos.v1.Call.AcceptInverseOffers.inverse_offer_ids:type_name -> mesos.v1.OfferID
+	57,  // 318: mesos.v1.Call.AcceptInverseOffers.filters:type_name -> mesos.v1.Filters
+	34,  // 319: mesos.v1.Call.DeclineInverseOffers.inverse_offer_ids:type_name -> mesos.v1.OfferID
+	57,  // 320: mesos.v1.Call.DeclineInverseOffers.filters:type_name -> mesos.v1.Filters
+	36,  // 321: mesos.v1.Call.Kill.task_id:type_name -> mesos.v1.TaskID
+	35,  // 322: mesos.v1.Call.Kill.agent_id:type_name -> mesos.v1.AgentID
+	63,  // 323: mesos.v1.Call.Kill.kill_policy:type_name -> mesos.v1.KillPolicy
+	37,  // 324: mesos.v1.Call.Shutdown.executor_id:type_name -> mesos.v1.ExecutorID
+	35,  // 325: mesos.v1.Call.Shutdown.agent_id:type_name -> mesos.v1.AgentID
+	35,  // 326: mesos.v1.Call.Acknowledge.agent_id:type_name -> mesos.v1.AgentID
+	36,  // 327: mesos.v1.Call.Acknowledge.task_id:type_name -> mesos.v1.TaskID
+	35,  // 328: mesos.v1.Call.AcknowledgeOperationStatus.agent_id:type_name -> mesos.v1.AgentID
+	39,  // 329: mesos.v1.Call.AcknowledgeOperationStatus.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
+	40,  // 330: mesos.v1.Call.AcknowledgeOperationStatus.operation_id:type_name -> mesos.v1.OperationID
+	213, // 331: mesos.v1.Call.Reconcile.tasks:type_name -> mesos.v1.Call.Reconcile.Task
+	214, // 332: mesos.v1.Call.ReconcileOperations.operations:type_name -> mesos.v1.Call.ReconcileOperations.Operation
+	35,  // 333: mesos.v1.Call.Message.agent_id:type_name -> mesos.v1.AgentID
+	37,  // 334: mesos.v1.Call.Message.executor_id:type_name -> mesos.v1.ExecutorID
+	54,  // 335: mesos.v1.Call.Request.requests:type_name -> mesos.v1.Request
+	46,  // 336: mesos.v1.Call.UpdateFramework.framework_info:type_name -> mesos.v1.FrameworkInfo
+	94,  // 337: mesos.v1.Call.UpdateFramework.offer_constraints:type_name -> mesos.v1.OfferConstraints
+	36,  // 338: mesos.v1.Call.Reconcile.Task.task_id:type_name -> mesos.v1.TaskID
+	35,  // 339: mesos.v1.Call.Reconcile.Task.agent_id:type_name -> mesos.v1.AgentID
+	40,  // 340: mesos.v1.Call.ReconcileOperations.Operation.operation_id:type_name -> mesos.v1.OperationID
+	35,  // 341: mesos.v1.Call.ReconcileOperations.Operation.agent_id:type_name -> mesos.v1.AgentID
+	39,  // 342: mesos.v1.Call.ReconcileOperations.Operation.resource_provider_id:type_name -> mesos.v1.ResourceProviderID
+	343, // [343:343] is the sub-list for method output_type
+	343, // [343:343] is the sub-list for method input_type
+	343, // [343:343] is the sub-list for extension type_name
+	343, // [343:343] is the sub-list for extension extendee
+	0,   // [0:343] is the sub-list for field type_name
 }
 
 func init() { file_mesos_proto_init() }
@@ -14393,15 +14935,15 @@ func file_mesos_proto_init() {
 	if File_mesos_proto != nil {
 		return
 	}
-	file_mesos_proto_msgTypes[120].OneofWrappers = []any{
+	file_mesos_proto_msgTypes[127].OneofWrappers = []any{
 		(*Volume_Source_CSIVolume_VolumeCapability_Block)(nil),
 		(*Volume_Source_CSIVolume_VolumeCapability_Mount)(nil),
 	}
-	file_mesos_proto_msgTypes[136].OneofWrappers = []any{
+	file_mesos_proto_msgTypes[143].OneofWrappers = []any{
 		(*AttributeConstraint_Selector_PseudoattributeType_)(nil),
 		(*AttributeConstraint_Selector_AttributeName)(nil),
 	}
-	file_mesos_proto_msgTypes[137].OneofWrappers = []any{
+	file_mesos_proto_msgTypes[144].OneofWrappers = []any{
 		(*AttributeConstraint_Predicate_Exists_)(nil),
 		(*AttributeConstraint_Predicate_NotExists_)(nil),
 		(*AttributeConstraint_Predicate_TextEquals_)(nil),
@@ -14414,8 +14956,8 @@ func file_mesos_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_mesos_proto_rawDesc), len(file_mesos_proto_rawDesc)),
-			NumEnums:      32,
-			NumMessages:   175,
+			NumEnums:      33,
+			NumMessages:   182,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

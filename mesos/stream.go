@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"sync"
@@ -87,17 +86,9 @@ func (c *Client) Run(ctx context.Context, handle EventFunc) error {
 	}
 }
 
-// backoff returns the wait before the given attempt: exponential from
-// MinBackoff, capped at MaxBackoff, with jitter over its upper half so that
-// many frameworks restarted together do not retry in step. Attempt 0 (after
-// a subscription that worked) waits the minimum.
+// backoff returns the wait before the given attempt (see Backoff).
 func (c *Client) backoff(attempt int) time.Duration {
-	d := c.cfg.MinBackoff
-	for i := 0; i < attempt && d < c.cfg.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, c.cfg.MaxBackoff)
-	return d/2 + rand.N(d/2+1)
+	return Backoff(attempt, c.cfg.MinBackoff, c.cfg.MaxBackoff)
 }
 
 // pickMaster returns the master to try next: the detector's leader, or the
@@ -321,40 +312,9 @@ func (c *Client) post(ctx context.Context, hc *http.Client, base *url.URL, body 
 	}
 }
 
-// redirectTarget resolves a Location header (protocol-relative in Mesos:
-// "//host:port/path") against base, keeping our scheme, and allows it only
-// to a configured master or the detector's current leader, so credentials
-// are never sent elsewhere.
+// redirectTarget is RedirectTarget for this client's masters and detector.
 func (c *Client) redirectTarget(ctx context.Context, base *url.URL, location string) (*url.URL, error) {
-	if location == "" {
-		return nil, errors.New("redirect without a Location")
-	}
-	loc, err := url.Parse(location)
-	if err != nil || loc.Host == "" {
-		return nil, fmt.Errorf("redirect to unusable location %q", location)
-	}
-	next := &url.URL{Scheme: base.Scheme, Host: loc.Host}
-	if next.Port() == "" {
-		next.Host += ":5050"
-	}
-	for _, m := range c.masters {
-		if m.Host == next.Host {
-			return m, nil
-		}
-	}
-	if c.cfg.Detector != nil {
-		lctx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		if m, err := c.cfg.Detector.Leader(lctx, ""); err == nil {
-			if u, err := parseMaster(m.URL); err == nil && u.Host == next.Host {
-				return u, nil
-			}
-		}
-	}
-	if next.Host == base.Host {
-		return nil, fmt.Errorf("master %s redirects to itself", base.Host)
-	}
-	return nil, fmt.Errorf("redirect to %s refused: not a configured master (add it to --master)", next.Host)
+	return RedirectTarget(ctx, base, location, c.masters, c.cfg.Detector)
 }
 
 // apiError reads a non-2xx response into an *APIError.

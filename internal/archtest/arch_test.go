@@ -26,8 +26,10 @@ var allowed = map[string][]string{
 	"mesos/recordio": nil,
 	"mesos/detect":   nil,
 	"mesos":          {"mesos/recordio", "mesos/detect"},
+	// The operator API's types and client, beside the scheduler API's.
+	"mesos/master": {"mesos", "mesos/recordio", "mesos/detect"},
 	// The stand-in and the scheduler meet only over HTTP.
-	"mesos/local":          {"mesos", "mesos/recordio", "mesos/detect", "mesos/local/executor", "mesos/local/internal/answer"},
+	"mesos/local":          {"mesos", "mesos/master", "mesos/recordio", "mesos/detect", "mesos/local/executor", "mesos/local/internal/answer"},
 	"mesos/local/executor": {"mesos", "mesos/recordio", "mesos/detect", "mesos/local/internal/answer"},
 	// How the stand-in's master and agents write JSON answers.
 	"mesos/local/internal/answer": nil,
@@ -42,7 +44,7 @@ var allowed = map[string][]string{
 	"cmd/bench":             {"*"},
 	"internal/archtest":     nil,
 	"internal/zktest":       nil,
-	"mesos/local/localtest": {"mesos/local", "mesos", "mesos/recordio", "mesos/detect", "mesos/local/executor", "mesos/local/internal/answer"},
+	"mesos/local/localtest": {"mesos/local", "mesos", "mesos/master", "mesos/recordio", "mesos/detect", "mesos/local/executor", "mesos/local/internal/answer"},
 }
 
 // testOnly packages may be imported by tests only.

@@ -270,6 +270,7 @@ func (m *Master) launchLocked(f *framework, ag *agent, ti *mesos.TaskInfo, res p
 		m.taskError(f, ti, mesos.TaskStatus_REASON_TASK_INVALID, err.Error())
 		return
 	}
+	m.publishTaskAddedLocked(t)
 	if err != nil {
 		m.log.Warn("task launch failed", "task_id", id, "err", err)
 		m.updates.push(pendingUpdate{framework: f.id, task: id, u: executor.Update{

@@ -96,7 +96,7 @@ func (m *Master) agentState(a *agent) map[string]any {
 		"id":                             a.id,
 		"pid":                            a.processID() + "@" + m.addr,
 		"hostname":                       a.hostname,
-		"capabilities":                   agentCapabilities,
+		"capabilities":                   agentCapabilityNames(),
 		"resources":                      stateResources(a.total),
 		"reserved_resources":             reserved,
 		"unreserved_resources":           stateResources(a.total.forRoles("*")),
@@ -117,7 +117,7 @@ func (m *Master) agentState(a *agent) map[string]any {
 // has on a; nil when it has none there.
 func agentFramework(a *agent, f *framework) map[string]any {
 	var executors, done []map[string]any
-	for _, t := range sortedTasks(f.tasks) {
+	for _, t := range sortedTasks(f) {
 		if t.agent == a {
 			executors = append(executors, agentExecutor(f, t))
 		}
@@ -202,7 +202,7 @@ func (m *Master) agentStatistics(a *agent) []map[string]any {
 	out := []map[string]any{}
 	now := timestamp(time.Now())
 	for _, f := range m.sortedFrameworks() {
-		for _, t := range sortedTasks(f.tasks) {
+		for _, t := range sortedTasks(f) {
 			if t.agent != a || mesos.IsTerminal(t.state) {
 				continue
 			}

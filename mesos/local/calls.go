@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/offerdeck/offerdeck/mesos"
 )
 
@@ -69,7 +71,11 @@ func (m *Master) handleCall(call *mesos.Call, principal, streamID string) (int, 
 func (m *Master) updateFrameworkLocked(f *framework, u *mesos.Call_UpdateFramework) {
 	info := u.GetFrameworkInfo()
 	info.User, info.Checkpoint, info.Principal = f.info.User, f.info.Checkpoint, f.info.Principal
+	changed := !proto.Equal(info, f.info)
 	f.info, f.roles = info, rolesOf(info)
+	if changed {
+		m.publishFrameworkLocked(f, false)
+	}
 	f.suppressed = map[string]bool{}
 	for _, r := range u.GetSuppressedRoles() {
 		f.suppressed[r] = true

@@ -98,7 +98,7 @@ func (m *Master) stateSummary(w http.ResponseWriter, r *http.Request) {
 	agentFrameworks, frameworkAgents := map[string][]string{}, map[string][]string{}
 	for _, f := range m.sortedFrameworks() {
 		byFramework[f.id] = counts{}
-		all := append(sortedTasks(f.tasks), f.completed...)
+		all := append(sortedTasks(f), f.completed...)
 		for _, t := range all {
 			if byAgent[t.agent.id] == nil {
 				byAgent[t.agent.id] = counts{}
@@ -180,7 +180,7 @@ func (m *Master) tasksEndpoint(w http.ResponseWriter, r *http.Request) {
 		if wantFramework != "" && f.id != wantFramework {
 			continue
 		}
-		for _, t := range append(sortedTasks(f.tasks), f.completed...) {
+		for _, t := range append(sortedTasks(f), f.completed...) {
 			if wantTask != "" && t.id != wantTask {
 				continue
 			}

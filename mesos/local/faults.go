@@ -69,6 +69,7 @@ func (m *Master) StepDown(leader string) {
 	m.faults.follower, m.faults.leader = true, leader
 	m.mu.Unlock()
 	m.CutStreams(false)
+	m.CutOperatorStreams()
 }
 
 // TakeLeadership makes a master that stepped down lead again.
@@ -118,6 +119,9 @@ func (m *Master) CutStreams(midRecord bool) int {
 func (m *Master) Restart() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for _, s := range m.operators.subs {
+		s.cut(false)
+	}
 	for _, f := range m.frameworks {
 		if f.sub != nil {
 			f.sub.cut(false)
@@ -175,14 +179,16 @@ func (m *Master) RemoveAgent(agentID string) error {
 			if err := m.exec.Kill(f.id, t.id, time.Nanosecond); err != nil {
 				m.log.Debug("stop task of removed agent", "task_id", t.id, "err", err)
 			}
-			m.masterUpdate(f, &mesos.TaskStatus{
+			status := &mesos.TaskStatus{
 				TaskId:          t.taskID(),
 				State:           lostState(f, mesos.TaskState_TASK_UNREACHABLE).Enum(),
 				Reason:          mesos.TaskStatus_REASON_AGENT_REMOVED.Enum(),
 				Message:         proto.String("health check timed out"),
 				AgentId:         &mesos.AgentID{Value: proto.String(a.id)},
 				UnreachableTime: &mesos.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())},
-			})
+			}
+			m.masterUpdate(f, status)
+			m.masterReceivedLocked(t, status)
 		}
 		t.stopRetry()
 		t.released = true // the agent and its resources are gone
@@ -191,6 +197,7 @@ func (m *Master) RemoveAgent(agentID string) error {
 		delete(a.tasks, key)
 	}
 	a.free = pool{}
+	m.publishAgentRemovedLocked(a)
 	for _, f := range m.frameworks {
 		f.send(&mesos.Event{Type: mesos.Event_FAILURE.Enum(), Failure: &mesos.Event_Failure{AgentId: &mesos.AgentID{Value: proto.String(a.id)}}})
 	}
@@ -256,14 +263,16 @@ func (m *Master) PartitionAgent(agentID string) error {
 			continue
 		}
 		t.unreachable = true
-		m.masterUpdate(t.framework, &mesos.TaskStatus{
+		status := &mesos.TaskStatus{
 			TaskId:          t.taskID(),
 			State:           lostState(t.framework, mesos.TaskState_TASK_UNREACHABLE).Enum(),
 			Reason:          mesos.TaskStatus_REASON_AGENT_REMOVED.Enum(),
 			Message:         proto.String("health check timed out"),
 			AgentId:         &mesos.AgentID{Value: proto.String(a.id)},
 			UnreachableTime: &mesos.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())},
-		})
+		}
+		m.masterUpdate(t.framework, status)
+		m.masterReceivedLocked(t, status)
 	}
 	m.log.Info("fault: agent partitioned", "agent_id", a.id)
 	return nil
@@ -280,11 +289,16 @@ func (m *Master) HealAgent(agentID string) error {
 		return fmt.Errorf("heal agent %s: %w", agentID, ErrUnknownAgent)
 	}
 	a.partitioned = false
+	// A re-registering agent is added again (Master::addSlave): operators
+	// see a TASK_ADDED per task as its tasks rejoin their frameworks, then
+	// AGENT_ADDED.
 	for _, t := range a.tasks {
 		if !t.unreachable {
 			continue
 		}
 		t.unreachable = false
+		t.receivedState = t.state.Enum()
+		m.publishTaskAddedLocked(t)
 		m.masterUpdate(t.framework, &mesos.TaskStatus{
 			TaskId:  t.taskID(),
 			State:   t.state.Enum(),
@@ -297,6 +311,7 @@ func (m *Master) HealAgent(agentID string) error {
 			m.forwardLocked(t)
 		}
 	}
+	m.publishAgentAddedLocked(a)
 	m.triggerAllocation()
 	m.log.Info("fault: agent healed", "agent_id", a.id)
 	return nil

@@ -35,7 +35,8 @@ type framework struct {
 
 	sub           *subscription // nil while disconnected
 	registered    time.Time
-	unregistered  time.Time // when it was removed
+	reregistered  time.Time // last failover, zero if none
+	unregistered  time.Time // when it was removed (Master::removeFramework), zero before
 	failoverTimer *time.Timer
 }
 
@@ -110,6 +111,7 @@ func (f *framework) send(e *mesos.Event) {
 type subscription struct {
 	streamID  string
 	mediaType string
+	operator  bool // an operator API stream, not a framework's
 
 	mu      sync.Mutex
 	queue   []byte // framed records not yet written
@@ -119,6 +121,9 @@ type subscription struct {
 	closed  chan struct{}
 	closing sync.Once
 	log     func(msg string, args ...any)
+	// abortWrite, while the stream's handler runs, makes a write that is
+	// blocked on a client that does not read fail at once.
+	abortWrite func()
 }
 
 func newSubscription(mediaType string, log func(string, ...any)) *subscription {
@@ -138,13 +143,34 @@ func (s *subscription) send(e *mesos.Event) {
 		s.log("encode event", "type", e.GetType().String(), "err", err)
 		return
 	}
+	s.queueRecord(b, 0)
+}
+
+// heartbeat queues a HEARTBEAT event of the stream's API.
+func (s *subscription) heartbeat() {
+	if s.operator {
+		b, _ := mesos.Marshal(s.mediaType, operatorHeartbeat)
+		s.queueRecord(b, 0)
+		return
+	}
+	s.send(&mesos.Event{Type: mesos.Event_HEARTBEAT.Enum()})
+}
+
+// queueRecord queues one encoded record. With a limit, it queues nothing
+// and reports false when the queue would exceed limit bytes.
+func (s *subscription) queueRecord(b []byte, limit int) bool {
 	s.mu.Lock()
+	if limit > 0 && len(s.queue)+len(b) > limit {
+		s.mu.Unlock()
+		return false
+	}
 	s.queue = recordio.AppendRecord(s.queue, b)
 	s.mu.Unlock()
 	select {
 	case s.notify <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // take returns the queued bytes and empties the queue.
@@ -172,6 +198,24 @@ func (s *subscription) cut(mid bool) {
 	case s.notify <- struct{}{}:
 	default:
 	}
+}
+
+// kill breaks the connection even while a write to it is blocked: the
+// client stopped reading.
+func (s *subscription) kill() {
+	s.cut(false)
+	s.mu.Lock()
+	abort := s.abortWrite
+	s.mu.Unlock()
+	if abort != nil {
+		abort()
+	}
+}
+
+func (s *subscription) setAbortWrite(f func()) {
+	s.mu.Lock()
+	s.abortWrite = f
+	s.mu.Unlock()
 }
 
 // aborted reports whether the stream is to be broken.

@@ -22,6 +22,8 @@ func (m *Master) routes() http.Handler {
 		// The scheduler endpoint authenticates itself: it needs the
 		// principal for its own checks.
 		mux.HandleFunc(prefix+"/api/v1/scheduler", m.scheduler)
+		// So does the operator API: its realm is the read-write one.
+		mux.HandleFunc(prefix+"/api/v1", m.operatorAPI)
 		mux.Handle(prefix+"/state", m.guard(realmReadOnly, m.state))
 		mux.Handle(prefix+"/redirect", m.guard(realmReadOnly, m.redirect))
 		mux.Handle(prefix+"/frameworks", m.guard(realmReadOnly, m.leaderOnly(m.frameworksEndpoint)))

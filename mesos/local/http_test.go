@@ -113,6 +113,8 @@ func TestEveryEndpointNeedsCredentials(t *testing.T) {
 	paths := []struct{ method, path, realm string }{
 		{"POST", "/api/v1/scheduler", "mesos-master-scheduler"},
 		{"POST", "/master/api/v1/scheduler", "mesos-master-scheduler"},
+		{"POST", "/api/v1", "mesos-master-readwrite"},
+		{"POST", "/master/api/v1", "mesos-master-readwrite"},
 		{"GET", "/state", "mesos-master-readonly"},
 		{"GET", "/master/state", "mesos-master-readonly"},
 		{"GET", "/redirect", "mesos-master-readonly"},

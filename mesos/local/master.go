@@ -78,6 +78,12 @@ type Config struct {
 	// agents' /files), else it gets 401. Principals must not contain ':'.
 	Credentials map[string]string
 
+	// OperatorBacklog bounds the bytes queued for one operator API stream
+	// (DefaultOperatorBacklog, 512 MiB): a client that reads slower than
+	// the cluster changes is cut off rather than holding the master's
+	// memory. A real master has no such bound.
+	OperatorBacklog int
+
 	// FaultAPI serves the fault methods (RemoveAgent, PartitionAgent, ...)
 	// over HTTP under /faults/, for tests and presenters outside the
 	// process; see faultapi.go. Off by default: no real master has it.
@@ -121,8 +127,9 @@ type Master struct {
 	updates             *updateQueue
 	closed              bool
 	faults              faults
-	healthRate          float64       // simulated health check results a second
-	healthChanged       chan struct{} // signals the health checker of a new rate
+	operators           operatorStreams // open operator API streams
+	healthRate          float64         // simulated health check results a second
+	healthChanged       chan struct{}   // signals the health checker of a new rate
 	// recovered holds, by framework id, the earlier run's tasks until
 	// their framework subscribes again.
 	recovered map[string][]executor.Recovered
@@ -151,6 +158,9 @@ func New(cfg Config) (*Master, error) {
 	}
 	if cfg.StatusRetry <= 0 {
 		cfg.StatusRetry = DefaultStatusRetry
+	}
+	if cfg.OperatorBacklog <= 0 {
+		cfg.OperatorBacklog = DefaultOperatorBacklog
 	}
 	if cfg.HealthChecks < 0 {
 		return nil, errors.New("stand-in master: health checks per second must not be negative")
@@ -290,6 +300,9 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 	for _, o := range m.offers {
 		o.stopTimer()
 	}
+	for _, s := range m.operators.subs {
+		s.close()
+	}
 	m.mu.Unlock()
 	cancelBase() // ends streams, whose connections Shutdown does not track
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -348,8 +361,10 @@ func (m *Master) addAgentLocked(ac AgentConfig) (*agent, error) {
 		return nil, err
 	}
 	m.nextAgent++
+	a.registered = time.Now()
 	m.agents[id] = a
 	m.agentOrder = append(m.agentOrder, a)
+	m.publishAgentAddedLocked(a)
 	return a, nil
 }
 

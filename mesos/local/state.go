@@ -120,15 +120,6 @@ func leaderInfo(mi *mesos.MasterInfo) map[string]any {
 	return map[string]any{"id": mi.GetId(), "pid": mi.GetPid(), "port": mi.GetPort(), "hostname": mi.GetHostname()}
 }
 
-func (m *Master) sortedFrameworks() []*framework {
-	out := make([]*framework, 0, len(m.frameworks))
-	for _, f := range m.frameworks {
-		out = append(out, f)
-	}
-	slices.SortFunc(out, func(a, b *framework) int { return strings.Compare(a.id, b.id) })
-	return out
-}
-
 // stateAgent is SlaveWriter (readonly_handler.cpp) over json(SlaveInfo).
 // used_resources counts the agent's tasks only; what is offered is
 // offered_resources, as on a real master.
@@ -158,13 +149,9 @@ func (m *Master) stateAgent(a *agent) map[string]any {
 		"active":               true,
 		"deactivated":          false,
 		"version":              Version,
-		"capabilities":         agentCapabilities,
+		"capabilities":         agentCapabilityNames(),
 	}
 }
-
-// agentCapabilities are what the stand-in's agents can do, by name
-// (SlaveInfo::Capability::Type).
-var agentCapabilities = []string{"MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT", "TASK_NO_EXECUTOR"}
 
 // agentUsage is what an agent's live tasks use and what is offered of it.
 func (m *Master) agentUsage(a *agent) (used, offered pool) {
@@ -189,7 +176,7 @@ func (m *Master) agentUsage(a *agent) (used, offered pool) {
 func stateFramework(f *framework) map[string]any {
 	var used, offered pool
 	var tasks, unreachable, completed, offers []map[string]any
-	for _, t := range sortedTasks(f.tasks) {
+	for _, t := range sortedTasks(f) {
 		if !t.released {
 			used = used.add(t.res)
 		}
@@ -259,6 +246,16 @@ func frameworkIdentity(out map[string]any, f *framework) {
 	}
 }
 
+// agentCapabilityNames are the agents' capabilities by name, as the
+// read-only endpoints write them.
+func agentCapabilityNames() []string {
+	var out []string
+	for _, c := range agentCapabilities() {
+		out = append(out, c.GetType().String())
+	}
+	return out
+}
+
 func labelsJSON(ls *mesos.Labels) []map[string]string {
 	out := []map[string]string{}
 	for _, l := range ls.GetLabels() {
@@ -268,15 +265,6 @@ func labelsJSON(ls *mesos.Labels) []map[string]string {
 		}
 		out = append(out, e)
 	}
-	return out
-}
-
-func sortedTasks(ts map[string]*task) []*task {
-	out := make([]*task, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, t)
-	}
-	slices.SortFunc(out, func(a, b *task) int { return strings.Compare(a.id, b.id) })
 	return out
 }
 

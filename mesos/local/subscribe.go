@@ -43,6 +43,8 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *mesos.C
 // or the client goes away, and sends heartbeats meanwhile.
 func (m *Master) stream(w http.ResponseWriter, r *http.Request, sub *subscription, f *framework) {
 	rc := http.NewResponseController(w)
+	sub.setAbortWrite(func() { rc.SetWriteDeadline(time.Now()) })
+	defer sub.setAbortWrite(nil)
 	heartbeat := time.NewTicker(m.cfg.HeartbeatInterval)
 	defer heartbeat.Stop()
 	flush := func() bool {
@@ -65,7 +67,7 @@ func (m *Master) stream(w http.ResponseWriter, r *http.Request, sub *subscriptio
 		case <-sub.notify:
 		case <-heartbeat.C:
 			if !m.heartbeatsStopped() {
-				sub.send(&mesos.Event{Type: mesos.Event_HEARTBEAT.Enum()})
+				sub.heartbeat()
 			}
 		case <-sub.closed:
 			if !flush() {
@@ -96,6 +98,7 @@ func (m *Master) registerLocked(call *mesos.Call, sub *subscription, principal s
 	}
 
 	f := m.frameworks[id]
+	added := f == nil
 	switch {
 	case f != nil:
 		if f.info.GetPrincipal() != info.GetPrincipal() {
@@ -113,6 +116,7 @@ func (m *Master) registerLocked(call *mesos.Call, sub *subscription, principal s
 		// user and checkpoint cannot change: a re-subscribe keeps the old
 		// values silently.
 		info.User, info.Checkpoint = f.info.User, f.info.Checkpoint
+		f.reregistered = time.Now()
 		m.log.Info("framework failed over", "framework_id", id)
 	case id != "":
 		// Unknown but not removed: what a master sees after its own
@@ -137,6 +141,7 @@ func (m *Master) registerLocked(call *mesos.Call, sub *subscription, principal s
 	for _, r := range call.GetSubscribe().GetSuppressedRoles() {
 		f.suppressed[r] = true
 	}
+	m.publishFrameworkLocked(f, added)
 
 	sub.send(&mesos.Event{
 		Type: mesos.Event_SUBSCRIBED.Enum(),
@@ -285,12 +290,13 @@ func (m *Master) removeFrameworkLocked(f *framework, why string) {
 	for _, o := range f.offers {
 		m.discardOfferLocked(o)
 	}
-	for _, t := range f.tasks {
+	for _, t := range sortedTasks(f) {
 		if !mesos.IsTerminal(t.state) {
 			if err := m.exec.Kill(f.id, t.id, 0); err != nil {
 				m.log.Debug("kill task of removed framework", "task_id", t.id, "err", err)
 			}
 			t.state = mesos.TaskState_TASK_KILLED
+			m.masterReceivedLocked(t, frameworkRemovedTaskStatus(f, t))
 		}
 		m.releaseTaskLocked(t)
 	}
@@ -305,6 +311,7 @@ func (m *Master) removeFrameworkLocked(f *framework, why string) {
 		m.completedFrameworks = slices.Delete(m.completedFrameworks, 0, len(m.completedFrameworks)-completedFrameworksKept)
 	}
 	m.removedFrameworks[f.id] = true
+	m.publishFrameworkRemovedLocked(f)
 	m.log.Info("framework removed", "framework_id", f.id, "reason", why)
 }
 

@@ -37,6 +37,11 @@ type task struct {
 	pending    []*mesos.TaskStatus
 	retry      *time.Timer
 	retryDelay time.Duration
+
+	// receivedState and receivedUUID are the last update the master
+	// received, for the operator stream's TASK_UPDATED.
+	receivedState *mesos.TaskState
+	receivedUUID  []byte
 }
 
 func (t *task) stopRetry() {
@@ -152,6 +157,7 @@ func (m *Master) queueStatusLocked(t *task, status *mesos.TaskStatus) {
 func (m *Master) forwardLocked(t *task) {
 	head := t.pending[0]
 	if !t.agent.partitioned { // a partitioned agent's updates wait for the heal
+		m.masterReceivedLocked(t, head)
 		t.sent = head.State
 		t.framework.send(&mesos.Event{Type: mesos.Event_UPDATE.Enum(), Update: &mesos.Event_Update{Status: head}})
 	}
