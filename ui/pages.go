@@ -339,22 +339,23 @@ type Calls struct {
 
 // CallRow is one call to the master and its answer.
 type CallRow struct {
-	Seq         uint64
-	DOMID       string
-	Time        time.Time
-	Type        string
-	Cause       string // token of the cause's kind, for the filter
-	CauseText   string
-	Status      string // "202 Accepted", or "no answer"
-	OK          bool
-	Answer      string
-	Took        string
-	JSON        string
-	Note        string // why the body is shown as it is
-	Curl        string
-	CurlNote    string
-	Links       []Link
-	Tokens      string // what the row is about, for the link filter
+	Seq       uint64
+	DOMID     string
+	Time      time.Time
+	Type      string
+	Cause     string // token of the cause's kind, for the filter
+	CauseText string
+	About     string // the first offer or task it is about, in short
+	Status    string // "202 Accepted", or "no answer"
+	OK        bool
+	Answer    string
+	Took      string
+	JSON      string
+	Note      string // why the body is shown as it is
+	Curl      string
+	CurlNote  string
+	Links     []Link
+	Tokens    string // what the row is about, for the link filter
 }
 
 // Link is a labelled link.

@@ -210,6 +210,15 @@ func callRow(c scheduler.Call) ui.CallRow {
 		tokens = append(tokens, "audit:"+n)
 	}
 	row.Tokens = strings.Join(tokens, " ")
+	switch {
+	case len(c.TaskIDs) > 0:
+		row.About = "task " + marked(c.TaskIDs[0])
+	case len(c.OfferIDs) > 0:
+		row.About = "offer " + marked(shortID(c.OfferIDs[0]))
+	}
+	if more := len(c.OfferIDs) + len(c.TaskIDs) - 1; more > 0 {
+		row.About += " and " + strconv.Itoa(more) + " more"
+	}
 	return row
 }
 

@@ -195,3 +195,38 @@ func TestCallsPageShowsTheMastersRefusal(t *testing.T) {
 		t.Error("a refused call is not marked as an error")
 	}
 }
+
+// TestCallsArriveLive: a call sent after the calls page was rendered
+// arrives on its stream as a row of the list, and an acknowledgement
+// moves the counter of the page that folds them.
+func TestCallsArriveLive(t *testing.T) {
+	st := newStack(t)
+	doc, _, _ := st.page(t, "/offers", "agent-2.demo")
+	ids := offerIDs(doc)
+	_, since, epoch := st.page(t, "/calls", "SUBSCRIBE")
+	if !strings.Contains(since, "calls:") {
+		t.Fatalf("calls page positions %q follow no calls topic", since)
+	}
+	c, err := st.dial(t, since, epoch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := st.post(t, "/offers/"+ids[0]+"/accept", url.Values{"name": {"live"}, "command": {"true"}, "cpus": {"0.1"}, "mem": {"16"}, "request_id": {"l1"}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("accept = %d", resp.StatusCode)
+	}
+	var accept, acks bool
+	for !accept || !acks {
+		m, err := read(t, c)
+		if err != nil {
+			t.Fatalf("stream ended before the ACCEPT row (%v) and the acknowledgement count (%v): %v", accept, acks, err)
+		}
+		for _, ch := range m.Changes {
+			switch {
+			case ch.Op == "put" && ch.Parent == "calls-list" && strings.Contains(ch.HTML, `data-type="ACCEPT"`):
+				accept = true
+			case ch.Op == "put" && ch.ID == "ack-count" && strings.Contains(ch.HTML, "acknowledgement"):
+				acks = true
+			}
+		}
+	}
+}

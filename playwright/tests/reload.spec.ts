@@ -10,7 +10,7 @@ import path from 'node:path';
 // same URL (relative times aside, order included). OFFERDECK_SEEDS names
 // the seeds ("1,2,3"); each is printed so a failure can be replayed.
 
-const pages = ['/', '/offers', '/tasks', '/agents', '/events', '/audit', '/launch', '/tasks?state=TASK_RUNNING'];
+const pages = ['/', '/offers', '/tasks', '/agents', '/events', '/calls', '/calls?cause=user', '/audit', '/launch', '/tasks?state=TASK_RUNNING'];
 
 // mulberry32: a small seeded generator, so a run is replayable.
 function rng(seed: number) {
