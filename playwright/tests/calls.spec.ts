@@ -143,3 +143,17 @@ test('the demo flow shows its DECLINE, ACCEPT, ACKNOWLEDGE and KILL calls live; 
   expect(refused).toMatch(/^HTTP\/1\.1 401/);
   await context.close();
 });
+
+test('an opened call, its body, answer and curl line, fits a phone', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await context.newPage();
+  await page.goto(url + '/calls');
+  const rows = page.locator('#calls-list > li');
+  await expect(rows.first()).toBeVisible();
+  for (const summary of await page.locator('#calls-list summary').all()) await summary.click();
+  await expect(page.locator('#calls-list pre.curl-line').first()).toBeVisible();
+  const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, window: window.innerWidth }));
+  expect(widths.page).toBeLessThanOrEqual(widths.window);
+  await page.screenshot({ path: 'artifacts/calls-phone-open.png', fullPage: true });
+  await context.close();
+});
