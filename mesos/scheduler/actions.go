@@ -128,7 +128,7 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 	var callErr error
 	// The calls the action sends wait in tag for the number of the audit
 	// entry they belong to, given when the answer is applied.
-	tag := &callTag{cause: Cause{Kind: CauseUser, User: who.User, Action: action}, action: true}
+	tag := &callTag{cause: Cause{Kind: CauseUser, User: who.User, Action: action}, deferred: true}
 	switch {
 	case pr.unsaved:
 		// Nothing was sent: finish settles the action as refused, with
@@ -153,7 +153,7 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 	// the state never keeps a half-done action.
 	s.post(context.WithoutCancel(ctx), func(st *state) {
 		res, err := pr.p.finish(st, callErr)
-		st.addActionCalls(tag, st.audit(who, action, target, request, res, err).Seq)
+		st.addDeferredCalls(tag, st.audit(who, action, target, request, res, err).Seq)
 		st.remember(key, who, res, err)
 		if key != "" {
 			r := newActionResult(time.Now(), who.RequestID, res, err)

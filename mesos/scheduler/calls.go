@@ -94,14 +94,15 @@ const (
 // causeKey carries a *callTag in the context of a call.
 type causeKey struct{}
 
-// callTag is the cause of the calls sent with its context. The calls of
-// a user's action wait in pending (written by the action's goroutine
-// while it sends, read on the state goroutine after) until the audit
-// entry they belong to exists.
+// callTag is the cause of the calls sent with its context. With
+// deferred, the calls wait in pending (written by the sending goroutine
+// while it sends, read on the state goroutine after) for its sender to
+// post them: a user's action, once the audit entry they belong to exists;
+// an acknowledgement, with its answer.
 type callTag struct {
-	cause   Cause
-	action  bool
-	pending []Call
+	cause    Cause
+	deferred bool
+	pending  []Call
 }
 
 func withCause(ctx context.Context, tag *callTag) context.Context {
@@ -112,7 +113,7 @@ func withCause(ctx context.Context, tag *callTag) context.Context {
 func (s *Scheduler) onCall(ctx context.Context, sc *mesos.SentCall) {
 	tag, _ := ctx.Value(causeKey{}).(*callTag)
 	c := newCall(sc, tag)
-	if tag != nil && tag.action {
+	if tag != nil && tag.deferred {
 		tag.pending = append(tag.pending, c)
 		return
 	}
@@ -200,11 +201,13 @@ func (st *state) addCall(c Call) {
 	st.change(Change{Kind: CallAdded, Call: &c})
 }
 
-// addActionCalls records the calls an action sent, now that the audit
-// entry they belong to has its number.
-func (st *state) addActionCalls(tag *callTag, audit uint64) {
+// addDeferredCalls records the calls sent with tag, as belonging to the
+// audit entry numbered audit (0: none).
+func (st *state) addDeferredCalls(tag *callTag, audit uint64) {
 	for _, c := range tag.pending {
-		c.Cause.Audit = audit
+		if audit > 0 {
+			c.Cause.Audit = audit
+		}
 		st.addCall(c)
 	}
 	tag.pending = nil
