@@ -70,8 +70,9 @@ func (s *Server) calls(w http.ResponseWriter, r *http.Request) error {
 		// about one offer, task or action: then they are its story.
 		return t != "ACKNOWLEDGE" || about != nil
 	})
+	kinds := scheduler.CauseKinds()
 	var causeTokens []string
-	for _, k := range scheduler.CauseKinds {
+	for _, k := range kinds {
 		causeTokens = append(causeTokens, causeToken(k))
 	}
 	causes := onSet(q["cause"], causeTokens, func(string) bool { return true })
@@ -96,7 +97,7 @@ func (s *Server) calls(w http.ResponseWriter, r *http.Request) error {
 		v.Types = append(v.Types, ui.Toggle{Label: t, On: types[t], Href: link(flip(types, t), causes)})
 	}
 	for i, c := range causeTokens {
-		v.Causes = append(v.Causes, ui.Toggle{Label: scheduler.CauseKinds[i], On: causes[c], Href: link(types, flip(causes, c))})
+		v.Causes = append(v.Causes, ui.Toggle{Label: kinds[i], On: causes[c], Href: link(types, flip(causes, c))})
 	}
 	v.Shown, v.ShownCauses = onList(types, callTypes), onList(causes, causeTokens)
 

@@ -31,7 +31,9 @@ const (
 )
 
 // CauseKinds lists every Cause.Kind, for filters.
-var CauseKinds = []string{CauseUser, CauseHold, CauseQueue, CauseAck, CauseReconcile, CauseRefused, CauseSubscribe, CauseRetry}
+func CauseKinds() []string {
+	return []string{CauseUser, CauseHold, CauseQueue, CauseAck, CauseReconcile, CauseRefused, CauseSubscribe, CauseRetry}
+}
 
 // Cause says who or what made the scheduler send a call.
 type Cause struct {

@@ -129,6 +129,7 @@ test('the demo flow shows its DECLINE, ACCEPT, ACKNOWLEDGE and KILL calls live; 
   await expect(calls.locator('#flash')).toContainText('Copied the curl line');
   const line = await calls.evaluate(() => navigator.clipboard.readText());
   expect(line).toBe(await decline.locator('pre.curl-line').textContent());
+  await calls.screenshot({ path: 'artifacts/calls-open.png', fullPage: true });
   expect(line).toContain('$MESOS_SECRET');
   expect(line).not.toContain(secret);
   expect(line).toContain("-H 'Content-Type: application/json'");

@@ -157,7 +157,7 @@ const seeds = (process.env.OFFERDECK_SEEDS ?? '1,2,3,4,5,6,7,8,9,10').split(',')
 
 for (const seed of seeds) {
   test(`every open page equals its reload, seed ${seed}`, async ({ browser }) => {
-    test.setTimeout(240_000);
+    test.setTimeout(360_000); // eleven open pages, each compared after every step
     console.log(`live-equals-reload seed ${seed} (OFFERDECK_SEEDS=${seed} replays it)`);
     const rand = rng(seed);
     const pick = <T,>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
