@@ -335,6 +335,9 @@ type Calls struct {
 	// call.
 	Subject, All string
 	Keep         int
+	// Embedded says the master is the embedded stand-in, whose secret
+	// nobody can know.
+	Embedded bool
 }
 
 // CallRow is one call to the master and its answer.

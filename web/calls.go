@@ -101,7 +101,7 @@ func (s *Server) calls(w http.ResponseWriter, r *http.Request) error {
 	}
 	v.Shown, v.ShownCauses = onList(types, callTypes), onList(causes, causeTokens)
 
-	v.Layout, v.Keep = layout, callsKept
+	v.Layout, v.Keep, v.Embedded = layout, callsKept, s.cfg.Embedded
 	if len(calls) > 0 {
 		v.Newest = calls[len(calls)-1].Seq
 	}
@@ -211,15 +211,25 @@ func callRow(c scheduler.Call) ui.CallRow {
 		tokens = append(tokens, "audit:"+n)
 	}
 	row.Tokens = strings.Join(tokens, " ")
-	switch {
-	case len(c.TaskIDs) > 0:
-		row.About = "task " + marked(c.TaskIDs[0])
-	case len(c.OfferIDs) > 0:
-		row.About = "offer " + marked(shortID(c.OfferIDs[0]))
+	var about []string
+	for _, ids := range []struct {
+		what string
+		ids  []string
+	}{{"offer", c.OfferIDs}, {"task", c.TaskIDs}} {
+		if len(ids.ids) == 0 {
+			continue
+		}
+		first := ids.ids[0]
+		if ids.what == "offer" {
+			first = shortID(first)
+		}
+		a := ids.what + " " + marked(first)
+		if n := len(ids.ids) - 1; n > 0 {
+			a += " and " + strconv.Itoa(n) + " more"
+		}
+		about = append(about, a)
 	}
-	if more := len(c.OfferIDs) + len(c.TaskIDs) - 1; more > 0 {
-		row.About += " and " + strconv.Itoa(more) + " more"
-	}
+	row.About = strings.Join(about, ", ")
 	return row
 }
 
