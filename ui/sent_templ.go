@@ -220,7 +220,7 @@ func CallsPage(v Calls) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.Embedded {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<p id=\"calls-embedded\" class=\"muted\">The embedded stand-in's secret is drawn at random at every start and never shown, so its calls cannot be replayed: run <code>dashboard local --credentials-file FILE</code> and point the dashboard at it with <code>--master</code>, <code>--principal</code> and <code>--secret-file</code>.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<p id=\"calls-embedded\" class=\"muted\">The embedded stand-in's secret is drawn at random at every start and never shown, so its calls cannot be replayed: run <code>dashboard local</code> with <code>--credentials-file</code> and point the dashboard at it with <code>--master</code>, <code>--principal</code> and <code>--secret-file</code>.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
