@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -42,20 +43,20 @@ func (c *Client) Acknowledge(ctx context.Context, ack *Call_Acknowledge) error {
 const AckConnections = 4
 
 func (c *Client) retryStale(ctx context.Context, call *Call, hc *http.Client) error {
-	err := c.call(ctx, call, hc)
+	err := c.call(ctx, call, hc, false)
 	// A call that raced a re-subscription carries the old stream id: the
 	// master refused it unprocessed, so it is safe to send once more with
 	// the new one.
 	var apiErr *APIError
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest && strings.Contains(apiErr.Message, "didn't match the stream ID") {
 		if st := c.Status(); st.State == Subscribed && !strings.Contains(apiErr.Message, "'"+st.StreamID+"'") {
-			return c.call(ctx, call, hc)
+			return c.call(ctx, call, hc, true)
 		}
 	}
 	return err
 }
 
-func (c *Client) call(ctx context.Context, call *Call, hc *http.Client) error {
+func (c *Client) call(ctx context.Context, call *Call, hc *http.Client, retry bool) error {
 	op := call.GetType().String()
 	if call.GetType() == Call_SUBSCRIBE {
 		return fmt.Errorf("%s: subscriptions are made by Run", op)
@@ -80,17 +81,21 @@ func (c *Client) call(ctx context.Context, call *Call, hc *http.Client) error {
 	if err != nil {
 		return fmt.Errorf("%s: master %q: %w", op, st.Master, err)
 	}
+	sent := time.Now()
 	resp, _, err := c.post(ctx, hc, base, body, op, st.StreamID)
 	if err != nil {
+		c.report(ctx, call, body, base, st.StreamID, retry, sent, 0, err.Error())
 		return err
 	}
 	defer resp.Body.Close()
 	switch resp.StatusCode {
 	case http.StatusAccepted, http.StatusOK:
 		io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody)) // keep the connection reusable
+		c.report(ctx, call, body, base, st.StreamID, retry, sent, resp.StatusCode, "")
 		return nil
 	}
 	apiErr := apiError(resp, op)
+	c.report(ctx, call, body, base, st.StreamID, retry, sent, resp.StatusCode, apiErr.Message)
 	if resp.StatusCode == http.StatusTemporaryRedirect ||
 		(resp.StatusCode == http.StatusForbidden && strings.Contains(apiErr.Message, "not subscribed")) {
 		c.log.Warn("call shows the subscription is stale; resubscribing", "call", op, "err", apiErr)

@@ -85,6 +85,12 @@ type Config struct {
 	// OnStatus, when set, is called with every change of Status, from the
 	// goroutine running Run. It must not block for long.
 	OnStatus func(Status)
+	// OnCall, when set, is told of every request sent to a master (each
+	// SUBSCRIBE attempt and every call, a retry included) once its answer
+	// came or it failed, from the goroutine that sent it and with its
+	// context. It must not block for long, and must not modify what it
+	// gets. The secret never appears in what it gets.
+	OnCall func(context.Context, *SentCall)
 }
 
 // Client subscribes to a Mesos master as a framework and sends calls for

@@ -135,15 +135,20 @@ func (c *Client) subscribe(ctx context.Context, base *url.URL, handle EventFunc)
 	}
 
 	c.setStatus(func(s *Status) { s.State, s.Master = Connecting, base.String() })
+	sent := time.Now()
 	resp, base, err := c.post(ctx, c.stream, base, body, "SUBSCRIBE", "")
 	if err != nil {
+		c.report(ctx, call, body, base, "", false, sent, 0, err.Error())
 		return false, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return false, apiError(resp, "SUBSCRIBE")
+		apiErr := apiError(resp, "SUBSCRIBE")
+		c.report(ctx, call, body, base, "", false, sent, resp.StatusCode, apiErr.Message)
+		return false, apiErr
 	}
 	streamID := resp.Header.Get("Mesos-Stream-Id")
+	c.report(ctx, call, body, base, "", false, sent, resp.StatusCode, "Mesos-Stream-Id: "+streamID)
 	if streamID == "" {
 		return false, errors.New("SUBSCRIBE: master answered 200 without a Mesos-Stream-Id header")
 	}

@@ -120,7 +120,7 @@
           if (parent.dataset.keep) {
             while (parent.children.length > Number(parent.dataset.keep)) parent.lastElementChild.remove();
           }
-          if (parent.dataset.types !== undefined && !parent.dataset.types.split(" ").includes(el.dataset.type)) el.remove(); // filtered out
+          if (filteredOut(parent, el)) el.remove();
           else {
             el.classList.add("arrived");
             setTimeout(() => el.classList.remove("arrived"), presenter() ? 6000 : 2500);
@@ -132,6 +132,16 @@
         return;
       }
     }
+  }
+
+  // filteredOut reports whether a list's filters, as the server applied
+  // them on render, leave out a new member: its type, its cause, and what
+  // it must be about (the calls of one offer, task or audit entry).
+  function filteredOut(list, el) {
+    const d = list.dataset;
+    if (d.types !== undefined && !d.types.split(" ").includes(el.dataset.type)) return true;
+    if (d.causes !== undefined && !d.causes.split(" ").includes(el.dataset.cause)) return true;
+    return !!d.match && !(el.dataset.links || "").split(" ").includes(d.match);
   }
 
   // trimEvents keeps the events list to the events after newest-keep, as a
@@ -437,7 +447,7 @@
     document.addEventListener("click", async (ev) => {
       const b = ev.target instanceof Element && ev.target.closest("button.copy[data-copy]");
       if (!b) return;
-      try { await navigator.clipboard.writeText(b.dataset.copy); flash("ok", "Copied " + b.dataset.copy); }
+      try { await navigator.clipboard.writeText(b.dataset.copy); flash("ok", "Copied " + (b.dataset.copyLabel || b.dataset.copy)); }
       catch { flash("error", "The browser did not allow copying; select the text instead."); }
     });
   }
@@ -527,7 +537,7 @@
     });
   }
 
-  // ---- Keyboard: g o offers, g t tasks, g l launch, g e events, / filter,
+  // ---- Keyboard: g o offers, g t tasks, g l launch, g e events, g c calls, / filter,
   // j/k to move between offers or task rows, a accept, d decline, x x kill.
   // Only what the reader can see: a row or offer inside a hidden card (an
   // agent the filter hides) is not selectable.
@@ -551,7 +561,7 @@
       if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement || ev.metaKey || ev.ctrlKey || ev.altKey) return;
       if (g) {
         g = false;
-        const to = { o: "/offers", t: "/tasks", l: "/launch", e: "/events", a: "/agents", h: "/" }[ev.key];
+        const to = { o: "/offers", t: "/tasks", l: "/launch", e: "/events", c: "/calls", a: "/agents", h: "/" }[ev.key];
         if (to) { ev.preventDefault(); location.assign(to); }
         return;
       }
@@ -576,7 +586,7 @@
         }
         return;
       }
-      if (ev.key === "?") { flash("ok", "Keys: g o offers · g t tasks · g l launch · g a agents · g e events · g h overview · / filter · j/k move · a accept · d decline · x x kill"); }
+      if (ev.key === "?") { flash("ok", "Keys: g o offers · g t tasks · g l launch · g a agents · g e events · g c calls · g h overview · / filter · j/k move · a accept · d decline · x x kill"); }
     });
   }
 

@@ -193,6 +193,9 @@ type TaskFacts struct {
 	AgentID   string
 	Framework string
 	Resources []Resource
+	// Calls and OfferCalls link to the calls about the task and about
+	// the offer it was launched on.
+	Calls, OfferCalls string
 }
 
 // HistoryLine is one status update in a task's timeline.
@@ -312,4 +315,59 @@ type Audit struct {
 type AuditRow struct {
 	Time                                                      time.Time
 	DOMID, User, Origin, Action, Target, Request, Result, Err string
+	// Calls links to the calls the action sent, "" for an action that
+	// sends none.
+	Calls string
+}
+
+// Calls is the view model of the calls page: what the framework said to
+// the master, the other half of the events page.
+type Calls struct {
+	Layout Layout
+	Types  []Toggle
+	Causes []Toggle
+	Rows   []CallRow
+	// Acks counts the acknowledgements among the calls kept.
+	Acks int
+	// Newest is the number of the newest call kept: the list holds the
+	// calls after Newest-Keep.
+	Newest uint64
+	// Shown and ShownCauses list the types and causes shown (tokens,
+	// space-separated); Match, when set, is the one link token a row must
+	// carry (an offer, task or audit entry): live rows that do not match
+	// are not added.
+	Shown, ShownCauses, Match string
+	// Subject says what Match names, in words, and All links to every
+	// call.
+	Subject, All string
+	Keep         int
+	// Embedded says the master is the embedded stand-in, whose secret
+	// nobody can know.
+	Embedded bool
+}
+
+// CallRow is one call to the master and its answer.
+type CallRow struct {
+	Seq       uint64
+	DOMID     string
+	Time      time.Time
+	Type      string
+	Cause     string // token of the cause's kind, for the filter
+	CauseText string
+	About     string // the first offer or task it is about, in short
+	Status    string // "202 Accepted", or "no answer"
+	OK        bool
+	Answer    string
+	Took      string
+	JSON      string
+	Note      string // why the body is shown as it is
+	Curl      string
+	CurlNote  string
+	Links     []Link
+	Tokens    string // what the row is about, for the link filter
+}
+
+// Link is a labelled link.
+type Link struct {
+	Label, Href string
 }

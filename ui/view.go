@@ -71,6 +71,7 @@ func nav() []NavItem {
 		{Href: "/launch", Label: "Launch"},
 		{Href: "/agents", Label: "Agents", Count: "nav-count-agents"},
 		{Href: "/events", Label: "Events"},
+		{Href: "/calls", Label: "Calls"},
 		{Href: "/audit", Label: "Audit"},
 	}
 }

@@ -52,6 +52,7 @@ type dirt struct {
 	queue  map[string]bool            // queued specs that changed
 	events []scheduler.Event          // arrived since the last publish
 	audit  []scheduler.AuditEntry     // added since the last publish
+	calls  []scheduler.Call           // sent since the last publish
 	window []windowChange             // tasks entering the first page of the tasks table
 	order  bool                       // the tasks table's order changed beyond appends
 }
@@ -75,6 +76,7 @@ const (
 	partQueue
 	partEvents
 	partAudit
+	partCalls
 )
 
 func newLive(s *Server) *live {
@@ -292,6 +294,13 @@ func (l *live) apply(c scheduler.Change) {
 		d.events = append(d.events, *c.Event)
 		if len(d.events) >= 2*eventsKept {
 			d.events = d.events[len(d.events)-eventsKept:]
+		}
+	case scheduler.CallAdded:
+		m.addCall(*c.Call)
+		d.parts |= partCalls
+		d.calls = append(d.calls, *c.Call)
+		if len(d.calls) >= 2*callsKept {
+			d.calls = d.calls[len(d.calls)-callsKept:]
 		}
 	case scheduler.AuditAdded:
 		m.addAudit(*c.Audit)

@@ -41,6 +41,7 @@ type model struct {
 
 	queue  []scheduler.Queued     // oldest first
 	events []scheduler.Event      // the newest eventsKept, oldest first
+	calls  []scheduler.Call       // the newest callsKept, oldest first
 	audit  []scheduler.AuditEntry // the newest auditPage, newest first
 
 	// spans are the offers that ended within the board's window of the
@@ -104,6 +105,7 @@ func (m *model) load(snap *scheduler.Snapshot, audit []scheduler.AuditEntry) {
 	m.older = slices.Clone(snap.Older)
 	m.queue = slices.Clone(snap.Queue)
 	m.events = slices.Clone(snap.Events[max(0, len(snap.Events)-eventsKept):])
+	m.calls = slices.Clone(snap.Calls[max(0, len(snap.Calls)-callsKept):])
 	m.audit = slices.Clone(audit)
 	m.sample(time.Now())
 }
@@ -312,6 +314,18 @@ func (m *model) addEvent(e scheduler.Event) {
 // keptEvents are the newest eventsKept events, oldest first.
 func (m *model) keptEvents() []scheduler.Event {
 	return m.events[max(0, len(m.events)-eventsKept):]
+}
+
+func (m *model) addCall(c scheduler.Call) {
+	m.calls = append(m.calls, c)
+	if len(m.calls) >= 2*callsKept {
+		m.calls = slices.Delete(m.calls, 0, len(m.calls)-callsKept)
+	}
+}
+
+// keptCalls are the newest callsKept calls, oldest first.
+func (m *model) keptCalls() []scheduler.Call {
+	return m.calls[max(0, len(m.calls)-callsKept):]
 }
 
 func (m *model) addAudit(a scheduler.AuditEntry) {

@@ -29,6 +29,7 @@ const (
 	topicAgents = "agents"
 	topicEvents = "events"
 	topicAudit  = "audit"
+	topicCalls  = "calls"
 )
 
 // A region is a part of a page that one component renders from the model
@@ -111,6 +112,9 @@ var regions = []region{
 	{topicEvents, "heartbeat-count", partEvents, func(m *model, cfg Config) templ.Component {
 		return ui.HeartbeatCount(heartbeats(m))
 	}},
+	{topicCalls, "ack-count", partCalls, func(m *model, cfg Config) templ.Component {
+		return ui.AckCount(acks(m))
+	}},
 	{topicAudit, "audit-foot", partAudit, func(m *model, cfg Config) templ.Component {
 		return ui.AuditFoot(len(m.audit) == 0, olderAudit(m))
 	}},
@@ -146,6 +150,7 @@ func (r renderer) all() {
 	r.tasks()
 	r.queue()
 	r.events()
+	r.calls()
 	r.audit()
 }
 
@@ -306,6 +311,18 @@ func (r renderer) events() {
 	for _, e := range l.dirty.events[max(0, len(l.dirty.events)-eventsKept):] {
 		row := eventRow(e)
 		l.put(r.ctx, topicEvents, change{ID: row.DOMID, Parent: "events-list", Prepend: true, Seq: e.Seq}, ui.EventRowView(row))
+	}
+}
+
+// calls publishes the newest of the calls sent: the list keeps no more.
+func (r renderer) calls() {
+	l := r.l
+	if len(l.dirty.calls) == 0 || !l.follows(topicCalls) {
+		return
+	}
+	for _, c := range l.dirty.calls[max(0, len(l.dirty.calls)-callsKept):] {
+		row := callRow(c)
+		l.put(r.ctx, topicCalls, change{ID: row.DOMID, Parent: "calls-list", Prepend: true, Seq: c.Seq}, ui.CallRowView(row))
 	}
 }
 

@@ -42,6 +42,7 @@ func (s *Server) routes() http.Handler {
 		r.Get("/events", s.handle(s.events))
 		r.Get("/events/{seq}/json", s.handle(s.eventJSON))
 		r.Get("/audit", s.handle(s.audit))
+		r.Get("/calls", s.handle(s.calls))
 		r.Get("/ws", s.handle(s.ws))
 
 		// Actions change the cluster: every one is a POST for operators,

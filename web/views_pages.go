@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -302,16 +303,24 @@ func eventRow(e scheduler.Event) ui.EventRow {
 }
 
 func auditRow(a scheduler.AuditEntry) ui.AuditRow {
-	return ui.AuditRow{
+	row := ui.AuditRow{
 		DOMID: "audit-" + strconv.FormatUint(a.Seq, 10), Time: a.Time,
 		User: marked(a.User), Origin: a.Origin, Action: a.Action, Target: marked(a.Target), Request: marked(a.Request), Result: marked(a.Result), Err: marked(a.Err),
 	}
+	if callActions[a.Action] && !strings.HasPrefix(a.Request, "replayed request ") {
+		row.Calls = "/calls?audit=" + strconv.FormatUint(a.Seq, 10)
+	}
+	return row
 }
 
 // taskFacts is what a task was launched with.
 func taskFacts(t *scheduler.Task) ui.TaskFacts {
 	v := ui.TaskFacts{ID: domID("", t.ID), Hostname: marked(t.Hostname), Command: marked(t.Command), Image: marked(t.Image), OfferID: t.OfferID,
-		AgentID: marked(t.AgentID), Framework: t.Registration, Resources: resources(t.Resources)}
+		AgentID: marked(t.AgentID), Framework: t.Registration, Resources: resources(t.Resources),
+		Calls: "/calls?task=" + url.QueryEscape(t.ID)}
+	if t.OfferID != "" {
+		v.OfferCalls = "/calls?offer=" + url.QueryEscape(t.OfferID)
+	}
 	if v.Hostname == "" {
 		v.Hostname = "—"
 	}

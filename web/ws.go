@@ -30,7 +30,7 @@ const (
 // knownTopics are the topics a page may follow.
 var knownTopics = map[string]bool{
 	topicHeader: true, topicOverview: true, topicOffers: true, topicTasks: true, topicTasksFirst: true, topicTask: true,
-	topicQueue: true, topicAgents: true, topicEvents: true, topicAudit: true, topicBoard: true,
+	topicQueue: true, topicAgents: true, topicEvents: true, topicAudit: true, topicBoard: true, topicCalls: true,
 }
 
 // positions reads the hub positions of topics, as "topic:seq,..." for the

@@ -95,7 +95,10 @@ func (a *acker) send(ctx context.Context, s *Scheduler) {
 		if !ok {
 			return
 		}
-		err := s.client.Acknowledge(ctx, &mesos.Call_Acknowledge{
+		// The call is kept for the calls page with the answer's post:
+		// one post an acknowledgement, not two.
+		tag := &callTag{cause: Cause{Kind: CauseAck}, deferred: true}
+		err := s.client.Acknowledge(withCause(ctx, tag), &mesos.Call_Acknowledge{
 			AgentId: &mesos.AgentID{Value: proto.String(k.agentID)},
 			TaskId:  &mesos.TaskID{Value: proto.String(k.taskID)},
 			Uuid:    k.uuid,
@@ -106,8 +109,12 @@ func (a *acker) send(ctx context.Context, s *Scheduler) {
 				return
 			}
 			s.log.Debug("acknowledge failed; the agent will resend", "task_id", k.taskID, "err", err)
-			continue
 		}
-		s.post(ctx, func(st *state) { st.onAcked(k) })
+		s.post(ctx, func(st *state) {
+			st.addDeferredCalls(tag, 0)
+			if err == nil {
+				st.onAcked(k)
+			}
+		})
 	}
 }

@@ -129,6 +129,9 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 		return pr.cached.answer()
 	}
 	var callErr error
+	// The calls the action sends wait in tag for the number of the audit
+	// entry they belong to, given when the answer is applied.
+	tag := &callTag{cause: Cause{Kind: CauseUser, User: who.User, Action: action}, deferred: true}
 	switch {
 	case pr.unsaved:
 		// Nothing was sent: finish settles the action as refused, with
@@ -137,7 +140,7 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 	case pr.err != nil || pr.p.call == nil:
 		return pr.p.result, pr.err
 	default:
-		callErr = s.client.Call(ctx, pr.p.call)
+		callErr = s.client.Call(withCause(ctx, tag), pr.p.call)
 		s.metrics.call(pr.p.call.GetType().String(), callErr)
 		if errors.Is(callErr, mesos.ErrNotSubscribed) {
 			callErr = fmt.Errorf("%w: %v", ErrNotConnected, callErr)
@@ -153,7 +156,7 @@ func (s *Scheduler) act(ctx context.Context, who Actor, action, target, request 
 	// the state never keeps a half-done action.
 	s.post(context.WithoutCancel(ctx), func(st *state) {
 		res, err := pr.p.finish(st, callErr)
-		st.audit(who, action, target, request, res, err)
+		st.addDeferredCalls(tag, st.audit(who, action, target, request, res, err).Seq)
 		st.remember(key, who, res, err)
 		if key != "" {
 			r := newActionResult(time.Now(), who.RequestID, res, err)
@@ -395,7 +398,7 @@ func (st *state) launched(o *Offer, tasks []*Task, err error) (Result, error) {
 	}
 	// The call may or may not have reached the master: reconciliation
 	// settles each task, which stays launching until then.
-	st.reconcile(tasks)
+	st.reconcile(tasks, "the answer to an ACCEPT was lost")
 	return Result{Message: "the master's answer was lost; reconciling " + strings.Join(ids, ", "), TaskIDs: ids}, nil
 }
 
@@ -509,7 +512,7 @@ func (s *Scheduler) Reconcile(ctx context.Context, who Actor) (Result, error) {
 		}
 		live := st.liveTasks()
 		if len(live) > 0 {
-			st.reconcile(live)
+			st.reconcile(live, "asked for by "+who.User)
 		}
 		return plan{
 			call: &mesos.Call{Type: mesos.Call_RECONCILE.Enum(), Reconcile: &mesos.Call_Reconcile{}},

@@ -34,12 +34,13 @@ type batch struct {
 type masterCall struct {
 	call  *mesos.Call
 	after func(st *state, err error)
+	cause Cause
 }
 
 // call sends c to the master once what the state has written so far is
-// committed.
-func (st *state) call(c *mesos.Call, after func(st *state, err error)) {
-	st.calls = append(st.calls, masterCall{c, after})
+// committed; cause says why, on the calls page.
+func (st *state) call(cause Cause, c *mesos.Call, after func(st *state, err error)) {
+	st.calls = append(st.calls, masterCall{c, after, cause})
 }
 
 // take moves what the state made since the last take into a batch; nil
@@ -93,7 +94,7 @@ func (s *Scheduler) commit(b *batch, a *acker) {
 			if c.call.GetType() == mesos.Call_ACCEPT {
 				held = append(held, c)
 			} else {
-				s.callMaster(c.call, c.after)
+				s.callMaster(c)
 			}
 		}
 		s.health.failed(commitFailure{err: err, calls: held, undos: b.undos, forget: forget})
@@ -109,7 +110,7 @@ func (s *Scheduler) commit(b *batch, a *acker) {
 	}
 	a.push(b.acks...)
 	for _, c := range b.calls {
-		s.callMaster(c.call, c.after)
+		s.callMaster(c)
 	}
 	for _, r := range b.replies {
 		r(nil)

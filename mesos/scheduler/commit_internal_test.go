@@ -35,7 +35,7 @@ func TestCommitReleasesOnlyWhatIsDurable(t *testing.T) {
 		state.replies = []func(error){func(err error) { replied = append(replied, err) }}
 		if fail {
 			// Sent, it would panic: the Scheduler has no client.
-			state.call(&mesos.Call{Type: mesos.Call_ACCEPT.Enum()}, nil)
+			state.call(Cause{Kind: CauseUser}, &mesos.Call{Type: mesos.Call_ACCEPT.Enum()}, nil)
 		}
 		state.change(Change{Kind: TaskChanged})
 		b := state.take()

@@ -161,7 +161,7 @@ func (st *state) placeQueued() {
 		}
 		st.removeOffer(o.ID, "accepted", st.s.cfg.RefuseSeconds)
 		off := o
-		st.call(acceptCall(off, infos, st.s.cfg.RefuseSeconds), func(st *state, err error) {
+		st.call(Cause{Kind: CauseQueue}, acceptCall(off, infos, st.s.cfg.RefuseSeconds), func(st *state, err error) {
 			if _, lerr := st.launched(off, tasks, err); lerr != nil && refused(err) {
 				st.requeue(tasks, err)
 			}

@@ -60,6 +60,12 @@ type Config struct {
 	// over 1 MiB is kept as its summary only.
 	EventHistory      int
 	EventHistoryBytes int
+	// CallHistory is how many calls to the master are kept for the calls
+	// page, and CallHistoryBytes how many bytes they may take (defaults
+	// DefaultCallHistory and DefaultCallHistoryBytes); a body over
+	// MaxCallJSON is kept cut.
+	CallHistory      int
+	CallHistoryBytes int
 	// LaunchCheck is how long a launched task may go without any update
 	// before it is reconciled, and again at that interval until the master
 	// answers (default 30 s): an ACCEPT lost on its way is found this way.
@@ -131,6 +137,12 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.EventHistoryBytes <= 0 {
 		cfg.EventHistoryBytes = DefaultEventHistoryBytes
 	}
+	if cfg.CallHistory <= 0 {
+		cfg.CallHistory = DefaultCallHistory
+	}
+	if cfg.CallHistoryBytes <= 0 {
+		cfg.CallHistoryBytes = DefaultCallHistoryBytes
+	}
 	if cfg.LaunchCheck <= 0 {
 		cfg.LaunchCheck = DefaultLaunchCheck
 	}
@@ -160,6 +172,7 @@ func New(cfg Config) (*Scheduler, error) {
 	ccfg := cfg.Client
 	ccfg.Framework = frameworkInfo(cfg.Client.Framework, frameworkID)
 	ccfg.OnStatus = s.onStatus
+	ccfg.OnCall = s.onCall
 	if ccfg.Logger == nil {
 		ccfg.Logger = log
 	}
@@ -413,7 +426,7 @@ func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change,
 			// is to be written, so the dashboard recovers by itself.
 			retry = s.health.failing()
 		case <-reconcile.C:
-			st.reconcile(nil)
+			st.reconcile(nil, "every "+implicitReconcileEvery.String())
 		}
 		b := st.take()
 		if b == nil && retry {
@@ -444,15 +457,15 @@ func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change,
 
 // callMaster sends a call on a goroutine the scheduler owns and posts the
 // result back to the state goroutine.
-func (s *Scheduler) callMaster(call *mesos.Call, after func(st *state, err error)) {
+func (s *Scheduler) callMaster(mc masterCall) {
 	s.runMu.Lock()
 	ctx := s.runCtx
 	s.runMu.Unlock()
 	s.calls.Go(func() {
-		err := s.client.Call(ctx, call)
-		s.metrics.call(call.GetType().String(), err)
-		if after != nil {
-			s.post(context.WithoutCancel(ctx), func(st *state) { after(st, err) })
+		err := s.client.Call(withCause(ctx, &callTag{cause: mc.cause}), mc.call)
+		s.metrics.call(mc.call.GetType().String(), err)
+		if mc.after != nil {
+			s.post(context.WithoutCancel(ctx), func(st *state) { mc.after(st, err) })
 		}
 	})
 }

@@ -20,6 +20,7 @@ type Snapshot struct {
 	Older  []*Task  // tasks of removed registrations
 	Queue  []Queued // oldest first
 	Events []Event  // oldest first
+	Calls  []Call   // oldest first
 	// HoldTime and RefuseSeconds are the hold policy in force.
 	HoldTime      time.Duration
 	RefuseSeconds float64
@@ -97,6 +98,7 @@ func (snap *Snapshot) copy() *Snapshot {
 	c.Older = slices.Clone(snap.Older)
 	c.Queue = slices.Clone(snap.Queue)
 	c.Events = slices.Clone(snap.Events)
+	c.Calls = slices.Clone(snap.Calls)
 	return &c
 }
 
@@ -139,6 +141,7 @@ func (st *state) snapshot() *Snapshot {
 		snap.Queue = append(snap.Queue, *st.describeQueued(q))
 	}
 	snap.Events = slices.Clone(st.keptEvents())
+	snap.Calls = slices.Clone(st.keptCalls())
 	return snap
 }
 

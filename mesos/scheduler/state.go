@@ -30,6 +30,7 @@ const (
 	EventAdded
 	AuditAdded
 	AgentRemoved
+	CallAdded
 )
 
 // String names the kind.
@@ -51,6 +52,8 @@ func (k ChangeKind) String() string {
 		return "audit"
 	case AgentRemoved:
 		return "agent-removed"
+	case CallAdded:
+		return "call"
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
 }
@@ -80,6 +83,7 @@ type Change struct {
 	Queued  *Queued
 	Event   *Event
 	Audit   *AuditEntry
+	Call    *Call
 }
 
 // state is everything the scheduler knows. Only the state goroutine
@@ -103,6 +107,9 @@ type state struct {
 	orphans      int      // tasks in tasks that we never launched
 	refused      refusals // input from the master refused, for the log
 	auditSeq     uint64
+	sent         []Call // calls sent, oldest first; up to twice CallHistory(Bytes), see keptCalls
+	sentBytes    int    // the sizes of sent
+	callSeq      uint64
 	done         *results
 	inflight     map[string]*inflight // requests with the master, by requestKey
 
@@ -238,7 +245,7 @@ func (st *state) onEvent(e *mesos.Event) {
 			st.addOffer(o, now)
 		}
 		if len(refused) > 0 {
-			st.call(&mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{
+			st.call(Cause{Kind: CauseRefused}, &mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{
 				OfferIds: refused,
 				Filters:  &mesos.Filters{RefuseSeconds: proto.Float64(st.s.cfg.RefuseSeconds)},
 			}}, nil)
@@ -276,9 +283,9 @@ func (st *state) onSubscribed(sub *mesos.Event_Subscribed) {
 	// After every (re)subscription: explicit reconciliation of what we
 	// believe is live, then implicit to learn what we do not know.
 	if live := st.liveTasks(); len(live) > 0 {
-		st.reconcile(live)
+		st.reconcile(live, "after subscribing")
 	}
-	st.reconcile(nil)
+	st.reconcile(nil, "after subscribing")
 }
 
 // liveTasks are the current registration's tasks not known to be over.
@@ -292,8 +299,9 @@ func (st *state) liveTasks() []*Task {
 	return live
 }
 
-// reconcile asks the master for the tasks' states; nil means implicit.
-func (st *state) reconcile(tasks []*Task) {
+// reconcile asks the master for the tasks' states (nil: implicit), and
+// says why for the calls page.
+func (st *state) reconcile(tasks []*Task, why string) {
 	if st.conn.State != mesos.Subscribed && st.registration == "" {
 		return
 	}
@@ -305,7 +313,7 @@ func (st *state) reconcile(tasks []*Task) {
 		}
 		r.Tasks = append(r.Tasks, rt)
 	}
-	st.call(&mesos.Call{Type: mesos.Call_RECONCILE.Enum(), Reconcile: r}, nil)
+	st.call(Cause{Kind: CauseReconcile, Detail: why}, &mesos.Call{Type: mesos.Call_RECONCILE.Enum(), Reconcile: r}, nil)
 }
 
 // recordEvent keeps the event for the events page; one too large to keep
@@ -442,7 +450,7 @@ func (st *state) expireHolds(now time.Time) {
 	if len(expired) == 0 {
 		return
 	}
-	st.call(&mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{
+	st.call(Cause{Kind: CauseHold}, &mesos.Call{Type: mesos.Call_DECLINE.Enum(), Decline: &mesos.Call_Decline{
 		OfferIds: expired,
 		Filters:  &mesos.Filters{RefuseSeconds: proto.Float64(st.s.cfg.RefuseSeconds)},
 	}}, nil)
@@ -463,7 +471,7 @@ func (st *state) checkLaunches(now time.Time) {
 	}
 	if len(stale) > 0 {
 		st.s.log.Warn("reconciling tasks that heard nothing since their launch", "tasks", len(stale))
-		st.reconcile(stale)
+		st.reconcile(stale, "launched tasks heard nothing")
 	}
 }
 

@@ -28,6 +28,7 @@ const pages = () => [
   { name: 'agents', path: '/agents' },
   { name: 'board', path: '/board' },
   { name: 'events', path: '/events' },
+  { name: 'calls', path: '/calls' },
   { name: 'audit', path: '/audit' },
 ];
 
@@ -79,6 +80,7 @@ async function open(page: Page, path: string, mode: Mode) {
   await expect(page.locator('main h1')).toBeVisible();
   if (path === '/offers') await expect(page.locator('section.agent').first()).toBeVisible({ timeout: 15_000 });
   if (path === '/') await expect(page.locator('#recent-events-list li').first()).toBeVisible();
+  if (path === '/calls') await expect(page.locator('#calls-list li').first()).toBeVisible();
   if (path.startsWith('/tasks/')) await expect(page.locator('#stdout')).toContainText('hi', { timeout: 10_000 });
   await page.evaluate(() => document.fonts.ready);
 }

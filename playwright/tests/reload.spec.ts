@@ -17,7 +17,7 @@ import path from 'node:path';
 // at it, so agents can be removed and added through its fault API and a
 // restart is the dashboard's alone, as against a real cluster.
 
-const pages = ['/', '/board', '/offers', '/tasks', '/agents', '/events', '/audit', '/launch', '/tasks?state=TASK_RUNNING'];
+const pages = ['/', '/board', '/offers', '/tasks', '/agents', '/events', '/calls', '/audit', '/launch', '/tasks?state=TASK_RUNNING'];
 
 // mulberry32: a small seeded generator, so a run is replayable.
 function rng(seed: number) {
@@ -182,7 +182,7 @@ const seeds = (process.env.OFFERDECK_SEEDS ?? '1,2,3,4,5,6,7,8,9,10').split(',')
 
 for (const seed of seeds) {
   test(`every open page equals its reload, seed ${seed}`, async ({ browser }) => {
-    test.setTimeout(240_000);
+    test.setTimeout(360_000); // ten open pages, each compared after every step
     console.log(`live-equals-reload seed ${seed} (OFFERDECK_SEEDS=${seed} replays it)`);
     const rand = rng(seed);
     const pick = <T,>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
