@@ -112,21 +112,15 @@ func (st *state) dropQueued(i int) {
 }
 
 // placeQueued places queued instances on held offers, oldest spec first,
-// one ACCEPT per offer; specs whose instances are all placed leave the
-// queue. Every spec that still waits gets the reasons each offer does not
-// fit.
+// one ACCEPT per agent with every offer held of it (see held); specs
+// whose instances are all placed leave the queue. Every spec that still
+// waits gets the reasons each agent does not fit.
 func (st *state) placeQueued() {
 	if len(st.queue) == 0 {
 		return
 	}
-	offers := make([]*Offer, 0, len(st.offers))
-	for _, o := range st.offers {
-		offers = append(offers, o)
-	}
-	sort.Slice(offers, func(i, j int) bool { return offers[i].Arrived.Before(offers[j].Arrived) })
-
-	for _, o := range offers {
-		rem := placement.NewRemaining(o.Offer)
+	for _, h := range st.heldGroups() {
+		rem := placement.NewRemaining(h.whole.Offer)
 		var tasks []*Task
 		var infos []*mesos.TaskInfo
 		for _, q := range st.queue {
@@ -137,7 +131,7 @@ func (st *state) placeQueued() {
 			if err != nil {
 				continue // validated when queued; a newer build may differ
 			}
-			used := st.usedBy(q)
+			used := st.usedBy(q, c.constraints)
 			for q.Left > 0 {
 				if !rem.Fit(c.need, c.constraints, used).Fits {
 					break
@@ -146,23 +140,24 @@ func (st *state) placeQueued() {
 				if err != nil {
 					break
 				}
-				t, ti := st.newTask(c, o, taken)
+				t, ti := st.newTask(c, h.whole, taken)
 				t.QueueID = q.ID
 				tasks = append(tasks, t)
 				infos = append(infos, ti)
 				q.Left--
 				q.Launched = append(q.Launched, t.ID)
-				used.AddOffer(o.Offer)
+				used.AddOffer(h.whole.Offer)
 				st.pending.queuePut = append(st.pending.queuePut, q)
 			}
 		}
 		if len(tasks) == 0 {
 			continue
 		}
-		st.removeOffer(o.ID, "accepted", st.s.cfg.RefuseSeconds)
-		off := o
-		st.call(acceptCall(off, infos, st.s.cfg.RefuseSeconds), func(st *state, err error) {
-			if _, lerr := st.launched(off, tasks, err); lerr != nil && refused(err) {
+		for _, o := range h.offers {
+			st.removeOffer(o.ID, "accepted", st.s.cfg.RefuseSeconds)
+		}
+		st.call(acceptCall(h, infos, st.s.cfg.RefuseSeconds), func(st *state, err error) {
+			if _, lerr := st.launched(h, tasks, err); lerr != nil && refused(err) {
 				st.requeue(tasks, err)
 			}
 		})
@@ -178,8 +173,9 @@ func (st *state) placeQueued() {
 }
 
 // usedBy collects the attribute values the spec's instances occupy, for
-// unique constraints.
-func (st *state) usedBy(q *queued) placement.Used {
+// unique, max-per and group-by constraints (cs), and for group-by the
+// values of every agent known.
+func (st *state) usedBy(q *queued, cs []placement.Constraint) placement.Used {
 	var used placement.Used
 	for _, id := range q.Launched {
 		t := st.tasks[id]
@@ -189,6 +185,12 @@ func (st *state) usedBy(q *queued) placement.Used {
 		used.Add(placement.Hostname, t.Hostname)
 		for name, value := range t.Attributes {
 			used.Add(name, value)
+		}
+	}
+	if slices.ContainsFunc(cs, func(c placement.Constraint) bool { return c.Op() == placement.OpGroupBy }) {
+		// group-by spreads over the values every known agent has.
+		for _, a := range st.agents {
+			used.Know(&mesos.Offer{Hostname: &a.Hostname, Attributes: a.Attributes})
 		}
 	}
 	return used
@@ -202,10 +204,10 @@ func (st *state) describeQueued(q *queued) *Queued {
 		out.Why = []Misfit{{Reasons: []string{err.Error()}}}
 		return out
 	}
-	used := st.usedBy(q)
-	for _, o := range st.offers {
-		if r := placement.Fit(o.Offer, c.need, c.constraints, used); !r.Fits {
-			out.Why = append(out.Why, Misfit{OfferID: o.ID, Hostname: o.Hostname, Reasons: r.Reasons})
+	used := st.usedBy(q, c.constraints)
+	for _, h := range st.heldGroups() {
+		if r := placement.Fit(h.whole.Offer, c.need, c.constraints, used); !r.Fits {
+			out.Why = append(out.Why, Misfit{OfferID: h.whole.ID, Hostname: h.whole.Hostname, Reasons: r.Reasons})
 		}
 	}
 	sort.Slice(out.Why, func(i, j int) bool { return out.Why[i].Hostname < out.Why[j].Hostname })
