@@ -220,11 +220,17 @@ type LaunchFields struct {
 	Name, Command, Image, CPUs, Mem, Disk, Ports, Instances, Env, Constraints string
 }
 
-// PreviewLine says whether a held offer fits the form's spec, and why not.
+// PreviewLine says whether an agent's held offers, together, fit the
+// form's spec, and why not.
 type PreviewLine struct {
 	OfferID, Hostname string
 	Fits              bool
 	Reasons           []string
+	// Amount is what the agent's offers hold together ("cpus 2, mem 496
+	// MB, 1001 ports") and Offers how many offers that is; empty and 0 for
+	// a line that is not one agent.
+	Amount string
+	Offers int
 }
 
 // QueuedView is a spec waiting in the launch queue.

@@ -260,9 +260,16 @@ func (s *Server) launchPreview(w http.ResponseWriter, r *http.Request) error {
 	f := fieldsOf(r)
 	offers := snap.Offers
 	if id := r.URL.Query().Get("offer"); id != "" {
-		offers = nil
+		// The offer's agent's whole share, as Accept takes it.
+		agent := ""
 		for _, o := range snap.Offers {
 			if o.ID == id {
+				agent = o.AgentID
+			}
+		}
+		offers = nil
+		for _, o := range snap.Offers {
+			if agent != "" && o.AgentID == agent {
 				offers = append(offers, o)
 			}
 		}

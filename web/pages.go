@@ -311,7 +311,9 @@ func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, 
 	layout, err := s.page(w, r, "Launch", "/launch", topicQueue, func(m *model) {
 		if offerID != "" {
 			if o, ok := m.offers[offerID]; ok {
-				offers, held = []scheduler.Offer{o}, true
+				// The agent's whole share: Accept takes every offer of it.
+				offers, held = m.agentOffers(o.AgentID), true
+				v.OfferHost = o.Hostname
 			}
 		} else {
 			offers = make([]scheduler.Offer, 0, len(m.offers))
@@ -330,7 +332,7 @@ func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, 
 		return fmt.Errorf("offer %s: %w", offerID, scheduler.ErrUnknownOffer)
 	}
 	if offerID != "" {
-		v.OfferID, v.OfferHost = offers[0].ID, offers[0].Hostname
+		v.OfferID = offerID
 		layout.Title = "Accept offer"
 	}
 	v.Layout = layout

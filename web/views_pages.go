@@ -233,24 +233,65 @@ func timelineLineID(taskID string, n int) string {
 // rest are counted, so a 10,000-agent cluster's form stays light.
 const previewLines = 40
 
-// preview says for every held offer whether one instance of spec fits.
+// preview says for every agent with offers held whether one instance of
+// spec fits on all its offers together (one ACCEPT may take every offer
+// of one agent and role), with the combined amount.
 func preview(offers []scheduler.Offer, need placement.Need, cs []placement.Constraint) []ui.PreviewLine {
-	out := make([]ui.PreviewLine, 0, min(len(offers), previewLines+1))
+	groups := agentShares(offers)
+	out := make([]ui.PreviewLine, 0, min(len(groups), previewLines+1))
 	fits, shown := 0, 0
-	for _, o := range offers {
-		r := placement.Fit(o.Offer, need, cs, placement.Used{})
+	for _, g := range groups {
+		r := placement.Fit(g.offer, need, cs, placement.Used{})
 		if r.Fits {
 			fits++
 		}
 		if shown < previewLines {
-			out = append(out, ui.PreviewLine{OfferID: o.ID, Hostname: o.Hostname, Fits: r.Fits, Reasons: r.Reasons})
+			out = append(out, ui.PreviewLine{OfferID: g.ids[0], Hostname: g.host, Fits: r.Fits, Reasons: r.Reasons,
+				Amount: placement.Usable(g.offer).String(), Offers: len(g.ids)})
 			shown++
 		}
 	}
 	slices.SortFunc(out, func(a, b ui.PreviewLine) int { return strings.Compare(a.Hostname, b.Hostname) })
-	if rest := len(offers) - shown; rest > 0 {
-		out = append(out, ui.PreviewLine{Hostname: fmt.Sprintf("and %d more offers", rest),
-			Reasons: []string{fmt.Sprintf("%d of all %d offers fit", fits, len(offers))}})
+	if rest := len(groups) - shown; rest > 0 {
+		out = append(out, ui.PreviewLine{Hostname: fmt.Sprintf("and %d more agents", rest),
+			Reasons: []string{fmt.Sprintf("%d of all %d agents fit", fits, len(groups))}})
+	}
+	return out
+}
+
+// share is every offer held of one agent and role, merged.
+type share struct {
+	host  string
+	ids   []string
+	offer *mesos.Offer
+}
+
+// agentShares groups offers by agent and allocation role, in the order
+// each group's first offer comes.
+func agentShares(offers []scheduler.Offer) []share {
+	type key struct{ agent, role string }
+	var order []key
+	by := map[key][]scheduler.Offer{}
+	for _, o := range offers {
+		k := key{o.AgentID, o.Offer.GetAllocationInfo().GetRole()}
+		if _, ok := by[k]; !ok {
+			order = append(order, k)
+		}
+		by[k] = append(by[k], o)
+	}
+	out := make([]share, 0, len(order))
+	for _, k := range order {
+		g := by[k]
+		ps := make([]*mesos.Offer, len(g))
+		ids := make([]string, len(g))
+		for i, o := range g {
+			ps[i], ids[i] = o.Offer, o.ID
+		}
+		merged, err := placement.Merge(ps)
+		if err != nil {
+			continue // one agent and role: cannot happen
+		}
+		out = append(out, share{host: g[0].Hostname, ids: ids, offer: merged})
 	}
 	return out
 }
