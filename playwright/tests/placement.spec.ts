@@ -1,0 +1,61 @@
+import { test, expect, Page } from '@playwright/test';
+
+// The issue's case: agent-2 (2 cpus, 496 MB, rack c3po) is offered in two
+// pieces after a task on it ends while the dashboard holds the rest. A
+// spec needing both pieces is placed at once, in one ACCEPT of both, and
+// the Launch page shows agent-2 as one line with what its offers hold
+// together.
+
+async function act(page: Page, path: string, form: Record<string, string>) {
+  const res = await page.request.post(path, {
+    form: { request_id: 'r' + Math.random().toString(16).slice(2), ...form },
+    headers: { Accept: 'application/json' },
+  });
+  const answer = await res.json();
+  expect(answer.ok, JSON.stringify(answer)).toBe(true);
+  return answer;
+}
+
+test('an agent offered in two pieces takes a spec needing both at once', async ({ page }) => {
+  test.setTimeout(60_000);
+  await page.goto('/launch');
+  const agent2 = page.locator('#preview li', { hasText: 'agent-2.demo' });
+  await expect(agent2).toContainText('cpus 2, mem 496 MB', { timeout: 20_000 });
+
+  // A task on agent-2 that runs until killed: agent-2's rest (1.9 cpus,
+  // 464 MB) comes back as an offer of its own once the refuse time ends.
+  const piece = await act(page, '/launch', {
+    name: 'piece', command: 'sleep 600', cpus: '0.1', mem: '32', instances: '1', constraints: 'rack==c3po',
+  });
+  const pieceID = piece.tasks?.[0];
+  expect(pieceID, JSON.stringify(piece)).toBeTruthy();
+  await expect(agent2).toContainText('cpus 1.9, mem 464 MB', { timeout: 20_000 });
+
+  // The task ends: what it freed is offered as a second piece, and the
+  // preview shows agent-2 once, with both pieces together.
+  await act(page, `/tasks/${encodeURIComponent(pieceID)}/kill`, {});
+  await expect(agent2).toContainText('cpus 2, mem 496 MB', { timeout: 15_000 });
+  await expect(agent2).toContainText('2 offers together');
+  await expect(page.locator('#preview li', { hasText: 'agent-2.demo' })).toHaveCount(1);
+
+  await page.getByLabel('Name', { exact: true }).fill('whole');
+  await page.getByLabel('Shell command').fill('sleep 600');
+  await page.getByLabel('CPUs').fill('2');
+  await page.getByLabel('Memory (MB)').fill('400');
+  await page.getByLabel(/^Constraints/).fill('rack==c3po');
+  await expect(agent2).toContainText('fits');
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await expect(page.locator('#flash')).toContainText('placed 1 of 1 instance of whole at once');
+  await expect(page.locator('#queue-list article')).toHaveCount(0);
+
+  await page.goto('/tasks');
+  const row = page.locator('#tasks-body tr', { hasText: 'whole' }).first();
+  await expect(row).toContainText('running', { timeout: 15_000 });
+  await expect(row).toContainText('agent-2.demo');
+  await page.screenshot({ path: 'artifacts/placement-split.png', fullPage: true });
+
+  // Leave agent-2 as the suite found it.
+  page.once('dialog', (d) => d.accept());
+  await row.getByRole('button', { name: 'Kill' }).click();
+  await expect(row).toContainText('killed', { timeout: 15_000 });
+});
