@@ -1,8 +1,13 @@
 package scheduler_test
 
 import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/local"
@@ -87,4 +92,118 @@ func TestAcceptTakesTheAgentsWholeShare(t *testing.T) {
 		tk := task(s, res.TaskIDs[0])
 		return tk != nil && tk.State == mesos.TaskState_TASK_RUNNING
 	})
+}
+
+// TestLaunchRefusesWhatNoAgentCanRun: a spec no agent seen can run is
+// refused at once, naming the largest agent; asked to wait, it queues.
+func TestLaunchRefusesWhatNoAgentCanRun(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	s.waitFor(t, "all three agents", func(s *scheduler.Snapshot) bool { return len(s.Agents) == 3 })
+	tests := []struct {
+		name string
+		spec scheduler.TaskSpec
+		want string
+	}{
+		{"mem 5000", scheduler.TaskSpec{Mem: 5000, CPUs: 1}, "no agent has 5000 MB; the largest has 992 MB"},
+		{"cpus 1e9", scheduler.TaskSpec{Mem: 32, CPUs: 1e9}, "no agent has 1e+09 cpus; the largest has 4"},
+		{"mem 1e12 and cpus 5", scheduler.TaskSpec{Mem: 1e12, CPUs: 5}, "no agent has 5 cpus; the largest has 4; no agent has 1e+12 MB; the largest has 992 MB"},
+		{"unknown attribute", scheduler.TaskSpec{Mem: 32, CPUs: 0.1, Constraints: "color==blue"},
+			"no agent has color==blue: none of the 3 agents seen has attribute color"},
+		{"unknown value", scheduler.TaskSpec{Mem: 32, CPUs: 0.1, Constraints: "rack==r5"},
+			"no agent has rack==r5: the agents seen have rack bb8, c3po, r2d2"},
+		{"constrained size", scheduler.TaskSpec{Mem: 900, CPUs: 0.1, Constraints: "rack==c3po"},
+			"no agent that meets the constraints has 900 MB; the largest has 496 MB"},
+		{"two constraints never together", scheduler.TaskSpec{Mem: 32, CPUs: 0.1, Constraints: "rack==c3po; gen==3"},
+			"no agent has rack==c3po and gen==3 at once"},
+		{"too many unique", scheduler.TaskSpec{Mem: 32, CPUs: 0.1, Instances: 4, Constraints: "hostname unique"},
+			"hostname unique allows 3 of 4 instances on the agents seen (3 with hostname)"},
+		{"resources together", scheduler.TaskSpec{Mem: 900, CPUs: 3, Ports: 1}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.spec.Name, tc.spec.Command = "big", "true"
+			_, err := s.Launch(t.Context(), operator, tc.spec)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Launch(%+v) = %v, want it queued or placed", tc.spec, err)
+				}
+				return
+			}
+			var nf *scheduler.NeverFitsError
+			if !errors.As(err, &nf) || !errors.Is(err, scheduler.ErrNeverFits) || nf.Error() != tc.want {
+				t.Fatalf("Launch(%+v) = %v, want a NeverFitsError %q", tc.spec, err, tc.want)
+			}
+			tc.spec.Wait = true
+			res, err := s.Launch(t.Context(), operator, tc.spec)
+			if err != nil || !(strings.HasPrefix(res.Message, "queued") || strings.HasPrefix(res.Message, "placed")) {
+				t.Fatalf("Launch(%+v with Wait) = %q, %v; want it queued", tc.spec, res.Message, err)
+			}
+		})
+	}
+}
+
+// TestLaunchSaysEveryProblem: every rule of a spec is checked, and all
+// problems come back at once, in one wording.
+func TestLaunchSaysEveryProblem(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	tests := []struct {
+		name   string
+		spec   scheduler.TaskSpec
+		fields []string
+		want   string
+	}{
+		{"cpus 0", scheduler.TaskSpec{Command: "true", Mem: 32}, []string{"cpus"}, "invalid task spec: cpus must be more than 0, not 0"},
+		{"mem 0", scheduler.TaskSpec{Command: "true", CPUs: 0.1}, []string{"mem"}, "invalid task spec: mem must be more than 0, not 0"},
+		{"everything wrong", scheduler.TaskSpec{Name: "a/b", CPUs: -1, Mem: math.NaN(), Disk: -1, Ports: 101, Instances: 101,
+			Env: map[string]string{"A B": "1"}, Constraints: "rack====r2d2", KillGrace: -time.Second},
+			[]string{"name", "command", "cpus", "mem", "disk", "ports", "instances", "env", "constraints", "kill_grace"},
+			`invalid task spec: name "a/b" may not contain slashes or control characters; give a command to run or a container image; ` +
+				"cpus must be more than 0, not -1; mem must be more than 0, not NaN; disk must be 0 or more (and at most 1e+12), not -1; " +
+				"ports must be between 0 and 100, not 101; instances must be between 1 and 100, not 101; " +
+				`environment variable name "A B" is not valid; constraint "rack====r2d2", character 7 (rack==‸==r2d2): ` +
+				`a value may not start with "=": one operator per constraint; kill grace period must not be negative`},
+		{"negative instances", scheduler.TaskSpec{Command: "true", CPUs: 0.1, Mem: 32, Instances: -1}, []string{"instances"},
+			"invalid task spec: instances must be between 1 and 100, not -1"},
+		{"argv and command", scheduler.TaskSpec{Command: "true", Argv: []string{"x"}, CPUs: 0.1, Mem: 32}, []string{"command"},
+			"invalid task spec: give a shell command or an argument list, not both"},
+		{"huge command", scheduler.TaskSpec{Command: strings.Repeat("x", 64<<10+1), CPUs: 0.1, Mem: 32}, []string{"command"},
+			"invalid task spec: command is 65537 bytes; the limit is 65536"},
+		{"too many env", scheduler.TaskSpec{Command: "true", CPUs: 0.1, Mem: 32, Env: manyEnv(65)}, []string{"env"},
+			"invalid task spec: at most 64 environment variables, not 65"},
+		{"long name", scheduler.TaskSpec{Name: strings.Repeat("n", 65), Command: "true", CPUs: 0.1, Mem: 32}, []string{"name"},
+			"invalid task spec: name is longer than 64 characters"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.Launch(t.Context(), operator, tc.spec)
+			var se *scheduler.SpecError
+			if !errors.As(err, &se) || !errors.Is(err, scheduler.ErrBadSpec) || err.Error() != tc.want {
+				t.Fatalf("Launch = %v\nwant %s", err, tc.want)
+			}
+			var fields []string
+			for _, p := range se.Problems {
+				fields = append(fields, p.Field)
+			}
+			if !slices.Equal(fields, tc.fields) {
+				t.Errorf("problems are of fields %v, want %v", fields, tc.fields)
+			}
+		})
+	}
+	snap, err := s.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Queue) != 0 || len(snap.Tasks) != 0 {
+		t.Errorf("refused specs left %d queued and %d tasks", len(snap.Queue), len(snap.Tasks))
+	}
+}
+
+func manyEnv(n int) map[string]string {
+	env := map[string]string{}
+	for i := range n {
+		env[fmt.Sprintf("V%d", i)] = "1"
+	}
+	return env
 }

@@ -52,12 +52,19 @@ type Misfit struct {
 
 // Launch queues a spec: its instances are placed on the next offers that
 // fit, the flow of the Mesos tutorials' "POST ?cmd=" endpoint. It answers
-// once the spec is queued (and placed where held offers fit already).
+// once the spec is queued (and placed where held offers fit already). A
+// spec that no agent seen so far could run is refused with a
+// *NeverFitsError, unless spec.Wait asks to wait for a bigger agent.
 func (s *Scheduler) Launch(ctx context.Context, who Actor, spec TaskSpec) (Result, error) {
 	return s.act(ctx, who, "launch", spec.Name, describeSpecs([]TaskSpec{spec}), func(st *state) (plan, error) {
 		c, err := compile(spec)
 		if err != nil {
 			return plan{}, err
+		}
+		if !c.spec.Wait {
+			if err := st.neverFits(c); err != nil {
+				return plan{}, err // its words are for the user as they are
+			}
 		}
 		q := &queued{ID: newTaskID("q"), Spec: c.spec, Left: c.spec.Instances, Queued: time.Now()}
 		st.queue = append(st.queue, q)
