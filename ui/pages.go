@@ -207,9 +207,19 @@ type Launch struct {
 	// OfferID and OfferHost are set when the form accepts one offer.
 	OfferID, OfferHost string
 	Preview            []PreviewLine
-	Queue              []QueuedView
-	Error              string
-	CanAct             bool
+	// OfferHoldUntil is when the dashboard declines the offer if nobody
+	// acts on it; after that, Accept queues the spec pinned to the agent.
+	OfferHoldUntil time.Time
+	Queue          []QueuedView
+	// Error heads what is wrong with the last submission, and Problems
+	// lists each problem; Invalid names the fields at fault.
+	Error    string
+	Problems []string
+	Invalid  map[string]bool
+	// NeverFits reports a spec refused because no agent seen can run it,
+	// so the form points at its "wait for a bigger agent" box.
+	NeverFits bool
+	CanAct    bool
 	// Viewer reports a logged-in viewer, who may look but not launch.
 	Viewer bool
 	Form   Form
@@ -218,6 +228,8 @@ type Launch struct {
 // LaunchFields are the form's values, as typed.
 type LaunchFields struct {
 	Name, Command, Image, CPUs, Mem, Disk, Ports, Instances, Env, Constraints string
+	// Wait is the "wait for a bigger agent" box.
+	Wait bool
 }
 
 // PreviewLine says whether an agent's held offers, together, fit the

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -294,6 +295,36 @@ func agentShares(offers []scheduler.Offer) []share {
 		out = append(out, share{host: g[0].Hostname, ids: ids, offer: merged})
 	}
 	return out
+}
+
+// explain puts why a launch was refused into the form's view: each
+// problem of the spec with its field marked, or why no agent can run it.
+func explain(v *ui.Launch, err error) {
+	if err == nil {
+		return
+	}
+	var specErr *scheduler.SpecError
+	var never *scheduler.NeverFitsError
+	switch {
+	case errors.As(err, &specErr):
+		v.Error = "The task spec has a problem:"
+		if n := len(specErr.Problems); n > 1 {
+			v.Error = fmt.Sprintf("The task spec has %d problems:", n)
+		}
+		v.Invalid = map[string]bool{}
+		for _, p := range specErr.Problems {
+			v.Problems = append(v.Problems, p.Message)
+			v.Invalid[p.Field] = true
+		}
+	case errors.As(err, &never):
+		v.Error = "No agent seen so far can run this spec; tick “Wait for a bigger agent” to queue it anyway:"
+		for _, r := range never.Reasons {
+			v.Problems = append(v.Problems, r)
+		}
+		v.NeverFits = true
+	default:
+		_, v.Error, _ = statusOf(err)
+	}
 }
 
 func queuedView(q scheduler.Queued) ui.QueuedView {
