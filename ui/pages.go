@@ -210,7 +210,10 @@ type Launch struct {
 	// OfferHoldUntil is when the dashboard declines the offer if nobody
 	// acts on it; after that, Accept queues the spec pinned to the agent.
 	OfferHoldUntil time.Time
-	Queue          []QueuedView
+	// OfferAgent is the offer's agent id, to which the spec is pinned if
+	// the offer is gone when the form is sent.
+	OfferAgent string
+	Queue      []QueuedView
 	// Error heads what is wrong with the last submission, and Problems
 	// lists each problem; Invalid names the fields at fault.
 	Error    string

@@ -253,10 +253,23 @@ func (s *Server) acceptOffer(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.answer(w, r, scheduler.Result{}, err, "")
 	}
-	res, err := s.sched.Accept(r.Context(), actor(r), chi.URLParam(r, "id"), []scheduler.TaskSpec{spec})
+	offerID := chi.URLParam(r, "id")
+	res, err := s.sched.Accept(r.Context(), actor(r), offerID, []scheduler.TaskSpec{spec})
+	if agent := r.PostFormValue("agent"); errors.Is(err, scheduler.ErrUnknownOffer) && agent != "" {
+		// The offer expired (or was rescinded) under the form: the task
+		// waits for the agent's next offer instead.
+		spec.Agent = agent
+		res, err = s.sched.Launch(r.Context(), actor(r), spec)
+		if err == nil {
+			res.Message = "offer " + offerID + " is gone; " + res.Message
+		}
+	}
 	next := ""
 	if err == nil {
 		next = "/tasks"
+		if len(res.TaskIDs) == 0 {
+			next = "/launch" // queued: the queue says what it waits for
+		}
 		if len(res.TaskIDs) == 1 {
 			next = "/tasks/" + url.PathEscape(res.TaskIDs[0])
 		}

@@ -100,3 +100,44 @@ func TestLaunchFormRefusesWhatNoAgentCanRun(t *testing.T) {
 		t.Errorf("the spec that waits for a bigger agent is not in the queue")
 	}
 }
+
+// TestAcceptOfAGoneOfferWaitsForTheAgent: Accept… sent after its offer
+// left (declined here; expired or rescinded alike) queues the task pinned
+// to the offer's agent instead of failing, and the form said how long the
+// offer was held.
+func TestAcceptOfAGoneOfferWaitsForTheAgent(t *testing.T) {
+	st := newStack(t)
+	doc, _, _ := st.page(t, "/offers", "agent-2.demo")
+	var offerID string
+	for _, sec := range findAll(doc, func(n *html.Node) bool { return hasClass(n, "agent") }) {
+		if strings.Contains(text(sec), "agent-2.demo") {
+			if ids := offerIDs(sec); len(ids) > 0 {
+				offerID = ids[0]
+			}
+		}
+	}
+	if offerID == "" {
+		t.Fatal("no offer of agent-2.demo")
+	}
+	form, _, _ := st.page(t, "/launch?offer="+url.QueryEscape(offerID), "agent-2.demo")
+	agent := attr(find(form, func(n *html.Node) bool { return n.Data == "input" && attr(n, "name") == "agent" }), "value")
+	if agent == "" {
+		t.Fatal("the accept form carries no agent id")
+	}
+	if hold := byID(form, "offer-hold"); hold == nil || find(hold, func(n *html.Node) bool { return n.Data == "time" }) == nil {
+		t.Error("the accept form does not say until when the offer is held")
+	}
+	if resp := st.post(t, "/offers/"+url.PathEscape(offerID)+"/decline", url.Values{"refuse": {"1h"}, "request_id": {"d1"}}, nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("decline = %d", resp.StatusCode)
+	}
+	req := url.Values{"name": {"pinned"}, "command": {"sleep 600"}, "cpus": {"0.1"}, "mem": {"32"}, "offer": {offerID}, "agent": {agent}, "request_id": {"a1"}}
+	resp := st.post(t, "/offers/"+url.PathEscape(offerID)+"/accept", req, http.Header{"Accept": {"application/json"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("accept of a gone offer = %d, want 200 (queued)", resp.StatusCode)
+	}
+	doc, _, _ = st.page(t, "/launch", "waiting for agent-2.demo")
+	q := find(doc, func(n *html.Node) bool { return hasClass(n, "queued") })
+	if q == nil || !strings.Contains(text(q), "waiting for agent-2.demo's next offer") {
+		t.Errorf("queue does not say the task waits for agent-2.demo's next offer")
+	}
+}

@@ -314,7 +314,7 @@ func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, 
 			if o, ok := m.offers[offerID]; ok {
 				// The agent's whole share: Accept takes every offer of it.
 				offers, held = m.agentOffers(o.AgentID), true
-				v.OfferHost, v.OfferHoldUntil = o.Hostname, o.HoldUntil
+				v.OfferHost, v.OfferHoldUntil, v.OfferAgent = o.Hostname, o.HoldUntil, o.AgentID
 			}
 		} else {
 			offers = make([]scheduler.Offer, 0, len(m.offers))

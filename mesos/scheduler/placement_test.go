@@ -207,3 +207,49 @@ func manyEnv(n int) map[string]string {
 	}
 	return env
 }
+
+// TestPinnedLaunchWaitsForTheAgentsNextOffer: a spec pinned to an agent
+// whose offer expired waits, saying so, and is placed on that agent's
+// next offer, not on another agent's.
+func TestPinnedLaunchWaitsForTheAgentsNextOffer(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), func(c *scheduler.Config) {
+		c.HoldTime = 200 * time.Millisecond
+		c.RefuseSeconds = 3 // long enough to see the spec wait
+	})
+	snap := s.waitFor(t, "agent-2's offer", func(s *scheduler.Snapshot) bool { return offerOn(s, "agent-2.demo") != nil })
+	first := offerOn(snap, "agent-2.demo")
+	s.waitFor(t, "agent-2's offer expired", func(s *scheduler.Snapshot) bool { return offerOn(s, "agent-2.demo") == nil })
+	spec := scheduler.TaskSpec{Name: "pinned", Command: "sleep 600", CPUs: 0.1, Mem: 32}
+	if _, err := s.Accept(t.Context(), operator, first.ID, []scheduler.TaskSpec{spec}); !errors.Is(err, scheduler.ErrUnknownOffer) {
+		t.Fatalf("Accept(expired offer) = %v, want ErrUnknownOffer", err)
+	}
+	spec.Agent = first.AgentID
+	res, err := s.Launch(t.Context(), operator, spec)
+	if err != nil {
+		t.Fatalf("Launch(pinned) = %v", err)
+	}
+	if want := "queued 1 instance of pinned: waiting for agent-2.demo's next offer"; res.Message != want {
+		t.Fatalf("Launch(pinned) = %q, want %q", res.Message, want)
+	}
+	snap, err = s.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Queue) != 1 || len(snap.Queue[0].Why) == 0 || snap.Queue[0].Why[0].Reasons[0] != "waiting for agent-2.demo's next offer" {
+		t.Errorf("queue = %+v, want the spec waiting for agent-2.demo's next offer", snap.Queue)
+	}
+	snap = s.waitFor(t, "pinned running", func(s *scheduler.Snapshot) bool {
+		for _, tk := range s.Tasks {
+			if tk.Name == "pinned" && tk.State == mesos.TaskState_TASK_RUNNING {
+				return true
+			}
+		}
+		return false
+	})
+	for _, tk := range snap.Tasks {
+		if tk.Name == "pinned" && tk.Hostname != "agent-2.demo" {
+			t.Errorf("pinned task placed on %s, want agent-2.demo", tk.Hostname)
+		}
+	}
+}

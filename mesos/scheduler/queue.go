@@ -61,7 +61,7 @@ func (s *Scheduler) Launch(ctx context.Context, who Actor, spec TaskSpec) (Resul
 		if err != nil {
 			return plan{}, err
 		}
-		if !c.spec.Wait {
+		if !c.spec.Wait && c.spec.Agent == "" {
 			if err := st.neverFits(c); err != nil {
 				return plan{}, err // its words are for the user as they are
 			}
@@ -71,6 +71,9 @@ func (s *Scheduler) Launch(ctx context.Context, who Actor, spec TaskSpec) (Resul
 		st.pending.queuePut = append(st.pending.queuePut, q)
 		st.placeQueued()
 		msg := fmt.Sprintf("queued %s of %s", plural(c.spec.Instances, "instance", "instances"), c.spec.Name)
+		if c.spec.Agent != "" {
+			msg = fmt.Sprintf("queued %s of %s: %s", plural(c.spec.Instances, "instance", "instances"), c.spec.Name, st.waitingFor(c.spec.Agent))
+		}
 		if q.Left < c.spec.Instances {
 			msg = fmt.Sprintf("placed %d of %s of %s at once", c.spec.Instances-q.Left, plural(c.spec.Instances, "instance", "instances"), c.spec.Name)
 		}
@@ -127,11 +130,12 @@ func (st *state) placeQueued() {
 		return
 	}
 	for _, h := range st.heldGroups() {
+		pinned := func(q *queued) bool { return q.Spec.Agent != "" && q.Spec.Agent != h.whole.AgentID }
 		rem := placement.NewRemaining(h.whole.Offer)
 		var tasks []*Task
 		var infos []*mesos.TaskInfo
 		for _, q := range st.queue {
-			if q.Left == 0 {
+			if q.Left == 0 || pinned(q) {
 				continue
 			}
 			c, err := compile(q.Spec)
@@ -213,9 +217,15 @@ func (st *state) describeQueued(q *queued) *Queued {
 	}
 	used := st.usedBy(q, c.constraints)
 	for _, h := range st.heldGroups() {
+		if q.Spec.Agent != "" && h.whole.AgentID != q.Spec.Agent {
+			continue
+		}
 		if r := placement.Fit(h.whole.Offer, c.need, c.constraints, used); !r.Fits {
 			out.Why = append(out.Why, Misfit{OfferID: h.whole.ID, Hostname: h.whole.Hostname, Reasons: r.Reasons})
 		}
+	}
+	if q.Spec.Agent != "" && len(out.Why) == 0 {
+		out.Why = []Misfit{{Hostname: st.agentName(q.Spec.Agent), Reasons: []string{st.waitingFor(q.Spec.Agent)}}}
 	}
 	sort.Slice(out.Why, func(i, j int) bool { return out.Why[i].Hostname < out.Why[j].Hostname })
 	return out
@@ -277,4 +287,17 @@ func (st *state) findQueued(id string) *queued {
 		}
 	}
 	return nil
+}
+
+// agentName is the agent's hostname, or its id when it was never seen.
+func (st *state) agentName(id string) string {
+	if a := st.agents[id]; a != nil && a.Hostname != "" {
+		return a.Hostname
+	}
+	return "agent " + id
+}
+
+// waitingFor says that a spec pinned to the agent waits for its next offer.
+func (st *state) waitingFor(agentID string) string {
+	return "waiting for " + st.agentName(agentID) + "'s next offer"
 }

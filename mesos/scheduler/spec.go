@@ -86,6 +86,10 @@ type TaskSpec struct {
 	// a bigger agent (or one with the attributes asked for); without it,
 	// Launch refuses such a spec and says why.
 	Wait bool `json:"wait,omitempty"`
+	// Agent, when set, pins the spec to the agent of that id: it is placed
+	// only on that agent's offers, as Accept… of an offer that expired
+	// under its form asks.
+	Agent string `json:"agent,omitempty"`
 }
 
 // Validate reports whether the spec could be launched, with the reason in
@@ -171,6 +175,9 @@ func compile(s TaskSpec) (compiled, error) {
 	}
 	if s.KillGrace < 0 {
 		bad("kill_grace", "kill grace period must not be negative")
+	}
+	if len(s.Agent) > maxName*4 || strings.ContainsFunc(s.Agent, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		bad("agent", "agent id %q is not one an offer could have", clip(s.Agent, maxName))
 	}
 	if len(problems) > 0 {
 		return compiled{}, &SpecError{Problems: problems}
