@@ -258,6 +258,9 @@ type QueuedView struct {
 	Total    int
 	Launched []string
 	Why      []PreviewLine
+	// Summary counts what the last offers said ("last 50 offers: 30 short
+	// of mem, 12 failed rack==c3po"); empty before any offer.
+	Summary string
 }
 
 // Agents is the view model of the agents page.

@@ -343,6 +343,20 @@ func queuedView(q scheduler.Queued) ui.QueuedView {
 	for _, w := range q.Why {
 		v.Why = append(v.Why, ui.PreviewLine{OfferID: w.OfferID, Hostname: w.Hostname, Reasons: w.Reasons})
 	}
+	if q.Seen > 0 {
+		parts := make([]string, len(q.Causes))
+		for i, c := range q.Causes {
+			parts[i] = strconv.Itoa(c.Offers) + " " + c.Why
+		}
+		unit := " offers: "
+		if q.Seen == 1 {
+			unit = " offer: "
+		}
+		v.Summary = "last " + strconv.Itoa(q.Seen) + unit + strings.Join(parts, ", ")
+		if q.Seen == 1 {
+			v.Summary = "last offer: " + strings.Join(parts, ", ")
+		}
+	}
 	return v
 }
 

@@ -253,3 +253,58 @@ func TestPinnedLaunchWaitsForTheAgentsNextOffer(t *testing.T) {
 		}
 	}
 }
+
+// summary writes a queued spec's causes as the queue shows them.
+func summary(q scheduler.Queued) string {
+	var parts []string
+	for _, c := range q.Causes {
+		parts = append(parts, fmt.Sprintf("%d %s", c.Offers, c.Why))
+	}
+	return fmt.Sprintf("%d: %s", q.Seen, strings.Join(parts, ", "))
+}
+
+// TestQueueSaysWhyInNumbers: each queued spec counts what the last offers
+// said about it: short of a resource, a constraint not met, or fitted but
+// taken by a spec queued before it.
+func TestQueueSaysWhyInNumbers(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	s.waitFor(t, "three offers", func(s *scheduler.Snapshot) bool { return len(s.Offers) == 3 })
+	res, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Name: "wide", Command: "true", CPUs: 3, Mem: 32, Constraints: "rack==c3po", Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Message, "queued") {
+		t.Fatalf("Launch(wide) = %q, want it queued", res.Message)
+	}
+	snap, err := s.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := summary(snap.Queue[0]), "3: 2 short of cpus, 1 failed rack==c3po"; got != want {
+		t.Errorf("summary = %q, want %q", got, want)
+	}
+	if _, err := s.Unqueue(t.Context(), operator, snap.Queue[0].ID); err != nil {
+		t.Fatal(err)
+	}
+
+	// Two specs wait for agent-1's next offer; the first takes most of it.
+	a1 := offerOn(snap, "agent-1.demo")
+	if _, err := s.Decline(t.Context(), operator, a1.ID, 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range []scheduler.TaskSpec{
+		{Name: "first", Command: "sleep 600", CPUs: 1.5, Mem: 32, Constraints: "rack==r2d2"},
+		{Name: "second", Command: "sleep 600", CPUs: 1, Mem: 32, Constraints: "rack==r2d2"},
+	} {
+		if _, err := s.Launch(t.Context(), operator, sp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap = s.waitFor(t, "first placed on agent-1's next offer", func(s *scheduler.Snapshot) bool {
+		return len(s.Queue) == 1 && s.Queue[0].Spec.Name == "second" && s.Queue[0].Seen == 3
+	})
+	if got, want := summary(snap.Queue[0]), "3: 2 failed rack==r2d2, 1 fitted but another spec took them"; got != want {
+		t.Errorf("summary of second = %q, want %q", got, want)
+	}
+}

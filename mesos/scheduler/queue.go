@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
@@ -22,7 +23,78 @@ type queued struct {
 	// Retries counts instances put back after the master refused their
 	// ACCEPT; bounded so a master that always refuses cannot loop us.
 	Retries int `json:"retries,omitempty"`
+
+	// seen is what the latest offers said about the spec, newest last, at
+	// most matchesKept; kept in memory only.
+	seen []match
 }
+
+// match is what one agent's offers (by their ids) said about a queued
+// spec: why it did not place there, or "placed".
+type match struct {
+	offers, why string
+}
+
+// matchesKept is how many offers the queue's summary counts, per spec.
+const matchesKept = 50
+
+// saw records what an agent's offers said about q; a share seen again
+// (the spec waited through another round) replaces its earlier word.
+func (q *queued) saw(offers, why string) {
+	if i := slices.IndexFunc(q.seen, func(m match) bool { return m.offers == offers }); i >= 0 {
+		q.seen[i].why = why
+		return
+	}
+	q.seen = append(q.seen, match{offers, why})
+	if len(q.seen) > matchesKept {
+		q.seen = slices.Delete(q.seen, 0, len(q.seen)-matchesKept)
+	}
+}
+
+// Causes counts why the last offers did not take a queued spec.
+func (q *queued) causes() []Cause {
+	counts := map[string]int{}
+	for _, m := range q.seen {
+		counts[m.why]++
+	}
+	out := make([]Cause, 0, len(counts))
+	for why, n := range counts {
+		out = append(out, Cause{Why: why, Offers: n})
+	}
+	slices.SortFunc(out, func(a, b Cause) int {
+		if a.Offers != b.Offers {
+			return b.Offers - a.Offers
+		}
+		return strings.Compare(a.Why, b.Why)
+	})
+	return out
+}
+
+// whyNot is the one word a summary counts an offer under: the first short
+// resource, else the first constraint not met.
+func whyNot(r placement.Result) string {
+	switch {
+	case len(r.Short) > 0:
+		return "short of " + r.Short[0]
+	case len(r.Unmet) > 0:
+		return "failed " + r.Unmet[0]
+	case len(r.Reasons) > 0:
+		return r.Reasons[0]
+	}
+	return "did not fit"
+}
+
+// Cause is one reason the last offers gave a queued spec, with how many
+// offers gave it: "short of mem" 30, "failed rack==c3po" 12, "fitted but
+// another spec took them" 8, "placed" 1.
+type Cause struct {
+	Why    string
+	Offers int
+}
+
+// Why the summary counts an offer a spec fitted whole, but that specs
+// queued before it had taken part of.
+const takenByOthers = "fitted but another spec took them"
 
 // maxRequeues bounds how often a spec's instances are put back in the
 // queue after the master refused to launch them.
@@ -42,6 +114,10 @@ type Queued struct {
 	// Why says, per held offer, why it does not fit; empty when there is
 	// no offer at all.
 	Why []Misfit
+	// Causes sums up what the last offers (up to 50, Seen of them) said,
+	// most frequent first, as Marathon's offer-matching summary does.
+	Causes []Cause
+	Seen   int
 }
 
 // Misfit is why one offer does not take a queued instance.
@@ -143,8 +219,16 @@ func (st *state) placeQueued() {
 				continue // validated when queued; a newer build may differ
 			}
 			used := st.usedBy(q, c.constraints)
+			placed := false
 			for q.Left > 0 {
-				if !rem.Fit(c.need, c.constraints, used).Fits {
+				if r := rem.Fit(c.need, c.constraints, used); !r.Fits {
+					switch {
+					case placed:
+					case placement.Fit(h.whole.Offer, c.need, c.constraints, used).Fits:
+						q.saw(h.whole.ID, takenByOthers)
+					default:
+						q.saw(h.whole.ID, whyNot(r))
+					}
 					break
 				}
 				taken, err := rem.Take(c.need)
@@ -156,6 +240,8 @@ func (st *state) placeQueued() {
 				tasks = append(tasks, t)
 				infos = append(infos, ti)
 				q.Left--
+				placed = true
+				q.saw(h.whole.ID, "placed")
 				q.Launched = append(q.Launched, t.ID)
 				used.AddOffer(h.whole.Offer)
 				st.pending.queuePut = append(st.pending.queuePut, q)
@@ -209,7 +295,8 @@ func (st *state) usedBy(q *queued, cs []placement.Constraint) placement.Used {
 
 // describeQueued explains why a queued spec waits.
 func (st *state) describeQueued(q *queued) *Queued {
-	out := &Queued{ID: q.ID, Spec: q.Spec, Left: q.Left, Queued: q.Queued, Launched: slices.Clone(q.Launched)}
+	out := &Queued{ID: q.ID, Spec: q.Spec, Left: q.Left, Queued: q.Queued, Launched: slices.Clone(q.Launched),
+		Causes: q.causes(), Seen: len(q.seen)}
 	c, err := compile(q.Spec)
 	if err != nil {
 		out.Why = []Misfit{{Reasons: []string{err.Error()}}}
