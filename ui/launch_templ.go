@@ -632,7 +632,7 @@ func constraintHelp() templ.Component {
 			templ_7745c5c3_Var28 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<details id=\"constraint-help\" class=\"help\"><summary>Constraint syntax</summary><p>One constraint a line, or several separated by <code>;</code>. An attribute is one the agents report (such as <code>rack</code>), or <code>hostname</code>, the agent's host name. Every constraint must hold.</p><table class=\"syntax\"><thead><tr><th scope=\"col\">Write</th><th scope=\"col\">Marathon's form</th><th scope=\"col\">Places an instance only on agents where</th></tr></thead> <tbody><tr><td><code>rack==r2d2</code></td><td><code>rack:CLUSTER:r2d2</code>, <code>rack:IS:r2d2</code></td><td>the attribute is exactly the value</td></tr><tr><td><code>rack!=c3po</code></td><td></td><td>the attribute is missing or another value</td></tr><tr><td><code>pod~demo</code></td><td></td><td>the value matches the regular expression anywhere (<code>^</code> and <code>$</code> anchor it)</td></tr><tr><td><code>pod!~test</code></td><td></td><td>the attribute is missing or does not match</td></tr><tr><td><code>rack like r[0-9]+</code></td><td><code>rack:LIKE:r[0-9]+</code></td><td>the whole value matches the regular expression</td></tr><tr><td><code>rack unlike c3po|bb8</code></td><td><code>rack:UNLIKE:c3po|bb8</code></td><td>the attribute is missing or the whole value does not match</td></tr><tr><td><code>hostname unique</code></td><td><code>hostname:UNIQUE</code></td><td>no other instance of the spec runs on that value</td></tr><tr><td><code>rack max-per 2</code></td><td><code>rack:MAX_PER:2</code></td><td>fewer than 2 instances of the spec run on that value</td></tr><tr><td><code>rack group-by</code> or <code>rack group-by 3</code></td><td><code>rack:GROUP_BY</code>, <code>rack:GROUP_BY:3</code></td><td>that value runs no more instances than the value with fewest: instances spread evenly over the values known (or over at least 3)</td></tr></tbody></table><p>Regular expressions are Go's (RE2). A mistake is pointed at with <code>‸</code> in the error, such as <code>rack==‸==r2d2</code>. A spec that no agent seen so far could run (too big, or asking for an attribute value none has) is refused with the reason, unless you tick \"Wait for a bigger agent\".</p></details>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<details id=\"constraint-help\" class=\"help\"><summary>Constraint syntax</summary><p>One constraint a line, or several separated by <code>;</code>. An attribute is one the agents report (such as <code>rack</code>), or <code>hostname</code>, the agent's host name. Every constraint must hold; each places an instance only on agents where what follows it is true.</p><dl class=\"syntax\"><dt><code>rack==r2d2</code> · Marathon: <code>rack:CLUSTER:r2d2</code>, <code>rack:IS:r2d2</code></dt><dd>the attribute is exactly the value</dd><dt><code>rack!=c3po</code></dt><dd>the attribute is missing or another value</dd><dt><code>pod~demo</code></dt><dd>the value matches the regular expression anywhere (<code>^</code> and <code>$</code> anchor it)</dd><dt><code>pod!~test</code></dt><dd>the attribute is missing or does not match</dd><dt><code>rack like r[0-9]+</code> · Marathon: <code>rack:LIKE:r[0-9]+</code></dt><dd>the whole value matches the regular expression</dd><dt><code>rack unlike c3po|bb8</code> · Marathon: <code>rack:UNLIKE:c3po|bb8</code></dt><dd>the attribute is missing or the whole value does not match</dd><dt><code>hostname unique</code> · Marathon: <code>hostname:UNIQUE</code></dt><dd>no other instance of the spec runs on that value</dd><dt><code>rack max-per 2</code> · Marathon: <code>rack:MAX_PER:2</code></dt><dd>fewer than 2 instances of the spec run on that value</dd><dt><code>rack group-by</code> or <code>rack group-by 3</code> · Marathon: <code>rack:GROUP_BY</code>, <code>rack:GROUP_BY:3</code></dt><dd>that value runs no more instances than the value with fewest: instances spread evenly over the values known (or over at least 3)</dd></dl><p>Regular expressions are Go's (RE2). A mistake is pointed at with <code>‸</code> in the error, such as <code>rack==‸==r2d2</code>. A spec that no agent seen so far could run (too big, or asking for an attribute value none has) is refused with the reason, unless you tick \"Wait for a bigger agent\".</p></details>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -699,7 +699,7 @@ func Preview(lines []PreviewLine) templ.Component {
 			var templ_7745c5c3_Var32 string
 			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(p.Hostname)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 150, Col: 24}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 156, Col: 24}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 			if templ_7745c5c3_Err != nil {
@@ -717,7 +717,7 @@ func Preview(lines []PreviewLine) templ.Component {
 				var templ_7745c5c3_Var33 string
 				templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs(p.Amount)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 153, Col: 16}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 159, Col: 16}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var33))
 				if templ_7745c5c3_Err != nil {
@@ -735,7 +735,7 @@ func Preview(lines []PreviewLine) templ.Component {
 					var templ_7745c5c3_Var34 string
 					templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(p.Offers))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 155, Col: 26}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 161, Col: 26}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var34))
 					if templ_7745c5c3_Err != nil {
@@ -765,7 +765,7 @@ func Preview(lines []PreviewLine) templ.Component {
 					var templ_7745c5c3_Var35 string
 					templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(r)
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 163, Col: 30}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 169, Col: 30}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var35))
 					if templ_7745c5c3_Err != nil {
@@ -866,7 +866,7 @@ func QueuedItem(q QueuedView) templ.Component {
 		var templ_7745c5c3_Var38 string
 		templ_7745c5c3_Var38, templ_7745c5c3_Err = templ.JoinStringErrs(q.DOMID)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 189, Col: 22}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 195, Col: 22}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var38))
 		if templ_7745c5c3_Err != nil {
@@ -879,7 +879,7 @@ func QueuedItem(q QueuedView) templ.Component {
 		var templ_7745c5c3_Var39 string
 		templ_7745c5c3_Var39, templ_7745c5c3_Err = templ.JoinStringErrs(q.Name)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 190, Col: 21}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 196, Col: 21}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var39))
 		if templ_7745c5c3_Err != nil {
@@ -892,7 +892,7 @@ func QueuedItem(q QueuedView) templ.Component {
 		var templ_7745c5c3_Var40 string
 		templ_7745c5c3_Var40, templ_7745c5c3_Err = templ.JoinStringErrs(q.Command)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 190, Col: 63}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 196, Col: 63}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var40))
 		if templ_7745c5c3_Err != nil {
@@ -905,7 +905,7 @@ func QueuedItem(q QueuedView) templ.Component {
 		var templ_7745c5c3_Var41 string
 		templ_7745c5c3_Var41, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(q.Left))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 190, Col: 90}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 196, Col: 90}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var41))
 		if templ_7745c5c3_Err != nil {
@@ -918,7 +918,7 @@ func QueuedItem(q QueuedView) templ.Component {
 		var templ_7745c5c3_Var42 string
 		templ_7745c5c3_Var42, templ_7745c5c3_Err = templ.JoinStringErrs(itoa(q.Total))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 190, Col: 111}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 196, Col: 111}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var42))
 		if templ_7745c5c3_Err != nil {
@@ -936,7 +936,7 @@ func QueuedItem(q QueuedView) templ.Component {
 			var templ_7745c5c3_Var43 string
 			templ_7745c5c3_Var43, templ_7745c5c3_Err = templ.JoinStringErrs(joinComma(q.Launched))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 192, Col: 53}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 198, Col: 53}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var43))
 			if templ_7745c5c3_Err != nil {
@@ -955,7 +955,7 @@ func QueuedItem(q QueuedView) templ.Component {
 			var templ_7745c5c3_Var44 string
 			templ_7745c5c3_Var44, templ_7745c5c3_Err = templ.JoinStringErrs(q.Summary)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 195, Col: 33}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 201, Col: 33}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var44))
 			if templ_7745c5c3_Err != nil {
@@ -978,7 +978,7 @@ func QueuedItem(q QueuedView) templ.Component {
 			var templ_7745c5c3_Var45 string
 			templ_7745c5c3_Var45, templ_7745c5c3_Err = templ.JoinStringErrs(w.Hostname)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 199, Col: 43}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 205, Col: 43}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var45))
 			if templ_7745c5c3_Err != nil {
@@ -996,7 +996,7 @@ func QueuedItem(q QueuedView) templ.Component {
 				var templ_7745c5c3_Var46 string
 				templ_7745c5c3_Var46, templ_7745c5c3_Err = templ.JoinStringErrs(r)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 201, Col: 30}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 207, Col: 30}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var46))
 				if templ_7745c5c3_Err != nil {
@@ -1019,7 +1019,7 @@ func QueuedItem(q QueuedView) templ.Component {
 		var templ_7745c5c3_Var47 templ.SafeURL
 		templ_7745c5c3_Var47, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL("/queue/" + q.ID + "/remove"))
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 206, Col: 74}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `launch.templ`, Line: 212, Col: 74}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var47))
 		if templ_7745c5c3_Err != nil {

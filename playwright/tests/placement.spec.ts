@@ -59,3 +59,35 @@ test('an agent offered in two pieces takes a spec needing both at once', async (
   await row.getByRole('button', { name: 'Kill' }).click();
   await expect(row).toContainText('killed', { timeout: 15_000 });
 });
+
+test('a spec no agent can run is refused with the largest agent named; asked to wait, its queue item counts why, live', async ({ page }) => {
+  await page.goto('/launch');
+  await expect(page.locator('#preview li', { hasText: 'agent-2.demo' })).toBeVisible({ timeout: 20_000 });
+  await page.getByLabel('Name', { exact: true }).fill('wide');
+  await page.getByLabel('Shell command').fill('true');
+  await page.getByLabel('CPUs').fill('3');
+  await page.getByLabel('Memory (MB)').fill('32');
+  await page.getByLabel(/^Constraints/).fill('rack==c3po');
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await expect(page.locator('#flash')).toContainText('No agent that meets the constraints has 3 cpus; the largest has 2');
+
+  await page.getByLabel(/Wait for a bigger agent/).check();
+  await page.getByRole('button', { name: 'Launch', exact: true }).click();
+  await expect(page.locator('#flash')).toContainText('queued 1 instance of wide');
+  const item = page.locator('#queue-list article', { hasText: 'wide' });
+  await expect(item).toBeVisible(); // arrived live, without a reload
+  const summary = item.locator('.summary');
+  await expect(summary).toHaveText(/^last \d+ offers?: .*(short of cpus|failed rack==c3po)/);
+  // The live item equals a fresh load (offers may come meanwhile, so
+  // compare until both have caught up).
+  const fresh = await page.context().newPage();
+  await expect.poll(async () => {
+    await fresh.goto('/launch');
+    const reloaded = await fresh.locator('#queue-list article', { hasText: 'wide' }).locator('.summary').textContent();
+    return reloaded === (await summary.textContent());
+  }, { timeout: 15_000 }).toBe(true);
+  await fresh.close();
+
+  await page.locator('#queue-list article', { hasText: 'wide' }).getByRole('button', { name: 'Remove from queue' }).click();
+  await expect(page.locator('#queue-list article', { hasText: 'wide' })).toHaveCount(0);
+});
