@@ -31,15 +31,21 @@ func (e *NeverFitsError) Unwrap() error { return ErrNeverFits }
 // neverFits reports, as a *NeverFitsError, a spec that no agent seen could
 // run: none satisfies its static constraints, none has the capacity for
 // one instance, or its unique and max-per constraints need more distinct
-// values than the agents seen have. Nil when some agent could, or when no
-// agent has been seen yet (nothing to judge by).
+// values than the agents seen have. A spec pinned to an agent is held
+// against that agent alone. Nil when some agent could, or when no agent
+// has been seen yet (nothing to judge by).
 func (st *state) neverFits(c compiled) error {
 	if len(st.agents) == 0 {
 		return nil
 	}
 	agents := make([]*Agent, 0, len(st.agents))
 	for _, a := range st.agents {
-		agents = append(agents, a)
+		if c.spec.Agent == "" || a.ID == c.spec.Agent {
+			agents = append(agents, a)
+		}
+	}
+	if len(agents) == 0 {
+		return nil // pinned to an agent not seen since a restart: its offer will say
 	}
 	slices.SortFunc(agents, func(a, b *Agent) int { return strings.Compare(a.Hostname, b.Hostname) })
 
@@ -68,7 +74,11 @@ func (st *state) neverFits(c compiled) error {
 		}
 	}
 	if fits == 0 {
-		reasons = tooBig(c.need, largest, len(static) > 0)
+		pinned := ""
+		if c.spec.Agent != "" {
+			pinned = candidates[0].Hostname
+		}
+		reasons = tooBig(c.need, largest, len(static) > 0, pinned)
 		if len(reasons) == 0 {
 			reasons = []string{fmt.Sprintf("no agent has %s at once", c.need)}
 		}
@@ -168,13 +178,19 @@ func constraintMisses(agents []*Agent, cs []placement.Constraint) []string {
 
 // tooBig names each resource need asks for beyond the largest agent's:
 // "no agent has 5000 MB; the largest has 992 MB".
-func tooBig(need, largest placement.Need, constrained bool) []string {
+// For a spec pinned to an agent (host): "agent-2.demo has 496 MB at
+// most, not 900 MB".
+func tooBig(need, largest placement.Need, constrained bool, host string) []string {
 	which := "agent"
 	if constrained {
 		which = "agent that meets the constraints"
 	}
 	var out []string
 	add := func(want, have string) {
+		if host != "" {
+			out = append(out, fmt.Sprintf("%s has %s at most, not %s", host, have, want))
+			return
+		}
 		out = append(out, fmt.Sprintf("no %s has %s; the largest has %s", which, want, have))
 	}
 	if need.CPUs > largest.CPUs {

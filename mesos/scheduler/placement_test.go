@@ -308,3 +308,16 @@ func TestQueueSaysWhyInNumbers(t *testing.T) {
 		t.Errorf("summary of second = %q, want %q", got, want)
 	}
 }
+
+// TestPinnedLaunchTooBigForItsAgent: a spec pinned to an agent is held
+// against that agent, not the largest one.
+func TestPinnedLaunchTooBigForItsAgent(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	snap := s.waitFor(t, "all three agents", func(s *scheduler.Snapshot) bool { return len(s.Agents) == 3 })
+	a2 := offerOn(snap, "agent-2.demo")
+	_, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Name: "big", Command: "true", CPUs: 0.1, Mem: 900, Agent: a2.AgentID})
+	if want := "agent-2.demo has 496 MB at most, not 900 MB"; err == nil || err.Error() != want {
+		t.Errorf("Launch(mem 900 pinned to agent-2) = %v, want %q", err, want)
+	}
+}

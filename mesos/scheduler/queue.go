@@ -137,7 +137,7 @@ func (s *Scheduler) Launch(ctx context.Context, who Actor, spec TaskSpec) (Resul
 		if err != nil {
 			return plan{}, err
 		}
-		if !c.spec.Wait && c.spec.Agent == "" {
+		if !c.spec.Wait {
 			if err := st.neverFits(c); err != nil {
 				return plan{}, err // its words are for the user as they are
 			}
