@@ -16,48 +16,72 @@ async function act(page: Page, path: string, form: Record<string, string>) {
   return answer;
 }
 
+// taskID is the id of the task an action launched: from its answer when
+// it was placed at once, else from the tasks page once it is (the offer
+// may have been between holds when it was queued).
+async function taskID(page: Page, answer: any, name: string): Promise<string> {
+  if (answer.tasks?.[0]) return answer.tasks[0];
+  const other = await page.context().newPage();
+  await other.goto('/tasks?q=' + encodeURIComponent(name));
+  const link = other.locator('#tasks-body tr', { hasText: name }).first().locator('td.task-name a');
+  await expect(link).toBeVisible({ timeout: 20_000 });
+  const id = decodeURIComponent((await link.getAttribute('href'))!.replace(/^\/tasks\//, ''));
+  await other.close();
+  return id;
+}
+
 test('an agent offered in two pieces takes a spec needing both at once', async ({ page }) => {
-  test.setTimeout(60_000);
-  await page.goto('/launch');
-  const agent2 = page.locator('#preview li', { hasText: 'agent-2.demo' });
-  await expect(agent2).toContainText('cpus 2, mem 496 MB', { timeout: 20_000 });
+  test.setTimeout(90_000);
+  const run = Math.random().toString(16).slice(2, 8);
+  const pieceName = 'piece-' + run;
+  let pieceID = '';
+  try {
+    await page.goto('/launch');
+    const agent2 = page.locator('#preview li', { hasText: 'agent-2.demo' });
+    await expect(agent2).toContainText('cpus 2, mem 496 MB', { timeout: 20_000 });
 
-  // A task on agent-2 that runs until killed: agent-2's rest (1.9 cpus,
-  // 464 MB) comes back as an offer of its own once the refuse time ends.
-  const piece = await act(page, '/launch', {
-    name: 'piece', command: 'sleep 600', cpus: '0.1', mem: '32', instances: '1', constraints: 'rack==c3po',
-  });
-  const pieceID = piece.tasks?.[0];
-  expect(pieceID, JSON.stringify(piece)).toBeTruthy();
-  await expect(agent2).toContainText('cpus 1.9, mem 464 MB', { timeout: 20_000 });
+    // A task on agent-2 that runs until killed: agent-2's rest (1.9 cpus,
+    // 464 MB) comes back as an offer of its own once the refuse time ends.
+    const piece = await act(page, '/launch', {
+      name: pieceName, command: 'sleep 600', cpus: '0.1', mem: '32', instances: '1', constraints: 'rack==c3po',
+    });
+    pieceID = await taskID(page, piece, pieceName);
+    await expect(agent2).toContainText('cpus 1.9, mem 464 MB', { timeout: 20_000 });
 
-  // The task ends: what it freed is offered as a second piece, and the
-  // preview shows agent-2 once, with both pieces together.
-  await act(page, `/tasks/${encodeURIComponent(pieceID)}/kill`, {});
-  await expect(agent2).toContainText('cpus 2, mem 496 MB', { timeout: 15_000 });
-  await expect(agent2).toContainText('2 offers together');
-  await expect(page.locator('#preview li', { hasText: 'agent-2.demo' })).toHaveCount(1);
+    // The task ends: what it freed is offered as a second piece, and the
+    // preview shows agent-2 once, with both pieces together.
+    await act(page, `/tasks/${encodeURIComponent(pieceID)}/kill`, {});
+    pieceID = '';
+    await expect(agent2).toContainText('cpus 2, mem 496 MB', { timeout: 15_000 });
+    await expect(agent2).toContainText('2 offers together');
+    await expect(page.locator('#preview li', { hasText: 'agent-2.demo' })).toHaveCount(1);
 
-  await page.getByLabel('Name', { exact: true }).fill('whole');
-  await page.getByLabel('Shell command').fill('sleep 600');
-  await page.getByLabel('CPUs').fill('2');
-  await page.getByLabel('Memory (MB)').fill('400');
-  await page.getByLabel(/^Constraints/).fill('rack==c3po');
-  await expect(agent2).toContainText('fits');
-  await page.getByRole('button', { name: 'Launch', exact: true }).click();
-  await expect(page.locator('#flash')).toContainText('placed 1 of 1 instance of whole at once');
-  await expect(page.locator('#queue-list article')).toHaveCount(0);
+    const wholeName = 'whole-' + run;
+    await page.getByLabel('Name', { exact: true }).fill(wholeName);
+    await page.getByLabel('Shell command').fill('sleep 600');
+    await page.getByLabel('CPUs').fill('2');
+    await page.getByLabel('Memory (MB)').fill('400');
+    await page.getByLabel(/^Constraints/).fill('rack==c3po');
+    await expect(agent2).toContainText('fits');
+    await page.getByRole('button', { name: 'Launch', exact: true }).click();
+    await expect(page.locator('#flash')).toContainText(`placed 1 of 1 instance of ${wholeName} at once`);
+    await expect(page.locator('#queue-list article')).toHaveCount(0);
 
-  await page.goto('/tasks');
-  const row = page.locator('#tasks-body tr', { hasText: 'whole' }).first();
-  await expect(row).toContainText('running', { timeout: 15_000 });
-  await expect(row).toContainText('agent-2.demo');
-  await page.screenshot({ path: 'artifacts/placement-split.png', fullPage: true });
+    await page.goto('/tasks');
+    const row = page.locator('#tasks-body tr', { hasText: wholeName }).first();
+    await expect(row).toContainText('running', { timeout: 15_000 });
+    await expect(row).toContainText('agent-2.demo');
+    await page.screenshot({ path: 'artifacts/placement-split.png', fullPage: true });
 
-  // Leave agent-2 as the suite found it.
-  page.once('dialog', (d) => d.accept());
-  await row.getByRole('button', { name: 'Kill' }).click();
-  await expect(row).toContainText('killed', { timeout: 15_000 });
+    // Leave agent-2 as the suite found it: free, and offered whole again.
+    page.once('dialog', (d) => d.accept());
+    await row.getByRole('button', { name: 'Kill' }).click();
+    await expect(row).toContainText('killed', { timeout: 15_000 });
+    await page.goto('/launch');
+    await expect(page.locator('#preview li', { hasText: 'agent-2.demo' })).toContainText('cpus 2, mem 496 MB', { timeout: 20_000 });
+  } finally {
+    if (pieceID) await page.request.post(`/tasks/${encodeURIComponent(pieceID)}/kill`, { form: {}, headers: { Accept: 'application/json' } });
+  }
 });
 
 test('a spec no agent can run is refused with the largest agent named; asked to wait, its queue item counts why, live', async ({ page }) => {
