@@ -51,7 +51,8 @@ func (q *queued) saw(offers, why string) {
 	}
 }
 
-// Causes counts why the last offers did not take a queued spec.
+// causes counts what the last offers said about a queued spec, most
+// frequent first.
 func (q *queued) causes() []Cause {
 	counts := map[string]int{}
 	for _, m := range q.seen {
