@@ -215,9 +215,22 @@ type Launch struct {
 	// OfferID and OfferHost are set when the form accepts one offer.
 	OfferID, OfferHost string
 	Preview            []PreviewLine
-	Queue              []QueuedView
-	Error              string
-	CanAct             bool
+	// OfferHoldUntil is when the dashboard declines the offer if nobody
+	// acts on it; after that, Accept queues the spec pinned to the agent.
+	OfferHoldUntil time.Time
+	// OfferAgent is the offer's agent id, to which the spec is pinned if
+	// the offer is gone when the form is sent.
+	OfferAgent string
+	Queue      []QueuedView
+	// Error heads what is wrong with the last submission, and Problems
+	// lists each problem; Invalid names the fields at fault.
+	Error    string
+	Problems []string
+	Invalid  map[string]bool
+	// NeverFits reports a spec refused because no agent seen can run it,
+	// so the form points at its "wait for a bigger agent" box.
+	NeverFits bool
+	CanAct    bool
 	// Viewer reports a logged-in viewer, who may look but not launch.
 	Viewer bool
 	Form   Form
@@ -226,13 +239,21 @@ type Launch struct {
 // LaunchFields are the form's values, as typed.
 type LaunchFields struct {
 	Name, Command, Image, CPUs, Mem, Disk, Ports, Instances, Env, Constraints string
+	// Wait is the "wait for a bigger agent" box.
+	Wait bool
 }
 
-// PreviewLine says whether a held offer fits the form's spec, and why not.
+// PreviewLine says whether an agent's held offers, together, fit the
+// form's spec, and why not.
 type PreviewLine struct {
 	OfferID, Hostname string
 	Fits              bool
 	Reasons           []string
+	// Amount is what the agent's offers hold together ("cpus 2, mem 496
+	// MB, 1001 ports") and Offers how many offers that is; empty and 0 for
+	// a line that is not one agent.
+	Amount string
+	Offers int
 }
 
 // QueuedView is a spec waiting in the launch queue.
@@ -245,6 +266,9 @@ type QueuedView struct {
 	Total    int
 	Launched []string
 	Why      []PreviewLine
+	// Summary counts what the last offers said ("last 50 offers: 30 short
+	// of mem, 12 failed rack==c3po"); empty before any offer.
+	Summary string
 }
 
 // Agents is the view model of the agents page.

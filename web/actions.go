@@ -1,12 +1,14 @@
 package web
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,37 +143,52 @@ func fieldsOf(r *http.Request) ui.LaunchFields {
 	return ui.LaunchFields{
 		Name: f.Get("name"), Command: f.Get("command"), Image: f.Get("image"), CPUs: f.Get("cpus"), Mem: f.Get("mem"),
 		Disk: f.Get("disk"), Ports: f.Get("ports"), Instances: f.Get("instances"), Env: f.Get("env"), Constraints: f.Get("constraints"),
+		Wait: f.Get("wait") == "on",
 	}
 }
 
-// specOf turns the form into a task spec; numbers must parse.
+// specOf turns the form into a task spec, checked: every problem of the
+// form's text (a number that is not one) and of the spec (scheduler's
+// rules) comes back at once, as a *scheduler.SpecError, in the form's
+// order and one wording.
 func specOf(f ui.LaunchFields) (scheduler.TaskSpec, error) {
-	s := scheduler.TaskSpec{Name: f.Name, Command: strings.TrimSpace(f.Command), Image: strings.TrimSpace(f.Image), Constraints: f.Constraints}
-	num := func(name, v string, target *float64) error {
+	s := scheduler.TaskSpec{Name: f.Name, Command: strings.TrimSpace(f.Command), Image: strings.TrimSpace(f.Image), Constraints: f.Constraints, Wait: f.Wait}
+	var problems []scheduler.Problem
+	unparsed := map[string]bool{}
+	bad := func(field, msg string) {
+		problems = append(problems, scheduler.Problem{Field: field, Message: msg})
+		unparsed[field] = true
+	}
+	num := func(name, v string, target *float64) {
 		if strings.TrimSpace(v) == "" {
-			return nil
+			return
 		}
 		x, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil {
-			return badInput(name + " must be a number, not " + strconv.Quote(v))
+			bad(name, name+" must be a number, not "+strconv.Quote(v))
+			return
 		}
 		*target = x
-		return nil
 	}
-	integer := func(name, v string, target *int) error {
+	integer := func(name, v string, target *int) {
 		if strings.TrimSpace(v) == "" {
-			return nil
+			return
 		}
 		x, err := strconv.Atoi(strings.TrimSpace(v))
 		if err != nil {
-			return badInput(name + " must be a whole number, not " + strconv.Quote(v))
+			bad(name, name+" must be a whole number, not "+strconv.Quote(v))
+			return
 		}
 		*target = x
-		return nil
 	}
-	if err := errors.Join(num("cpus", f.CPUs, &s.CPUs), num("mem", f.Mem, &s.Mem), num("disk", f.Disk, &s.Disk),
-		integer("ports", f.Ports, &s.Ports), integer("instances", f.Instances, &s.Instances)); err != nil {
-		return s, err
+	num("cpus", f.CPUs, &s.CPUs)
+	num("mem", f.Mem, &s.Mem)
+	num("disk", f.Disk, &s.Disk)
+	integer("ports", f.Ports, &s.Ports)
+	integer("instances", f.Instances, &s.Instances)
+	if strings.TrimSpace(f.Instances) != "" && s.Instances == 0 && !unparsed["instances"] {
+		// An empty field means one; a typed 0 is a mistake, not a default.
+		bad("instances", "instances must be between 1 and 100, not 0")
 	}
 	for _, line := range strings.Split(f.Env, "\n") {
 		line = strings.TrimSpace(line)
@@ -180,14 +197,43 @@ func specOf(f ui.LaunchFields) (scheduler.TaskSpec, error) {
 		}
 		k, v, ok := strings.Cut(line, "=")
 		if !ok {
-			return s, badInput("environment line " + strconv.Quote(line) + " is not NAME=value")
+			bad("env", "environment line "+strconv.Quote(line)+" is not NAME=value")
+			continue
 		}
 		if s.Env == nil {
 			s.Env = map[string]string{}
 		}
 		s.Env[strings.TrimSpace(k)] = v
 	}
-	return s, nil
+	var specErr *scheduler.SpecError
+	if err := s.Validate(); errors.As(err, &specErr) {
+		for _, p := range specErr.Problems {
+			if !unparsed[p.Field] { // "cpus must be a number" says it already
+				problems = append(problems, p)
+			}
+		}
+	}
+	if len(problems) == 0 {
+		return s, nil
+	}
+	order := []string{"name", "command", "image", "cpus", "mem", "disk", "ports", "instances", "env", "constraints"}
+	slices.SortStableFunc(problems, func(a, b scheduler.Problem) int {
+		return cmp.Compare(fieldRank(order, a.Field), fieldRank(order, b.Field))
+	})
+	return s, &scheduler.SpecError{Problems: problems}
+}
+
+func fieldRank(order []string, field string) int {
+	if i := slices.Index(order, field); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+// refusedSpec reports an error about the spec itself, which the form
+// shows beside what was typed.
+func refusedSpec(err error) bool {
+	return errors.Is(err, scheduler.ErrBadSpec) || errors.Is(err, scheduler.ErrNeverFits)
 }
 
 // needOf is what one instance of the form's spec needs, for the preview.
@@ -203,15 +249,27 @@ func (s *Server) acceptOffer(w http.ResponseWriter, r *http.Request) error {
 	spec, err := specOf(fieldsOf(r))
 	if err != nil {
 		if !wantsJSON(r) {
-			_, msg, _ := statusOf(err)
-			return s.launchPage(w, r, http.StatusUnprocessableEntity, fieldsOf(r), msg)
+			return s.launchPage(w, r, http.StatusUnprocessableEntity, fieldsOf(r), err)
 		}
 		return s.answer(w, r, scheduler.Result{}, err, "")
 	}
-	res, err := s.sched.Accept(r.Context(), actor(r), chi.URLParam(r, "id"), []scheduler.TaskSpec{spec})
+	offerID := chi.URLParam(r, "id")
+	res, err := s.sched.Accept(r.Context(), actor(r), offerID, []scheduler.TaskSpec{spec})
+	if agent := r.PostFormValue("agent"); errors.Is(err, scheduler.ErrUnknownOffer) && agent != "" {
+		// The offer expired (or was rescinded) under the form: the task
+		// waits for the agent's next offer instead.
+		spec.Agent = agent
+		res, err = s.sched.Launch(r.Context(), actor(r), spec)
+		if err == nil {
+			res.Message = "offer " + offerID + " is gone; " + res.Message
+		}
+	}
 	next := ""
 	if err == nil {
 		next = "/tasks"
+		if len(res.TaskIDs) == 0 {
+			next = "/launch" // queued: the queue says what it waits for
+		}
 		if len(res.TaskIDs) == 1 {
 			next = "/tasks/" + url.PathEscape(res.TaskIDs[0])
 		}
@@ -240,15 +298,17 @@ func (s *Server) launchSpec(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	spec, err := specOf(fieldsOf(r))
-	if err != nil {
-		if !wantsJSON(r) { // the form again, as typed, with the reason
-			_, msg, _ := statusOf(err)
-			return s.launchPage(w, r, http.StatusUnprocessableEntity, fieldsOf(r), msg)
+	if err == nil {
+		var res scheduler.Result
+		res, err = s.sched.Launch(r.Context(), actor(r), spec)
+		if err == nil || !refusedSpec(err) {
+			return s.answer(w, r, res, err, "")
 		}
-		return s.answer(w, r, scheduler.Result{}, err, "")
 	}
-	res, err := s.sched.Launch(r.Context(), actor(r), spec)
-	return s.answer(w, r, res, err, "")
+	if !wantsJSON(r) { // the form again, as typed, with the reasons
+		return s.launchPage(w, r, http.StatusUnprocessableEntity, fieldsOf(r), err)
+	}
+	return s.answer(w, r, scheduler.Result{}, err, "")
 }
 
 // launchPreview renders the preview for the form's current values.
@@ -260,9 +320,16 @@ func (s *Server) launchPreview(w http.ResponseWriter, r *http.Request) error {
 	f := fieldsOf(r)
 	offers := snap.Offers
 	if id := r.URL.Query().Get("offer"); id != "" {
-		offers = nil
+		// The offer's agent's whole share, as Accept takes it.
+		agent := ""
 		for _, o := range snap.Offers {
 			if o.ID == id {
+				agent = o.AgentID
+			}
+		}
+		offers = nil
+		for _, o := range snap.Offers {
+			if agent != "" && o.AgentID == agent {
 				offers = append(offers, o)
 			}
 		}

@@ -45,6 +45,8 @@ func statusOf(err error) (status int, message string, expected bool) {
 		return http.StatusBadRequest, sentence(err), true
 	case errors.Is(err, scheduler.ErrUnknownOffer), errors.Is(err, scheduler.ErrUnknownTask), errors.Is(err, scheduler.ErrUnknownQueued), errors.Is(err, errUnknownEvent):
 		return http.StatusNotFound, sentence(err), true
+	case errors.Is(err, scheduler.ErrNeverFits):
+		return http.StatusUnprocessableEntity, sentence(err) + ". Tick “Wait for a bigger agent” to queue it anyway.", true
 	case errors.Is(err, scheduler.ErrDoesNotFit), errors.Is(err, scheduler.ErrTaskFinished), errors.Is(err, scheduler.ErrTaskUnknown):
 		return http.StatusConflict, sentence(err), true
 	case errors.Is(err, scheduler.ErrStorage):

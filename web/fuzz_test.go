@@ -9,8 +9,8 @@ import (
 )
 
 // FuzzLaunchForm feeds arbitrary form fields through the launch form's
-// parsing and the spec's validation: never a panic, and every refusal is
-// a bad-input error the user is shown.
+// parsing and the spec's validation: never a panic, every refusal lists
+// its problems, and what specOf accepts the scheduler accepts.
 func FuzzLaunchForm(f *testing.F) {
 	f.Add("hello", "echo hello world", "", "0.1", "32", "", "", "1", "", "")
 	f.Add("x", "", "nginx:1.25", "1e309", "NaN", "-1", "99999999999999999999", "1", "A=1\nB", "rack==r2d2; pod~[")
@@ -19,14 +19,15 @@ func FuzzLaunchForm(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, command, image, cpus, mem, disk, ports, instances, env, constraints string) {
 		spec, err := specOf(ui.LaunchFields{Name: name, Command: command, Image: image, CPUs: cpus, Mem: mem, Disk: disk,
 			Ports: ports, Instances: instances, Env: env, Constraints: constraints})
+		var specErr *scheduler.SpecError
 		if err != nil {
-			if !errors.Is(err, errBadInput) {
-				t.Fatalf("specOf error %v is not bad input", err)
+			if !errors.As(err, &specErr) || !errors.Is(err, scheduler.ErrBadSpec) || len(specErr.Problems) == 0 {
+				t.Fatalf("specOf error %v is not a SpecError with its problems", err)
 			}
 			return
 		}
-		if err := spec.Validate(); err != nil && !errors.Is(err, scheduler.ErrBadSpec) {
-			t.Fatalf("Validate error %v is not ErrBadSpec", err)
+		if err := spec.Validate(); err != nil {
+			t.Fatalf("specOf accepted a spec that Validate refuses: %v", err)
 		}
 	})
 }

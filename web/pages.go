@@ -293,25 +293,28 @@ func (s *Server) taskOutput(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) launch(w http.ResponseWriter, r *http.Request) error {
-	return s.launchPage(w, r, http.StatusOK, ui.LaunchFields{Name: "hello", Command: "echo hello world", CPUs: "0.1", Mem: "32", Instances: "1"}, "")
+	return s.launchPage(w, r, http.StatusOK, ui.LaunchFields{Name: "hello", Command: "echo hello world", CPUs: "0.1", Mem: "32", Instances: "1"}, nil)
 }
 
 // launchPage renders the launch form with fields and, after a refused
 // submission without the client script, the reason, so nothing typed is
 // lost.
-func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, fields ui.LaunchFields, problem string) error {
+func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, fields ui.LaunchFields, refused error) error {
 	offerID := r.URL.Query().Get("offer")
 	if offerID == "" && r.Method == http.MethodPost {
 		offerID = chi.URLParam(r, "id")
 	}
-	v := ui.Launch{CanAct: canAct(r), Form: form(r), Fields: fields, Error: problem}
+	v := ui.Launch{CanAct: canAct(r), Form: form(r), Fields: fields}
+	explain(&v, refused)
 	v.Viewer = s.cfg.Users != nil && !v.CanAct
 	var offers []scheduler.Offer
 	held := false
 	layout, err := s.page(w, r, "Launch", "/launch", topicQueue, func(m *model) {
 		if offerID != "" {
 			if o, ok := m.offers[offerID]; ok {
-				offers, held = []scheduler.Offer{o}, true
+				// The agent's whole share: Accept takes every offer of it.
+				offers, held = m.agentOffers(o.AgentID), true
+				v.OfferHost, v.OfferHoldUntil, v.OfferAgent = o.Hostname, o.HoldUntil, o.AgentID
 			}
 		} else {
 			offers = make([]scheduler.Offer, 0, len(m.offers))
@@ -330,7 +333,7 @@ func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, 
 		return fmt.Errorf("offer %s: %w", offerID, scheduler.ErrUnknownOffer)
 	}
 	if offerID != "" {
-		v.OfferID, v.OfferHost = offers[0].ID, offers[0].Hostname
+		v.OfferID = offerID
 		layout.Title = "Accept offer"
 	}
 	v.Layout = layout

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -236,26 +237,97 @@ func timelineLineID(taskID string, n int) string {
 // rest are counted, so a 10,000-agent cluster's form stays light.
 const previewLines = 40
 
-// preview says for every held offer whether one instance of spec fits.
+// preview says for every agent with offers held whether one instance of
+// spec fits on all its offers together (one ACCEPT may take every offer
+// of one agent and role), with the combined amount.
 func preview(offers []scheduler.Offer, need placement.Need, cs []placement.Constraint) []ui.PreviewLine {
-	out := make([]ui.PreviewLine, 0, min(len(offers), previewLines+1))
+	groups := agentShares(offers)
+	out := make([]ui.PreviewLine, 0, min(len(groups), previewLines+1))
 	fits, shown := 0, 0
-	for _, o := range offers {
-		r := placement.Fit(o.Offer, need, cs, placement.Used{})
+	for _, g := range groups {
+		r := placement.Fit(g.offer, need, cs, placement.Used{})
 		if r.Fits {
 			fits++
 		}
 		if shown < previewLines {
-			out = append(out, ui.PreviewLine{OfferID: o.ID, Hostname: o.Hostname, Fits: r.Fits, Reasons: r.Reasons})
+			out = append(out, ui.PreviewLine{OfferID: g.ids[0], Hostname: g.host, Fits: r.Fits, Reasons: r.Reasons,
+				Amount: placement.Usable(g.offer).String(), Offers: len(g.ids)})
 			shown++
 		}
 	}
 	slices.SortFunc(out, func(a, b ui.PreviewLine) int { return strings.Compare(a.Hostname, b.Hostname) })
-	if rest := len(offers) - shown; rest > 0 {
-		out = append(out, ui.PreviewLine{Hostname: fmt.Sprintf("and %d more offers", rest),
-			Reasons: []string{fmt.Sprintf("%d of all %d offers fit", fits, len(offers))}})
+	if rest := len(groups) - shown; rest > 0 {
+		out = append(out, ui.PreviewLine{Hostname: fmt.Sprintf("and %d more agents", rest),
+			Reasons: []string{fmt.Sprintf("%d of all %d agents fit", fits, len(groups))}})
 	}
 	return out
+}
+
+// share is every offer held of one agent and role, merged.
+type share struct {
+	host  string
+	ids   []string
+	offer *mesos.Offer
+}
+
+// agentShares groups offers by agent and allocation role, in the order
+// each group's first offer comes.
+func agentShares(offers []scheduler.Offer) []share {
+	type key struct{ agent, role string }
+	var order []key
+	by := map[key][]scheduler.Offer{}
+	for _, o := range offers {
+		k := key{o.AgentID, o.Offer.GetAllocationInfo().GetRole()}
+		if _, ok := by[k]; !ok {
+			order = append(order, k)
+		}
+		by[k] = append(by[k], o)
+	}
+	out := make([]share, 0, len(order))
+	for _, k := range order {
+		g := by[k]
+		ps := make([]*mesos.Offer, len(g))
+		ids := make([]string, len(g))
+		for i, o := range g {
+			ps[i], ids[i] = o.Offer, o.ID
+		}
+		merged, err := placement.Merge(ps)
+		if err != nil {
+			continue // one agent and role: cannot happen
+		}
+		out = append(out, share{host: g[0].Hostname, ids: ids, offer: merged})
+	}
+	return out
+}
+
+// explain puts why a launch was refused into the form's view: each
+// problem of the spec with its field marked, or why no agent can run it.
+func explain(v *ui.Launch, err error) {
+	if err == nil {
+		return
+	}
+	var specErr *scheduler.SpecError
+	var never *scheduler.NeverFitsError
+	switch {
+	case errors.As(err, &specErr):
+		v.Error = "The task spec has a problem:"
+		if n := len(specErr.Problems); n > 1 {
+			v.Error = fmt.Sprintf("The task spec has %d problems:", n)
+		}
+		v.Invalid = map[string]bool{}
+		for _, p := range specErr.Problems {
+			v.Problems = append(v.Problems, p.Message)
+			v.Invalid[p.Field] = true
+		}
+	case errors.As(err, &never):
+		v.Error = "No agent seen so far can run this spec; tick “Wait for a bigger agent” to queue it anyway:"
+		for _, r := range never.Reasons {
+			v.Problems = append(v.Problems, r)
+		}
+		v.NeverFits = true
+	default:
+		_, v.Error, _ = statusOf(err)
+	}
 }
 
 func queuedView(q scheduler.Queued) ui.QueuedView {
@@ -273,6 +345,20 @@ func queuedView(q scheduler.Queued) ui.QueuedView {
 	v := ui.QueuedView{DOMID: domID("queued-", q.ID), ID: q.ID, Name: marked(q.Spec.Name), Command: marked(cmd), Left: q.Left, Total: total, Launched: q.Launched}
 	for _, w := range q.Why {
 		v.Why = append(v.Why, ui.PreviewLine{OfferID: w.OfferID, Hostname: w.Hostname, Reasons: w.Reasons})
+	}
+	if q.Seen > 0 {
+		parts := make([]string, len(q.Tally))
+		for i, c := range q.Tally {
+			parts[i] = strconv.Itoa(c.Offers) + " " + c.Why
+		}
+		unit := " offers: "
+		if q.Seen == 1 {
+			unit = " offer: "
+		}
+		v.Summary = "last " + strconv.Itoa(q.Seen) + unit + strings.Join(parts, ", ")
+		if q.Seen == 1 {
+			v.Summary = "last offer: " + strings.Join(parts, ", ")
+		}
 	}
 	return v
 }

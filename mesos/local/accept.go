@@ -93,33 +93,47 @@ func launchedTasks(ops []*mesos.Offer_Operation) []*mesos.TaskInfo {
 }
 
 // validOffersLocked returns the listed offers, or the reason they cannot be
-// used together.
+// used together. Like src/master/validation.cpp (offer::validate), it runs
+// each check over the whole list before the next, in the master's order,
+// with the master's words: duplicates, then unknown offers, another
+// framework's, mixed allocation roles, and last mixed agents.
 func (m *Master) validOffersLocked(f *framework, ids []*mesos.OfferID) ([]*offer, string) {
 	if len(ids) == 0 {
 		return nil, "No offers specified"
 	}
 	seen := map[string]bool{}
-	var offers []*offer
 	for _, id := range ids {
 		v := id.GetValue()
 		if seen[v] {
 			return nil, "Duplicate offer " + v + " in offer list"
 		}
 		seen[v] = true
-		o := m.offers[v]
+	}
+	offers := make([]*offer, 0, len(ids))
+	for _, id := range ids {
+		o := m.offers[id.GetValue()]
 		if o == nil {
-			return nil, "Offer " + v + " is no longer valid"
-		}
-		if o.framework != f {
-			return nil, "Offer " + v + " has invalid framework " + o.framework.id + " while framework " + f.id + " is expected"
-		}
-		if len(offers) > 0 && o.agent != offers[0].agent {
-			return nil, "Aggregated offers must belong to one single agent. Offer " + v + " uses agent " + o.agent.id + " and offer " + offers[0].id + " uses agent " + offers[0].agent.id
-		}
-		if len(offers) > 0 && o.role != offers[0].role {
-			return nil, "Aggregated offers must be allocated to the same role. Offer " + v + " uses role " + o.role + " and offer " + offers[0].id + " uses role " + offers[0].role
+			return nil, "Offer " + id.GetValue() + " is no longer valid"
 		}
 		offers = append(offers, o)
+	}
+	for _, o := range offers {
+		if o.framework != f {
+			return nil, "Offer " + o.id + " has invalid framework " + o.framework.id + " while framework " + f.id + " is expected"
+		}
+	}
+	for _, o := range offers[1:] {
+		if o.role != offers[0].role {
+			// The master's message, unbalanced quotes included.
+			return nil, "Aggregated offers must be allocated to the same role. Offer " + o.id + " uses role '" + o.role +
+				" but another is using role '" + offers[0].role
+		}
+	}
+	for _, o := range offers[1:] {
+		if o.agent != offers[0].agent {
+			return nil, "Aggregated offers must belong to one single agent. Offer " + o.id + " uses agent " + o.agent.id +
+				" and agent " + offers[0].agent.id
+		}
 	}
 	return offers, ""
 }

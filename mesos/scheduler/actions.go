@@ -311,23 +311,28 @@ func (s *Scheduler) Accept(ctx context.Context, who Actor, offerID string, specs
 				needs = append(needs, c.need)
 			}
 		}
-		taken, err := placement.Pack(o.Offer, needs)
+		// With every other offer held of the agent: the form shows the
+		// agent's whole share, and one ACCEPT may take it all.
+		h := st.heldWith(o)
+		taken, err := placement.Pack(h.whole.Offer, needs)
 		if err != nil {
 			return plan{}, fmt.Errorf("accept %s on %s: %w: %v", offerID, o.Hostname, ErrDoesNotFit, err)
 		}
 		var infos []*mesos.TaskInfo
 		tasks = nil
 		for i, c := range cs {
-			t, ti := st.newTask(c, o, taken[i])
+			t, ti := st.newTask(c, h.whole, taken[i])
 			tasks = append(tasks, t)
 			infos = append(infos, ti)
 		}
-		st.removeOffer(offerID, "accepted", st.s.cfg.RefuseSeconds)
+		for _, o := range h.offers {
+			st.removeOffer(o.ID, "accepted", st.s.cfg.RefuseSeconds)
+		}
 		return plan{
 			durable: true,
-			call:    acceptCall(o, infos, st.s.cfg.RefuseSeconds),
+			call:    acceptCall(h, infos, st.s.cfg.RefuseSeconds),
 			finish: func(st *state, err error) (Result, error) {
-				return st.launched(o, tasks, err)
+				return st.launched(h, tasks, err)
 			},
 		}, nil
 	})
@@ -358,9 +363,10 @@ func (st *state) newTask(c compiled, o *Offer, taken placement.Taken) (*Task, *m
 	return t, ti
 }
 
-func acceptCall(o *Offer, infos []*mesos.TaskInfo, refuse float64) *mesos.Call {
+// acceptCall launches infos on every offer of h, in one ACCEPT.
+func acceptCall(h *held, infos []*mesos.TaskInfo, refuse float64) *mesos.Call {
 	return &mesos.Call{Type: mesos.Call_ACCEPT.Enum(), Accept: &mesos.Call_Accept{
-		OfferIds: []*mesos.OfferID{o.Offer.GetId()},
+		OfferIds: h.offerIDs(),
 		Operations: []*mesos.Offer_Operation{{
 			Type:   mesos.Offer_Operation_LAUNCH.Enum(),
 			Launch: &mesos.Offer_Operation_Launch{TaskInfos: infos},
@@ -369,8 +375,9 @@ func acceptCall(o *Offer, infos []*mesos.TaskInfo, refuse float64) *mesos.Call {
 	}}
 }
 
-// launched applies the master's answer to an ACCEPT.
-func (st *state) launched(o *Offer, tasks []*Task, err error) (Result, error) {
+// launched applies the master's answer to an ACCEPT of h.
+func (st *state) launched(h *held, tasks []*Task, err error) (Result, error) {
+	o := h.whole
 	ids := make([]string, len(tasks))
 	for i, t := range tasks {
 		ids[i] = t.ID
@@ -390,9 +397,9 @@ func (st *state) launched(o *Offer, tasks []*Task, err error) (Result, error) {
 			st.taskChanged(t)
 		}
 		if st.conn.State == mesos.Subscribed {
-			st.offers[o.ID] = o
-			c := *o
-			st.change(Change{Kind: OfferAdded, Offer: &c})
+			for _, o := range h.offers {
+				st.holdOffer(o)
+			}
 		}
 		return Result{}, fmt.Errorf("accept %s: %w", o.ID, err)
 	}

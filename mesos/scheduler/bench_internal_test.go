@@ -18,7 +18,7 @@ import (
 // measuring what applying an event costs the state goroutine.
 func benchState() *state {
 	s := &Scheduler{cfg: Config{EventHistory: DefaultEventHistory, EventHistoryBytes: DefaultEventHistoryBytes, HoldTime: DefaultHoldTime}, log: slog.New(slog.DiscardHandler), health: newStorageHealth()}
-	return &state{s: s, offers: map[string]*Offer{}, agents: map[string]*Agent{}, tasks: map[string]*Task{}, acker: newAcker(), done: newResults(), inflight: map[string]*inflight{}, index: newTaskIndex()}
+	return &state{s: s, offers: map[string]*Offer{}, byAgent: map[string][]*Offer{}, agents: map[string]*Agent{}, tasks: map[string]*Task{}, acker: newAcker(), done: newResults(), inflight: map[string]*inflight{}, index: newTaskIndex()}
 }
 
 // startLoop runs the state goroutine, the committer and the emitter of s

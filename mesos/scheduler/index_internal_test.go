@@ -58,7 +58,7 @@ func TestTaskIndexFollowsTheTasks(t *testing.T) {
 		id := fmt.Sprintf("t%d", rng.IntN(60)) // some updates are for orphans
 		if rng.IntN(10) == 0 {
 			if task := st.tasks[id]; task != nil && task.Launching {
-				st.launched(&Offer{ID: "o"}, []*Task{task}, &mesos.APIError{Op: "ACCEPT", Status: 400})
+				st.launched(&held{offers: []*Offer{{ID: "o"}}, whole: &Offer{ID: "o"}}, []*Task{task}, &mesos.APIError{Op: "ACCEPT", Status: 400})
 				check(fmt.Sprintf("step %d: launch of %s refused", step, id))
 				continue
 			}
@@ -78,7 +78,7 @@ func TestTaskIndexFollowsTheTasks(t *testing.T) {
 	}
 	// The answer to an ACCEPT in flight arrives for a task now of the old
 	// registration: it changes that task, not the current counts.
-	st.launched(&Offer{ID: "o"}, []*Task{launching}, &mesos.APIError{Op: "ACCEPT", Status: 400})
+	st.launched(&held{offers: []*Offer{{ID: "o"}}, whole: &Offer{ID: "o"}}, []*Task{launching}, &mesos.APIError{Op: "ACCEPT", Status: 400})
 	check("an old registration's launch refused")
 }
 

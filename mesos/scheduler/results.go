@@ -52,7 +52,7 @@ type actionResult struct {
 
 // sentinels are the errors a stored answer can name as its Kind.
 var sentinels = []error{ErrUnknownOffer, ErrUnknownTask, ErrTaskFinished, ErrNotConnected, ErrDoesNotFit,
-	ErrStopped, ErrUnknownQueued, ErrBadSpec, ErrStorage, ErrTaskUnknown}
+	ErrStopped, ErrUnknownQueued, ErrBadSpec, ErrStorage, ErrTaskUnknown, ErrNeverFits}
 
 func newActionResult(now time.Time, request string, res Result, err error) *actionResult {
 	r := &actionResult{Time: now, Request: request, Message: res.Message, TaskIDs: slices.Clone(res.TaskIDs), err: err}

@@ -272,7 +272,7 @@ func TestLaunchQueueWithConstraints(t *testing.T) {
 	if _, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Name: "r2", Command: "sleep 30", CPUs: 0.1, Mem: 32, Instances: 2, Constraints: "rack==r2d2"}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Name: "huge", Command: "true", CPUs: 0.1, Mem: 100000})
+	res, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Name: "huge", Command: "true", CPUs: 0.1, Mem: 100000, Wait: true})
 	if err != nil || !strings.Contains(res.Message, "queued") {
 		t.Fatalf("Launch(huge) = %+v, %v", res, err)
 	}

@@ -24,11 +24,40 @@ const (
 	maxName      = 64
 	maxInstances = 100
 	maxEnv       = 64
+	// maxAmount bounds cpus, mem and disk far above any agent; a spec
+	// above what every known agent has is refused for that (see Launch).
+	maxAmount = 1e12
 )
 
 // ErrBadSpec is wrapped by every task spec validation error; the message
 // says what is wrong, in words for the user.
 var ErrBadSpec = errors.New("invalid task spec")
+
+// Problem is one thing wrong with a task spec: the field at fault ("name",
+// "command", "cpus", "mem", "disk", "ports", "instances", "env",
+// "constraints", "kill_grace") and what is wrong, in words for the user.
+type Problem struct {
+	Field   string
+	Message string
+}
+
+// SpecError lists every problem of a task spec at once, in the order of
+// the form's fields. It wraps ErrBadSpec.
+type SpecError struct {
+	Problems []Problem
+}
+
+// Error says "invalid task spec: " and every problem, joined by "; ".
+func (e *SpecError) Error() string {
+	msgs := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		msgs[i] = p.Message
+	}
+	return ErrBadSpec.Error() + ": " + strings.Join(msgs, "; ")
+}
+
+// Unwrap returns ErrBadSpec.
+func (e *SpecError) Unwrap() error { return ErrBadSpec }
 
 // TaskSpec is what a user asks to run: the launch form's contents.
 type TaskSpec struct {
@@ -53,6 +82,14 @@ type TaskSpec struct {
 	Constraints string `json:"constraints,omitempty"`
 	// KillGrace is the kill policy's grace period; zero leaves Mesos's.
 	KillGrace time.Duration `json:"kill_grace,omitempty"`
+	// Wait queues a spec that no agent seen so far could run, to wait for
+	// a bigger agent (or one with the attributes asked for); without it,
+	// Launch refuses such a spec and says why.
+	Wait bool `json:"wait,omitempty"`
+	// Agent, when set, pins the spec to the agent of that id: it is placed
+	// only on that agent's offers, as Accept… of an offer that expired
+	// under its form asks.
+	Agent string `json:"agent,omitempty"`
 }
 
 // Validate reports whether the spec could be launched, with the reason in
@@ -69,68 +106,81 @@ type compiled struct {
 	constraints []placement.Constraint
 }
 
-// compile validates a spec as the launch form's user needs to hear it.
+// compile validates a spec as the launch form's user needs to hear it:
+// every problem at once, as a *SpecError.
 func compile(s TaskSpec) (compiled, error) {
-	bad := func(format string, args ...any) (compiled, error) {
-		return compiled{}, fmt.Errorf("%w: %s", ErrBadSpec, fmt.Sprintf(format, args...))
+	var problems []Problem
+	bad := func(field, format string, args ...any) {
+		problems = append(problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	s.Name = strings.TrimSpace(s.Name)
 	if s.Name == "" {
 		s.Name = "task"
 	}
 	if len(s.Name) > maxName {
-		return bad("name is longer than %d characters", maxName)
-	}
-	if strings.ContainsAny(s.Name, "/\\") || strings.ContainsFunc(s.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return bad("name %q may not contain slashes or control characters", s.Name)
-	}
-	if strings.TrimSpace(s.Command) == "" && len(s.Argv) == 0 && s.Image == "" {
-		return bad("give a command to run or a container image")
-	}
-	if s.Command != "" && len(s.Argv) > 0 {
-		return bad("give a shell command or an argument list, not both")
+		bad("name", "name is longer than %d characters", maxName)
+	} else if strings.ContainsAny(s.Name, "/\\") || strings.ContainsFunc(s.Name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		bad("name", "name %q may not contain slashes or control characters", s.Name)
 	}
 	size := len(s.Command)
 	for _, a := range s.Argv {
 		size += len(a)
 	}
-	if size > maxCommand {
-		return bad("command is %d bytes; the limit is %d", size, maxCommand)
+	switch {
+	case strings.TrimSpace(s.Command) == "" && len(s.Argv) == 0 && s.Image == "":
+		bad("command", "give a command to run or a container image")
+	case s.Command != "" && len(s.Argv) > 0:
+		bad("command", "give a shell command or an argument list, not both")
+	case size > maxCommand:
+		bad("command", "command is %d bytes; the limit is %d", size, maxCommand)
 	}
 	for _, v := range []struct {
 		name string
 		v    float64
-	}{{"cpus", s.CPUs}, {"mem", s.Mem}, {"disk", s.Disk}} {
-		if math.IsNaN(v.v) || math.IsInf(v.v, 0) || v.v < 0 {
-			return bad("%s must be a positive number, not %v", v.name, v.v)
+	}{{"cpus", s.CPUs}, {"mem", s.Mem}} {
+		if math.IsNaN(v.v) || math.IsInf(v.v, 0) || v.v <= 0 {
+			bad(v.name, "%s must be more than 0, not %v", v.name, v.v)
+		} else if v.v > maxAmount {
+			bad(v.name, "%s must be at most %g, not %v", v.name, float64(maxAmount), v.v)
 		}
 	}
-	if s.CPUs == 0 && s.Mem == 0 {
-		return bad("ask for some cpus or mem")
+	if math.IsNaN(s.Disk) || math.IsInf(s.Disk, 0) || s.Disk < 0 || s.Disk > maxAmount {
+		bad("disk", "disk must be 0 or more (and at most %g), not %v", float64(maxAmount), s.Disk)
 	}
 	if s.Ports < 0 || s.Ports > 100 {
-		return bad("ports must be between 0 and 100")
+		bad("ports", "ports must be between 0 and 100, not %d", s.Ports)
 	}
 	if s.Instances == 0 {
 		s.Instances = 1
 	}
 	if s.Instances < 0 || s.Instances > maxInstances {
-		return bad("instances must be between 1 and %d", maxInstances)
+		bad("instances", "instances must be between 1 and %d, not %d", maxInstances, s.Instances)
 	}
 	if len(s.Env) > maxEnv {
-		return bad("at most %d environment variables", maxEnv)
+		bad("env", "at most %d environment variables, not %d", maxEnv, len(s.Env))
 	}
+	keys := make([]string, 0, len(s.Env))
 	for k := range s.Env {
-		if k == "" || strings.ContainsAny(k, "= \t\n\x00") {
-			return bad("environment variable name %q is not valid", k)
-		}
+		keys = append(keys, k)
 	}
-	if s.KillGrace < 0 {
-		return bad("kill grace period must not be negative")
+	slices.Sort(keys)
+	for _, k := range keys {
+		if k == "" || strings.ContainsAny(k, "= \t\n\x00") {
+			bad("env", "environment variable name %q is not valid", k)
+		}
 	}
 	cs, err := placement.ParseConstraints(s.Constraints)
 	if err != nil {
-		return bad("%v", err)
+		bad("constraints", "%v", err)
+	}
+	if s.KillGrace < 0 {
+		bad("kill_grace", "kill grace period must not be negative")
+	}
+	if len(s.Agent) > maxName*4 || strings.ContainsFunc(s.Agent, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		bad("agent", "agent id %q is not one an offer could have", clip(s.Agent, maxName))
+	}
+	if len(problems) > 0 {
+		return compiled{}, &SpecError{Problems: problems}
 	}
 	return compiled{
 		spec:        s,

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/scheduler/placement"
 )
 
 // maxHistory bounds a task's kept status history; the first and the
@@ -95,10 +96,11 @@ type state struct {
 	conn         Connection
 	registration string
 	offers       map[string]*Offer
-	agents       map[string]*Agent // every agent seen in an offer
-	tasks        map[string]*Task  // the current registration's, by id
-	index        taskIndex         // counts and launching tasks, kept as tasks change
-	older        []*Task           // tasks of registrations the master removed
+	byAgent      map[string][]*Offer // offers held, by agent id, oldest first
+	agents       map[string]*Agent   // every agent seen in an offer
+	tasks        map[string]*Task    // the current registration's, by id
+	index        taskIndex           // counts and launching tasks, kept as tasks change
+	older        []*Task             // tasks of registrations the master removed
 	queue        []*queued
 	placed       []*queued // specs fully placed recently, for requeues
 	events       []Event   // oldest first; up to twice EventHistory(Bytes), see keptEvents
@@ -136,6 +138,7 @@ func (s *Scheduler) restore() (*state, error) {
 		s:            s,
 		registration: frameworkID,
 		offers:       map[string]*Offer{},
+		byAgent:      map[string][]*Offer{},
 		agents:       map[string]*Agent{},
 		tasks:        map[string]*Task{},
 		queue:        queue,
@@ -408,9 +411,24 @@ func (st *state) addOffer(o *mesos.Offer, now time.Time) {
 		Arrived:   now,
 		HoldUntil: now.Add(st.s.cfg.HoldTime),
 	}
-	st.offers[off.ID] = off
-	st.agents[off.AgentID] = &Agent{ID: off.AgentID, Hostname: off.Hostname, Attributes: o.GetAttributes(), URL: agentURL(o), LastOffer: now}
-	c := *off
+	st.holdOffer(off)
+	a := &Agent{ID: off.AgentID, Hostname: off.Hostname, Attributes: o.GetAttributes(), URL: agentURL(o), LastOffer: now}
+	if old := st.agents[off.AgentID]; old != nil {
+		a.Capacity = old.Capacity
+	}
+	var held placement.Need
+	for _, h := range st.byAgent[off.AgentID] {
+		held = held.Add(placement.Usable(h.Offer))
+	}
+	a.Capacity = a.Capacity.Max(held)
+	st.agents[off.AgentID] = a
+}
+
+// holdOffer keeps an offer, and announces it.
+func (st *state) holdOffer(o *Offer) {
+	st.offers[o.ID] = o
+	st.byAgent[o.AgentID] = append(st.byAgent[o.AgentID], o)
+	c := *o
 	st.change(Change{Kind: OfferAdded, Offer: &c})
 }
 
@@ -420,10 +438,16 @@ func (st *state) addOffer(o *mesos.Offer, now time.Time) {
 // (0 when it was not answered), so that pages can say until when the
 // agent's resources will not be offered to this framework again.
 func (st *state) removeOffer(id, why string, refuse float64) bool {
-	if _, ok := st.offers[id]; !ok {
+	o, ok := st.offers[id]
+	if !ok {
 		return false
 	}
 	delete(st.offers, id)
+	if rest := slices.DeleteFunc(st.byAgent[o.AgentID], func(h *Offer) bool { return h == o }); len(rest) > 0 {
+		st.byAgent[o.AgentID] = rest
+	} else {
+		delete(st.byAgent, o.AgentID)
+	}
 	c := Change{Kind: OfferRemoved, OfferID: id, Why: why, At: time.Now()}
 	if refuse > 0 {
 		c.Until = c.At.Add(time.Duration(refuse * float64(time.Second)))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/scheduler/placement"
 )
 
 // Offer is an offer the framework holds, as the dashboard shows it.
@@ -155,6 +156,11 @@ type Agent struct {
 	// Removed is when the master said the agent was removed (a FAILURE
 	// event naming no executor); zero once it offers again.
 	Removed time.Time
+	// Capacity is the most the agent was seen to offer at once (all its
+	// offers held together), resource by resource: its size as far as
+	// this framework can tell, smaller than its total while other
+	// frameworks or this one's tasks use part of it.
+	Capacity placement.Need
 }
 
 // Connection is the framework's link to the master.

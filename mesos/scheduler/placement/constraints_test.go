@@ -1,6 +1,7 @@
 package placement_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -37,6 +38,21 @@ func TestParseConstraints(t *testing.T) {
 		{"range value", "zone==[1-3]", []string{"zone==[1-3]"}},
 		{"unicode value", "city==Zürich", []string{"city==Zürich"}},
 		{"the word unique as a value", "mode==unique", []string{"mode==unique"}},
+		{"like", "rack like r[0-9]+", []string{"rack like r[0-9]+"}},
+		{"unlike", "rack  unlike  c3po|bb8", []string{"rack unlike c3po|bb8"}},
+		{"group-by", "rack group-by", []string{"rack group-by"}},
+		{"group-by n", "rack group-by 3", []string{"rack group-by 3"}},
+		{"max-per", "hostname max-per 2", []string{"hostname max-per 2"}},
+		{"words in any case", "rack UNIQUE; pod Like demo.*", []string{"rack unique", "pod like demo.*"}},
+		{"marathon unique", "hostname:UNIQUE", []string{"hostname unique"}},
+		{"marathon cluster", "rack:CLUSTER:r2d2", []string{"rack==r2d2"}},
+		{"marathon is", "rack:IS:r2d2", []string{"rack==r2d2"}},
+		{"marathon like", "rack:LIKE:r[0-9]", []string{"rack like r[0-9]"}},
+		{"marathon unlike", "rack:UNLIKE:c3po", []string{"rack unlike c3po"}},
+		{"marathon group_by", "rack:GROUP_BY", []string{"rack group-by"}},
+		{"marathon group_by n", "rack:GROUP_BY:2", []string{"rack group-by 2"}},
+		{"marathon max_per", "rack:max_per:3", []string{"rack max-per 3"}},
+		{"marathon value with colons", "label:LIKE:a:b", []string{"label like a:b"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,36 +101,50 @@ func TestConstraintParts(t *testing.T) {
 }
 
 func TestParseConstraintsErrors(t *testing.T) {
-	const want = "want attr==value, attr!=value, attr~regex, attr!~regex or attr unique"
+	const ops = "want ==, !=, ~, !~, like, unlike, unique, group-by or max-per"
 	tests := []struct {
-		name string
-		in   string
-		want string
+		name   string
+		in     string
+		want   string
+		offset int // of the fault in the whole text
 	}{
-		{"single equals", "rack=r2d2", `constraint "rack=r2d2": ` + want},
-		{"no name", "==r2d2", `constraint "==r2d2": ` + want},
-		{"name only", "rack", `constraint "rack": ` + want},
-		{"unique glued", "rackunique", `constraint "rackunique": ` + want},
-		{"unique with extra", "rack unique please", `constraint "rack unique please": ` + want},
-		{"unique upper case", "rack UNIQUE", `constraint "rack UNIQUE": ` + want},
-		{"perl match", "pod=~demo", `constraint "pod=~demo": ` + want},
-		{"colon", "rack:r2d2", `constraint "rack:r2d2": ` + want},
-		{"space in name", "my rack==r2d2", `constraint "my rack==r2d2": ` + want},
-		{"second of several", "rack==r2d2; pod", `constraint "pod": ` + want},
-		{"empty value", "rack==", `constraint "rack==": want a value after ==`},
-		{"blank value", "rack !=  ", `constraint "rack !=": want a value after !=`},
-		{"empty regex", "pod~", `constraint "pod~": want a value after ~`},
-		{"bad regex", "pod~(demo", `constraint "pod~(demo": invalid regex "(demo": missing closing )`},
-		{"bad regex part", "pod!~a**", `constraint "pod!~a**": invalid regex "a**": invalid nested repetition operator at "**"`},
-		{"huge repeat", "pod~a{1001}", `constraint "pod~a{1001}": invalid regex "a{1001}": invalid repeat count at "{1001}"`},
-		{"control character", "rack==r2\x01d2", `constraint "rack==r2\x01d2": value has a control character`},
-		{"not utf-8", "rack==r2\xffd2", `constraint "rack==r2\xffd2": want UTF-8 text`},
+		{"single equals", "rack=r2d2", `constraint "rack=r2d2", character 5 (rack‸=r2d2): a single = is not an operator: want == to compare`, 4},
+		{"four equals", "rack====r2d2", `constraint "rack====r2d2", character 7 (rack==‸==r2d2): a value may not start with "=": one operator per constraint`, 6},
+		{"no name", "==r2d2", `constraint "==r2d2", character 1 (‸==r2d2): want an attribute name (letters, digits and _-./) or hostname first`, 0},
+		{"name only", "rack", `constraint "rack", character 5 (rack‸): want an operator after rack: ==, !=, ~, !~, like, unlike, unique, group-by or max-per`, 4},
+		{"unique glued", "rackunique", `constraint "rackunique", character 11 (rackunique‸): want an operator after rackunique: ==, !=, ~, !~, like, unlike, unique, group-by or max-per`, 10},
+		{"unique with extra", "rack unique please", `constraint "rack unique please", character 13 (rack unique ‸please): nothing may follow rack unique`, 12},
+		{"unknown word", "rack is r2d2", `constraint "rack is r2d2", character 6 (rack ‸is r2d2): "is" is not an operator; ` + ops, 5},
+		{"perl match", "pod=~demo", `constraint "pod=~demo", character 4 (pod‸=~demo): =~ is not an operator: want ~ to match a regex`, 3},
+		{"colon without operator", "rack:r2d2", `constraint "rack:r2d2", character 6 (rack:‸r2d2): "r2d2" is not an operator; want UNIQUE, CLUSTER, IS, LIKE, UNLIKE, GROUP_BY or MAX_PER`, 5},
+		{"marathon without value", "rack:CLUSTER", `constraint "rack:CLUSTER", character 13 (rack:CLUSTER‸): want a value: rack:CLUSTER:value`, 12},
+		{"marathon unique with value", "rack:UNIQUE:x", `constraint "rack:UNIQUE:x", character 12 (rack:UNIQUE‸:x): UNIQUE takes no value`, 11},
+		{"max-per without count", "rack max-per", `constraint "rack max-per", character 13 (rack max-per‸): want a count after max-per, such as rack max-per 2`, 12},
+		{"max-per zero", "rack:MAX_PER:0", `constraint "rack:MAX_PER:0", character 14 (rack:MAX_PER:‸0): want a whole number from 1 to 1000 after max-per, not "0"`, 13},
+		{"group-by word", "rack group-by many", `constraint "rack group-by many", character 15 (rack group-by ‸many): want a whole number from 1 to 1000 after group-by, not "many"`, 14},
+		{"space in name", "my rack==r2d2", `constraint "my rack==r2d2", character 4 (my ‸rack==r2d2): "rack==r2d2" is not an operator; ` + ops, 3},
+		{"second of several", "rack==r2d2; pod", `constraint "pod", character 4 (pod‸): want an operator after pod: ==, !=, ~, !~, like, unlike, unique, group-by or max-per`, 15},
+		{"second line", "rack==r2d2\n  pod=~x", `constraint "pod=~x", character 4 (pod‸=~x): =~ is not an operator: want ~ to match a regex`, 16},
+		{"empty value", "rack==", `constraint "rack==", character 7 (rack==‸): want a value after ==`, 6},
+		{"blank value", "rack !=  ", `constraint "rack !=", character 8 (rack !=‸): want a value after !=`, 7},
+		{"empty regex", "pod~", `constraint "pod~", character 5 (pod~‸): want a value after ~`, 4},
+		{"bad regex", "pod~(demo", `constraint "pod~(demo", character 5 (pod~‸(demo): invalid regex "(demo": missing closing )`, 4},
+		{"bad regex part", "pod!~a**", `constraint "pod!~a**", character 7 (pod!~a‸**): invalid regex "a**": invalid nested repetition operator at "**"`, 6},
+		{"bad like", "pod like [a-", `constraint "pod like [a-", character 10 (pod like ‸[a-): invalid regex "[a-": missing closing ]`, 9},
+		{"huge repeat", "pod~a{1001}", `constraint "pod~a{1001}", character 6 (pod~a‸{1001}): invalid regex "a{1001}": invalid repeat count at "{1001}"`, 5},
+		{"control character", "rack==r2\x01d2", `constraint "rack==r2\x01d2", character 9 (rack==r2‸\x01d2): a control character`, 8},
+		{"tab in value", "rack==r2\td2", `constraint "rack==r2\td2", character 9 (rack==r2‸\td2): a value may not hold a control character`, 8},
+		{"not utf-8", "rack==r2\xffd2", "constraint \"rack==r2\ufffdd2\", character 9 (rack==r2‸\ufffdd2): want UTF-8 text", 8},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cs, err := placement.ParseConstraints(tc.in)
 			if err == nil || err.Error() != tc.want {
-				t.Errorf("ParseConstraints(%q) = %q, %v; want error %q", tc.in, strs(cs), err, tc.want)
+				t.Fatalf("ParseConstraints(%q) = %q, %v; want error %q", tc.in, strs(cs), err, tc.want)
+			}
+			var ce *placement.ConstraintError
+			if !errors.As(err, &ce) || ce.Offset != tc.offset {
+				t.Errorf("ParseConstraints(%q) error %#v, want a *ConstraintError at offset %d", tc.in, err, tc.offset)
 			}
 		})
 	}
@@ -171,6 +201,9 @@ func TestCheck(t *testing.T) {
 	usedHost.Add(placement.Hostname, "agent-1.demo")
 	usedRack.Add("rack", "r2d2")
 	usedOther.AddOffer(agent3)
+	var usedTwoRacks placement.Used
+	usedTwoRacks.Add("rack", "r2d2")
+	usedTwoRacks.Know(agent3)
 
 	tests := []struct {
 		constraint string
@@ -208,6 +241,20 @@ func TestCheck(t *testing.T) {
 		{"rack unique", "3", usedRack, ""},
 		{"gen unique", "3", usedOther, "gen unique: an instance already runs on gen 3"},
 		{"pod unique", "1", usedRack, ""},
+		{"pod like demo", "1", placement.Used{}, "pod like demo wanted, agent-1.demo is demo,dev"},
+		{"pod like demo.*", "1", placement.Used{}, ""},
+		{"pod like demo", "3", placement.Used{}, "agent-3.demo has no attribute pod"},
+		{"pod unlike demo", "1", placement.Used{}, ""},
+		{"pod unlike demo,dev", "1", placement.Used{}, "pod unlike demo,dev wanted, agent-1.demo is demo,dev"},
+		{"pod unlike demo", "3", placement.Used{}, ""},
+		{"rack max-per 1", "1", usedRack, "rack max-per 1: rack r2d2 already runs 1 instance"},
+		{"rack max-per 2", "1", usedRack, ""},
+		{"rack max-per 1", "3", usedRack, ""},
+		{"rack group-by", "1", placement.Used{}, ""},
+		{"rack group-by", "1", usedRack, ""}, // r2d2 is the only rack known
+		{"rack group-by", "1", usedTwoRacks, "rack group-by: rack r2d2 runs 1 instance, rack bb8 has 0 instances"},
+		{"rack group-by", "3", usedTwoRacks, ""},
+		{"rack group-by 2", "1", usedRack, "rack group-by 2: rack r2d2 runs 1 instance, another rack has none"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.constraint+" on "+tc.offer, func(t *testing.T) {

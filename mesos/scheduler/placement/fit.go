@@ -58,6 +58,12 @@ type Result struct {
 	// order: short resources (cpus, mem, disk, gpus, ports), then failing
 	// constraints in the order given. It is nil when it fits.
 	Reasons []string
+	// Short names the resources that are short ("cpus", "mem", "disk",
+	// "gpus", "ports"), and Unmet the constraints not met, in their
+	// canonical form ("rack==r2d2"), in the order of Reasons: what a
+	// summary of many offers counts.
+	Short []string
+	Unmet []string
 }
 
 // String returns "fits" or the reasons joined by "; ".
@@ -85,13 +91,27 @@ func fit(o *mesos.Offer, n Need, have amounts, cs []Constraint, used Used) Resul
 	if err := n.validate(); err != nil {
 		return Result{Reasons: []string{err.Error()}}
 	}
-	reasons := shortages(agentName(o), n.amounts(), have)
+	need := n.amounts()
+	reasons := shortages(agentName(o), need, have)
+	var r Result
+	if len(reasons) > 0 {
+		for k, name := range scalarNames {
+			if need.scalars[k] > have.scalars[k] {
+				r.Short = append(r.Short, name)
+			}
+		}
+		if need.ports > have.ports {
+			r.Short = append(r.Short, "ports")
+		}
+	}
 	for _, c := range cs {
 		if reason, ok := c.Check(o, used); !ok {
 			reasons = append(reasons, reason)
+			r.Unmet = append(r.Unmet, c.String())
 		}
 	}
-	return Result{Fits: len(reasons) == 0, Reasons: reasons}
+	r.Fits, r.Reasons = len(reasons) == 0, reasons
+	return r
 }
 
 // shortages names each resource of need that have lacks; nil when none.

@@ -112,8 +112,8 @@ func NewRemaining(o *mesos.Offer) *Remaining {
 	return r
 }
 
-// disjoint sorts rs and trims overlaps, so that no port is handed out
-// twice even if an offer repeats one.
+// disjoint sorts rs, trims overlaps, so that no port is handed out twice
+// even if an offer repeats one, and joins adjacent runs of one resource.
 func disjoint(rs []portRange) []portRange {
 	slices.SortStableFunc(rs, func(a, b portRange) int { return cmp.Compare(a.begin, b.begin) })
 	out := rs[:0]
@@ -124,6 +124,10 @@ func disjoint(rs []portRange) []portRange {
 				continue
 			}
 			rg.begin = max(rg.begin, last+1)
+			if rg.begin == last+1 && rg.src == out[n-1].src {
+				out[n-1].end = rg.end // adjacent: one run, as merged offers' ranges often are
+				continue
+			}
 		}
 		out = append(out, rg)
 	}
