@@ -88,6 +88,9 @@ type AgentGroup struct {
 	Waiting string
 	Since   time.Time
 	Until   time.Time
+	// Calls links to the calls its last offer caused (its ACCEPT or
+	// DECLINE), when it had one.
+	Calls string
 	// Removed is when the master removed the agent (zero: it was not).
 	Removed time.Time
 }

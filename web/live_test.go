@@ -218,8 +218,12 @@ func TestLiveStreamResumesFromThePage(t *testing.T) {
 		}
 		for _, ch := range m.Changes {
 			if ch.Op == "put" && strings.HasPrefix(ch.ID, "agent-") && strings.Contains(ch.HTML, "Declined") {
-				if strings.Contains(ch.HTML, ids[0]) {
+				if strings.Contains(ch.HTML, `id="offer-`) {
 					t.Errorf("the card still shows the declined offer: %s", ch.HTML)
+				}
+				// It links to the DECLINE the offer's answer sent.
+				if !strings.Contains(ch.HTML, `href="/calls?offer=`+url.QueryEscape(ids[0])+`"`) {
+					t.Errorf("the card does not link to the declined offer's calls: %s", ch.HTML)
 				}
 				return
 			}

@@ -72,6 +72,7 @@ type agentState struct {
 	scheduler.Agent
 	Gone      string // why its last offer left: "declined", "expired", "accepted", "rescinded", ...
 	GoneAt    time.Time
+	GoneOffer string // the id of that offer
 	RefuseEnd time.Time
 }
 
@@ -230,7 +231,7 @@ func (m *model) removeOffer(id, why string, at, until time.Time) (agentID string
 	addTo(m.agentOffered, o.AgentID, o.Offer.GetResources(), -1)
 	m.endSpan(o, why, at)
 	if a := m.agents[o.AgentID]; a != nil {
-		a.Gone, a.GoneAt, a.RefuseEnd = why, at, until
+		a.Gone, a.GoneAt, a.RefuseEnd, a.GoneOffer = why, at, until, id
 	}
 	return o.AgentID, true
 }

@@ -115,6 +115,9 @@ func agentGroup(m *model, agentID string) ui.AgentGroup {
 	}
 	if len(g.Offers) == 0 {
 		g.Waiting, g.Since, g.Until = a.Gone, a.GoneAt, a.RefuseEnd
+		if a.GoneOffer != "" && (a.Gone == "declined" || a.Gone == "expired" || a.Gone == "accepted") {
+			g.Calls = "/calls?offer=" + url.QueryEscape(a.GoneOffer)
+		}
 	}
 	g.Removed = a.Removed
 	return g
