@@ -64,6 +64,7 @@ func (s *Server) routes() http.Handler {
 		})
 		r.With(crossOriginProtection).Post("/logout", s.handle(s.logout))
 	})
+	r.Mount(apiBase, s.apiRoutes()) // the JSON API, with its own authentication and errors
 	r.With(s.tokenLogin).Get("/login", s.handle(s.loginPage))
 	r.With(crossOriginProtection, s.limitLogins).Post("/login", s.handle(s.login))
 	r.Get("/healthz", s.healthz)
