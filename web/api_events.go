@@ -156,6 +156,9 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) error {
 		defer context.AfterFunc(sess.ended, cancel)()
 	}
 	st.stream(ctx, sub, since)
+	// The topic stays followed for a while, so that the client can
+	// reconnect and resume without a gap.
+	s.interest.want(topicAPI)
 	return nil
 }
 
@@ -239,7 +242,7 @@ func (st *sseStream) stream(ctx context.Context, sub *hub.Subscriber, pos uint64
 // it; an entry of the followed task that is terminal ends the stream.
 func (st *sseStream) event(b []byte, seq uint64, data []byte) []byte {
 	typ, payload, _ := bytes.Cut(bytes.TrimPrefix(data, []byte("event: ")), []byte("\ndata: "))
-	if len(st.types) > 0 && !slices.Contains(st.types, string(typ)) {
+	if st.done || len(st.types) > 0 && !slices.Contains(st.types, string(typ)) {
 		return b
 	}
 	if st.taskID != "" {
@@ -297,12 +300,12 @@ func (s *Server) acquireAPIStream(r *http.Request) (release func(), err error) {
 			return nil, fmt.Errorf("%w for this token's user; close some", errTooManyStreams)
 		}
 	}
-	release, why := s.streamCounts.acquire(c.sess, requestAddr(r), s.limits)
-	if release == nil {
+	counted, why := s.streamCounts.acquire(c.sess, requestAddr(r), s.limits)
+	if counted == nil {
 		s.apiStreams.release(tokenUser)
 		return nil, fmt.Errorf("%w: %s", errTooManyStreams, why)
 	}
-	return func() { release(); s.apiStreams.release(tokenUser) }, nil
+	return func() { counted(); s.apiStreams.release(tokenUser) }, nil
 }
 
 // tokenStreams counts the event streams of each token user.

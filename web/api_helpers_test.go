@@ -28,6 +28,12 @@ type apiStack struct {
 
 func newAPIStack(t *testing.T) *apiStack {
 	t.Helper()
+	return newAPIStackWith(t, web.Limits{})
+}
+
+// newAPIStackWith starts the API stack with limits.
+func newAPIStackWith(t *testing.T, limits web.Limits) *apiStack {
+	t.Helper()
 	op, err := web.HashPassword(operatorPassword)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +47,7 @@ func newAPIStack(t *testing.T) *apiStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &apiStack{newStackWith(t, web.Config{Users: users})}
+	st := &apiStack{newStackWith(t, web.Config{Users: users, Limits: limits})}
 	st.waitOffers(t, 3)
 	return st
 }
