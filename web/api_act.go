@@ -67,6 +67,9 @@ func decodeSpec(b []byte) (scheduler.TaskSpec, error) {
 			}
 			alone.Command = spec.Command
 		case "argv":
+			if len(spec.Argv) == 0 {
+				continue // as for command
+			}
 			alone.Command, alone.Argv = "", spec.Argv
 			if len(spec.Argv) > 0 && spec.Argv[0] == "" {
 				errs = append(errs, FieldError{In: "body", Name: name, Detail: "the first argument names the program and may not be empty"})
