@@ -126,9 +126,6 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) error {
 	defer release()
 
 	st := &sseStream{s: s, w: w, rc: http.NewResponseController(w), types: types, taskID: taskID}
-	// A stream outlives the server's read timeout: its request has no body
-	// left to read, and a read deadline would end it.
-	st.rc.SetReadDeadline(time.Time{})
 	var start []byte
 	if !resume {
 		// From now on: the position is read together with the model (so

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -237,4 +239,83 @@ func TestAPIEventsBounded(t *testing.T) {
 		defer resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
+}
+
+// TestAPIEventsOutliveTimeouts: a stream lives on past the server's read
+// and write timeouts, which bound ordinary requests: each of its writes
+// has a deadline of its own.
+func TestAPIEventsOutliveTimeouts(t *testing.T) {
+	limits := web.Limits{ReadTimeout: 300 * time.Millisecond, WriteTimeout: time.Second, ReadHeaderTimeout: 300 * time.Millisecond}
+	base, _, _ := limitedStack(t, web.Config{Limits: limits})
+	waitFor(t, "the subscription", func() bool {
+		r, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode == http.StatusOK
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+apiBase+"/events?types=connection", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	c := &sseClient{resp: resp, r: bufio.NewReader(resp.Body), cancel: cancel}
+	start := time.Now()
+	for suppress := true; time.Since(start) < 3*limits.WriteTimeout; suppress = !suppress {
+		action := map[bool]string{true: "/suppress", false: "/revive"}[suppress]
+		post, _ := http.NewRequestWithContext(ctx, "POST", base+apiBase+action, nil)
+		r, err := http.DefaultClient.Do(post)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			t.Fatalf("POST %s = %d", action, r.StatusCode)
+		}
+		want := `"suppressed":` + strconv.FormatBool(suppress)
+		c.until(t, action+" after "+time.Since(start).String(), func(e sseEvent) bool { return strings.Contains(e.Data, want) })
+	}
+}
+
+// TestAPIEventsEndWithSession: logging out ends the session's streams.
+func TestAPIEventsEndWithSession(t *testing.T) {
+	st := newAPIStack(t)
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.PostForm(st.srv.URL+"/login", url.Values{"user": {"vic"}, "password": {viewerPassword}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", st.srv.URL+apiBase+"/events", nil)
+	resp, err = browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("a viewer's session GET /events = %d", resp.StatusCode)
+	}
+	logout, _ := http.NewRequestWithContext(ctx, "POST", st.srv.URL+"/logout", nil)
+	logout.Header.Set("Sec-Fetch-Site", "same-origin")
+	r, err := browser.Do(logout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout = %d", r.StatusCode)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		t.Errorf("the stream broke instead of ending: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("the stream outlived its session")
+	}
 }
