@@ -43,7 +43,7 @@ func (l *live) apiChange(c scheduler.Change) {
 	case scheduler.OfferRemoved:
 		typ, v = "offer-removed", apiOfferGone{ID: c.OfferID, Why: c.Why, At: c.At, RefuseUntil: timeOrNil(c.Until)}
 	case scheduler.TaskChanged:
-		typ, v = "task", taskDetailJSON(c.Task)
+		typ, v = "task", taskEventJSON(c.Task)
 		if c.Archived {
 			typ = "task-archived"
 		}
@@ -185,7 +185,7 @@ func (st *sseStream) now(ctx context.Context) (uint64, []byte, error) {
 	if err != nil || t == nil {
 		return seq, nil, err
 	}
-	b, err := json.Marshal(taskDetailJSON(t))
+	b, err := json.Marshal(taskEventJSON(t))
 	if err != nil {
 		return 0, nil, err
 	}

@@ -71,6 +71,14 @@ func (doc *openAPI) check(v any, schema any, at string) []string {
 	if ref, ok := s["$ref"].(string); ok {
 		return doc.check(v, doc.Components.Schemas[strings.TrimPrefix(ref, "#/components/schemas/")], at)
 	}
+	if branches, ok := s["oneOf"].([]any); ok {
+		for _, b := range branches {
+			if len(doc.check(v, b, at)) == 0 {
+				return nil
+			}
+		}
+		return []string{fmt.Sprintf("%s: %v fits none of oneOf", at, v)}
+	}
 	var errs []string
 	if types := typesOf(s["type"]); len(types) > 0 && !slices.Contains(types, jsonType(v)) &&
 		!(jsonType(v) == "integer" && slices.Contains(types, "number")) {
@@ -244,6 +252,7 @@ func TestOpenAPIExamples(t *testing.T) {
 	}
 
 	answer("", "GET", "/openapi.json", "/openapi.json", nil, 200)
+	events := st.openEvents(t, "/events", "")
 	answer(viewerToken, "GET", "/status", "/status", nil, 200)
 	var offers struct{ Offers []struct{ ID string } }
 	answer(viewerToken, "GET", "/offers", "/offers", nil, 200).json(t, &offers)
@@ -286,6 +295,35 @@ func TestOpenAPIExamples(t *testing.T) {
 	answer(operatorToken, "POST", "/tasks/{id}/kill", "/tasks/"+hello+"/kill", nil, 409)
 	answer(operatorToken, "POST", "/offers/{id}/decline", "/offers/gone/decline", nil, 404)
 	answer(viewerToken, "GET", "/audit", "/audit?limit=0", nil, 400)
+
+	// The events of all that fit the schemas the document names for them.
+	var eventSchemas struct {
+		Events map[string]any `json:"x-events"`
+	}
+	if err := json.Unmarshal(doc.Paths["/events"]["get"], &eventSchemas); err != nil || len(eventSchemas.Events) == 0 {
+		t.Fatalf("GET /events documents no event schemas (x-events): %v", err)
+	}
+	types := map[string]bool{}
+	events.until(t, "the revive", func(e sseEvent) bool {
+		types[e.Type] = true
+		var v any
+		if err := json.Unmarshal([]byte(e.Data), &v); err != nil {
+			t.Fatalf("event %s: %v", e.Type, err)
+		}
+		schema, ok := eventSchemas.Events[e.Type]
+		if !ok {
+			t.Fatalf("event type %s is not documented", e.Type)
+		}
+		for _, err := range doc.check(v, schema, "event "+e.Type) {
+			t.Errorf("%s\n%s", err, e.Data)
+		}
+		return e.Type == "connection" && strings.Contains(e.Data, `"suppressed":false`)
+	})
+	for _, want := range []string{"task", "queue", "audit", "connection", "offer-removed", "master-event"} {
+		if !types[want] {
+			t.Errorf("no %s event was seen", want)
+		}
+	}
 
 	for path, ops := range doc.Paths {
 		for method := range ops {

@@ -176,10 +176,31 @@ type apiStatus struct {
 
 func taskDetailJSON(t *scheduler.Task) apiTaskDetail {
 	v := apiTaskDetail{apiTask: taskJSON(t), Statuses: max(t.Statuses, len(t.History)), Timeline: make([]apiStatus, 0, len(t.History))}
-	for i, h := range t.History {
-		v.Timeline = append(v.Timeline, apiStatus{Number: t.StatusNumber(i), State: h.State.String(), Source: h.Source.String(),
-			Reason: h.Reason, Message: h.Message, Healthy: h.Healthy, Time: h.Time,
-			Acknowledged: h.Acked || len(h.UUID) == 0, Reconciliation: h.Reconciliation})
+	for i := range t.History {
+		v.Timeline = append(v.Timeline, statusJSON(t, i))
+	}
+	return v
+}
+
+func statusJSON(t *scheduler.Task, i int) apiStatus {
+	h := t.History[i]
+	return apiStatus{Number: t.StatusNumber(i), State: h.State.String(), Source: h.Source.String(),
+		Reason: h.Reason, Message: h.Message, Healthy: h.Healthy, Time: h.Time,
+		Acknowledged: h.Acked || len(h.UUID) == 0, Reconciliation: h.Reconciliation}
+}
+
+// apiTaskEvent is a task as its events carry it: with its newest status
+// alone, so that a task with a long history costs the stream little.
+type apiTaskEvent struct {
+	apiTask
+	Status *apiStatus `json:"status"`
+}
+
+func taskEventJSON(t *scheduler.Task) apiTaskEvent {
+	v := apiTaskEvent{apiTask: taskJSON(t)}
+	if n := len(t.History); n > 0 {
+		s := statusJSON(t, n-1)
+		v.Status = &s
 	}
 	return v
 }
