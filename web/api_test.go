@@ -220,3 +220,28 @@ func TestAPIErrorsAreProblems(t *testing.T) {
 		t.Errorf("GET /tasks with basic credentials = %d, want 401", a.status)
 	}
 }
+
+// TestAPIWithoutUsers: a dashboard without users (on loopback) lets
+// everyone in as the operator "local", but its actions still pass the
+// cross-origin protection: the network position is the only credential,
+// and a page of another site must not use a visitor's browser to act.
+func TestAPIWithoutUsers(t *testing.T) {
+	st := &apiStack{newStack(t)}
+	if a := st.call(t, "", "GET", "/status", nil); a.status != http.StatusOK {
+		t.Errorf("GET /status = %d %s", a.status, a.body)
+	}
+	a := st.call(t, "", "POST", "/suppress", nil, "Sec-Fetch-Site", "cross-site")
+	if a.status != http.StatusForbidden || problemName(a.problem(t)) != "cross-origin" {
+		t.Errorf("a cross-site POST /suppress = %d %s, want a cross-origin problem", a.status, a.body)
+	}
+	if a := st.call(t, "", "POST", "/suppress", nil); a.status != http.StatusOK {
+		t.Errorf("POST /suppress from curl = %d %s", a.status, a.body)
+	}
+	var audit struct {
+		Entries []struct{ User, Action string }
+	}
+	st.call(t, "", "GET", "/audit", nil).json(t, &audit)
+	if len(audit.Entries) != 1 || audit.Entries[0].User != "local" || audit.Entries[0].Action != "suppress" {
+		t.Errorf("audit = %+v, want local's suppress alone", audit.Entries)
+	}
+}
