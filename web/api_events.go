@@ -138,6 +138,9 @@ func (s *Server) apiEvents(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil // the headers say it all; a HEAD holds no stream
+	}
 	if err := st.write(append([]byte("retry: 2000\n\n"), start...)); err != nil {
 		return nil
 	}

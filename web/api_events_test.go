@@ -173,6 +173,9 @@ func TestAPIEventsResync(t *testing.T) {
 		t.Errorf("after the resync at %s came %s, want the next number", e.ID, got[0].ID)
 	}
 
+	if a := st.call(t, operatorToken, "HEAD", "/events", nil); a.status != http.StatusOK || a.header.Get("Content-Type") != "text/event-stream" {
+		t.Errorf("HEAD /events = %d %s, want the stream's headers at once", a.status, a.header.Get("Content-Type"))
+	}
 	a := st.call(t, operatorToken, "GET", "/events", nil, "Last-Event-ID", "garbage")
 	if a.status != http.StatusBadRequest || a.problem(t).Errors[0].Name != "Last-Event-ID" {
 		t.Errorf("a bad Last-Event-ID = %d %s, want it named", a.status, a.body)
