@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 )
 
@@ -27,40 +25,6 @@ const maxAPIBody = 128 << 10
 
 // maxIdempotencyKey bounds an Idempotency-Key header.
 const maxIdempotencyKey = 200
-
-// apiRoutes are the JSON API's routes, mounted at apiBase. Reads need a
-// viewer; actions an operator, and, unless the caller proves itself with
-// a bearer token, the same cross-origin protection the pages' forms have.
-func (s *Server) apiRoutes() http.Handler {
-	r := chi.NewRouter()
-	r.NotFound(s.apiHandle(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
-	r.MethodNotAllowed(s.apiHandle(func(w http.ResponseWriter, r *http.Request) error { return errMethodNotAllowed }))
-	r.Get("/openapi.json", s.openAPI)
-	r.Group(func(r chi.Router) {
-		r.Use(s.apiAuthenticate)
-		r.Get("/status", s.apiHandle(s.apiStatus))
-		r.Get("/offers", s.apiHandle(s.apiOffers))
-		r.Get("/agents", s.apiHandle(s.apiAgents))
-		r.Get("/tasks", s.apiHandle(s.apiTasks))
-		r.Get("/tasks/{id}", s.apiHandle(s.apiTask))
-		r.Get("/tasks/{id}/output", s.apiHandle(s.apiTaskOutput))
-		r.Get("/queue", s.apiHandle(s.apiQueue))
-		r.Get("/audit", s.apiHandle(s.apiAudit))
-		r.Get("/events", s.apiHandle(s.apiEvents))
-		r.Group(func(r chi.Router) {
-			r.Use(s.apiOperator)
-			r.Post("/launch", s.apiHandle(s.apiLaunch))
-			r.Post("/offers/{id}/accept", s.apiHandle(s.apiAccept))
-			r.Post("/offers/{id}/decline", s.apiHandle(s.apiDecline))
-			r.Post("/tasks/{id}/kill", s.apiHandle(s.apiKill))
-			r.Delete("/queue/{id}", s.apiHandle(s.apiUnqueue))
-			r.Post("/reconcile", s.apiHandle(s.apiSimple("reconcile", (*scheduler.Scheduler).Reconcile)))
-			r.Post("/revive", s.apiHandle(s.apiSimple("revive", (*scheduler.Scheduler).Revive)))
-			r.Post("/suppress", s.apiHandle(s.apiSimple("suppress", (*scheduler.Scheduler).Suppress)))
-		})
-	})
-	return r
-}
 
 // apiCtxKey keys what the API's middleware records on a request.
 type apiCtxKey struct{}
