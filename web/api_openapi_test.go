@@ -272,6 +272,12 @@ func TestOpenAPIExamples(t *testing.T) {
 	answer(operatorToken, "POST", "/offers/{id}/accept", "/offers/"+offers.Offers[0].ID+"/accept", example("POST", "/offers/{id}/accept"), 202)
 	answer(operatorToken, "POST", "/offers/{id}/decline", "/offers/"+offers.Offers[1].ID+"/decline", example("POST", "/offers/{id}/decline"), 200)
 
+	// The accept and the decline took the offers held: the sleep waits
+	// for the next one, to be placed at once.
+	waitFor(t, "an offer for the sleep", func() bool {
+		st.call(t, viewerToken, "GET", "/offers", nil).json(t, &offers)
+		return len(offers.Offers) > 0
+	})
 	answer(operatorToken, "POST", "/launch", "/launch", map[string]any{"name": "nap", "command": "sleep 600", "cpus": 0.1, "mem": 16}, 202).json(t, &res)
 	st.waitTask(t, res.TaskIDs[0], "TASK_RUNNING")
 	answer(operatorToken, "POST", "/tasks/{id}/kill", "/tasks/"+res.TaskIDs[0]+"/kill", example("POST", "/tasks/{id}/kill"), 202)
