@@ -204,6 +204,7 @@ func (l *live) applyBatch(ctx context.Context) {
 		if c.Seq <= l.since {
 			continue // the loaded snapshot has it
 		}
+		l.apiChange(c) // every change, before a task's are merged below
 		if many && c.Kind == scheduler.TaskChanged && !c.Archived && l.latest[c.Task.ID] != i {
 			l.s.feed.coalesced.Add(1)
 			continue

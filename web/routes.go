@@ -66,6 +66,7 @@ func (s *Server) routes() http.Handler {
 		})
 		r.With(crossOriginProtection).Post("/logout", s.handle(s.logout))
 	})
+	r.Mount(apiBase, s.apiRoutes()) // the JSON API, with its own authentication and errors
 	r.With(s.tokenLogin).Get("/login", s.handle(s.loginPage))
 	r.With(crossOriginProtection, s.limitLogins).Post("/login", s.handle(s.login))
 	r.Get("/healthz", s.healthz)
@@ -74,5 +75,39 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.Metrics != nil {
 		r.With(s.requireScraper).Get("/metrics", promhttp.HandlerFor(s.cfg.Metrics, promhttp.HandlerOpts{Registry: s.cfg.Metrics}).ServeHTTP)
 	}
+	return r
+}
+
+// apiRoutes are the JSON API's routes, mounted at apiBase. Reads need a
+// viewer; actions an operator, and, unless the caller proves itself with
+// a bearer token, the same cross-origin protection the pages' forms have.
+func (s *Server) apiRoutes() http.Handler {
+	r := chi.NewRouter()
+	r.NotFound(s.apiHandle(func(w http.ResponseWriter, r *http.Request) error { return errNotFound }))
+	r.MethodNotAllowed(s.apiHandle(func(w http.ResponseWriter, r *http.Request) error { return errMethodNotAllowed }))
+	r.Get("/openapi.json", s.openAPI)
+	r.Group(func(r chi.Router) {
+		r.Use(s.apiAuthenticate)
+		r.Get("/status", s.apiHandle(s.apiStatus))
+		r.Get("/offers", s.apiHandle(s.apiOffers))
+		r.Get("/agents", s.apiHandle(s.apiAgents))
+		r.Get("/tasks", s.apiHandle(s.apiTasks))
+		r.Get("/tasks/{id}", s.apiHandle(s.apiTask))
+		r.Get("/tasks/{id}/output", s.apiHandle(s.apiTaskOutput))
+		r.Get("/queue", s.apiHandle(s.apiQueue))
+		r.Get("/audit", s.apiHandle(s.apiAudit))
+		r.Get("/events", s.apiHandle(s.apiEvents))
+		r.Group(func(r chi.Router) {
+			r.Use(s.apiOperator)
+			r.Post("/launch", s.apiHandle(s.apiLaunch))
+			r.Post("/offers/{id}/accept", s.apiHandle(s.apiAccept))
+			r.Post("/offers/{id}/decline", s.apiHandle(s.apiDecline))
+			r.Post("/tasks/{id}/kill", s.apiHandle(s.apiKill))
+			r.Delete("/queue/{id}", s.apiHandle(s.apiUnqueue))
+			r.Post("/reconcile", s.apiHandle(s.apiSimple("reconcile", (*scheduler.Scheduler).Reconcile)))
+			r.Post("/revive", s.apiHandle(s.apiSimple("revive", (*scheduler.Scheduler).Revive)))
+			r.Post("/suppress", s.apiHandle(s.apiSimple("suppress", (*scheduler.Scheduler).Suppress)))
+		})
+	})
 	return r
 }

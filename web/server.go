@@ -67,6 +67,7 @@ type Server struct {
 
 	limits       Limits
 	streamCounts *streamCounts
+	apiStreams   tokenStreams // the API's event streams per token user
 	logins       *loginGuard
 	// stopStreams is done once CloseStreams is called: every live stream
 	// ends, even one in the middle of a write.
