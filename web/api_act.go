@@ -21,7 +21,7 @@ import (
 // with the Idempotency-Key header as the request id.
 
 // specFields are the fields of a launch spec, as apiSpec names them.
-var specFields = []string{"name", "command", "argv", "image", "cpus", "mem", "disk", "ports", "env", "instances", "constraints", "kill_grace_seconds", "wait"}
+var specFields = []string{"name", "command", "argv", "image", "cpus", "mem", "disk", "ports", "env", "instances", "constraints", "kill_grace_seconds", "wait", "agent"}
 
 // maxKillGrace bounds a kill grace period, as the task page's form does.
 const maxKillGrace = time.Hour
@@ -44,7 +44,7 @@ func decodeSpec(b []byte) (scheduler.TaskSpec, error) {
 	targets := map[string]any{
 		"name": &spec.Name, "command": &spec.Command, "argv": &spec.Argv, "image": &spec.Image, "cpus": &spec.CPUs,
 		"mem": &spec.Mem, "disk": &spec.Disk, "ports": &spec.Ports, "env": &spec.Env, "instances": &spec.Instances,
-		"constraints": &spec.Constraints, "kill_grace_seconds": &grace, "wait": &spec.Wait,
+		"constraints": &spec.Constraints, "kill_grace_seconds": &grace, "wait": &spec.Wait, "agent": &spec.Agent,
 	}
 	// A valid spec whose fields are replaced one at a time.
 	base := scheduler.TaskSpec{Name: "x", Command: "true", CPUs: 0.1, Mem: 32}
@@ -97,6 +97,8 @@ func decodeSpec(b []byte) (scheduler.TaskSpec, error) {
 			alone.Constraints = spec.Constraints
 		case "wait":
 			continue // any value goes
+		case "agent":
+			alone.Agent = spec.Agent
 		case "kill_grace_seconds":
 			if grace < 0 || grace > maxKillGrace.Seconds() || math.IsNaN(grace) {
 				errs = append(errs, FieldError{In: "body", Name: name, Detail: "must be from 0 to 3600 seconds"})

@@ -219,8 +219,8 @@ type apiSpec struct {
 	Instances        int               `json:"instances"`
 	Constraints      string            `json:"constraints"`
 	KillGraceSeconds float64           `json:"kill_grace_seconds"`
-	// Wait queues a spec no agent seen could run; Agent is the agent a
-	// spec is pinned to (an Accept whose offer had left), shown only.
+	// Wait queues a spec no agent seen could run; Agent pins it to one
+	// agent (by id), as an Accept whose offer had left does.
 	Wait  bool   `json:"wait"`
 	Agent string `json:"agent"`
 }
