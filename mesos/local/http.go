@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/offerdeck/offerdeck/mesos"
 )
 
@@ -175,44 +177,8 @@ func (m *Master) scheduler(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if m.answerAsFollower(w, r) {
-		return
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		textError(w, http.StatusMethodNotAllowed, fmt.Sprintf("405 Method Not Allowed. Expecting one of { 'POST' }, but received '%s'.", r.Method))
-		return
-	}
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		textError(w, http.StatusBadRequest, "Expecting 'Content-Type' to be present")
-		return
-	}
-	if ct != mesos.MediaTypeJSON && ct != mesos.MediaTypeProtobuf {
-		textError(w, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of application/json or application/x-protobuf")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			textError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body exceeds %d bytes", maxBody))
-			return
-		}
-		textError(w, http.StatusBadRequest, "Failed to read body: "+err.Error())
-		return
-	}
 	call := new(mesos.Call)
-	if err := mesos.Unmarshal(ct, body, call); err != nil {
-		var syntax *mesos.SyntaxError
-		switch {
-		case ct == mesos.MediaTypeProtobuf:
-			textError(w, http.StatusBadRequest, "Failed to parse body into Call protobuf")
-		case errors.As(err, &syntax):
-			textError(w, http.StatusBadRequest, "Failed to parse body into JSON: "+syntax.Error())
-		default:
-			textError(w, http.StatusBadRequest, "Failed to convert JSON into Call protobuf: "+err.Error())
-		}
+	if !m.readCall(w, r, call) {
 		return
 	}
 	if reason := validateCall(call, principal); reason != "" {
@@ -372,4 +338,51 @@ func acceptsMediaType(h http.Header, mediaType string) bool {
 		}
 	}
 	return false
+}
+
+// readCall reads a POSTed call into msg in the order both of the master's
+// APIs check a request (src/master/http.cpp): a follower answers for the
+// leader, then the method, the Content-Type, the body's size and its
+// decoding. It reports false when it answered the request instead.
+func (m *Master) readCall(w http.ResponseWriter, r *http.Request, msg proto.Message) bool {
+	if m.answerAsFollower(w, r) {
+		return false
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		textError(w, http.StatusMethodNotAllowed, fmt.Sprintf("405 Method Not Allowed. Expecting one of { 'POST' }, but received '%s'.", r.Method))
+		return false
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		textError(w, http.StatusBadRequest, "Expecting 'Content-Type' to be present")
+		return false
+	}
+	if ct != mesos.MediaTypeJSON && ct != mesos.MediaTypeProtobuf {
+		textError(w, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of application/json or application/x-protobuf")
+		return false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			textError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body exceeds %d bytes", maxBody))
+			return false
+		}
+		textError(w, http.StatusBadRequest, "Failed to read body: "+err.Error())
+		return false
+	}
+	if err := mesos.Unmarshal(ct, body, msg); err != nil {
+		var syntax *mesos.SyntaxError
+		switch {
+		case ct == mesos.MediaTypeProtobuf:
+			textError(w, http.StatusBadRequest, "Failed to parse body into Call protobuf")
+		case errors.As(err, &syntax):
+			textError(w, http.StatusBadRequest, "Failed to parse body into JSON: "+syntax.Error())
+		default:
+			textError(w, http.StatusBadRequest, "Failed to convert JSON into Call protobuf: "+err.Error())
+		}
+		return false
+	}
+	return true
 }

@@ -2,8 +2,6 @@ package local
 
 import (
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -26,44 +24,8 @@ func (m *Master) operatorAPI(w http.ResponseWriter, r *http.Request) {
 	if _, ok := m.authenticate(w, r, realmReadWrite); !ok {
 		return
 	}
-	if m.answerAsFollower(w, r) {
-		return
-	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", "POST")
-		textError(w, http.StatusMethodNotAllowed, fmt.Sprintf("405 Method Not Allowed. Expecting one of { 'POST' }, but received '%s'.", r.Method))
-		return
-	}
-	ct := r.Header.Get("Content-Type")
-	if ct == "" {
-		textError(w, http.StatusBadRequest, "Expecting 'Content-Type' to be present")
-		return
-	}
-	if ct != mesos.MediaTypeJSON && ct != mesos.MediaTypeProtobuf {
-		textError(w, http.StatusUnsupportedMediaType, "Expecting 'Content-Type' of application/json or application/x-protobuf")
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			textError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body exceeds %d bytes", maxBody))
-			return
-		}
-		textError(w, http.StatusBadRequest, "Failed to read body: "+err.Error())
-		return
-	}
 	call := new(master.Call)
-	if err := mesos.Unmarshal(ct, body, call); err != nil {
-		var syntax *mesos.SyntaxError
-		switch {
-		case ct == mesos.MediaTypeProtobuf:
-			textError(w, http.StatusBadRequest, "Failed to parse body into Call protobuf")
-		case errors.As(err, &syntax):
-			textError(w, http.StatusBadRequest, "Failed to parse body into JSON: "+syntax.Error())
-		default:
-			textError(w, http.StatusBadRequest, "Failed to convert JSON into Call protobuf: "+err.Error())
-		}
+	if !m.readCall(w, r, call) {
 		return
 	}
 	if reason := validateOperatorCall(call); reason != "" {
