@@ -28,6 +28,8 @@ var allowed = map[string][]string{
 	"mesos":          {"mesos/recordio", "mesos/detect"},
 	// The operator API's types and client, beside the scheduler API's.
 	"mesos/master": {"mesos", "mesos/recordio", "mesos/detect"},
+	// The whole cluster as the pages show it, from the operator API.
+	"mesos/cluster": {"mesos", "mesos/master", "mesos/recordio", "mesos/detect"},
 	// The stand-in and the scheduler meet only over HTTP.
 	"mesos/local":          {"mesos", "mesos/master", "mesos/recordio", "mesos/detect", "mesos/local/executor", "mesos/local/internal/answer"},
 	"mesos/local/executor": {"mesos", "mesos/recordio", "mesos/detect", "mesos/local/internal/answer"},
@@ -37,9 +39,10 @@ var allowed = map[string][]string{
 	"mesos/scheduler/placement":   {"mesos", "mesos/recordio", "mesos/detect"},
 	"hub":                         nil,
 	"static":                      nil,
-	// ui may use the scheduler's view data types, nothing that does I/O.
-	"ui":                    {"mesos/scheduler", "mesos/scheduler/placement", "mesos", "mesos/recordio", "mesos/detect"},
-	"web":                   {"hub", "ui", "static", "mesos/scheduler", "mesos/scheduler/placement", "mesos", "mesos/recordio", "mesos/detect"},
+	// ui may use the scheduler's and the cluster's view data types,
+	// nothing that does I/O.
+	"ui":                    {"mesos/scheduler", "mesos/scheduler/placement", "mesos/cluster", "mesos/master", "mesos", "mesos/recordio", "mesos/detect"},
+	"web":                   {"hub", "ui", "static", "mesos/scheduler", "mesos/scheduler/placement", "mesos/cluster", "mesos/master", "mesos", "mesos/recordio", "mesos/detect"},
 	"cmd/dashboard":         {"*"},
 	"cmd/bench":             {"*"},
 	"internal/archtest":     nil,

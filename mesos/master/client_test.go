@@ -6,11 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"google.golang.org/protobuf/proto"
 
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/local"
@@ -77,56 +74,6 @@ func (op *operator) next(t *testing.T, typ master.Event_Type) *master.Event {
 	}
 }
 
-// framework is another framework on the cluster, driven by mesos.Client:
-// it launches a command task on the first offer and acknowledges updates.
-func framework(t *testing.T, base, name string, tasks ...string) {
-	t.Helper()
-	c, err := mesos.NewClient(mesos.Config{
-		Masters:    []string{base},
-		Framework:  &mesos.FrameworkInfo{User: proto.String("root"), Name: proto.String(name)},
-		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	var calls sync.WaitGroup // the calls the handler makes, which must not block it
-	go func() {
-		defer close(done)
-		c.Run(ctx, func(ctx context.Context, e *mesos.Event) {
-			switch e.GetType() {
-			case mesos.Event_OFFERS:
-				o := e.GetOffers().GetOffers()[0]
-				var infos []*mesos.TaskInfo
-				for _, id := range tasks {
-					infos = append(infos, &mesos.TaskInfo{
-						Name: proto.String(id), TaskId: &mesos.TaskID{Value: proto.String(id)}, AgentId: o.GetAgentId(),
-						Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.1), mesos.Scalar("mem", 32)},
-						Command:   &mesos.CommandInfo{Value: proto.String("sleep 600")},
-					})
-				}
-				tasks = nil
-				calls.Go(func() {
-					c.Call(ctx, &mesos.Call{Type: mesos.Call_ACCEPT.Enum(), Accept: &mesos.Call_Accept{
-						OfferIds:   []*mesos.OfferID{o.GetId()},
-						Operations: []*mesos.Offer_Operation{{Type: mesos.Offer_Operation_LAUNCH.Enum(), Launch: &mesos.Offer_Operation_Launch{TaskInfos: infos}}},
-						Filters:    &mesos.Filters{RefuseSeconds: proto.Float64(3600)},
-					}})
-				})
-			case mesos.Event_UPDATE:
-				st := e.GetUpdate().GetStatus()
-				if len(st.GetUuid()) > 0 {
-					calls.Go(func() {
-						c.Acknowledge(ctx, &mesos.Call_Acknowledge{AgentId: st.GetAgentId(), TaskId: st.GetTaskId(), Uuid: st.GetUuid()})
-					})
-				}
-			}
-		})
-	}()
-	t.Cleanup(func() { cancel(); <-done; calls.Wait() })
-}
-
 // TestClientStream: the client delivers the whole cluster first, then
 // another framework's tasks and the agents coming and going, typed, in
 // both media types.
@@ -143,7 +90,7 @@ func TestClientStream(t *testing.T) {
 				t.Errorf("Status() = %+v, want subscribed to %s with a 15 s heartbeat", st, base)
 			}
 
-			framework(t, base, "batch", "job-1")
+			localtest.Framework(t, base, "batch", "job-1")
 			if fw := op.next(t, master.Event_FRAMEWORK_ADDED).GetFrameworkAdded().GetFramework(); fw.GetFrameworkInfo().GetName() != "batch" {
 				t.Errorf("FRAMEWORK_ADDED = %v, want batch", fw)
 			}
@@ -264,7 +211,7 @@ func TestClientCalls(t *testing.T) {
 	_, base := localtest.Start(t, local.Config{SimulateCommands: true})
 	op := runOperator(t, master.Config{Masters: []string{base}})
 	op.next(t, master.Event_SUBSCRIBED) // before the task, so that it comes as an event
-	framework(t, base, "svc", "svc-1")
+	localtest.Framework(t, base, "svc", "svc-1")
 	op.next(t, master.Event_TASK_ADDED) // the framework's ACCEPT is through
 	for _, mt := range mediaTypes {
 		t.Run(mt, func(t *testing.T) {
@@ -309,7 +256,7 @@ func TestStateEqualsGetState(t *testing.T) {
 		}
 	}
 	apply(op.next(t, master.Event_SUBSCRIBED))
-	framework(t, base, "web", "w-1", "w-2", "w-3")
+	localtest.Framework(t, base, "web", "w-1", "w-2", "w-3")
 	// until applies events until done says the wanted one came.
 	until := func(done func(*master.Event) bool) {
 		t.Helper()
