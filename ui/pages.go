@@ -279,6 +279,8 @@ type Agents struct {
 	Layout Layout
 	Rows   []AgentRow
 	Pager  Pager
+	// Cluster is every agent of the cluster, when the cluster view is on.
+	Cluster *ClusterAgents
 }
 
 // AgentRow is one agent seen in offers.

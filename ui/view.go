@@ -66,10 +66,12 @@ func nav() []NavItem {
 	return []NavItem{
 		{Href: "/", Label: "Overview"},
 		{Href: "/board", Label: "Board"},
+		{Href: "/cluster", Label: "Cluster"},
 		{Href: "/offers", Label: "Offers", Count: "nav-count-offers"},
 		{Href: "/tasks", Label: "Tasks", Count: "nav-count-tasks"},
 		{Href: "/launch", Label: "Launch"},
 		{Href: "/agents", Label: "Agents", Count: "nav-count-agents"},
+		{Href: "/frameworks", Label: "Frameworks"},
 		{Href: "/events", Label: "Events"},
 		{Href: "/calls", Label: "Calls"},
 		{Href: "/audit", Label: "Audit"},

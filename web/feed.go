@@ -12,6 +12,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/offerdeck/offerdeck/hub"
+	"github.com/offerdeck/offerdeck/mesos/cluster"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 )
 
@@ -39,22 +40,25 @@ type live struct {
 	shown map[string]map[string]uint64
 	seed  maphash.Seed
 	// batch and latest are run's: the changes taken at once, and the
-	// index of each task's last change among them.
+	// index of each task's last change among them; cbatch the cluster
+	// view's changes taken at once.
 	batch  []scheduler.Change
 	latest map[string]int
+	cbatch []cluster.Change
 }
 
 // dirt is what changed in the model since the last publish.
 type dirt struct {
-	parts  part                       // which parts of the model changed
-	agents map[string]bool            // agents whose card or row may show something else
-	tasks  map[string]*scheduler.Task // tasks that changed, with their value at the last publish (nil: new)
-	queue  map[string]bool            // queued specs that changed
-	events []scheduler.Event          // arrived since the last publish
-	audit  []scheduler.AuditEntry     // added since the last publish
-	calls  []scheduler.Call           // sent since the last publish
-	window []windowChange             // tasks entering the first page of the tasks table
-	order  bool                       // the tasks table's order changed beyond appends
+	parts   part                       // which parts of the model changed
+	agents  map[string]bool            // agents whose card or row may show something else
+	tasks   map[string]*scheduler.Task // tasks that changed, with their value at the last publish (nil: new)
+	queue   map[string]bool            // queued specs that changed
+	events  []scheduler.Event          // arrived since the last publish
+	audit   []scheduler.AuditEntry     // added since the last publish
+	calls   []scheduler.Call           // sent since the last publish
+	window  []windowChange             // tasks entering the first page of the tasks table
+	order   bool                       // the tasks table's order changed beyond appends
+	cluster clusterDirt                // what changed of the whole cluster's view
 }
 
 // windowChange is a task that entered the first page of the tasks table,
@@ -77,11 +81,16 @@ const (
 	partEvents
 	partAudit
 	partCalls
+	partCluster       // the whole cluster's view: its numbers, agents and tasks
+	partClusterStatus // where the cluster's view comes from
+	partFrameworks    // the cluster's frameworks
 )
 
 func newLive(s *Server) *live {
+	m := newModel()
+	m.cluster.on = s.cfg.Cluster != nil
 	return &live{
-		s: s, m: newModel(), loaded: make(chan struct{}),
+		s: s, m: m, loaded: make(chan struct{}),
 		pending: map[string][]hub.Entry{}, skipped: map[string]bool{}, shown: map[string]map[string]uint64{},
 		seed: maphash.MakeSeed(), latest: map[string]int{},
 		dirty: newDirt(),
@@ -89,7 +98,7 @@ func newLive(s *Server) *live {
 }
 
 func newDirt() dirt {
-	return dirt{agents: map[string]bool{}, tasks: map[string]*scheduler.Task{}, queue: map[string]bool{}}
+	return dirt{agents: map[string]bool{}, tasks: map[string]*scheduler.Task{}, queue: map[string]bool{}, cluster: newClusterDirt()}
 }
 
 // read runs fn on the model together with the positions of topics, which
@@ -127,7 +136,11 @@ func (s *Server) Run(ctx context.Context) {
 		}
 		return
 	}
-	s.live.run(ctx, s.sched.Changes())
+	var clusterChanges <-chan cluster.Change
+	if s.cfg.Cluster != nil {
+		clusterChanges = s.cfg.Cluster.Changes()
+	}
+	s.live.run(ctx, s.sched.Changes(), clusterChanges)
 }
 
 // load fills the model from one snapshot; the changes it includes are
@@ -154,7 +167,7 @@ func (l *live) load(ctx context.Context) error {
 // It takes every change that waits, not one at a time: a burst then costs
 // one publish, and when the feed has fallen behind, a task that changed
 // several times in the backlog is applied once, in its latest state.
-func (l *live) run(ctx context.Context, changes <-chan scheduler.Change) {
+func (l *live) run(ctx context.Context, changes <-chan scheduler.Change, clusterChanges <-chan cluster.Change) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -164,10 +177,16 @@ func (l *live) run(ctx context.Context, changes <-chan scheduler.Change) {
 				return
 			}
 			l.batch = append(l.batch[:0], c)
+		case c, ok := <-clusterChanges:
+			if !ok {
+				clusterChanges = nil // the cluster view stopped; the framework's pages go on
+				continue
+			}
+			l.cbatch = append(l.cbatch[:0], c)
 		}
 		open := true
 	take:
-		for len(l.batch) < maxTake {
+		for len(l.batch)+len(l.cbatch) < maxTake {
 			select {
 			case c, ok := <-changes:
 				if !ok {
@@ -175,6 +194,12 @@ func (l *live) run(ctx context.Context, changes <-chan scheduler.Change) {
 					break take
 				}
 				l.batch = append(l.batch, c)
+			case c, ok := <-clusterChanges:
+				if !ok {
+					clusterChanges = nil
+					break take
+				}
+				l.cbatch = append(l.cbatch, c)
 			default:
 				break take
 			}
@@ -218,8 +243,19 @@ func (l *live) applyBatch(ctx context.Context) {
 			start = time.Now()
 		}
 	}
+	for i, c := range l.cbatch {
+		l.applyCluster(c)
+		if i%64 == 63 && time.Since(start) >= maxBurst {
+			l.publish(ctx)
+			l.mu.Unlock()
+			l.mu.Lock()
+			start = time.Now()
+		}
+	}
 	l.publish(ctx)
 	l.mu.Unlock()
+	clear(l.cbatch)
+	l.cbatch = l.cbatch[:0]
 	if many {
 		for _, c := range l.batch {
 			if c.Kind == scheduler.TaskChanged {
@@ -228,6 +264,7 @@ func (l *live) applyBatch(ctx context.Context) {
 		}
 	}
 	clear(l.batch) // drop the tasks it holds
+	l.batch = l.batch[:0]
 }
 
 // apply changes the model and notes what changed.

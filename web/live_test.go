@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/cluster"
 	"github.com/offerdeck/offerdeck/mesos/local"
 	"github.com/offerdeck/offerdeck/mesos/local/localtest"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
@@ -38,6 +39,13 @@ type stack struct {
 func newStackWith(t *testing.T, cfg web.Config) *stack {
 	t.Helper()
 	m, master := localtest.Start(t, local.Config{})
+	return startStack(t, m, master, cfg, nil)
+}
+
+// startStack runs the scheduler, the cluster view when given, and the web
+// server against a running stand-in, until the test ends.
+func startStack(t *testing.T, m *local.Master, master string, cfg web.Config, view *cluster.Watcher) *stack {
+	t.Helper()
 	sched, err := scheduler.New(scheduler.Config{
 		Client:   mesos.Config{Masters: []string{master}, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond},
 		StateDir: t.TempDir(),
@@ -47,6 +55,7 @@ func newStackWith(t *testing.T, cfg web.Config) *stack {
 		t.Fatal(err)
 	}
 	cfg.Scheduler = sched
+	cfg.Cluster = view
 	if cfg.Master == "" {
 		cfg.Master, cfg.Embedded = master, true
 	}
@@ -58,6 +67,13 @@ func newStackWith(t *testing.T, cfg web.Config) *stack {
 	var wg sync.WaitGroup
 	wg.Go(func() { sched.Run(ctx) })
 	wg.Go(func() { s.Run(ctx) })
+	if view != nil {
+		wg.Go(func() {
+			if err := view.Run(ctx); err != nil {
+				t.Errorf("cluster view: %v", err)
+			}
+		})
+	}
 	h := s.Handler()
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {

@@ -63,6 +63,9 @@ type model struct {
 	// terminal.
 	byState map[string]int
 	live    int
+
+	// cluster is the whole cluster, from the operator stream.
+	cluster clusterModel
 }
 
 // agentState is an agent as the pages show it: what it is, and when its
@@ -86,6 +89,7 @@ func newModel() *model {
 		agents: map[string]*agentState{}, tasks: map[string]*scheduler.Task{},
 		tasksByAgent: map[string]map[string]*scheduler.Task{}, byState: map[string]int{}, flow: map[string]int{},
 		agentOffered: map[string]resourceTotals{}, agentUsed: map[string]resourceTotals{},
+		cluster: newClusterModel(),
 	}
 }
 

@@ -136,6 +136,11 @@ func (s *Server) eventJSON(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
+	if fw := q.Get("framework"); fw != "" {
+		if done, err := s.clusterTasks(w, r, fw); done || err != nil {
+			return err
+		}
+	}
 	v := ui.Tasks{StateFilter: q.Get("state"), AgentFilter: q.Get("agent"), Query: q.Get("q"), CanAct: canAct(r), Form: form(r)}
 	v.First = v.StateFilter == "" && v.AgentFilter == "" && v.Query == "" && (q.Get("page") == "" || q.Get("page") == "1")
 	topic := topicTasks
@@ -217,11 +222,17 @@ const (
 // paginate picks the page the request asks for (?page=N, from 1) of n
 // items and says so; the zero Pager when everything fits.
 func paginate(r *http.Request, n, size int, what string) (ui.Pager, int, int) {
+	return paginateParam(r, n, size, what, "page")
+}
+
+// paginateParam is paginate with the page number in another parameter,
+// for a page with two long lists.
+func paginateParam(r *http.Request, n, size int, what, param string) (ui.Pager, int, int) {
 	if n <= size {
 		return ui.Pager{}, 0, n
 	}
 	pages := (n + size - 1) / size
-	page, err := strconv.Atoi(r.URL.Query().Get("page"))
+	page, err := strconv.Atoi(r.URL.Query().Get(param))
 	if err != nil || page < 1 {
 		page = 1
 	}
@@ -229,7 +240,7 @@ func paginate(r *http.Request, n, size int, what string) (ui.Pager, int, int) {
 	from, to := (page-1)*size, min(page*size, n)
 	link := func(p int) string {
 		q := r.URL.Query()
-		q.Set("page", strconv.Itoa(p))
+		q.Set(param, strconv.Itoa(p))
 		return r.URL.Path + "?" + q.Encode()
 	}
 	p := ui.Pager{Showing: fmt.Sprintf("%d–%d of %d %s", from+1, to, n, what), Limit: to - from}
@@ -349,6 +360,10 @@ func (s *Server) agents(w http.ResponseWriter, r *http.Request) error {
 		v.Pager, from, to = paginate(r, len(m.agentOrder), agentsPerPage, "agents")
 		for _, id := range m.agentOrder[from:to] {
 			v.Rows = append(v.Rows, agentRow(m, id))
+		}
+		if m.cluster.on {
+			c := clusterAgents(m, r)
+			v.Cluster = &c
 		}
 	})
 	if err != nil {

@@ -30,6 +30,11 @@ const (
 	topicEvents = "events"
 	topicAudit  = "audit"
 	topicCalls  = "calls"
+	// The whole cluster's pages: its numbers, its frameworks, and other
+	// frameworks' tasks (their rows; the agents' rows go with topicAgents).
+	topicCluster      = "cluster"
+	topicFrameworks   = "frameworks"
+	topicClusterTasks = "cluster-tasks"
 )
 
 // A region is a part of a page that one component renders from the model
@@ -119,6 +124,20 @@ var regions = []region{
 		return ui.AuditFoot(len(m.audit) == 0, olderAudit(m))
 	}},
 
+	{topicCluster, "cluster-status", partClusterStatus, clusterStatusRegion},
+	{topicCluster, "cluster-resources", partCluster | partOffers | partTasks | partConn, func(m *model, cfg Config) templ.Component {
+		return ui.ClusterResourcesView(clusterResourcesView(m))
+	}},
+	{topicCluster, "cluster-counts", partCluster, func(m *model, cfg Config) templ.Component {
+		return ui.ClusterCountsView(clusterCountsView(m))
+	}},
+	{topicFrameworks, "cluster-status", partClusterStatus, clusterStatusRegion},
+	{topicFrameworks, "frameworks-table", partFrameworks | partOffers | partConn, func(m *model, cfg Config) templ.Component {
+		return ui.FrameworksTableView(frameworksTable(m))
+	}},
+	{topicAgents, "cluster-status", partClusterStatus, clusterStatusRegion},
+	{topicClusterTasks, "cluster-status", partClusterStatus, clusterStatusRegion},
+
 	{topicBoard, "board-flow", partOffers, func(m *model, cfg Config) templ.Component {
 		return ui.BoardFlowView(boardFlow(m))
 	}},
@@ -148,10 +167,75 @@ func (r renderer) all() {
 	}
 	r.agents()
 	r.tasks()
+	r.clusterAgents()
+	r.clusterTasks()
 	r.queue()
 	r.events()
 	r.calls()
 	r.audit()
+}
+
+func clusterStatusRegion(m *model, cfg Config) templ.Component {
+	return ui.ClusterStatusView(clusterStatusView(m))
+}
+
+// clusterAgents re-renders the cluster's agent rows whose agent changed,
+// or whose offers to us or our tasks on it changed.
+func (r renderer) clusterAgents() {
+	l, m, d := r.l, r.l.m, &r.l.dirty
+	if len(d.cluster.agents) == 0 && len(d.agents) == 0 || !l.follows(topicAgents) {
+		return
+	}
+	c := &m.cluster
+	rank := func(id string) int { return c.agentRank(id) }
+	for _, id := range sortedKeys(d.cluster.agents, rank) {
+		r.clusterAgent(id)
+	}
+	for id := range d.agents {
+		if !d.cluster.agents[id] && c.agents[id] != nil {
+			r.clusterAgent(id)
+		}
+	}
+}
+
+func (r renderer) clusterAgent(id string) {
+	l, c := r.l, &r.l.m.cluster
+	if c.agents[id] == nil {
+		l.resync(topicAgents, domID("cagent-", id)) // a page of a paged list: see clusterTasks
+		return
+	}
+	l.put(r.ctx, topicAgents, change{ID: domID("cagent-", id), Parent: "cluster-agents-body", Before: domIDOr("cagent-", c.agentAfter(id))},
+		ui.ClusterAgentRowView(clusterAgentRow(r.l.m, id)))
+}
+
+// clusterTasks re-renders other frameworks' task rows that changed; after
+// a full read of the cluster the pages of those tasks re-render instead.
+// Their lists count as paged even when one page holds them all, so that a
+// task arriving or leaving re-renders the page around it (pager included)
+// rather than growing a list its reload would cut.
+func (r renderer) clusterTasks() {
+	l, m, d := r.l, r.l.m, &r.l.dirty
+	if len(d.cluster.tasks) == 0 && !d.cluster.reset || !l.follows(topicClusterTasks) {
+		return
+	}
+	c := &m.cluster
+	if d.cluster.reset {
+		for id := range c.frameworks {
+			l.resync(topicClusterTasks, clusterTasksBodyID(id))
+		}
+		return
+	}
+	for k := range d.cluster.tasks {
+		t := c.tasks[k]
+		if t == nil {
+			// The list is paged: a row that leaves pulls the next page's
+			// first up, so a page that shows it re-renders.
+			l.resync(topicClusterTasks, clusterTaskDOMID(k))
+			continue
+		}
+		l.put(r.ctx, topicClusterTasks, change{ID: clusterTaskDOMID(k), Parent: clusterTasksBodyID(k.FrameworkID), Prepend: true},
+			ui.ClusterTaskRowView(clusterTaskRow(m, t)))
+	}
 }
 
 // agents re-renders the offer cards and agent rows of the agents whose

@@ -38,6 +38,8 @@ func (s *Server) routes() http.Handler {
 		r.Get("/launch", s.handle(s.launch))
 		r.Get("/launch/preview", s.handle(s.launchPreview))
 		r.Get("/agents", s.handle(s.agents))
+		r.Get("/cluster", s.handle(s.cluster))
+		r.Get("/frameworks", s.handle(s.frameworks))
 		r.Get("/board", s.handle(s.board))
 		r.Get("/events", s.handle(s.events))
 		r.Get("/events/{seq}/json", s.handle(s.eventJSON))

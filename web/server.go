@@ -11,6 +11,7 @@ import (
 
 	"github.com/offerdeck/offerdeck/hub"
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/cluster"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/static"
 	"github.com/offerdeck/offerdeck/ui"
@@ -47,6 +48,11 @@ type Config struct {
 	// Limits bound connections, live streams and request times; zero
 	// fields take their defaults.
 	Limits Limits
+	// Cluster, when set, is the whole cluster's view (every framework,
+	// agent and task) that the Cluster and Frameworks pages show; Run
+	// reads its changes, and the caller runs it. Nil: those pages say
+	// the view is off.
+	Cluster *cluster.Watcher
 }
 
 // Server holds the dashboard's HTTP handlers. Create it with New, feed it

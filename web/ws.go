@@ -31,6 +31,7 @@ const (
 var knownTopics = map[string]bool{
 	topicHeader: true, topicOverview: true, topicOffers: true, topicTasks: true, topicTasksFirst: true, topicTask: true,
 	topicQueue: true, topicAgents: true, topicEvents: true, topicAudit: true, topicBoard: true, topicCalls: true,
+	topicCluster: true, topicFrameworks: true, topicClusterTasks: true,
 }
 
 // positions reads the hub positions of topics, as "topic:seq,..." for the

@@ -23,12 +23,16 @@ import (
 // config is the dashboard's effective configuration after flags and their
 // environment fallbacks have been read.
 type config struct {
-	Listen          string
-	Master          string
-	StateDir        string
-	Simulate        bool
-	AgentsFile      string
-	HoldTime        time.Duration
+	Listen     string
+	Master     string
+	StateDir   string
+	Simulate   bool
+	AgentsFile string
+	HoldTime   time.Duration
+	// NoClusterView turns the whole cluster's view off; ClusterPoll is the
+	// interval of /master/state reads when the operator API is refused.
+	NoClusterView   bool
+	ClusterPoll     time.Duration
 	RefuseSeconds   float64
 	Principal       string
 	SecretFile      string
@@ -199,6 +203,8 @@ func options(c *config, getenv func(string) string) []option {
 		boolOption("simulate", "OFFERDECK_SIMULATE", "embedded stand-in only: simulate command tasks instead of running them on this host", &c.Simulate),
 		stringOption("agents-file", "OFFERDECK_AGENTS_FILE", "", "embedded stand-in only: JSON list of agents ({hostname, cpus, mem, disk, ports, sets, attributes, role}) instead of the three demo agents", &c.AgentsFile),
 		durationOption("hold", "OFFERDECK_HOLD", "30s", "how long an offer nobody acts on is held before it is declined", &c.HoldTime),
+		boolOption("no-cluster-view", "OFFERDECK_NO_CLUSTER_VIEW", "do not follow the whole cluster (every framework, agent and task) over the master's operator API; the Cluster and Frameworks pages then say so", &c.NoClusterView),
+		durationOption("cluster-poll", "OFFERDECK_CLUSTER_POLL", "15s", "how often the cluster view reads /master/state when the master refuses its operator API (an old master, no permission)", &c.ClusterPoll),
 		{
 			name: "refuse-seconds", env: "OFFERDECK_REFUSE_SECONDS", def: "5",
 			usage: "refuse_seconds of declines (automatic ones and the default of the Decline button)",
@@ -329,6 +335,8 @@ func (c config) LogValue() slog.Value {
 		slog.String("state_dir", c.StateDir),
 		slog.Bool("simulate", c.Simulate),
 		slog.Duration("hold", c.HoldTime),
+		slog.Bool("cluster_view", !c.NoClusterView),
+		slog.Duration("cluster_poll", c.ClusterPoll),
 		slog.Float64("refuse_seconds", c.RefuseSeconds),
 		slog.String("principal", c.Principal),
 		slog.Bool("secret_file_set", c.SecretFile != ""),

@@ -26,8 +26,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/cluster"
 	"github.com/offerdeck/offerdeck/mesos/detect"
 	"github.com/offerdeck/offerdeck/mesos/local"
+	"github.com/offerdeck/offerdeck/mesos/master"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/web"
 )
@@ -226,6 +228,24 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 	if err != nil {
 		return err
 	}
+	var clusterView *cluster.Watcher
+	if !cfg.NoClusterView {
+		clusterView, err = cluster.New(cluster.Config{
+			Client: master.Config{
+				Masters:   masters,
+				Detector:  detector,
+				Principal: cfg.Principal,
+				Secret:    cfg.secret,
+				Logger:    log.With("component", "cluster"),
+			},
+			PollEvery: cfg.ClusterPoll,
+			Logger:    log.With("component", "cluster"),
+		})
+		if err != nil {
+			sched.Close()
+			return err
+		}
+	}
 	var users *web.Users
 	if cfg.users != "" {
 		if users, err = web.ParseUsers(cfg.users); err != nil {
@@ -252,6 +272,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 		// Only the one-time token logs in by link; tokens of the users
 		// file are for scripts.
 		TokenLogin: cfg.loginToken != "",
+		Cluster:    clusterView,
 	})
 	if err != nil {
 		sched.Close()
@@ -265,6 +286,13 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, ready chan<- net.A
 		}
 	})
 	wg.Go(func() { site.Run(backCtx) })
+	if clusterView != nil {
+		wg.Go(func() {
+			if err := clusterView.Run(backCtx); err != nil {
+				log.Error("cluster view stopped", "err", err)
+			}
+		})
+	}
 
 	// Handlers that outlive a request (the live WebSocket) are ended by
 	// site.CloseStreams, because http.Server.Shutdown does not wait for

@@ -22,6 +22,8 @@ import (
 //	POST /faults/offers/rescind          every outstanding offer is rescinded   → {"rescinded": n}
 //	POST /faults/streams/cut             every subscription's connection breaks → {"cut": n}
 //	POST /faults/failover                the master fails over (new master id)
+//	POST /faults/frameworks              body: one NeighbourConfig; starts another framework → {"framework_id": "..."}
+//	POST /faults/frameworks/{id}/teardown  that framework tears itself down (TEARDOWN)
 const (
 	faultPrefix = "/faults/"
 	// maxFaultBody bounds the one body the fault API reads: an agent's
@@ -54,14 +56,7 @@ func (m *Master) faultAPI(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "agents":
 		var ac AgentConfig
-		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFaultBody))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&ac); err != nil {
-			textError(w, http.StatusBadRequest, "invalid agent: "+err.Error())
-			return
-		}
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			textError(w, http.StatusBadRequest, "invalid agent: one JSON object expected")
+		if !decodeOne(w, r, &ac, "agent") {
 			return
 		}
 		var id string
@@ -69,6 +64,20 @@ func (m *Master) faultAPI(w http.ResponseWriter, r *http.Request) {
 			out = map[string]string{"agent_id": id}
 		} else {
 			err = fmt.Errorf("%w: %w", errBadFault, err)
+		}
+	case path == "frameworks":
+		var nc NeighbourConfig
+		if !decodeOne(w, r, &nc, "framework") {
+			return
+		}
+		var id string
+		if id, err = m.StartNeighbour(r.Context(), nc); err == nil {
+			out = map[string]string{"framework_id": id}
+		}
+	case strings.HasPrefix(path, "frameworks/") && strings.HasSuffix(path, "/teardown"):
+		id := strings.TrimSuffix(strings.TrimPrefix(path, "frameworks/"), "/teardown")
+		if err = m.StopNeighbour(r.Context(), id); err == nil {
+			out = map[string]string{"framework_id": id}
 		}
 	case path == "offers/rescind":
 		out = map[string]int{"rescinded": m.RescindOffers()}
@@ -96,7 +105,7 @@ func (m *Master) faultAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case errors.Is(err, ErrUnknownAgent):
+	case errors.Is(err, ErrUnknownAgent), errors.Is(err, ErrUnknownNeighbour):
 		textError(w, http.StatusNotFound, err.Error())
 	case err != nil:
 		textError(w, http.StatusBadRequest, err.Error())
@@ -104,6 +113,22 @@ func (m *Master) faultAPI(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(out)
 	}
+}
+
+// decodeOne reads the request's body as exactly one JSON object of v's
+// fields, or answers 400 and reports false.
+func decodeOne(w http.ResponseWriter, r *http.Request, v any, what string) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFaultBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		textError(w, http.StatusBadRequest, "invalid "+what+": "+err.Error())
+		return false
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		textError(w, http.StatusBadRequest, "invalid "+what+": one JSON object expected")
+		return false
+	}
+	return true
 }
 
 // errBadFault marks a fault the master refused as asked (a bad agent).

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/local"
@@ -118,5 +119,54 @@ func TestFaultAPIOffAndGuarded(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("with credentials = %d, want 200", resp.StatusCode)
+	}
+}
+
+// TestNeighbourFramework: the fault API starts another framework that
+// keeps its tasks running beside the dashboard's, and tears it down.
+func TestNeighbourFramework(t *testing.T) {
+	m, base := startMaster(t, local.Config{FaultAPI: true, SimulateCommands: true})
+	status, body := faultCall(t, base, "POST", "/faults/frameworks", `{"name":"batch","tasks":3,"cpus":0.2,"mem":16}`, nil)
+	var started struct {
+		FrameworkID string `json:"framework_id"`
+	}
+	if status != 200 || json.Unmarshal([]byte(body), &started) != nil || started.FrameworkID == "" {
+		t.Fatalf("start neighbour = %d %q", status, body)
+	}
+	running := func() int {
+		n := 0
+		for _, task := range m.FrameworkTasks(started.FrameworkID) {
+			if task.State == mesos.TaskState_TASK_RUNNING {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, "the neighbour's 3 tasks running", func() bool { return running() == 3 })
+
+	if status, body := faultCall(t, base, "POST", "/faults/frameworks/"+started.FrameworkID+"/teardown", "", nil); status != 200 {
+		t.Fatalf("teardown = %d %q", status, body)
+	}
+	waitFor(t, "the neighbour's framework removed", func() bool { return m.FrameworkTasks(started.FrameworkID) == nil })
+	for _, tc := range []struct{ path, body string }{
+		{"/faults/frameworks/" + started.FrameworkID + "/teardown", ""},
+		{"/faults/frameworks", `{"tasks":5000}`},
+		{"/faults/frameworks", `{"tasks":1,"colour":"red"}`},
+	} {
+		if status, body := faultCall(t, base, "POST", tc.path, tc.body, nil); status != 404 && status != 400 {
+			t.Errorf("POST %s %s = %d %q, want a refusal", tc.path, tc.body, status, body)
+		}
+	}
+}
+
+// waitFor waits until ok holds, failing the test after 20 s.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s within 20s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

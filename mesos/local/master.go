@@ -128,6 +128,7 @@ type Master struct {
 	closed              bool
 	faults              faults
 	operators           operatorStreams // open operator API streams
+	neighbours          neighbours      // other frameworks run for demos and tests (its own lock)
 	healthRate          float64         // simulated health check results a second
 	healthChanged       chan struct{}   // signals the health checker of a new rate
 	// recovered holds, by framework id, the earlier run's tasks until
@@ -255,6 +256,9 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
+	m.neighbours.mu.Lock()
+	m.neighbours.ctx = baseCtx
+	m.neighbours.mu.Unlock()
 	srv := &http.Server{
 		Handler:           m.routes(),
 		ReadHeaderTimeout: min(10*time.Second, m.cfg.ReadTimeout),
@@ -314,6 +318,7 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 		err = fmt.Errorf("stand-in master: stop tasks: %w", cerr)
 	}
 	wg.Wait()
+	m.neighbours.wg.Wait()
 	m.log.Info("stand-in master stopped")
 	return err
 }
