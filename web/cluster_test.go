@@ -109,11 +109,15 @@ func TestClusterPagesFollowAnotherFramework(t *testing.T) {
 		t.Errorf("cluster counts: %q, want 2 frameworks active", s)
 	}
 	doc, _, _ = st.page(t, "/tasks?framework="+url.QueryEscape(id), "batch-2")
-	rows := findAll(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && n.Data == "tr" && strings.HasPrefix(attr(n, "id"), "ctask-") })
+	rows := findAll(doc, func(n *html.Node) bool {
+		return n.Type == html.ElementNode && n.Data == "tr" && strings.HasPrefix(attr(n, "id"), "ctask-")
+	})
 	if len(rows) != 2 || !strings.Contains(text(rows[0]), "batch-2") || !strings.Contains(text(rows[0]), "running") {
 		t.Fatalf("batch's tasks page rows %d, first %q: want batch-2 then batch-1, running", len(rows), text(rows[0]))
 	}
-	if f := find(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && n.Data == "form" && strings.Contains(attr(n, "action"), "/kill") }); f != nil {
+	if f := find(doc, func(n *html.Node) bool {
+		return n.Type == html.ElementNode && n.Data == "form" && strings.Contains(attr(n, "action"), "/kill")
+	}); f != nil {
 		t.Error("another framework's tasks page offers a kill: actions stay with the framework that launched them")
 	}
 	doc, _, _ = st.page(t, "/agents", "2 live")
