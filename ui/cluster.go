@@ -42,8 +42,9 @@ type ResourceRow struct {
 	Name                                    string
 	Total, Ours, Others, Offered, Idle      string
 	OursPct, OthersPct, OfferedPct, IdlePct float64
-	// Text says the row in words, for the meter's readers.
-	Text string
+	// Text says the row in words, for the meter's readers; Short says it
+	// briefly, beside a meter.
+	Text, Short string
 }
 
 // RoleRow is what one role's tasks use.

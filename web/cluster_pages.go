@@ -7,8 +7,9 @@ import (
 )
 
 // clusterAgentsPerPage is a page of the cluster's agents on the Agents
-// page: each row has a meter per resource.
-const clusterAgentsPerPage = 100
+// page: each row has a meter per resource (about 2 KB), and the page must
+// stay within 300 KB beside the 200 agents offering to us.
+const clusterAgentsPerPage = 50
 
 func (s *Server) cluster(w http.ResponseWriter, r *http.Request) error {
 	var v ui.Cluster

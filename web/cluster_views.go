@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/offerdeck/offerdeck/mesos/cluster"
-	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/ui"
 )
 
@@ -28,40 +27,24 @@ func clusterStatusView(m *model) ui.ClusterStatus {
 	}
 }
 
-// ours is what this framework's live tasks hold on an agent ("": on
-// every agent), and how many they are, from the framework's own tasks.
+// ours is what this framework's live tasks hold on an agent, and how many
+// they are, from the framework's own tasks.
 func (m *model) ours(agentID string) (cluster.Resources, int) {
 	var r cluster.Resources
 	n := 0
-	add := func(t *scheduler.Task) {
+	for _, t := range m.tasksByAgent[agentID] {
 		if !t.Terminal() {
 			r = r.Add(cluster.ResourcesOf(t.Resources))
 			n++
 		}
 	}
-	if agentID != "" {
-		for _, t := range m.tasksByAgent[agentID] {
-			add(t)
-		}
-		return r, n
-	}
-	for _, t := range m.tasks {
-		add(t)
-	}
 	return r, n
 }
 
-// offeredToUs is what is offered to this framework now, on one agent or
-// ("") on all.
+// offeredToUs is what is offered to this framework now on one agent.
 func (m *model) offeredToUs(agentID string) cluster.Resources {
 	var r cluster.Resources
-	if agentID != "" {
-		for _, o := range m.offersByAgent[agentID] {
-			r = r.Add(cluster.ResourcesOf(o.Offer.GetResources()))
-		}
-		return r
-	}
-	for _, o := range m.offers {
+	for _, o := range m.offersByAgent[agentID] {
 		r = r.Add(cluster.ResourcesOf(o.Offer.GetResources()))
 	}
 	return r
@@ -108,6 +91,7 @@ func resourceRows(total, used, ours, offered cluster.Resources) []ui.ResourceRow
 		row.IdlePct = 100 - row.OursPct - row.OthersPct - row.OfferedPct
 		row.Text = fmt.Sprintf("%s: %s of %s used by us, %s by others, %s offered to us, %s idle",
 			p.name, f(ours), f(total), f(others), f(offered), f(idle))
+		row.Short = fmt.Sprintf("%s us · %s others · %s offered · %s idle of %s", f(ours), f(others), f(offered), f(idle), f(total))
 		rows = append(rows, row)
 	}
 	return rows
@@ -130,7 +114,7 @@ func clusterResourcesView(m *model) ui.ClusterResources {
 	if f := c.frameworks[m.conn.FrameworkID]; f != nil {
 		ours = f.Used
 	}
-	v := ui.ClusterResources{Rows: resourceRows(c.summary.Total, c.summary.Used, ours, m.offeredToUs(""))}
+	v := ui.ClusterResources{Rows: resourceRows(c.summary.Total, c.summary.Used, ours, c.offered)}
 	for _, role := range slices.Sorted(maps.Keys(c.summary.UsedByRole)) {
 		r := c.summary.UsedByRole[role]
 		v.Roles = append(v.Roles, ui.RoleRow{Role: role, CPUs: amount(r.CPUs), Mem: amount(r.Mem) + " MB", Disk: amount(r.Disk) + " MB"})
@@ -172,7 +156,7 @@ func frameworksTable(m *model) ui.FrameworksTable {
 			Used: resourcesText(f.Used), WebUI: safeWebUI(f.WebUI), TasksHref: "/tasks?framework=" + url.QueryEscape(f.ID),
 		}
 		if f.ID == m.conn.FrameworkID {
-			row.Ours, row.Offered, row.TasksHref = true, resourcesText(m.offeredToUs("")), "/tasks"
+			row.Ours, row.Offered, row.TasksHref = true, resourcesText(c.offered), "/tasks"
 		} else if !f.OfferedAt.IsZero() {
 			row.Offered, row.OfferedAt = resourcesText(f.Offered), f.OfferedAt
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 
@@ -471,6 +472,18 @@ func (l *live) putHTML(topic string, c change, html string) {
 func (l *live) del(topic, id, mark string) {
 	delete(l.shown[topic], id)
 	l.add(topic, id, change{Op: "del", ID: id, Mark: mark})
+}
+
+// forget drops what topic last published for the ids starting with
+// prefix: a list that re-renders as a whole shows what its page renders,
+// so the next change of any of its rows must be published, even one that
+// renders as the row last published did.
+func (l *live) forget(topic, prefix string) {
+	for id := range l.shown[topic] {
+		if strings.HasPrefix(id, prefix) {
+			delete(l.shown[topic], id)
+		}
+	}
 }
 
 // resync tells the pages of topic to re-render their regions.

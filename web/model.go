@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/cluster"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 )
 
@@ -213,6 +214,7 @@ func (m *model) addOffer(o scheduler.Offer) {
 	a.ID, a.Hostname, a.Attributes = o.AgentID, o.Hostname, o.Offer.GetAttributes()
 	m.flow["received"]++
 	m.offered.add(o.Offer.GetResources(), 1)
+	m.cluster.offered = m.cluster.offered.Add(cluster.ResourcesOf(o.Offer.GetResources()))
 	addTo(m.agentOffered, o.AgentID, o.Offer.GetResources(), 1)
 	if o.Arrived.After(m.latest) {
 		m.latest = o.Arrived
@@ -232,6 +234,10 @@ func (m *model) removeOffer(id, why string, at, until time.Time) (agentID string
 	delete(m.offers, id)
 	delete(m.offersByAgent[o.AgentID], id)
 	m.offered.add(o.Offer.GetResources(), -1)
+	m.cluster.offered = m.cluster.offered.Sub(cluster.ResourcesOf(o.Offer.GetResources()))
+	if len(m.offers) == 0 {
+		m.cluster.offered = cluster.Resources{} // no residue of float sums
+	}
 	addTo(m.agentOffered, o.AgentID, o.Offer.GetResources(), -1)
 	m.endSpan(o, why, at)
 	if a := m.agents[o.AgentID]; a != nil {

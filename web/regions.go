@@ -180,10 +180,16 @@ func clusterStatusRegion(m *model, cfg Config) templ.Component {
 }
 
 // clusterAgents re-renders the cluster's agent rows whose agent changed,
-// or whose offers to us or our tasks on it changed.
+// or whose offers to us or our tasks on it changed; after a full read of
+// the cluster, the pages of the list re-render instead.
 func (r renderer) clusterAgents() {
 	l, m, d := r.l, r.l.m, &r.l.dirty
-	if len(d.cluster.agents) == 0 && len(d.agents) == 0 || !l.follows(topicAgents) {
+	if len(d.cluster.agents) == 0 && len(d.agents) == 0 && !d.cluster.reset || !l.follows(topicAgents) {
+		return
+	}
+	if d.cluster.reset {
+		l.resync(topicAgents, "cluster-agents-body")
+		l.forget(topicAgents, "cagent-")
 		return
 	}
 	c := &m.cluster
@@ -223,6 +229,7 @@ func (r renderer) clusterTasks() {
 		for id := range c.frameworks {
 			l.resync(topicClusterTasks, clusterTasksBodyID(id))
 		}
+		l.forget(topicClusterTasks, "ctask-")
 		return
 	}
 	for k := range d.cluster.tasks {
