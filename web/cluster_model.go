@@ -18,8 +18,8 @@ type clusterModel struct {
 	// offered is what is offered to this framework now, all resources,
 	// kept by the model's offers (not the cluster's view).
 	offered cluster.Resources
-	status     cluster.Status
-	summary    *cluster.Summary
+	status  cluster.Status
+	summary *cluster.Summary
 
 	agents     map[string]*cluster.Agent
 	agentOrder []string // by hostname, then id

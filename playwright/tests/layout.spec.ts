@@ -27,6 +27,8 @@ const pages = () => [
   { name: 'launch', path: '/launch' },
   { name: 'agents', path: '/agents' },
   { name: 'board', path: '/board' },
+  { name: 'cluster', path: '/cluster' },
+  { name: 'frameworks', path: '/frameworks' },
   { name: 'events', path: '/events' },
   { name: 'calls', path: '/calls' },
   { name: 'audit', path: '/audit' },

@@ -17,7 +17,7 @@ import path from 'node:path';
 // at it, so agents can be removed and added through its fault API and a
 // restart is the dashboard's alone, as against a real cluster.
 
-const pages = ['/', '/board', '/offers', '/tasks', '/agents', '/events', '/calls', '/audit', '/launch', '/tasks?state=TASK_RUNNING'];
+const pages = ['/', '/board', '/cluster', '/frameworks', '/offers', '/tasks', '/agents', '/events', '/calls', '/audit', '/launch', '/tasks?state=TASK_RUNNING'];
 
 // mulberry32: a small seeded generator, so a run is replayable.
 function rng(seed: number) {
@@ -209,10 +209,11 @@ for (const seed of seeds) {
     await expect(driver.locator('#offer-count')).not.toHaveText('0 offers', { timeout: 15_000 });
     await settle(fresher, open, 'start');
     const launched: string[] = [];
+    const neighbours: string[] = []; // other frameworks' ids, oldest first
     const removeAt = 1 + Math.floor(rand() * 5);
     for (let step = 0; step < 6; step++) {
       const choices = ['launch', 'launch', 'accept', 'fail', 'decline', 'kill', 'reconcile', 'restart'];
-      if (master) choices.push('remove-agent', 'add-agent');
+      if (master) choices.push('remove-agent', 'add-agent', 'neighbour', 'teardown');
       // The seeds with a stand-in of their own lose an agent once for sure.
       const choice = master && step === removeAt ? 'remove-agent' : pick(choices);
       let what = choice;
@@ -249,6 +250,18 @@ for (const seed of seeds) {
         case 'add-agent':
           what += ` ${await fault(master!, 'agents', { hostname: `late-${seed}-${step}.demo`, cpus: 1, mem: 256, disk: 1024, attributes: 'rack:late' })}`;
           break;
+        case 'neighbour': {
+          // Another framework joins the cluster; its tasks run once the
+          // dashboard's held offers go back to the master.
+          const answer = await fault(master!, 'frameworks', { name: `n${seed}-${step}`, tasks: 1 + Math.floor(rand() * 3), cpus: 0.1, mem: 16 });
+          const id = /"framework_id":"([^"]+)"/.exec(answer)?.[1];
+          if (id) neighbours.push(id);
+          what += ` ${answer}`;
+          break;
+        }
+        case 'teardown':
+          if (neighbours.length > 0) what += ` ${await fault(master!, `frameworks/${encodeURIComponent(neighbours.shift()!)}/teardown`)}`;
+          break;
         case 'decline': {
           const offers = await open.get('/offers')!.locator('article.offer').evaluateAll((els) => els.map((e) => e.id.replace(/^offer-/, '')));
           if (offers.length > 0) what += `: ${JSON.stringify(await act(driver, `/offers/${encodeURIComponent(pick(offers))}/decline`, { refuse: '5s' }))}`;
@@ -267,6 +280,14 @@ for (const seed of seeds) {
           await stopDashboard(dash);
           dash = await startDashboard(port, stateDir, master);
           break;
+      }
+      // Another framework's tasks page joins once one exists.
+      if (neighbours.length > 0 && ![...open.keys()].some((u) => u.startsWith('/tasks?framework='))) {
+        const url = '/tasks?framework=' + encodeURIComponent(neighbours[0]);
+        const p = await browser.newPage({ baseURL: base });
+        watch(p);
+        await p.goto(url);
+        open.set(url, p);
       }
       // A task's own page joins the open pages once one exists.
       if (launched.length > 0 && ![...open.keys()].some((u) => u.startsWith('/tasks/'))) {
