@@ -73,6 +73,8 @@ type FrameworksTable struct {
 	Rows []FrameworkRow
 	// More counts the frameworks beyond the rows shown.
 	More int
+	// OffersNote says where others' offers come from and how often.
+	OffersNote string
 }
 
 // FrameworkRow is one framework.

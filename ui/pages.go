@@ -134,6 +134,9 @@ type Tasks struct {
 	Older  []TaskRow // tasks of a registration the master removed
 	CanAct bool
 	Form   Form
+	// Cluster says the cluster view is on: other frameworks' tasks can be
+	// listed too.
+	Cluster bool
 }
 
 // TaskRow is one task in a list.

@@ -139,6 +139,14 @@ func clusterCountsView(m *model) ui.ClusterCounts {
 func frameworksTable(m *model) ui.FrameworksTable {
 	c := &m.cluster
 	var t ui.FrameworksTable
+	switch s := c.status; {
+	case s.Source == cluster.SourcePoll:
+		t.OffersNote = "theirs are read from /master/state every " + s.PollEvery.String() + "."
+	case s.RefreshEvery > 0:
+		t.OffersNote = "theirs are read with GET_FRAMEWORKS every " + s.RefreshEvery.String() + ", and shown as of that read."
+	default:
+		t.OffersNote = "theirs are read once, when the stream begins."
+	}
 	order := c.fwOrder
 	// Ours first: the one the reader came from.
 	if c.frameworks[m.conn.FrameworkID] != nil {

@@ -156,6 +156,7 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 		}
 		v.Total = len(m.order)
 		v.Older = olderRows(m)
+		v.Cluster = m.cluster.on
 	})
 	if err != nil {
 		return err

@@ -132,7 +132,7 @@ var regions = []region{
 		return ui.ClusterCountsView(clusterCountsView(m))
 	}},
 	{topicFrameworks, "cluster-status", partClusterStatus, clusterStatusRegion},
-	{topicFrameworks, "frameworks-table", partFrameworks | partOffers | partConn, func(m *model, cfg Config) templ.Component {
+	{topicFrameworks, "frameworks-table", partFrameworks | partOffers | partConn | partClusterStatus, func(m *model, cfg Config) templ.Component {
 		return ui.FrameworksTableView(frameworksTable(m))
 	}},
 	{topicAgents, "cluster-status", partClusterStatus, clusterStatusRegion},

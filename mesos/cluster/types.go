@@ -165,6 +165,9 @@ type Status struct {
 	// the last full read (SUBSCRIBED or a poll) arrived.
 	PollEvery time.Duration
 	LastRead  time.Time
+	// RefreshEvery is how often agents and frameworks are read again
+	// beside the stream (0: never).
+	RefreshEvery time.Duration
 	// RetryAt is when the next attempt starts while not live.
 	RetryAt time.Time
 }

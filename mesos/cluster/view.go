@@ -19,7 +19,10 @@ const DefaultKeepEnded = 1000
 type view struct {
 	keepEnded int
 
-	agents     map[string]*Agent
+	agents map[string]*Agent
+	// added is when each agent was last added to the view, so that a
+	// refresh asked before then does not remove it.
+	added      map[string]time.Time
 	frameworks map[string]*Framework
 	tasks      map[TaskKey]*Task
 	// ended holds each framework's ended tasks, oldest first, so that the
@@ -40,6 +43,7 @@ func newView(keepEnded int) *view {
 
 func (v *view) clear() {
 	v.agents = map[string]*Agent{}
+	v.added = map[string]time.Time{}
 	v.frameworks = map[string]*Framework{}
 	v.tasks = map[TaskKey]*Task{}
 	v.ended = map[string][]TaskKey{}
@@ -135,17 +139,58 @@ func (v *view) apply(e *master.Event, now time.Time, out []Change) ([]Change, er
 		out = append(out, Change{Kind: AgentChanged, Agent: a, Summary: v.summary()})
 	case master.Event_AGENT_REMOVED:
 		id := e.GetAgentRemoved().GetAgentId().GetValue()
-		if old := v.agents[id]; old != nil {
-			v.countAgent(old, -1)
-			delete(v.agents, id)
-			v.sum.Gone++
-			out = append(out, Change{Kind: AgentRemoved, ID: id, Summary: v.summary()})
-		}
+		out = v.removeAgent(id, out)
 	case master.Event_HEARTBEAT:
 	default:
 		return out, fmt.Errorf("unknown operator event %v", e.GetType())
 	}
 	return out, nil
+}
+
+// removeAgent drops an agent removed or unreachable.
+func (v *view) removeAgent(id string, out []Change) []Change {
+	old := v.agents[id]
+	if old == nil {
+		return out
+	}
+	v.countAgent(old, -1)
+	delete(v.agents, id)
+	delete(v.added, id)
+	v.sum.Gone++
+	return append(out, Change{Kind: AgentRemoved, ID: id, Summary: v.summary()})
+}
+
+// refresh applies a read of the agents and frameworks asked at asked:
+// an agent the master no longer lists left without an event (it became
+// unreachable), unless it was added since; a framework's offers are as
+// the read says at now.
+func (v *view) refresh(agents *master.Response_GetAgents, fws *master.Response_GetFrameworks, asked, now time.Time, out []Change) []Change {
+	listed := make(map[string]bool, len(agents.GetAgents()))
+	for _, a := range agents.GetAgents() {
+		listed[a.GetAgentInfo().GetId().GetValue()] = true
+	}
+	var gone []string
+	for id := range v.agents {
+		if !listed[id] && v.added[id].Before(asked) {
+			gone = append(gone, id)
+		}
+	}
+	slices.Sort(gone)
+	for _, id := range gone {
+		out = v.removeAgent(id, out)
+	}
+	for _, f := range fws.GetFrameworks() {
+		id := f.GetFrameworkInfo().GetId().GetValue()
+		old := v.frameworks[id]
+		if old == nil {
+			continue
+		}
+		c := *old
+		c.Offered, c.OfferedAt = ResourcesOf(f.GetOfferedResources()), now
+		v.frameworks[id] = &c
+		out = append(out, Change{Kind: FrameworkChanged, Framework: &c, Summary: v.summary()})
+	}
+	return out
 }
 
 // framework records a framework added or updated, keeping what its tasks
@@ -185,6 +230,7 @@ func (v *view) removeFramework(id string, out []Change) []Change {
 
 func (v *view) putAgent(a *Agent) {
 	v.agents[a.ID] = a
+	v.added[a.ID] = time.Now()
 	v.countAgent(a, 1)
 }
 
@@ -349,7 +395,9 @@ func fromState(st *master.Response_GetState, now time.Time) ([]*Agent, []*Framew
 	}
 	var fws []*Framework
 	for _, f := range st.GetGetFrameworks().GetFrameworks() {
-		fws = append(fws, frameworkOf(f))
+		fw := frameworkOf(f)
+		fw.Offered, fw.OfferedAt = ResourcesOf(f.GetOfferedResources()), now
+		fws = append(fws, fw)
 	}
 	ts := st.GetGetTasks()
 	var tasks []*Task

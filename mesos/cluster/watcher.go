@@ -21,6 +21,10 @@ import (
 // to minutes; a whole-cluster read is heavy for a big master.
 const DefaultPollEvery = 15 * time.Second
 
+// DefaultRefreshEvery is how often agents and frameworks are read again
+// while the stream is followed.
+const DefaultRefreshEvery = time.Minute
+
 // changeQueue is how many changes may wait for the reader.
 const changeQueue = 4096
 
@@ -34,6 +38,12 @@ type Config struct {
 	// refused the operator API (default DefaultPollEvery); negative: never
 	// poll, the view just says it was refused.
 	PollEvery time.Duration
+	// RefreshEvery is how often, while the stream is followed, agents and
+	// frameworks are read again (GET_AGENTS, GET_FRAMEWORKS; default
+	// DefaultRefreshEvery): the stream reports neither an agent that
+	// became unreachable nor the offers made to other frameworks.
+	// Negative: never.
+	RefreshEvery time.Duration
 	// KeepEnded bounds the ended tasks kept per framework (default
 	// DefaultKeepEnded).
 	KeepEnded int
@@ -56,8 +66,10 @@ type Watcher struct {
 	mu     sync.Mutex
 	status Status
 
-	// The rest is Run's alone.
-	runCtx context.Context
+	runCtx context.Context // Run's
+	// viewMu orders the stream's events and the refreshes: each applies
+	// to the view and hands its changes out under it.
+	viewMu sync.Mutex
 	v      *view
 	out    []Change
 }
@@ -69,6 +81,9 @@ func New(cfg Config) (*Watcher, error) {
 	}
 	if cfg.KeepEnded <= 0 {
 		cfg.KeepEnded = DefaultKeepEnded
+	}
+	if cfg.RefreshEvery == 0 {
+		cfg.RefreshEvery = DefaultRefreshEvery
 	}
 	if cfg.Client.MediaType == "" {
 		cfg.Client.MediaType = mesos.MediaTypeProtobuf
@@ -103,7 +118,7 @@ func New(cfg Config) (*Watcher, error) {
 		// A redirect is followed by hand, to a known master only.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	w.status = Status{Source: SourceStream, PollEvery: cfg.PollEvery}
+	w.status = Status{Source: SourceStream, PollEvery: cfg.PollEvery, RefreshEvery: max(0, cfg.RefreshEvery)}
 	return w, nil
 }
 
@@ -122,7 +137,15 @@ func (w *Watcher) Status() Status {
 func (w *Watcher) Run(ctx context.Context) error {
 	defer close(w.changes)
 	w.runCtx = ctx
+	var refreshes sync.WaitGroup
+	defer refreshes.Wait()
+	streamCtx, stopRefresh := context.WithCancel(ctx)
+	defer stopRefresh()
+	if w.cfg.RefreshEvery > 0 {
+		refreshes.Go(func() { w.refreshLoop(streamCtx) })
+	}
 	err := w.client.Run(ctx, w.handle)
+	stopRefresh()
 	if err == nil || ctx.Err() != nil {
 		return nil
 	}
@@ -143,6 +166,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 
 // handle applies one event of the stream and hands its changes out.
 func (w *Watcher) handle(ctx context.Context, e *master.Event) {
+	w.viewMu.Lock()
+	defer w.viewMu.Unlock()
 	now := time.Now()
 	out, err := w.v.apply(e, now, w.out[:0])
 	if err != nil {
@@ -163,6 +188,49 @@ func (w *Watcher) send(ctx context.Context, c Change) {
 	case w.changes <- c:
 	case <-ctx.Done():
 	}
+}
+
+// refreshLoop reads agents and frameworks again every RefreshEvery while
+// the stream is live, until ctx is done.
+func (w *Watcher) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(w.cfg.RefreshEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if st := w.Status(); !st.Live || st.Source != SourceStream {
+			continue
+		}
+		if err := w.refresh(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("cluster view: refresh failed", "err", err)
+		}
+	}
+}
+
+// refresh reads the agents and frameworks once and applies what the
+// stream does not say: agents gone unreachable, offers to frameworks.
+func (w *Watcher) refresh(ctx context.Context) error {
+	asked := time.Now()
+	agents, err := w.client.Call(ctx, &master.Call{Type: master.Call_GET_AGENTS.Enum()})
+	if err != nil {
+		return fmt.Errorf("GET_AGENTS: %w", err)
+	}
+	fws, err := w.client.Call(ctx, &master.Call{Type: master.Call_GET_FRAMEWORKS.Enum()})
+	if err != nil {
+		return fmt.Errorf("GET_FRAMEWORKS: %w", err)
+	}
+	w.viewMu.Lock()
+	defer w.viewMu.Unlock()
+	out := w.v.refresh(agents.GetGetAgents(), fws.GetGetFrameworks(), asked, time.Now(), w.out[:0])
+	for _, c := range out {
+		w.send(ctx, c)
+	}
+	clear(out)
+	w.out = out[:0]
+	return nil
 }
 
 // streamStatus turns the stream's status into the view's.

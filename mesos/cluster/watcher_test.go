@@ -287,3 +287,37 @@ func near(a, b cluster.Resources) bool {
 	close := func(x, y float64) bool { return x-y < 1e-9 && y-x < 1e-9 }
 	return close(a.CPUs, b.CPUs) && close(a.Mem, b.Mem) && close(a.Disk, b.Disk) && close(a.GPUs, b.GPUs) && a.Ports == b.Ports
 }
+
+// TestWatcherRefreshesWhatTheStreamDoesNotSay: an agent that becomes
+// unreachable gets no event on the operator stream, and offers to other
+// frameworks are not on it at all; the watcher's refresh reads both.
+func TestWatcherRefreshesWhatTheStreamDoesNotSay(t *testing.T) {
+	m, base := localtest.Start(t, local.Config{SimulateCommands: true})
+	f := follow(t, cluster.Config{Client: master.Config{Masters: []string{base}}, RefreshEvery: 50 * time.Millisecond})
+	var b built
+	f.until(t, &b, "first snapshot", func(b *built) bool { return b.resets == 1 && b.status.Live })
+
+	// The test framework launches on its first offer and keeps the others.
+	localtest.Framework(t, base, "holder", "job-1")
+	f.until(t, &b, "holder's offers read", func(b *built) bool {
+		fw := frameworkNamed(b, "holder")
+		return fw != nil && !fw.OfferedAt.IsZero() && fw.Offered.CPUs > 0
+	})
+
+	var victim string
+	for id := range b.agents {
+		victim = id
+		break
+	}
+	if err := m.PartitionAgent(victim); err != nil {
+		t.Fatal(err)
+	}
+	f.until(t, &b, "the unreachable agent gone", func(b *built) bool { return b.agents[victim] == nil })
+	if b.summary.Gone != 1 || b.summary.Active != 2 {
+		t.Errorf("summary %+v: want 1 gone, 2 active", b.summary)
+	}
+	if err := m.HealAgent(victim); err != nil {
+		t.Fatal(err)
+	}
+	f.until(t, &b, "the healed agent back", func(b *built) bool { return b.agents[victim] != nil })
+}

@@ -182,7 +182,7 @@ const seeds = (process.env.OFFERDECK_SEEDS ?? '1,2,3,4,5,6,7,8,9,10').split(',')
 
 for (const seed of seeds) {
   test(`every open page equals its reload, seed ${seed}`, async ({ browser }) => {
-    test.setTimeout(360_000); // ten open pages, each compared after every step
+    test.setTimeout(600_000); // a dozen open pages, each compared after every step
     console.log(`live-equals-reload seed ${seed} (OFFERDECK_SEEDS=${seed} replays it)`);
     const rand = rng(seed);
     const pick = <T,>(xs: T[]) => xs[Math.floor(rand() * xs.length)];
