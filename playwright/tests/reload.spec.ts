@@ -1,9 +1,8 @@
 import { test, expect, Page } from '@playwright/test';
-import { spawn, ChildProcess, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { freePort, startMaster, fault, startDashboard, stopDashboard } from './processes';
 
 // Live equals reload: with every kind of page open, a seeded random
 // sequence of actions runs against the dashboard, and after each one every
@@ -140,42 +139,6 @@ async function settle(fresher: Page, open: Map<string, Page>, step: string) {
 async function act(page: Page, path: string, form: Record<string, string>) {
   const res = await page.request.post(path, { form: { request_id: 'r' + Math.random().toString(16).slice(2), ...form }, headers: { Accept: 'application/json' } });
   return res.json().catch(() => ({ ok: false, status: res.status() }));
-}
-
-// Each seed runs a dashboard of its own, so that it can restart it.
-const binary = path.join(__dirname, '..', '.build', 'dashboard');
-function freePort(): string {
-  return execFileSync(process.execPath, ['-e',
-    "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{process.stdout.write(String(s.address().port));s.close();});"]).toString();
-}
-// master is the stand-in run on its own, for the seeds that use one.
-type Master = { url: string; auth: string; args: string[]; proc: ChildProcess };
-async function startMaster(state: string): Promise<Master> {
-  const port = freePort();
-  const secret = randomBytes(16).toString('hex');
-  writeFileSync(path.join(state, 'credentials'), `reload ${secret}\n`, { mode: 0o600 });
-  writeFileSync(path.join(state, 'secret'), secret, { mode: 0o600 });
-  const proc = spawn(binary, ['local', '--listen', `127.0.0.1:${port}`, '--fault-api', '--credentials-file', path.join(state, 'credentials'),
-    '--sandbox-dir', path.join(state, 'sandboxes')], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  await expect(async () => { expect((await fetch(`${url}/health`)).ok).toBe(true); }).toPass({ timeout: 30_000 });
-  return { url, auth: 'Basic ' + Buffer.from(`reload:${secret}`).toString('base64'), proc,
-    args: ['--master', url, '--principal', 'reload', '--secret-file', path.join(state, 'secret')] };
-}
-async function fault(m: Master, what: string, body?: object) {
-  const res = await fetch(`${m.url}/faults/${what}`, { method: 'POST', headers: { Authorization: m.auth }, body: body ? JSON.stringify(body) : undefined });
-  return `${res.status} ${(await res.text()).trim()}`;
-}
-async function startDashboard(port: string, state: string, master?: Master): Promise<ChildProcess> {
-  const p = spawn(binary, ['--listen', `127.0.0.1:${port}`, '--state-dir', state, ...(master?.args ?? [])], { stdio: 'ignore' });
-  await expect(async () => { expect((await fetch(`http://127.0.0.1:${port}/readyz`)).ok).toBe(true); }).toPass({ timeout: 30_000 });
-  return p;
-}
-async function stopDashboard(p: ChildProcess) {
-  if (p.exitCode !== null) return;
-  const exited = new Promise((resolve) => p.once('exit', resolve));
-  p.kill('SIGTERM');
-  await exited;
 }
 
 const seeds = (process.env.OFFERDECK_SEEDS ?? '1,2,3,4,5,6,7,8,9,10').split(',').filter(Boolean).map(Number);
