@@ -23,6 +23,9 @@ type clusterModel struct {
 
 	agents     map[string]*cluster.Agent
 	agentOrder []string // by hostname, then id
+	// hostnames names every agent seen since the last full read, removed
+	// ones too: their tasks' rows still name them.
+	hostnames  map[string]string
 	frameworks map[string]*cluster.Framework
 	fwOrder    []string // by name, then id
 	tasks      map[cluster.TaskKey]*cluster.Task
@@ -34,7 +37,7 @@ type clusterModel struct {
 
 func newClusterModel() clusterModel {
 	return clusterModel{
-		summary: &cluster.Summary{}, agents: map[string]*cluster.Agent{}, frameworks: map[string]*cluster.Framework{},
+		summary: &cluster.Summary{}, agents: map[string]*cluster.Agent{}, hostnames: map[string]string{}, frameworks: map[string]*cluster.Framework{},
 		tasks: map[cluster.TaskKey]*cluster.Task{}, fwTasks: map[string][]*cluster.Task{},
 	}
 }
@@ -72,9 +75,17 @@ func (l *live) applyCluster(c cluster.Change) {
 		m.status = *c.Status
 		d.parts |= partClusterStatus
 	case cluster.AgentChanged:
+		named := m.hostnames[c.Agent.ID] == c.Agent.Hostname
 		m.putAgent(c.Agent)
 		d.parts |= partCluster
 		d.cluster.agents[c.Agent.ID] = true
+		if !named { // rows of its tasks named it by id until now (rare: an agent re-registering)
+			for k, t := range m.tasks {
+				if t.AgentID == c.Agent.ID {
+					d.cluster.tasks[k] = true
+				}
+			}
+		}
 	case cluster.AgentRemoved:
 		m.removeAgent(c.ID)
 		d.parts |= partCluster
@@ -102,6 +113,7 @@ func (m *clusterModel) load(s *cluster.Snapshot) {
 	m.on, m.offered, m.loaded, m.summary = on, offered, true, s.Summary
 	for _, a := range s.Agents {
 		m.agents[a.ID] = a
+		m.hostnames[a.ID] = a.Hostname
 		m.agentOrder = append(m.agentOrder, a.ID)
 	}
 	slices.SortFunc(m.agentOrder, func(x, y string) int { return m.compareAgents(m.agents[x], m.agents[y]) })
@@ -146,6 +158,7 @@ func (m *clusterModel) agentAfter(id string) string {
 }
 
 func (m *clusterModel) putAgent(a *cluster.Agent) {
+	m.hostnames[a.ID] = a.Hostname
 	if old := m.agents[a.ID]; old != nil && old.Hostname == a.Hostname {
 		m.agents[a.ID] = a
 		return

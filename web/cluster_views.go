@@ -222,10 +222,7 @@ func clusterAgentRow(m *model, id string) ui.ClusterAgentRow {
 }
 
 func clusterTaskRow(m *model, t *cluster.Task) ui.ClusterTaskRow {
-	agent := t.AgentID
-	if a := m.cluster.agents[t.AgentID]; a != nil {
-		agent = a.Hostname
-	}
+	agent := cmp.Or(m.cluster.hostnames[t.AgentID], t.AgentID)
 	return ui.ClusterTaskRow{
 		DOMID: clusterTaskDOMID(t.Key()), ID: t.ID, Name: cmp.Or(t.Name, t.ID), State: ui.TaskState(t.State),
 		Agent: agent, Resources: resourcesText(t.Resources), Role: t.Role, Updated: t.Updated,
