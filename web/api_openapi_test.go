@@ -257,6 +257,7 @@ func TestOpenAPIExamples(t *testing.T) {
 	var offers struct{ Offers []struct{ ID string } }
 	answer(viewerToken, "GET", "/offers", "/offers", nil, 200).json(t, &offers)
 	answer(viewerToken, "GET", "/agents", "/agents", nil, 200)
+	answer(viewerToken, "GET", "/cluster", "/cluster", nil, 200)
 
 	var res result
 	answer(operatorToken, "POST", "/launch", "/launch", example("POST", "/launch"), 202).json(t, &res)

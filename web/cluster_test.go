@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -120,6 +121,35 @@ func TestClusterPagesFollowAnotherFramework(t *testing.T) {
 	}); f != nil {
 		t.Error("another framework's tasks page offers a kill: actions stay with the framework that launched them")
 	}
+	// The JSON API says the same of the cluster.
+	var api struct {
+		Status struct {
+			On     bool   `json:"on"`
+			Source string `json:"source"`
+		} `json:"status"`
+		Used       struct{ CPUs float64 } `json:"used"`
+		Frameworks []struct {
+			ID    string
+			Name  string
+			Ours  bool
+			Tasks int
+			Used  struct{ CPUs, Mem float64 }
+		} `json:"frameworks"`
+		TasksByState map[string]int `json:"tasks_by_state"`
+	}
+	resp, body := get(t, http.MethodGet, st.srv.URL+"/offerdeck/api/v1/cluster")
+	if err := json.Unmarshal([]byte(body), &api); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /offerdeck/api/v1/cluster = %d %v: %s", resp.StatusCode, err, body)
+	}
+	if !api.Status.On || api.Status.Source != "stream" || api.Used.CPUs != 1 || api.TasksByState["TASK_RUNNING"] != 2 || len(api.Frameworks) != 2 {
+		t.Errorf("API cluster: %s", body)
+	}
+	for _, f := range api.Frameworks {
+		if f.ID == id && (f.Name != "batch" || f.Ours || f.Tasks != 2 || f.Used.CPUs != 1 || f.Used.Mem != 200) {
+			t.Errorf("API's batch: %+v", f)
+		}
+	}
+
 	doc, _, _ = st.page(t, "/agents", "2 live")
 	if agents := findAll(doc, func(n *html.Node) bool { return strings.HasPrefix(attr(n, "id"), "cagent-") }); len(agents) != 3 {
 		t.Errorf("every agent of the cluster: %d rows, want 3", len(agents))

@@ -93,6 +93,7 @@ func (s *Server) apiRoutes() http.Handler {
 		r.Get("/status", s.apiHandle(s.apiStatus))
 		r.Get("/offers", s.apiHandle(s.apiOffers))
 		r.Get("/agents", s.apiHandle(s.apiAgents))
+		r.Get("/cluster", s.apiHandle(s.apiCluster))
 		r.Get("/tasks", s.apiHandle(s.apiTasks))
 		r.Get("/tasks/{id}", s.apiHandle(s.apiTask))
 		r.Get("/tasks/{id}/output", s.apiHandle(s.apiTaskOutput))
