@@ -31,8 +31,10 @@ type config struct {
 	HoldTime   time.Duration
 	// NoClusterView turns the whole cluster's view off; ClusterPoll is the
 	// interval of /master/state reads when the operator API is refused.
-	NoClusterView   bool
-	ClusterPoll     time.Duration
+	NoClusterView bool
+	ClusterPoll   time.Duration
+	// Neighbours is how many other frameworks the embedded stand-in runs.
+	Neighbours      int
 	RefuseSeconds   float64
 	Principal       string
 	SecretFile      string
@@ -202,6 +204,7 @@ func options(c *config, getenv func(string) string) []option {
 		},
 		boolOption("simulate", "OFFERDECK_SIMULATE", "embedded stand-in only: simulate command tasks instead of running them on this host", &c.Simulate),
 		stringOption("agents-file", "OFFERDECK_AGENTS_FILE", "", "embedded stand-in only: JSON list of agents ({hostname, cpus, mem, disk, ports, sets, attributes, role}) instead of the three demo agents", &c.AgentsFile),
+		intOption("neighbours", "OFFERDECK_NEIGHBOURS", 0, 0, 20, "embedded stand-in only: other frameworks it runs beside the dashboard, each keeping two small tasks running, so the Cluster and Frameworks pages have tenants to show", &c.Neighbours),
 		durationOption("hold", "OFFERDECK_HOLD", "30s", "how long an offer nobody acts on is held before it is declined", &c.HoldTime),
 		boolOption("no-cluster-view", "OFFERDECK_NO_CLUSTER_VIEW", "do not follow the whole cluster (every framework, agent and task) over the master's operator API; the Cluster and Frameworks pages then say so", &c.NoClusterView),
 		durationOption("cluster-poll", "OFFERDECK_CLUSTER_POLL", "15s", "how often the cluster view reads /master/state when the master refuses its operator API (an old master, no permission)", &c.ClusterPoll),
@@ -334,6 +337,7 @@ func (c config) LogValue() slog.Value {
 		slog.String("master", master),
 		slog.String("state_dir", c.StateDir),
 		slog.Bool("simulate", c.Simulate),
+		slog.Int("neighbours", c.Neighbours),
 		slog.Duration("hold", c.HoldTime),
 		slog.Bool("cluster_view", !c.NoClusterView),
 		slog.Duration("cluster_poll", c.ClusterPoll),

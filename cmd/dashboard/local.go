@@ -37,6 +37,8 @@ type localConfig struct {
 	// FaultAPI serves /faults/: remove, partition and add agents, rescind
 	// offers, fail over, over HTTP.
 	FaultAPI bool
+	// Neighbours is how many other frameworks the stand-in runs.
+	Neighbours int
 	// MaxConns and MaxConnsPerAddr bound the connections the stand-in
 	// holds, in all and from one address.
 	MaxConns, MaxConnsPerAddr int
@@ -99,6 +101,7 @@ func localOptions(c *localConfig, getenv func(string) string) []option {
 		boolOption("fault-api", "OFFERDECK_LOCAL_FAULT_API", "serve a fault API under /faults/ (POST, with the credentials): add, remove, partition and heal agents, rescind offers, cut streams, fail over; for tests and demos of failure", &c.FaultAPI),
 	}
 	opts = append(opts,
+		intOption("neighbours", "OFFERDECK_NEIGHBOURS", 0, 0, 20, "other frameworks the stand-in runs beside whoever subscribes, each keeping two small tasks running, so the cluster has tenants to share it with", &c.Neighbours),
 		intOption("max-conns", "OFFERDECK_LOCAL_MAX_CONNS", web.DefaultMaxConns, 16, 1<<20,
 			"connections held at once; one more is closed at once", &c.MaxConns),
 		intOption("max-conns-per-address", "OFFERDECK_LOCAL_MAX_CONNS_PER_ADDRESS", web.DefaultMaxConnsPerAddr, 1, 1<<20,
@@ -165,6 +168,7 @@ func runLocal(ctx context.Context, args []string, getenv func(string) string, st
 		HealthChecks:     c.HealthChecks,
 		ZooKeeper:        c.ZooKeeper,
 		FaultAPI:         c.FaultAPI,
+		Neighbours:       local.Neighbours(c.Neighbours),
 		Logger:           log,
 	}
 	if c.Agents > 0 {

@@ -417,6 +417,7 @@ func masterSource(ctx context.Context, cfg config, log *slog.Logger, wg *sync.Wa
 			SandboxRoot:      filepath.Join(cfg.StateDir, "sandboxes"),
 			SimulateCommands: cfg.Simulate,
 			SimulatedRunTime: 5 * time.Second,
+			Neighbours:       local.Neighbours(cfg.Neighbours),
 			Logger:           log.With("component", "stand-in"),
 		})
 		if err != nil {

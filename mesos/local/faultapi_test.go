@@ -170,3 +170,36 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestConfiguredNeighbours: the neighbours a configuration names start
+// with the master and keep their tasks running.
+func TestConfiguredNeighbours(t *testing.T) {
+	_, base := startMaster(t, local.Config{SimulateCommands: true, SimulatedRunTime: time.Hour, Neighbours: local.Neighbours(2)})
+	waitFor(t, "two neighbours with two running tasks each", func() bool {
+		resp, err := http.Get(base + "/master/frameworks")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var state struct {
+			Frameworks []struct {
+				Name  string `json:"name"`
+				Tasks []struct {
+					State string `json:"state"`
+				} `json:"tasks"`
+			} `json:"frameworks"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&state) != nil {
+			return false
+		}
+		running := map[string]int{}
+		for _, f := range state.Frameworks {
+			for _, task := range f.Tasks {
+				if task.State == "TASK_RUNNING" {
+					running[f.Name]++
+				}
+			}
+		}
+		return running["neighbour-1"] == 2 && running["neighbour-2"] == 2
+	})
+}

@@ -89,6 +89,11 @@ type Config struct {
 	// process; see faultapi.go. Off by default: no real master has it.
 	FaultAPI bool
 
+	// Neighbours are other frameworks Run starts on the master once it
+	// serves (see NeighbourConfig): tenants besides the dashboard, so a
+	// demo shows how the master shares the cluster.
+	Neighbours []NeighbourConfig
+
 	// Hostname is the name the master gives itself; default "localhost".
 	Hostname string
 	// ZooKeeper, when set (zk://host:2181/mesos), is where the master
@@ -286,6 +291,17 @@ func (m *Master) Run(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	m.log.Info("stand-in master serving", "url", "http://"+m.addr, "master_id", id, "agents", len(m.cfg.Agents))
+	for _, nc := range m.cfg.Neighbours {
+		wg.Go(func() {
+			if fid, err := m.StartNeighbour(baseCtx, nc); err != nil {
+				if baseCtx.Err() == nil {
+					m.log.Error("neighbour framework did not start", "name", nc.Name, "err", err)
+				}
+			} else {
+				m.log.Info("neighbour framework started", "name", nc.Name, "framework_id", fid)
+			}
+		})
+	}
 
 	select {
 	case <-ctx.Done():

@@ -50,6 +50,17 @@ func (c NeighbourConfig) withDefaults() (NeighbourConfig, error) {
 	return c, nil
 }
 
+// Neighbours returns n neighbour configurations named neighbour-1 to
+// neighbour-n, each keeping two small tasks running: what --neighbours
+// asks for.
+func Neighbours(n int) []NeighbourConfig {
+	var out []NeighbourConfig
+	for i := 1; i <= n; i++ {
+		out = append(out, NeighbourConfig{Name: fmt.Sprintf("neighbour-%d", i), Tasks: 2})
+	}
+	return out
+}
+
 // ErrUnknownNeighbour: no neighbour framework of that id runs.
 var ErrUnknownNeighbour = errors.New("no such neighbour framework")
 

@@ -93,6 +93,13 @@ test('another framework shows on the cluster pages live, equal to a reload', asy
   await expect(tasks.locator('tbody tr .badge').first()).toContainText('running');
   await expect(tasks.locator('button', { hasText: 'Kill' })).toHaveCount(0);
 
+  // The README's picture of the page, only on request, since it changes
+  // the repository (OFFERDECK_DOCS_SCREENSHOTS=1 npx playwright test cluster).
+  if (process.env.OFFERDECK_DOCS_SCREENSHOTS) {
+    await clusterPage.setViewportSize({ width: 1280, height: 800 });
+    await clusterPage.screenshot({ path: '../docs/screenshot-cluster.png' });
+  }
+
   // Nothing runs off a phone's screen.
   const overflow = await agents.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow, 'the Agents page at 390 px scrolls sideways').toBeLessThanOrEqual(0);
