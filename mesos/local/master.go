@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -182,6 +183,15 @@ func New(cfg Config) (*Master, error) {
 		if principal == "" || strings.Contains(principal, ":") || secret == "" {
 			return nil, fmt.Errorf("stand-in master: credentials of principal %q: want a principal without ':' and a secret", principal)
 		}
+	}
+	if len(cfg.Credentials) > 0 {
+		// Neighbour frameworks authenticate as a principal of their own,
+		// with a secret that never leaves the process.
+		creds := maps.Clone(cfg.Credentials)
+		if _, taken := creds[neighbourPrincipal]; !taken {
+			creds[neighbourPrincipal] = rand.Text()
+		}
+		cfg.Credentials = creds
 	}
 	log := cfg.Logger
 	if log == nil {

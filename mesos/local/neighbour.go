@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"sync"
 	"time"
 
@@ -61,6 +59,10 @@ func Neighbours(n int) []NeighbourConfig {
 	return out
 }
 
+// neighbourPrincipal is the principal neighbours authenticate as when the
+// master wants credentials.
+const neighbourPrincipal = "neighbours"
+
 // ErrUnknownNeighbour: no neighbour framework of that id runs.
 var ErrUnknownNeighbour = errors.New("no such neighbour framework")
 
@@ -101,10 +103,9 @@ func (m *Master) StartNeighbour(ctx context.Context, cfg NeighbourConfig) (strin
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second,
 		Logger: m.log.With("neighbour", cfg.Name),
 	}
-	if len(m.cfg.Credentials) > 0 { // the first principal, as an operator would give it one
-		p := slices.Sorted(maps.Keys(m.cfg.Credentials))[0]
-		fc.Principal, fc.Secret = p, m.cfg.Credentials[p]
-		fc.Framework.Principal = proto.String(p)
+	if secret, ok := m.cfg.Credentials[neighbourPrincipal]; ok {
+		fc.Principal, fc.Secret = neighbourPrincipal, secret
+		fc.Framework.Principal = proto.String(neighbourPrincipal)
 	}
 	client, err := mesos.NewClient(fc)
 	if err != nil {
