@@ -222,14 +222,14 @@ func BenchmarkReconcileBurst(b *testing.B) {
 // BenchmarkModerateUpdate measures what the state goroutine spends on one
 // update at a moderate rate (issue 19): a health check of one of 500
 // tasks, each with a full history, then its acknowledgement mark, with
-// the writes taken and encoded a commit window's worth at a time (12
-// updates: 25 ms at 500 a second), as the committer is handed them.
+// the writes taken and encoded a commit window's worth at a time (50
+// updates: 100 ms at 500 a second), as the committer is handed them.
 // records/update counts the task records encoded: each update's own, and
 // none for its mark, which rides with the task's next update.
 func BenchmarkModerateUpdate(b *testing.B) {
 	st := benchState()
 	st.registration = "8c2f1d3e-5b7a-4c9d-a1e2-f3b4c5d6e7f8-0000"
-	const tasks, window = 500, 12
+	const tasks, window = 500, 50
 	for i := range tasks {
 		id := "web." + strconv.Itoa(i)
 		for n := range maxHistory {

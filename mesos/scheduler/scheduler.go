@@ -33,13 +33,15 @@ const (
 	// burstsWaiting is how many bursts' changes may wait for the emitter.
 	burstsWaiting = 16
 	// commitEvery is the least time between two commits of what only the
-	// master waits for (acknowledgements, the records of its updates):
-	// at a moderate rate each update came alone and cost a transaction
-	// and an fsync of its own, about 100 µs of CPU; gathered, a few
-	// hundred updates a second share some 40 commits. What a user or a
-	// call waits for (an action's answer, an ACCEPT) is committed at
-	// once, and changes reach the pages without waiting for either.
-	commitEvery = 25 * time.Millisecond
+	// master waits for: the acknowledgements of updates that repeat a
+	// task's state (health checks, reconciliation answers), and their
+	// records. At a moderate rate each update came alone and cost a
+	// transaction and an fsync of its own, about 100 µs of CPU;
+	// gathered, a few hundred updates a second share ten commits. What a
+	// user or a call waits for (an action's answer, an ACCEPT, an update
+	// that changes a task's state) is committed at once, and changes
+	// reach the pages without waiting for either.
+	commitEvery = 100 * time.Millisecond
 	// holdTick is how often held offers are checked against their hold.
 	holdTick = 250 * time.Millisecond
 	// implicitReconcileEvery is how often the whole task set is reconciled.
@@ -486,10 +488,11 @@ func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change,
 
 // commitDue says whether the state holds anything unsaved and how long it
 // may still wait for the commit window: 0 when it is due now, because
-// someone waits for it (an action's answer or a call), a burst's worth
-// has gathered, or commitEvery has passed since the last commit.
+// someone waits for it (an action's answer, a call, an update that
+// changes a task's state), a burst's worth has gathered, or commitEvery
+// has passed since the last commit.
 func (st *state) commitDue(now, lastCommit time.Time) (wait time.Duration, unsaved bool) {
-	if len(st.calls) > 0 || len(st.replies) > 0 || len(st.pending.tasks)+len(st.acksReady) >= burstMax {
+	if st.commitNow || len(st.calls) > 0 || len(st.replies) > 0 || len(st.pending.tasks)+len(st.acksReady) >= burstMax {
 		return 0, true
 	}
 	if st.pending.empty() && len(st.acksReady) == 0 {

@@ -130,6 +130,9 @@ type state struct {
 	// mark (see onAcked), with when it was made; each is written with its
 	// task's next change or after ackMarkEvery, whichever comes first.
 	acked map[*Task]time.Time
+	// commitNow says that an update a user may be waiting on awaits
+	// the next commit (see commitDue).
+	commitNow bool
 }
 
 // restore builds the state from the database.
@@ -535,6 +538,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 	}
 	uuid := ts.GetUuid()
 	ack := ack{agentID: ts.GetAgentId().GetValue(), taskID: id, uuid: uuid}
+	was, wasLaunching := t.State, t.Launching
 	if len(uuid) > 0 {
 		for _, h := range t.History {
 			if bytes.Equal(h.UUID, uuid) {
@@ -598,6 +602,10 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 	st.taskChanged(t)
 	if len(uuid) > 0 {
 		st.acksReady = append(st.acksReady, ack)
+		// The agent sends a task's next update once this one is
+		// acknowledged: where a user may wait for it (a launch on its
+		// way to running, a kill), the commit does not wait.
+		st.commitNow = st.commitNow || t.State != was || wasLaunching || t.Killing
 	}
 }
 

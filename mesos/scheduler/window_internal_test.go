@@ -39,6 +39,27 @@ func TestCommitDue(t *testing.T) {
 		t.Errorf("a call waits %v", wait)
 	}
 	st.calls = nil
+
+	// A health check repeats the task's state and waits; the update that
+	// ends the task is awaited by whoever killed it, and does not.
+	st.take()
+	st.registration = "fw"
+	st.onEvent(updateEvent("web", 1))
+	st.take()
+	st.onEvent(updateEvent("web", 2))
+	if wait, unsaved := st.commitDue(now, now); !unsaved || wait == 0 {
+		t.Errorf("a health check is due at once (wait %v, unsaved %v)", wait, unsaved)
+	}
+	killed := updateEvent("web", 3)
+	killed.Update.Status.State = mesos.TaskState_TASK_KILLED.Enum()
+	st.onEvent(killed)
+	if wait, _ := st.commitDue(now, now); wait != 0 {
+		t.Errorf("a task's end waits %v", wait)
+	}
+	st.take()
+	if _, unsaved := st.commitDue(now, now); unsaved {
+		t.Error("unsaved after a take")
+	}
 	st.pending.tasks = orphanBurst("fw", 0, burstMax)
 	if wait, _ := st.commitDue(now, now); wait != 0 {
 		t.Errorf("a burst's worth waits %v", wait)
