@@ -85,6 +85,9 @@ type options struct {
 	windows          []string // flush windows of ours to sweep, as kinds "ours@5ms"
 	browserDuration  time.Duration
 	browserRates     string
+	moderateRate     int
+	moderateRuns     int
+	moderateDuration time.Duration
 }
 
 func run(args []string) error {
@@ -108,6 +111,10 @@ func run(args []string) error {
 	fs.DurationVar(&o.browserDuration, "browser-duration", 30*time.Second, "measuring time of each browser lane")
 	fs.StringVar(&o.browserRates, "browser-rates", "2000,10000", "update rates of the browser lanes (comma-separated)")
 	noBrowser := fs.Bool("no-browser", false, "skip the browser lane")
+	fs.IntVar(&o.moderateRate, "moderate-rate", 500, "health check updates a second of the moderate-rate figure (200 agents, 500 tasks, no viewers)")
+	fs.IntVar(&o.moderateRuns, "moderate-runs", 5, "runs of the moderate-rate figure")
+	fs.DurationVar(&o.moderateDuration, "moderate-duration", 20*time.Second, "measuring time of each moderate-rate run")
+	moderateOnly := fs.Bool("moderate-only", false, "run only the moderate-rate figure (the dashboard's CPU per update with no viewers) and print its section; the report is left alone")
 	stackOnly := fs.Bool("stack-only", false, "run only the end-to-end figures on the whole dashboard and print them; the report is left alone")
 	clusterOnly := fs.Bool("cluster-only", false, "run only the scale-mode cluster figures and print them; the report is left alone")
 	o.crowd.register(fs)
@@ -133,6 +140,7 @@ func run(args []string) error {
 	if *quick {
 		o.runs, o.duration, o.idle, o.clusterRuns, o.agents = 1, 2*time.Second, 300, 1, 2000
 		o.stackRuns, o.browserDuration, o.browserRates = 1, 5*time.Second, "2000"
+		o.moderateRuns, o.moderateDuration = 1, 5*time.Second
 		o.crowd.quick()
 	}
 	if o.runs < 1 || o.viewers < 1 || o.rate < 1 || o.duration <= 0 {
@@ -159,6 +167,16 @@ func run(args []string) error {
 	mem := map[string][]memResult{}
 	if *serve {
 		return serveStack(o)
+	}
+	if o.moderateRate < 1 || o.moderateRuns < 1 || o.moderateDuration <= 0 {
+		return fmt.Errorf("moderate-rate, moderate-runs and moderate-duration must be positive")
+	}
+	if *moderateOnly {
+		runs, err := runModerate(o)
+		var b strings.Builder
+		writeModerateReport(&b, runs, o.moderateDuration)
+		fmt.Print(b.String())
+		return err
 	}
 	if *stackOnly {
 		fig, err := runStack(o)
@@ -220,6 +238,10 @@ func run(args []string) error {
 		fmt.Fprintln(os.Stderr, "bench: end to end:", err)
 		stack.Err = err.Error()
 	}
+	moderate, err := runModerate(o)
+	if err != nil { // the report has the runs made before
+		fmt.Fprintln(os.Stderr, "bench:", err)
+	}
 	browser := browserResult{Skipped: "-no-browser"}
 	if !*noBrowser {
 		if browser, err = runBrowser(o); err != nil {
@@ -227,7 +249,7 @@ func run(args []string) error {
 			browser = browserResult{Skipped: "it failed: " + err.Error()}
 		}
 	}
-	report := writeReport(o, kinds, fan, mem, cluster, crowd, stack, browser)
+	report := writeReport(o, kinds, fan, mem, cluster, crowd, stack, moderate, browser)
 	if err := os.WriteFile(o.out, []byte(report), 0o644); err != nil {
 		return err
 	}

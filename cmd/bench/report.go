@@ -13,7 +13,7 @@ import (
 // marked noisy: another tenant took a real share of the machine.
 const noisyPct = 20
 
-func writeReport(o options, kinds []string, fan map[string][]fanResult, mem map[string][]memResult, cluster []clusterResult, crowd crowdResults, stack stackFigures, browser browserResult) string {
+func writeReport(o options, kinds []string, fan map[string][]fanResult, mem map[string][]memResult, cluster []clusterResult, crowd crowdResults, stack stackFigures, moderate []moderateResult, browser browserResult) string {
 	pick := func(k string, f func(fanResult) float64) float64 {
 		var xs []float64
 		for _, r := range fan[k] {
@@ -172,6 +172,7 @@ func writeReport(o options, kinds []string, fan map[string][]fanResult, mem map[
 		floorRates = append(floorRates, float64(c.Tasks)/c.FloorTime.Seconds())
 	}
 	writeStackReport(&b, o, stack, p99("tcp"), median(floorRates))
+	writeModerateReport(&b, moderate, o.moderateDuration)
 	writeBrowserReport(&b, browser)
 	fmt.Fprintf(&b, "\nThe hot paths have Go benchmarks: `go test -run '^$' -bench . ./mesos/recordio ./mesos ./hub ./mesos/scheduler ./web`.\n")
 	return b.String()

@@ -45,15 +45,16 @@ type stack struct {
 }
 
 // startStack starts the stand-in with agents agents, the scheduler and the
-// web server against it, and launches tasksPer simulated tasks on every
-// agent through the scheduler's own Accept, returning once all of them run.
-func startStack(agents, tasksPer int) (st *stack, err error) {
+// web server against it, and launches tasks simulated tasks spread evenly
+// over the agents through the scheduler's own Accept, returning once all
+// of them run.
+func startStack(agents, tasks int) (st *stack, err error) {
 	dir, err := os.MkdirTemp("", "offerdeck-stack-")
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	st = &stack{cancel: cancel, dir: dir, tasks: agents * tasksPer}
+	st = &stack{cancel: cancel, dir: dir, tasks: tasks}
 	defer func() {
 		if err != nil {
 			st.close()
@@ -90,7 +91,7 @@ func startStack(agents, tasksPer int) (st *stack, err error) {
 		ErrorLog: slog.NewLogLogger(discard.Handler(), slog.LevelError)}
 	st.wg.Go(func() { st.srv.Serve(ln) })
 
-	if err := st.launch(ctx, agents, tasksPer); err != nil {
+	if err := st.launch(ctx, agents); err != nil {
 		return st, err
 	}
 	st.settle()
@@ -112,9 +113,10 @@ func (st *stack) settle() {
 	}
 }
 
-// launch accepts one offer of every agent with tasksPer instances of a
-// long sleep, several accepts at a time, and waits until every task runs.
-func (st *stack) launch(ctx context.Context, agents, tasksPer int) error {
+// launch accepts one offer of every agent with its share of st.tasks
+// instances of a long sleep, several accepts at a time, and waits until
+// every task runs.
+func (st *stack) launch(ctx context.Context, agents int) error {
 	deadline := time.Now().Add(5 * time.Minute)
 	var offers []string
 	for len(offers) < agents {
@@ -131,24 +133,30 @@ func (st *stack) launch(ctx context.Context, agents, tasksPer int) error {
 			offers = append(offers, o.ID)
 		}
 	}
-	work := make(chan string)
+	type share struct {
+		offer string
+		tasks int
+	}
+	work := make(chan share)
 	errs := make(chan error, 1)
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Go(func() {
-			for id := range work {
-				spec := scheduler.TaskSpec{Name: "web", Command: "sleep 100000", CPUs: 0.1, Mem: 32, Instances: tasksPer}
-				if _, err := st.sched.Accept(ctx, scheduler.Actor{User: "bench"}, id, []scheduler.TaskSpec{spec}); err != nil {
+			for w := range work {
+				spec := scheduler.TaskSpec{Name: "web", Command: "sleep 100000", CPUs: 0.1, Mem: 32, Instances: w.tasks}
+				if _, err := st.sched.Accept(ctx, scheduler.Actor{User: "bench"}, w.offer, []scheduler.TaskSpec{spec}); err != nil {
 					select {
-					case errs <- fmt.Errorf("accept %s: %w", id, err):
+					case errs <- fmt.Errorf("accept %s: %w", w.offer, err):
 					default:
 					}
 				}
 			}
 		})
 	}
-	for _, id := range offers {
-		work <- id
+	for i, id := range offers {
+		if n := st.tasks/agents + min(1, max(0, st.tasks%agents-i)); n > 0 {
+			work <- share{id, n}
+		}
 	}
 	close(work)
 	wg.Wait()
@@ -526,7 +534,7 @@ type pageWeight struct {
 func runStack(o options) (stackFigures, error) {
 	fig := stackFigures{Agents: o.agents, Tasks: o.agents * o.tasksPer}
 	t0 := time.Now()
-	st, err := startStack(o.agents, o.tasksPer)
+	st, err := startStack(o.agents, o.agents*o.tasksPer)
 	if err != nil {
 		return fig, fmt.Errorf("start: %w", err)
 	}
@@ -629,7 +637,7 @@ func medianAction(rs []actionResult) actionResult {
 // lines on stdin ("rate N" sets the stand-in's health checks a second)
 // until stdin ends.
 func serveStack(o options) error {
-	st, err := startStack(o.agents, o.tasksPer)
+	st, err := startStack(o.agents, o.agents*o.tasksPer)
 	if err != nil {
 		return err
 	}

@@ -218,3 +218,41 @@ func BenchmarkReconcileBurst(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tasks), "ns/task")
 }
+
+// BenchmarkModerateUpdate measures what the state goroutine spends on one
+// update at a moderate rate (issue 19): a health check of one of 500
+// tasks, each with a full history, then its acknowledgement mark, with
+// the writes taken and encoded a commit window's worth at a time (50
+// updates: 100 ms at 500 a second), as the committer is handed them.
+// records/update counts the task records encoded: each update's own, and
+// none for its mark, which rides with the task's next update.
+func BenchmarkModerateUpdate(b *testing.B) {
+	st := benchState()
+	st.registration = "8c2f1d3e-5b7a-4c9d-a1e2-f3b4c5d6e7f8-0000"
+	const tasks, window = 500, 50
+	for i := range tasks {
+		id := "web." + strconv.Itoa(i)
+		for n := range maxHistory {
+			st.onEvent(updateEvent(id, n))
+		}
+	}
+	st.take()
+	clear(st.acked)
+	var records int
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		id, n := "web."+strconv.Itoa(i%tasks), maxHistory+i
+		e := updateEvent(id, n)
+		st.onEvent(e)
+		st.onAcked(ack{agentID: "agent-1", taskID: id, uuid: e.Update.Status.Uuid})
+		if i++; i%window == 0 {
+			bt := st.take()
+			if bt.encodeErr != nil {
+				b.Fatal(bt.encodeErr)
+			}
+			records += len(bt.writes.tasks)
+		}
+	}
+	b.ReportMetric(float64(records)/float64(i-i%window), "records/update")
+}

@@ -54,6 +54,7 @@ func (st *state) take() *batch {
 		b.writes, b.encodeErr = st.pending.encode()
 	}
 	st.pending, st.acksReady, st.calls, st.replies, st.undos, st.out = write{}, nil, nil, nil, nil, nil
+	st.commitNow = false
 	return b
 }
 

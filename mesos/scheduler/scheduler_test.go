@@ -749,3 +749,40 @@ func TestKillOfTaskTheMasterDoesNotKnow(t *testing.T) {
 		t.Errorf("the unknown task is marked killing after a refused kill")
 	}
 }
+
+// TestAckMarksSurviveAStop: acknowledgement marks are saved after their
+// updates (see ackMarkEvery), and a stop saves those still held: a
+// scheduler started again on the same state shows every update of a task
+// acknowledged.
+func TestAckMarksSurviveAStop(t *testing.T) {
+	_, base := startMaster(t, local.Config{SimulateCommands: true})
+	state := t.TempDir()
+	s := startScheduler(t, base, state, nil)
+	snap := s.waitFor(t, "an offer", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	res, err := s.Accept(t.Context(), operator, snap.Offers[0].ID, []scheduler.TaskSpec{{Name: "nap", Command: "sleep 600", CPUs: 0.1, Mem: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := func(tk *scheduler.Task) bool {
+		if tk == nil || tk.State != mesos.TaskState_TASK_RUNNING {
+			return false
+		}
+		for _, h := range tk.History {
+			if len(h.UUID) > 0 && !h.Acked {
+				return false
+			}
+		}
+		return true
+	}
+	s.waitFor(t, "running with every update acknowledged", func(s *scheduler.Snapshot) bool { return acked(task(s, res.TaskIDs[0])) })
+	s.stop()
+
+	s = startScheduler(t, base, state, nil)
+	snap, err = s.Snapshot(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk := task(snap, res.TaskIDs[0]); !acked(tk) {
+		t.Fatalf("after a restart: %+v", tk)
+	}
+}

@@ -126,6 +126,13 @@ type state struct {
 	acker     *acker
 	out       []Change
 	observed  time.Time // when metrics last looked at the state
+	// acked holds tasks whose only unsaved change is an acknowledgement
+	// mark (see onAcked), with when it was made; each is written with its
+	// task's next change or after ackMarkEvery, whichever comes first.
+	acked map[*Task]time.Time
+	// commitNow says that an update a user may be waiting on awaits
+	// the next commit (see commitDue).
+	commitNow bool
 }
 
 // restore builds the state from the database.
@@ -531,6 +538,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 	}
 	uuid := ts.GetUuid()
 	ack := ack{agentID: ts.GetAgentId().GetValue(), taskID: id, uuid: uuid}
+	was, wasLaunching := t.State, t.Launching
 	if len(uuid) > 0 {
 		for _, h := range t.History {
 			if bytes.Equal(h.UUID, uuid) {
@@ -594,6 +602,10 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 	st.taskChanged(t)
 	if len(uuid) > 0 {
 		st.acksReady = append(st.acksReady, ack)
+		// The agent sends a task's next update once this one is
+		// acknowledged: where a user may wait for it (a launch on its
+		// way to running, a kill), the commit does not wait.
+		st.commitNow = st.commitNow || t.State != was || wasLaunching || t.Killing
 	}
 }
 
@@ -609,7 +621,30 @@ func (st *state) taskChanged(t *Task) {
 		st.index.track(t)
 	}
 	st.pending.tasks = append(st.pending.tasks, t)
+	delete(st.acked, t) // its record carries the marks
 	st.change(Change{Kind: TaskChanged, Task: t.clone()})
+}
+
+// ackMarkEvery bounds how long an acknowledgement mark may go unsaved.
+// The mark is what the task's page shows ("acknowledged"); the update
+// itself was saved before it was acknowledged, as ever. Saving each mark
+// at once rewrote the whole task record (up to maxHistory statuses) a
+// second time for every update; held back, it rides with the task's next
+// update, which in a steady stream comes within seconds. A shutdown saves
+// what is held; a crash loses at most ackMarkEvery of marks (the page then
+// says those updates await acknowledgement), never an update: the master
+// has every acknowledgement it was sent.
+const ackMarkEvery = 5 * time.Second
+
+// saveAckMarks moves the tasks whose acknowledgement marks have waited
+// ackMarkEvery (all of them when all is set) into the pending write.
+func (st *state) saveAckMarks(now time.Time, all bool) {
+	for t, since := range st.acked {
+		if all || now.Sub(since) >= ackMarkEvery {
+			st.pending.tasks = append(st.pending.tasks, t)
+			delete(st.acked, t)
+		}
+	}
 }
 
 // clone copies a task deeply enough that the copy never changes.
@@ -643,7 +678,14 @@ func (st *state) onAcked(a ack) {
 	for i := range t.History {
 		if bytes.Equal(t.History[i].UUID, a.uuid) && !t.History[i].Acked {
 			t.editHistory()[i].Acked = true
-			st.taskChanged(t)
+			// Shown at once, saved later (see ackMarkEvery).
+			if st.acked == nil {
+				st.acked = map[*Task]time.Time{}
+			}
+			if _, ok := st.acked[t]; !ok {
+				st.acked[t] = time.Now()
+			}
+			st.change(Change{Kind: TaskChanged, Task: t.clone()})
 			return
 		}
 	}

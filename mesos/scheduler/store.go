@@ -178,7 +178,7 @@ func (w *write) encode() (*encoded, error) {
 	seen := make(map[any]bool, len(w.tasks)+len(w.queuePut))
 	// One buffer for every record, cut into values that never grow; an
 	// outgrown buffer stays alive for the values already cut from it.
-	var buf []byte
+	buf := make([]byte, 0, encodedSizeHint(w.tasks))
 	for _, t := range w.tasks {
 		if seen[t] {
 			continue
@@ -309,4 +309,21 @@ func (s *store) auditLog(before uint64, limit int) ([]AuditEntry, error) {
 		return nil
 	})
 	return out, err
+}
+
+// encodedSizeHint is about what encodeTask takes for tasks, a little more
+// rather than less: one buffer of that size holds them all, where growing
+// it copied each record several times (a task of 100 statuses is some 9
+// KB). A task listed twice is counted twice.
+func encodedSizeHint(tasks []*Task) int {
+	n := 0
+	for _, t := range tasks {
+		n += 256 + len(t.ID) + len(t.Name) + len(t.AgentID) + len(t.Hostname) + len(t.AgentURL) + len(t.ExecutorID) +
+			len(t.OfferID) + len(t.Command) + len(t.Image) + len(t.Registration) + len(t.QueueID) + 64*len(t.Resources)
+		for i := range t.History {
+			h := &t.History[i]
+			n += 40 + len(h.Reason) + len(h.Message) + len(h.UUID)
+		}
+	}
+	return n
 }
