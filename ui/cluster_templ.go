@@ -1572,7 +1572,7 @@ func ClusterTasksPage(v ClusterTasks) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 134, "<p class=\"muted\">Another framework's tasks, as the operator stream shows them: read-only here, since actions stay with the framework that launched them.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 134, "<p class=\"muted\">Another framework's tasks, as the operator stream shows them. Only the framework that launched them acts on them.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

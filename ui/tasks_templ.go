@@ -139,7 +139,7 @@ func TasksPage(v Tasks) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if v.Cluster {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<p class=\"muted\">This dashboard's own tasks. Other frameworks' tasks are listed, read-only, from the <a href=\"/frameworks\">Frameworks</a> page.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<p class=\"muted\">This dashboard's own tasks. Other frameworks' tasks are on the <a href=\"/frameworks\">Frameworks</a> page.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
