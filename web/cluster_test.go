@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,8 @@ func newClusterStack(t *testing.T, viewOf func(base string) string) *stack {
 }
 
 // changesUntil reads the stream until every wanted element id has been
-// put with HTML containing its text, and returns the last HTML of each.
+// put with HTML that matches its pattern, and returns the last HTML of
+// each.
 func changesUntil(t *testing.T, st *stack, since, epoch string, want map[string]string) map[string]string {
 	t.Helper()
 	c, err := st.dial(t, since, epoch, nil)
@@ -51,8 +53,8 @@ func changesUntil(t *testing.T, st *stack, since, epoch string, want map[string]
 	}
 	last := map[string]string{}
 	done := func() bool {
-		for id, text := range want {
-			if !strings.Contains(last[id], text) {
+		for id, pattern := range want {
+			if !regexp.MustCompile(pattern).MatchString(last[id]) {
 				return false
 			}
 		}
@@ -95,7 +97,7 @@ func TestClusterPagesFollowAnotherFramework(t *testing.T) {
 	if !strings.Contains(got["frameworks-table"], "batch") || !strings.Contains(got["frameworks-table"], "cpus 1, mem 200 MB") {
 		t.Errorf("frameworks table live: %q, want batch with its 2 tasks' cpus 1 and mem 200 MB", got["frameworks-table"])
 	}
-	got = changesUntil(t, st, csince, cepoch, map[string]string{"cluster-counts": "running</span><strong>2</strong>"})
+	got = changesUntil(t, st, csince, cepoch, map[string]string{"cluster-counts": `running</span>\s*<strong>2</strong>`})
 	if res := got["cluster-resources"]; !strings.Contains(res, "cpus: 0 of 8 used by us, 1 by others") {
 		t.Errorf("cluster resources live: %q, want 1 cpu used by others", res)
 	}

@@ -281,6 +281,9 @@ func (r renderer) tasks() {
 		return
 	}
 	first, all, detail := l.follows(topicTasksFirst), l.follows(topicTasks), l.follows(topicTask)
+	if !first && !all && !detail {
+		return // nobody watches tasks: a dashboard left alone renders nothing
+	}
 	ids := sortedKeys(d.tasks, func(id string) int { // oldest first: each new row goes before one the page has
 		if t := m.tasks[id]; t != nil {
 			return -m.rank(t)

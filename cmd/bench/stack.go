@@ -22,7 +22,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/cluster"
 	"github.com/offerdeck/offerdeck/mesos/local"
+	"github.com/offerdeck/offerdeck/mesos/master"
 	"github.com/offerdeck/offerdeck/mesos/scheduler"
 	"github.com/offerdeck/offerdeck/web"
 )
@@ -76,12 +78,20 @@ func startStack(agents, tasks int) (st *stack, err error) {
 		return st, err
 	}
 	st.sched = sched
-	site, err := web.New(web.Config{Scheduler: sched, Master: st.masterURL, Embedded: true, Simulated: true, Logger: discard})
+	// The whole cluster's view, as the dashboard follows it by default:
+	// every update reaches it twice, on the scheduler's stream and on the
+	// operator API's.
+	view, err := cluster.New(cluster.Config{Client: master.Config{Masters: []string{st.masterURL}, Logger: discard}, Logger: discard})
+	if err != nil {
+		return st, err
+	}
+	site, err := web.New(web.Config{Scheduler: sched, Cluster: view, Master: st.masterURL, Embedded: true, Simulated: true, Logger: discard})
 	if err != nil {
 		return st, err
 	}
 	st.wg.Go(func() { sched.Run(ctx) })
 	st.wg.Go(func() { site.Run(ctx) })
+	st.wg.Go(func() { view.Run(ctx) })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return st, err

@@ -89,8 +89,9 @@ type Task struct {
 	// Role is the role its resources are allocated to ("*" when none is
 	// said).
 	Role string
-	// Updated is the time of its latest status, or when it was first
-	// seen when it has none.
+	// Updated is when it entered its state: the time of the status that
+	// brought it (or of its latest status in a full read), or when it was
+	// first seen when it has none.
 	Updated time.Time
 	// Seen orders tasks by when they became known: it grows with every
 	// task added, and the tasks of a full read get theirs in its order.

@@ -117,8 +117,14 @@ func (v *view) apply(e *master.Event, now time.Time, out []Change) ([]Change, er
 		if old == nil {
 			return out, fmt.Errorf("TASK_UPDATED of unknown task %s of framework %s", k.TaskID, k.FrameworkID)
 		}
+		state := u.GetState().String()
+		if state == old.State {
+			// A health or check result, or a retried update: the pages
+			// show a task's state and since when, so nothing changes.
+			return out, nil
+		}
 		t := *old
-		t.State = u.GetState().String()
+		t.State = state
 		if ts := u.GetStatus().GetTimestamp(); ts > 0 {
 			t.Updated = secondsTime(ts)
 		}
