@@ -320,7 +320,7 @@ func ClusterResourcesView(r ClusterResources) templ.Component {
 			templ_7745c5c3_Var13 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<section id=\"cluster-resources\" data-region class=\"card\" aria-labelledby=\"cluster-resources-title\"><h2 id=\"cluster-resources-title\">Resources</h2><div class=\"table-wrap\"><table class=\"tasks resources\"><thead><tr><th scope=\"col\">Resource</th><th scope=\"col\">Total</th><th scope=\"col\">Used by us</th><th scope=\"col\">Used by others</th><th scope=\"col\">Offered to us</th><th scope=\"col\">Idle</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<section id=\"cluster-resources\" data-region class=\"card\" aria-labelledby=\"cluster-resources-title\"><h2 id=\"cluster-resources-title\">Resources</h2><div class=\"table-wrap\"><table class=\"tasks resource-table\"><thead><tr><th scope=\"col\">Resource</th><th scope=\"col\">Total</th><th scope=\"col\">Used by us</th><th scope=\"col\">Used by others</th><th scope=\"col\">Offered to us</th><th scope=\"col\">Idle</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
