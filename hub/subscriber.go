@@ -151,9 +151,13 @@ func (s *Subscriber) Resume(topic string, since uint64) error {
 }
 
 // Next blocks until the subscriber has something to receive, then returns
-// it all as one Batch. With a flush window, a batch is returned no sooner
-// than the window after the previous one, so entries published meanwhile
-// share a batch; the first batch after a quiet spell goes out at once. Next
+// it all as one Batch. With a flush window, a batch of a busy topic (one
+// published more often than every quarter window, on a moving mean) is
+// returned no sooner than the window after the previous batch, so entries
+// published meanwhile share a batch; entries of quiet topics, and the first
+// batch after a quiet spell, go out at once. So latency follows the load:
+// a viewer at rest is sent each change as it comes, and one of a busy
+// topic gets at most one message a window. Next
 // returns ctx.Err() when ctx is done, ErrClosed after Close and ErrHubClosed
 // after Hub.Close. In steady state it does not allocate.
 func (s *Subscriber) Next(ctx context.Context) (Batch, error) {
@@ -168,7 +172,7 @@ func (s *Subscriber) Next(ctx context.Context) (Batch, error) {
 			}
 			continue
 		}
-		if s.window > 0 {
+		if s.window > 0 && s.busy() {
 			if d := time.Until(s.ready); d > 0 {
 				if err := s.sleep(ctx, d); err != nil {
 					return Batch{}, err
@@ -182,6 +186,19 @@ func (s *Subscriber) Next(ctx context.Context) (Batch, error) {
 		s.batches.Add(1)
 		return s.batch, nil
 	}
+}
+
+// busy reports whether a topic with entries pending is busy: then the
+// batch waits for the flush window, gathering more; otherwise (the viewer's
+// topics are quiet) it goes at once.
+func (s *Subscriber) busy() bool {
+	for i := range s.cursors {
+		c := &s.cursors[i]
+		if c.state == active && c.t.seq.Load() != c.seq && c.t.busy.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // reset empties the batch, dropping its references to entries.
