@@ -181,7 +181,8 @@ func serveStream(w http.ResponseWriter, r *http.Request, h *hub.Hub, streams *st
 			since[t] = math.MaxUint64
 		}
 	}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+	lean := &leanHijack{ResponseWriter: w}
+	c, err := websocket.Accept(lean, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		release()
 		return nil // Accept has answered the request
@@ -190,7 +191,7 @@ func serveStream(w http.ResponseWriter, r *http.Request, h *hub.Hub, streams *st
 	sub := h.Subscribe(since)
 	started := streams.Go(func() {
 		defer release()
-		stream(stop, c, sub, epoch, ended)
+		stream(stop, c, lean.conn, sub, epoch, ended)
 	})
 	if !started { // shutting down: no handshake to wait for
 		sub.Close()
@@ -202,8 +203,11 @@ func serveStream(w http.ResponseWriter, r *http.Request, h *hub.Hub, streams *st
 
 // stream writes sub's batches to c, each as one message, until the viewer
 // leaves, the hub closes, ended is done (the session ended) or ctx is done
-// (the server is shutting down); then it closes both.
-func stream(ctx context.Context, c *websocket.Conn, sub *hub.Subscriber, epoch string, ended context.Context) {
+// (the server is shutting down); then it closes both. lc is c's
+// connection, if it is lean (nil if not): each message is then gathered
+// and written in one write. The message is built in a buffer from
+// framePool, so an idle viewer holds none.
+func stream(ctx context.Context, c *websocket.Conn, lc *leanConn, sub *hub.Subscriber, epoch string, ended context.Context) {
 	defer c.CloseNow()
 	defer sub.Close()
 	// The context ends when the viewer closes or breaks the connection
@@ -216,7 +220,12 @@ func stream(ctx context.Context, c *websocket.Conn, sub *hub.Subscriber, epoch s
 		cancel()
 	})
 	defer stop()
-	var msg []byte
+	if lc != nil {
+		// The library cuts its own writes when their context ends; a
+		// gathered frame is written after them, so shutdown and a
+		// departed viewer cut it here.
+		defer context.AfterFunc(ctx, func() { c.CloseNow() })()
+	}
 	for {
 		batch, err := sub.Next(ctx)
 		switch {
@@ -226,11 +235,7 @@ func stream(ctx context.Context, c *websocket.Conn, sub *hub.Subscriber, epoch s
 		case err != nil:
 			return // the viewer left, the session ended, or shutdown
 		}
-		msg = appendMessage(msg[:0], epoch, batch)
-		wctx, wcancel := context.WithTimeout(ctx, wsWriteTimeout)
-		err = c.Write(wctx, websocket.MessageText, msg)
-		wcancel()
-		if err != nil {
+		if err := writeBatch(ctx, c, lc, epoch, batch); err != nil {
 			return
 		}
 		if len(batch.Resync) > 0 {
@@ -238,6 +243,33 @@ func stream(ctx context.Context, c *websocket.Conn, sub *hub.Subscriber, epoch s
 			return
 		}
 	}
+}
+
+// writeBatch writes batch to c as one message, in one write if lc is not
+// nil, within wsWriteTimeout.
+func writeBatch(ctx context.Context, c *websocket.Conn, lc *leanConn, epoch string, batch hub.Batch) error {
+	msg, ok := framePool.Get().(*[]byte)
+	if !ok {
+		msg = new([]byte)
+	}
+	defer func() {
+		if cap(*msg) <= maxPooledFrame {
+			framePool.Put(msg)
+		}
+	}()
+	*msg = appendMessage((*msg)[:0], epoch, batch)
+	if lc != nil {
+		lc.cork(len(*msg) + 16) // a frame header is at most 14 bytes
+	}
+	wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+	err := c.Write(wctx, websocket.MessageText, *msg)
+	cancel()
+	if lc != nil {
+		if ferr := lc.flush(wsWriteTimeout); err == nil {
+			err = ferr
+		}
+	}
+	return err
 }
 
 // appendMessage frames a batch as one JSON message:

@@ -40,6 +40,17 @@ func (s *crowdOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.heldDuration, "held-duration", 10*time.Second, "measuring time of each held run")
 	fs.IntVar(&s.stormViewers, "storm-viewers", 10000, "viewers of the reconnect storm (M8)")
 	fs.IntVar(&s.stormRate, "storm-rate", 5, "numbered events per second published throughout the storm; each is a write per viewer, so 10,000 viewers at 5 a second are 50,000 writes a second before the storm starts")
+	fs.Func("held-kinds", "kinds of the held figure (M2), comma-separated (default ours,naive,gorilla)", func(v string) error {
+		var kinds []string
+		for _, k := range strings.Split(v, ",") {
+			if !slices.Contains([]string{"ours", "naive", "gorilla"}, k) {
+				return fmt.Errorf("unknown kind %q", k)
+			}
+			kinds = append(kinds, k)
+		}
+		heldKinds = kinds
+		return nil
+	})
 	fs.IntVar(&s.lowRate, "low-rate", 200, "events per second of the M1 figure at rest (ours and raw TCP, -viewers viewers)")
 	fs.IntVar(&s.runs, "storm-runs", 5, "runs of the held and storm figures (each takes tens of seconds)")
 }
