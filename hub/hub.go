@@ -44,13 +44,16 @@ const NoFlushWindow time.Duration = -1
 // platform; a topic that needs more history needs a different design.
 const maxHistory = 1 << 24
 
-// Errors returned by Subscriber.Next and Subscriber.Resume.
+// Errors returned by Subscriber.Next, NextOrNotify and Resume.
 var (
 	// ErrClosed reports that the Subscriber was closed.
 	ErrClosed = errors.New("hub: subscriber closed")
 	// ErrHubClosed reports that the Hub was closed: the server is going
 	// away, and a WebSocket handler should close with "going away".
 	ErrHubClosed = errors.New("hub: hub closed")
+	// ErrParked reports that NextOrNotify parked the subscriber: its
+	// ready will be called.
+	ErrParked = errors.New("hub: parked until ready is called")
 )
 
 // Config tunes a Hub. The zero value of every field is a documented default.
@@ -192,8 +195,13 @@ func (h *Hub) Close() error {
 		return nil
 	}
 	h.smu.Lock()
-	defer h.smu.Unlock()
+	subs := make([]*Subscriber, 0, len(h.subs))
 	for s := range h.subs {
+		subs = append(subs, s)
+	}
+	h.smu.Unlock()
+	// Outside the lock: a NextOrNotify's ready may close its subscriber.
+	for _, s := range subs {
 		s.signal()
 	}
 	return nil
