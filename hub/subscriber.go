@@ -154,8 +154,8 @@ func (s *Subscriber) Resume(topic string, since uint64) error {
 }
 
 // Next blocks until the subscriber has something to receive, then returns
-// it all as one Batch. With a flush window, a batch of a busy topic (one
-// published more often than every quarter window, on a moving mean) is
+// it all as one Batch. With a flush window, a batch of a busy topic (see
+// Config.FlushWindow) is
 // returned no sooner than the window after the previous batch, so entries
 // published meanwhile share a batch; entries of quiet topics, and the first
 // batch after a quiet spell, go out at once. So latency follows the load:

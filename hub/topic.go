@@ -64,26 +64,28 @@ func newTopic(name string, busyBelow time.Duration) *topic {
 	return &topic{name: name, first: 1, busyBelow: busyBelow, gap: maxGap(busyBelow)}
 }
 
-// maxGap bounds the gaps the moving mean takes in, so that a burst after a
-// quiet spell turns a topic busy within a few dozen publishes.
-func maxGap(busyBelow time.Duration) time.Duration { return 16 * busyBelow }
+// maxGap bounds the gaps the moving mean takes in: a burst after a quiet
+// spell turns a topic busy within a dozen publishes, and one stall of a
+// busy publisher (a loaded machine) does not turn it idle.
+func maxGap(busyBelow time.Duration) time.Duration { return 4 * busyBelow }
 
 // pace takes the time of a publish into the moving mean of the gaps
 // between publishes (weight 1/8 to the newest) and sets busy from it. A
-// topic published more often than every busyBelow on average is busy: its
-// subscribers batch within their flush window. A quieter one is idle and
-// its subscribers send at once, since each publish costs them one write
-// and at that rate the writes are cheap; the first publish after a quiet
-// spell raises the mean above busyBelow again. Called under mu.
+// topic becomes busy when the mean falls below busyBelow, and idle again
+// when it rises above twice that: between the two it stays as it was, so
+// a publisher's jitter does not flip it. A busy topic's subscribers batch
+// within their flush window; an idle one's send at once, since each
+// publish costs them one write and at that rate the writes are cheap.
+// Called under mu.
 func (t *topic) pace(now time.Time) {
-	if t.busyBelow <= 0 {
-		return
-	}
 	d := min(now.Sub(t.last), maxGap(t.busyBelow))
 	t.last = now
 	t.gap += (d - t.gap) / 8
-	if busy := t.gap < t.busyBelow; busy != t.busy.Load() {
-		t.busy.Store(busy)
+	switch busy := t.busy.Load(); {
+	case !busy && t.gap < t.busyBelow:
+		t.busy.Store(true)
+	case busy && t.gap > 2*t.busyBelow:
+		t.busy.Store(false)
 	}
 }
 
