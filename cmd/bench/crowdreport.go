@@ -119,7 +119,7 @@ func writeCrowdReport(b *strings.Builder, o options, r crowdResults) {
 		}
 		if v := m("ours", peak); v > 400 {
 			base := math.Round(v) - math.Round(m("ours", growth)) // as the table prints them
-			misses = append(misses, fmt.Sprintf("**M2 server RSS (%.0f MB, target 400 MB).** The process starts at %.0f MB; 400 MB would leave %.1f KB for each of %d viewers, and each holds %.1f KB of RSS: its goroutine's stack, the read and write buffers of its WebSocket and HTTP connection, and its hub cursor. gorilla's %.1f KB comes from smaller buffers; its heap in use grows more than ours (the table).",
+			misses = append(misses, fmt.Sprintf("**M2 server RSS (%.0f MB, target 400 MB).** The process starts at %.0f MB; 400 MB would leave %.1f KB for each of %d viewers, and each holds %.1f KB of RSS: the library's reader goroutine (which notices a close), its connection with 64- and 128-byte buffers, its WebSocket Conn and its hub subscriber; the writer goroutine and the message buffers exist only while there is something to send. gorilla's is %.1f KB.",
 				v, base, (400-base)*1e6/1024/float64(s.heldViewers), s.heldViewers, m("ours", perViewer), m("gorilla", perViewer)))
 		}
 	}
