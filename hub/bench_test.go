@@ -65,6 +65,57 @@ func BenchmarkFanoutWrite(b *testing.B) {
 	}
 }
 
+// BenchmarkAtRest publishes one entry every 2 ms, a quiet topic, to
+// subscribers with the default flush window, and waits each time until
+// every subscriber has it. An op is one publish; latency-ns is from the
+// publish to the last subscriber's receipt. At rest a batch goes out at
+// once: a latency near the flush window means the window applies at rest
+// again, which costs a viewer latency and saves no CPU worth having.
+func BenchmarkAtRest(b *testing.B) {
+	for _, subs := range []int{1, 100} {
+		b.Run(fmt.Sprintf("subs=%d", subs), func(b *testing.B) {
+			h, err := hub.New(hub.Config{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close()
+			got := make(chan struct{}, subs)
+			var wg sync.WaitGroup
+			defer wg.Wait()
+			defer h.Close()
+			for range subs {
+				s := h.Subscribe(map[string]uint64{"t": 0})
+				wg.Go(func() {
+					defer s.Close()
+					for {
+						if _, err := s.Next(context.Background()); err != nil {
+							return
+						}
+						got <- struct{}{}
+					}
+				})
+			}
+			data := make([]byte, entrySize)
+			var latency time.Duration
+			cpu0, cpuOK := cpuTime()
+			for b.Loop() {
+				time.Sleep(2 * time.Millisecond)
+				start := time.Now()
+				h.Publish("t", hub.Entry{Key: "row", Data: data})
+				for range subs {
+					<-got
+				}
+				latency += time.Since(start)
+			}
+			cpu1, _ := cpuTime()
+			b.ReportMetric(float64(latency.Nanoseconds())/float64(b.N), "latency-ns")
+			if cpuOK {
+				b.ReportMetric(float64((cpu1-cpu0).Nanoseconds())/float64(b.N)/float64(subs), "cpu-ns/delivery")
+			}
+		})
+	}
+}
+
 // result is a fan-out sub-benchmark's figures.
 type result struct {
 	name      string

@@ -54,6 +54,9 @@ type Subscriber struct {
 	timer   *time.Timer
 	batch   Batch
 	buf     *entryBuffer // nil while parked
+	// notify, while set, is called instead of a wakeup: NextOrNotify
+	// parked without a goroutine. Whoever swaps it out calls it.
+	notify atomic.Pointer[func()]
 	counters
 }
 
@@ -151,24 +154,53 @@ func (s *Subscriber) Resume(topic string, since uint64) error {
 }
 
 // Next blocks until the subscriber has something to receive, then returns
-// it all as one Batch. With a flush window, a batch is returned no sooner
-// than the window after the previous one, so entries published meanwhile
-// share a batch; the first batch after a quiet spell goes out at once. Next
+// it all as one Batch. With a flush window, a batch of a busy topic (see
+// Config.FlushWindow) is
+// returned no sooner than the window after the previous batch, so entries
+// published meanwhile share a batch; entries of quiet topics, and the first
+// batch after a quiet spell, go out at once. So latency follows the load:
+// a viewer at rest is sent each change as it comes, and one of a busy
+// topic gets at most one message a window. Next
 // returns ctx.Err() when ctx is done, ErrClosed after Close and ErrHubClosed
 // after Hub.Close. In steady state it does not allocate.
 func (s *Subscriber) Next(ctx context.Context) (Batch, error) {
+	return s.next(ctx, nil)
+}
+
+// NextOrNotify is Next for a caller that keeps no goroutine waiting while
+// its subscriber is idle. Where Next would wait for entries and none of
+// the subscriber's topics is busy, NextOrNotify arranges for ready to be
+// called once, when something arrives or the subscriber or the hub is
+// closed, and returns ErrParked at once; the caller then calls it again,
+// typically from a goroutine that ready starts. While a topic is busy it
+// waits as Next does, so a busy viewer keeps its goroutine rather than
+// starting one per batch. ready runs on the goroutine of a Publish, Skip,
+// Close or Hub.Close: it must not block, nor call the hub or the
+// subscriber other than Close. After ErrParked, no method but Close may be
+// called until ready has been.
+func (s *Subscriber) NextOrNotify(ctx context.Context, ready func()) (Batch, error) {
+	return s.next(ctx, ready)
+}
+
+func (s *Subscriber) next(ctx context.Context, ready func()) (Batch, error) {
 	s.reset()
 	for {
 		if err := s.err(); err != nil {
 			return Batch{}, err
 		}
 		if !s.pending() {
+			if ready != nil && !s.anyBusy() {
+				if s.parkNotify(ready) {
+					return Batch{}, ErrParked
+				}
+				continue
+			}
 			if err := s.park(ctx); err != nil {
 				return Batch{}, err
 			}
 			continue
 		}
-		if s.window > 0 {
+		if s.window > 0 && s.busy() {
 			if d := time.Until(s.ready); d > 0 {
 				if err := s.sleep(ctx, d); err != nil {
 					return Batch{}, err
@@ -182,6 +214,19 @@ func (s *Subscriber) Next(ctx context.Context) (Batch, error) {
 		s.batches.Add(1)
 		return s.batch, nil
 	}
+}
+
+// busy reports whether a topic with entries pending is busy: then the
+// batch waits for the flush window, gathering more; otherwise (the viewer's
+// topics are quiet) it goes at once.
+func (s *Subscriber) busy() bool {
+	for i := range s.cursors {
+		c := &s.cursors[i]
+		if c.state == active && c.t.seq.Load() != c.seq && c.t.busy.Load() {
+			return true
+		}
+	}
+	return false
 }
 
 // reset empties the batch, dropping its references to entries.
@@ -237,6 +282,56 @@ func (s *Subscriber) park(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// anyBusy reports whether one of the active topics is busy.
+func (s *Subscriber) anyBusy() bool {
+	for i := range s.cursors {
+		if c := &s.cursors[i]; c.state == active && c.t.busy.Load() {
+			return true
+		}
+	}
+	return false
+}
+
+// parkNotify registers ready to be called by the next publish to an active
+// topic, Close or Hub.Close, and reports true; or reports false, ready
+// not to be called, if there is no need to wait: something arrived or
+// closed meanwhile. Once ready is stored a signal may call it at any time,
+// and the goroutine it starts owns the subscriber: from then on this one
+// touches only notify and wake, which are safe to share.
+func (s *Subscriber) parkNotify(ready func()) bool {
+	if s.buf != nil {
+		s.h.buffers.Put(s.buf)
+		s.buf = nil
+	}
+	select {
+	case <-s.wake: // stale: everything up to now is checked below
+	default:
+	}
+	for i := range s.cursors {
+		if c := &s.cursors[i]; c.state == active && !c.t.await(c) {
+			return false
+		}
+	}
+	if s.err() != nil {
+		return false
+	}
+	f := &ready
+	s.notify.Store(f)
+	// A signal between the checks above and the Store found no ready
+	// and left a wakeup instead.
+	select {
+	case <-s.wake:
+		if s.notify.CompareAndSwap(f, nil) {
+			return false
+		}
+		// A later signal took ready: its goroutine may be waiting
+		// for this wakeup.
+		s.signal()
+	default:
+	}
+	return true
 }
 
 // sleep waits for d, returning early only if ctx is done or a Close
@@ -298,8 +393,13 @@ func (s *Subscriber) collect() {
 	s.coalesced.Add(uint64(dropped))
 }
 
-// signal wakes the subscriber's Next, if it waits, without blocking.
+// signal wakes the subscriber's Next, if it waits, or calls the ready of
+// its NextOrNotify, without blocking.
 func (s *Subscriber) signal() {
+	if f := s.notify.Swap(nil); f != nil {
+		(*f)()
+		return
+	}
 	select {
 	case s.wake <- struct{}{}:
 	default:

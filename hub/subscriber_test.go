@@ -38,7 +38,7 @@ func TestNextStops(t *testing.T) {
 					h := newHub(t, hub.Config{FlushWindow: time.Hour})
 					s := subscribe(t, h, map[string]uint64{"t": 0})
 					if inWindow {
-						h.Publish("t", entry("a", "1"))
+						floodBusy(h, "t")
 						next(t, s)
 						h.Publish("t", entry("a", "2"))
 					}
@@ -67,6 +67,14 @@ func TestNextStops(t *testing.T) {
 				})
 			})
 		}
+	}
+}
+
+// floodBusy publishes to topic often enough, within no time, to make it
+// busy: its subscribers then wait for their flush window.
+func floodBusy(h *hub.Hub, topic string) {
+	for i := range 64 {
+		h.Publish(topic, entry("a", strconv.Itoa(i)))
 	}
 }
 
@@ -120,40 +128,67 @@ func TestCloseRemovesSubscriber(t *testing.T) {
 	})
 }
 
-// TestFlushWindow checks that batches are a window apart, that entries
-// published within a window share a batch, and that the first batch after a
-// quiet spell is not delayed.
+// TestFlushWindow checks that latency follows the load: entries of a
+// quiet topic go out at once, even within a window of the previous batch;
+// once publishes come more often than every quarter window (on a moving
+// mean) the topic is busy, and its batches are a window apart, gathering
+// what was published meanwhile; once they come less often than every half
+// window it is idle again.
 func TestFlushWindow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const window = 10 * time.Millisecond
 		h := newHub(t, hub.Config{FlushWindow: window})
 		s := subscribe(t, h, map[string]uint64{"t": 0})
 		start := time.Now()
-		go func() {
-			h.Publish("t", entry("1", "1"))
-			time.Sleep(2 * time.Millisecond)
-			h.Publish("t", entry("2", "2"))
-			time.Sleep(3 * time.Millisecond)
-			h.Publish("t", entry("3", "3"))
-			time.Sleep(10 * time.Millisecond)
-			h.Publish("t", entry("4", "4"))
-			time.Sleep(time.Second)
-			h.Publish("t", entry("5", "5"))
-		}()
-		for _, want := range []struct {
-			at   time.Duration
-			data []string
-		}{
-			{0, []string{"1"}},
-			{window, []string{"2", "3"}},
-			{2 * window, []string{"4"}},
-			{15*time.Millisecond + time.Second, []string{"5"}},
-		} {
+		expect := func(at time.Duration, data ...string) {
+			t.Helper()
 			b := next(t, s)
-			if at := time.Since(start); at != want.at || !slices.Equal(datas(b), want.data) {
-				t.Errorf("Next at %v = %q, want %q at %v", at, datas(b), want.data, want.at)
+			if got := time.Since(start); got != at || !slices.Equal(datas(b), data) {
+				t.Errorf("Next at %v = %q, want %q at %v", got, datas(b), data, at)
 			}
 		}
+		// At rest: each publish is sent at once.
+		h.Publish("t", entry("1", "1"))
+		expect(0, "1")
+		time.Sleep(2 * time.Millisecond)
+		h.Publish("t", entry("2", "2"))
+		expect(2*time.Millisecond, "2")
+		time.Sleep(3 * time.Millisecond)
+		h.Publish("t", entry("3", "3"))
+		expect(5*time.Millisecond, "3")
+
+		// A flood of publishes makes the topic busy: the batch waits for
+		// the window after the previous one and takes them all.
+		for i := 10; i < 40; i++ {
+			h.Publish("t", entry(strconv.Itoa(i), strconv.Itoa(i)))
+		}
+		expect(5*time.Millisecond+window, seqs(10, 39)...)
+		time.Sleep(time.Millisecond)
+		h.Publish("t", entry("40", "40"))
+		expect(5*time.Millisecond+2*window, "40")
+
+		// A quiet spell: the next publish goes out at once, its window
+		// long past, but the topic is still busy, so one a millisecond
+		// later waits for the window.
+		time.Sleep(time.Second)
+		at := time.Since(start)
+		h.Publish("t", entry("41", "41"))
+		expect(at, "41")
+		time.Sleep(time.Millisecond)
+		h.Publish("t", entry("42", "42"))
+		expect(at+window, "42")
+		// Publishes a window apart or more make it idle again within a
+		// few (the mean of the gaps rises above half a window), and then
+		// one a millisecond after the previous goes out at once too.
+		for i := 43; i < 48; i++ {
+			time.Sleep(2 * window)
+			at = time.Since(start)
+			h.Publish("t", entry(strconv.Itoa(i), strconv.Itoa(i)))
+			expect(at, strconv.Itoa(i))
+		}
+		time.Sleep(time.Millisecond)
+		h.Publish("t", entry("48", "48"))
+		expect(at+time.Millisecond, "48")
 	})
 }
 

@@ -3,6 +3,7 @@ package hub
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // topic is one topic's history: a ring of the newest entries that every
@@ -15,6 +16,10 @@ type topic struct {
 	// whether a subscriber is behind.
 	seq  atomic.Uint64
 	subs atomic.Int64 // open subscribers
+	// busy is whether publishes come often enough for subscribers to
+	// batch them (see pace); a subscriber of only idle topics sends each
+	// one at once.
+	busy atomic.Bool
 
 	mu sync.RWMutex
 	// ring holds the entries first..seq at index seq&(len(ring)-1). It
@@ -28,6 +33,12 @@ type topic struct {
 	// ignores, and is pruned when it outgrows the ring: a delete per
 	// eviction costs more than the occasional sweep.
 	latest map[string]uint64
+	// last is the time of the latest publish and gap the moving mean of
+	// the time between publishes; busyBelow is the mean gap under which
+	// the topic is busy, zero for never.
+	last      time.Time
+	gap       time.Duration
+	busyBelow time.Duration
 
 	wmu sync.Mutex
 	// waiters are the cursors of subscribers parked in Next until this
@@ -49,8 +60,33 @@ type record struct {
 	next uint64
 }
 
-func newTopic(name string) *topic {
-	return &topic{name: name, first: 1}
+func newTopic(name string, busyBelow time.Duration) *topic {
+	return &topic{name: name, first: 1, busyBelow: busyBelow, gap: maxGap(busyBelow)}
+}
+
+// maxGap bounds the gaps the moving mean takes in: a burst after a quiet
+// spell turns a topic busy within a dozen publishes, and one stall of a
+// busy publisher (a loaded machine) does not turn it idle.
+func maxGap(busyBelow time.Duration) time.Duration { return 4 * busyBelow }
+
+// pace takes the time of a publish into the moving mean of the gaps
+// between publishes (weight 1/8 to the newest) and sets busy from it. A
+// topic becomes busy when the mean falls below busyBelow, and idle again
+// when it rises above twice that: between the two it stays as it was, so
+// a publisher's jitter does not flip it. A busy topic's subscribers batch
+// within their flush window; an idle one's send at once, since each
+// publish costs them one write and at that rate the writes are cheap.
+// Called under mu.
+func (t *topic) pace(now time.Time) {
+	d := min(now.Sub(t.last), maxGap(t.busyBelow))
+	t.last = now
+	t.gap += (d - t.gap) / 8
+	switch busy := t.busy.Load(); {
+	case !busy && t.gap < t.busyBelow:
+		t.busy.Store(true)
+	case busy && t.gap > 2*t.busyBelow:
+		t.busy.Store(false)
+	}
 }
 
 // size is what an entry counts against HistoryBytes.
@@ -61,6 +97,9 @@ func size(key string, data []byte) int { return len(key) + len(data) }
 func (t *topic) append(entries []Entry, limit, limitBytes int) uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.busyBelow > 0 {
+		t.pace(time.Now())
+	}
 	head := t.seq.Load()
 	for _, e := range entries {
 		head++

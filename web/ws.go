@@ -109,11 +109,34 @@ type Streams struct {
 // goroutines once Wait has begun. A stream's request is hijacked before
 // its goroutine starts, so neither http.Server.Shutdown nor anything
 // else orders that start before a Wait; the mutex does, and a stream that
-// comes too late is closed instead of started.
+// comes too late is closed instead of started. It also knows every open
+// stream, since an idle one has no goroutine to wait for: Wait ends them.
 type streamGroup struct {
 	mu     sync.Mutex
 	closed bool
 	wg     sync.WaitGroup
+	open   map[*wsStream]struct{}
+}
+
+// add records st as open, unless Wait has begun; it reports whether it did.
+func (g *streamGroup) add(st *wsStream) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	if g.open == nil {
+		g.open = make(map[*wsStream]struct{})
+	}
+	g.open[st] = struct{}{}
+	return true
+}
+
+// remove forgets an ended stream.
+func (g *streamGroup) remove(st *wsStream) {
+	g.mu.Lock()
+	delete(g.open, st)
+	g.mu.Unlock()
 }
 
 // Go runs f on a goroutine the group owns, unless Wait has begun; it
@@ -128,11 +151,21 @@ func (g *streamGroup) Go(f func()) bool {
 	return true
 }
 
-// Wait refuses new goroutines and waits for those running.
+// Wait refuses new goroutines, ends the open streams and waits for the
+// goroutines running. A stream that waits for a change ends here, on this
+// goroutine (its ready finds the group closed); one that is writing ends
+// on its own.
 func (g *streamGroup) Wait() {
 	g.mu.Lock()
 	g.closed = true
+	open := make([]*wsStream, 0, len(g.open))
+	for st := range g.open {
+		open = append(open, st)
+	}
 	g.mu.Unlock()
+	for _, st := range open {
+		st.sub.Close()
+	}
 	g.wg.Wait()
 }
 
@@ -182,63 +215,132 @@ func serveStream(w http.ResponseWriter, r *http.Request, h *hub.Hub, streams *st
 			since[t] = math.MaxUint64
 		}
 	}
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
+	lean := &leanHijack{ResponseWriter: w}
+	c, err := websocket.Accept(lean, r, &websocket.AcceptOptions{CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		release()
 		return nil // Accept has answered the request
 	}
 	c.SetReadLimit(512)
-	sub := h.Subscribe(since)
-	started := streams.Go(func() {
-		defer release()
-		stream(stop, c, sub, epoch, ended)
-	})
-	if !started { // shutting down: no handshake to wait for
-		sub.Close()
-		c.CloseNow()
-		release()
+	// The context ends when the viewer closes or breaks the connection
+	// (the only reads are control frames), when the session ends, or at
+	// shutdown. Its end closes the subscriber, which wakes the stream
+	// wherever it is, and the socket, which cuts a write in progress.
+	ctx, cancel := context.WithCancel(c.CloseRead(stop))
+	st := &wsStream{ctx: ctx, cancel: cancel, c: c, lc: lean.conn, sub: h.Subscribe(since), epoch: epoch, streams: streams, release: release}
+	if !streams.add(st) { // shutting down: no handshake to wait for
+		st.end()
+		return nil
 	}
+	st.stops = [2]func() bool{
+		context.AfterFunc(ctx, func() {
+			st.sub.Close()
+			c.CloseNow()
+		}),
+		context.AfterFunc(ended, func() {
+			c.Close(websocket.StatusPolicyViolation, "session ended")
+			cancel()
+		}),
+	}
+	st.ready()
 	return nil
 }
 
-// stream writes sub's batches to c, each as one message, until the viewer
-// leaves, the hub closes, ended is done (the session ended) or ctx is done
-// (the server is shutting down); then it closes both.
-func stream(ctx context.Context, c *websocket.Conn, sub *hub.Subscriber, epoch string, ended context.Context) {
-	defer c.CloseNow()
-	defer sub.Close()
-	// The context ends when the viewer closes or breaks the connection
-	// (the only reads are control frames), when the session ends, or at
-	// shutdown, which also cuts a write in progress.
-	ctx, cancel := context.WithCancel(c.CloseRead(ctx))
-	defer cancel()
-	stop := context.AfterFunc(ended, func() {
-		c.Close(websocket.StatusPolicyViolation, "session ended")
-		cancel()
-	})
-	defer stop()
-	var msg []byte
+// wsStream is one viewer's live stream. It has a goroutine only while it
+// has something to write: run writes the subscriber's batches and, when
+// there are no more and its topics are quiet, returns with the subscriber
+// parked; the next change calls ready, which starts run again. So an idle
+// viewer costs its socket, its subscriber and the library's reader
+// goroutine, which notices a close. Exactly one of run, a pending ready and
+// end holds the stream at a time; end runs once.
+type wsStream struct {
+	ctx     context.Context
+	cancel  context.CancelFunc
+	c       *websocket.Conn
+	lc      *leanConn // c's connection, or nil if it is not lean
+	sub     *hub.Subscriber
+	epoch   string
+	streams *streamGroup
+	release func()
+	stops   [2]func() bool
+}
+
+// ready starts the stream's writer, or ends the stream if the server is
+// shutting down. It runs on a publisher's goroutine, so it never blocks.
+func (st *wsStream) ready() {
+	if !st.streams.Go(st.run) {
+		st.end()
+	}
+}
+
+// run writes batches, each as one message, until none is left, the
+// viewer leaves, the hub closes, the session ends or the server shuts
+// down; in all but the first case it ends the stream.
+func (st *wsStream) run() {
 	for {
-		batch, err := sub.Next(ctx)
+		batch, err := st.sub.NextOrNotify(st.ctx, st.ready)
 		switch {
+		case errors.Is(err, hub.ErrParked):
+			return // ready runs the next change
 		case errors.Is(err, hub.ErrHubClosed):
-			c.Close(websocket.StatusGoingAway, "server shutting down")
+			st.c.Close(websocket.StatusGoingAway, "server shutting down")
+			st.end()
 			return
 		case err != nil:
-			return // the viewer left, the session ended, or shutdown
+			st.end() // the viewer left, the session ended, or shutdown
+			return
 		}
-		msg = appendMessage(msg[:0], epoch, batch)
-		wctx, wcancel := context.WithTimeout(ctx, wsWriteTimeout)
-		err = c.Write(wctx, websocket.MessageText, msg)
-		wcancel()
-		if err != nil {
+		if err := writeBatch(st.ctx, st.c, st.lc, st.epoch, batch); err != nil {
+			st.end()
 			return
 		}
 		if len(batch.Resync) > 0 {
-			c.Close(statusResync, "resync")
+			st.c.Close(statusResync, "resync")
+			st.end()
 			return
 		}
 	}
+}
+
+// end closes the stream's subscriber and socket and releases its place.
+func (st *wsStream) end() {
+	for _, stop := range st.stops {
+		if stop != nil {
+			stop()
+		}
+	}
+	st.cancel()
+	st.sub.Close()
+	st.c.CloseNow()
+	st.streams.remove(st)
+	st.release()
+}
+
+// writeBatch writes batch to c as one message, in one write if lc is not
+// nil, within wsWriteTimeout.
+func writeBatch(ctx context.Context, c *websocket.Conn, lc *leanConn, epoch string, batch hub.Batch) error {
+	msg, ok := framePool.Get().(*[]byte)
+	if !ok {
+		msg = new([]byte)
+	}
+	defer func() {
+		if cap(*msg) <= maxPooledFrame {
+			framePool.Put(msg)
+		}
+	}()
+	*msg = appendMessage((*msg)[:0], epoch, batch)
+	if lc != nil {
+		lc.cork(len(*msg) + 16) // a frame header is at most 14 bytes
+	}
+	wctx, cancel := context.WithTimeout(ctx, wsWriteTimeout)
+	err := c.Write(wctx, websocket.MessageText, *msg)
+	cancel()
+	if lc != nil {
+		if ferr := lc.flush(wsWriteTimeout); err == nil {
+			err = ferr
+		}
+	}
+	return err
 }
 
 // appendMessage frames a batch as one JSON message:

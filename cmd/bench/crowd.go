@@ -18,12 +18,14 @@ type crowdOptions struct {
 	heldDuration time.Duration
 	stormViewers int
 	stormRate    int
+	// lowRate is the events a second of the M1 figure at rest.
+	lowRate int
 	// runs is the runs of M2 and M8, which take tens of seconds each.
 	runs int
 }
 
 // crowdScenarios are the names -only accepts.
-var crowdScenarios = []string{"m1k", "held", "storm"}
+var crowdScenarios = []string{"low", "fan", "m1k", "held", "storm"}
 
 // heldKinds and stormKinds are the kinds M2 and M8 compare: the raw TCP
 // floor has no WebSocket handshake to hold or resume.
@@ -38,6 +40,18 @@ func (s *crowdOptions) register(fs *flag.FlagSet) {
 	fs.DurationVar(&s.heldDuration, "held-duration", 10*time.Second, "measuring time of each held run")
 	fs.IntVar(&s.stormViewers, "storm-viewers", 10000, "viewers of the reconnect storm (M8)")
 	fs.IntVar(&s.stormRate, "storm-rate", 5, "numbered events per second published throughout the storm; each is a write per viewer, so 10,000 viewers at 5 a second are 50,000 writes a second before the storm starts")
+	fs.Func("held-kinds", "kinds of the held figure (M2), comma-separated (default ours,naive,gorilla)", func(v string) error {
+		var kinds []string
+		for _, k := range strings.Split(v, ",") {
+			if !slices.Contains([]string{"ours", "naive", "gorilla"}, k) {
+				return fmt.Errorf("unknown kind %q", k)
+			}
+			kinds = append(kinds, k)
+		}
+		heldKinds = kinds
+		return nil
+	})
+	fs.IntVar(&s.lowRate, "low-rate", 200, "events per second of the M1 figure at rest (ours and raw TCP, -viewers viewers)")
 	fs.IntVar(&s.runs, "storm-runs", 5, "runs of the held and storm figures (each takes tens of seconds)")
 }
 
@@ -63,6 +77,8 @@ func parseOnly(v string) (map[string]bool, error) {
 
 // crowdResults are the runs of each scenario, by kind.
 type crowdResults struct {
+	low   map[string][]fanResult // M1 at o.crowd.lowRate
+	fan   map[string][]fanResult // M1 and M7 at o.rate, ours and TCP only (-only fan)
 	m1k   map[string][]fanResult
 	held  map[string][]heldResult
 	storm map[string][]stormResult
@@ -72,8 +88,35 @@ type crowdResults struct {
 // viewers (it is quick) and o.crowd.runs of the others, printing each
 // run's figures to stderr.
 func runCrowd(o options, which map[string]bool) (crowdResults, error) {
-	r := crowdResults{m1k: map[string][]fanResult{}, held: map[string][]heldResult{}, storm: map[string][]stormResult{}}
+	r := crowdResults{low: map[string][]fanResult{}, fan: map[string][]fanResult{}, m1k: map[string][]fanResult{}, held: map[string][]heldResult{}, storm: map[string][]stormResult{}}
 	s := o.crowd
+	// The rates at rest and under load, interleaved run by run so that
+	// both meet the same load of the machine.
+	for i := range o.runs {
+		for _, sc := range []struct {
+			name string
+			rate int
+		}{{"low", s.lowRate}, {"fan", o.rate}} {
+			if !which[sc.name] {
+				continue
+			}
+			m := o
+			m.rate = sc.rate
+			for _, k := range []string{"ours", "tcp"} {
+				res, err := fanoutRun(k, m)
+				if err != nil {
+					return r, fmt.Errorf("%s fan-out run at %d events/s %d: %w", k, m.rate, i+1, err)
+				}
+				fmt.Fprintf(os.Stderr, "%s run %d %-7s %d events/s: p50 %.2f ms p99 %.2f ms, %.2f us CPU/delivery, foreign CPU %.0f%%\n",
+					sc.name, i+1, k, m.rate, res.P50, res.P99, res.CPUPerDelivery, res.ForeignPct)
+				if sc.name == "low" {
+					r.low[k] = append(r.low[k], res)
+				} else {
+					r.fan[k] = append(r.fan[k], res)
+				}
+			}
+		}
+	}
 	if which["m1k"] {
 		m := o
 		m.viewers = s.m1kViewers

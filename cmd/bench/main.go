@@ -214,7 +214,7 @@ func run(args []string) error {
 	var crowd crowdResults
 	if !*clusterOnly {
 		var err error
-		crowd, err = runCrowd(o, map[string]bool{"m1k": true, "held": true, "storm": true})
+		crowd, err = runCrowd(o, map[string]bool{"low": true, "m1k": true, "held": true, "storm": true})
 		if err != nil {
 			return err
 		}
