@@ -293,6 +293,9 @@ func (s *Server) taskOutput(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) launch(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Query().Has("preview") { // the form's Preview button, without the client script
+		return s.launchPage(w, r, http.StatusOK, fieldsOf(r), nil)
+	}
 	return s.launchPage(w, r, http.StatusOK, ui.LaunchFields{Name: "hello", Command: "echo hello world", CPUs: "0.1", Mem: "32", Instances: "1"}, nil)
 }
 
@@ -308,8 +311,10 @@ func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, 
 	explain(&v, refused)
 	v.Viewer = s.cfg.Users != nil && !v.CanAct
 	var offers []scheduler.Offer
+	var racks ui.BoardRacks
 	held := false
 	layout, err := s.page(w, r, "Launch", "/launch", topicQueue, func(m *model) {
+		racks = boardRacks(m)
 		if offerID != "" {
 			if o, ok := m.offers[offerID]; ok {
 				// The agent's whole share: Accept takes every offer of it.
@@ -339,6 +344,7 @@ func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, 
 	v.Layout = layout
 	cs, _ := placement.ParseConstraints(fields.Constraints)
 	v.Preview = preview(offers, needOf(fields), cs)
+	v.FitMap = markFits(racks, offers, needOf(fields), cs)
 	return render(w, r, status, ui.LaunchPage(v))
 }
 
