@@ -15,7 +15,16 @@
   const save = (key, v) => { try { localStorage.setItem(key, v); } catch { /* private mode */ } };
   const theme = saved("offerdeck.theme");
   if (theme === "light" || theme === "dark") root.dataset.theme = theme;
-  if (saved("offerdeck.presenter") === "on") root.dataset.presenter = "on";
+  // Presenter mode lives in a cookie the server reads (it renders the page
+  // in it, and lands a presenter on the board); an earlier choice kept in
+  // localStorage moves there.
+  const setPresenter = (on) => {
+    if (on) root.dataset.presenter = "on"; else delete root.dataset.presenter;
+    document.cookie = "offerdeck-presenter=" + (on ? "on; max-age=31536000" : "; max-age=0") + "; path=/; samesite=lax" +
+      (location.protocol === "https:" ? "; secure" : "");
+  };
+  if (saved("offerdeck.presenter") === "on" && root.dataset.presenter !== "on") setPresenter(true);
+  try { localStorage.removeItem("offerdeck.presenter"); } catch { /* storage off */ }
   const currentTheme = () => root.dataset.theme ||
     (window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
 
@@ -30,12 +39,19 @@
       });
     }
     if (presentBtn) {
-      presentBtn.setAttribute("aria-pressed", root.dataset.presenter === "on" ? "true" : "false");
-      presentBtn.addEventListener("click", () => {
-        const on = root.dataset.presenter !== "on";
-        if (on) root.dataset.presenter = "on"; else delete root.dataset.presenter;
+      // Without the script the button posts its form; with it, the page
+      // switches in place.
+      const sync = () => {
+        const on = root.dataset.presenter === "on";
         presentBtn.setAttribute("aria-pressed", on ? "true" : "false");
-        save("offerdeck.presenter", on ? "on" : "off");
+        const field = presentBtn.form && presentBtn.form.elements.namedItem("presenter");
+        if (field) field.value = on ? "off" : "on";
+      };
+      sync();
+      presentBtn.addEventListener("click", (ev) => {
+        ev.preventDefault();
+        setPresenter(root.dataset.presenter !== "on");
+        sync();
       });
     }
   }

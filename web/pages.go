@@ -38,6 +38,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title, active, top
 		return ui.Layout{}, err
 	}
 	l.Flash = takeFlash(w, r)
+	l.Presenter = presenterOn(r)
 	l.Topics, l.Epoch = positions, s.epoch()
 	if s.cfg.Users != nil {
 		u := userOf(r)
@@ -52,6 +53,10 @@ func form(r *http.Request) ui.Form {
 }
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) error {
+	if landsOnBoard(r) {
+		http.Redirect(w, r, "/board", http.StatusSeeOther)
+		return nil
+	}
 	var v ui.Overview
 	layout, err := s.page(w, r, "Overview", "/", topicOverview, func(m *model) { v = overviewView(m, s.cfg) })
 	if err != nil {

@@ -131,3 +131,31 @@ test('without JavaScript, Launch previews where a spec fits on the rack map', as
   await ctx.close();
 });
 
+// Presenter mode is known to the server (a cookie): a presenter who opens
+// the dashboard lands on the board, with or without the client script,
+// and the Overview tab still shows the overview.
+for (const js of [true, false]) {
+  test(`a presenter lands on the board (${js ? 'with' : 'without'} JavaScript)`, async ({ browser }) => {
+    const ctx = await browser.newContext({ javaScriptEnabled: js });
+    const page = await ctx.newPage();
+    await page.goto('/');
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.locator('#presenter-toggle')).toHaveAttribute('aria-pressed', 'false');
+    await page.locator('#presenter-toggle').click();
+    await expect(page.locator('html')).toHaveAttribute('data-presenter', 'on');
+    await expect(page.locator('#presenter-toggle')).toHaveAttribute('aria-pressed', 'true');
+    await page.goto('/');
+    await expect(page).toHaveURL(/\/board$/);
+    await expect(page.locator('main h1')).toHaveText('Board');
+    await expect(page.locator('html')).toHaveAttribute('data-presenter', 'on');
+    await page.locator('nav.tabs').getByRole('link', { name: 'Overview' }).click();
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.locator('main h1')).not.toHaveText('Board');
+    // Off again: the overview is the landing page.
+    await page.locator('#presenter-toggle').click();
+    await expect(page.locator('html')).not.toHaveAttribute('data-presenter', 'on');
+    await page.goto('/');
+    await expect(page).toHaveURL(/\/$/);
+    await ctx.close();
+  });
+}

@@ -67,14 +67,24 @@ async function newContext(browser: Browser, mode: Mode, viewport: { width: numbe
     reducedMotion: 'reduce', // no highlight or fade in flight while measuring
   });
   if (mode === 'presenter') {
-    await context.addInitScript(() => localStorage.setItem('offerdeck.presenter', 'on'));
+    const url = new URL(test.info().project.use.baseURL!);
+    await context.addCookies([{ name: 'offerdeck-presenter', value: 'on', domain: url.hostname, path: '/' }]);
   }
   return context;
 }
 
 // open loads a page and waits until it shows what it is about.
 async function open(page: Page, path: string, mode: Mode) {
-  await page.goto(path);
+  if (mode === 'presenter' && path === '/') {
+    // A presenter arriving lands on the board; the Overview tab still
+    // shows the overview.
+    await page.goto(path);
+    await expect(page).toHaveURL(/\/board$/);
+    await page.locator('nav.tabs').getByRole('link', { name: 'Overview' }).click();
+    await expect(page).toHaveURL(/\/$/);
+  } else {
+    await page.goto(path);
+  }
   await expect(page.locator('html')).toHaveClass(/\bjs\b/);
   if (mode === 'presenter') await expect(page.locator('html')).toHaveAttribute('data-presenter', 'on');
   await expect(page.locator('main h1')).toBeVisible();
@@ -201,7 +211,7 @@ test('without JavaScript, no control that needs it shows and the header does not
   await page.goto('/');
   await expect(page.locator('html')).not.toHaveClass(/\bjs\b/);
   await expect(page.locator('#framework-id button.copy')).toHaveCount(1);
-  for (const sel of ['#theme-toggle', '#presenter-toggle', 'button.copy', '.needs-js']) {
+  for (const sel of ['#theme-toggle', 'button.copy', '.needs-js']) {
     for (const el of await page.locator(sel).all()) await expect(el).toBeHidden();
   }
   const conn = page.locator('#conn');
