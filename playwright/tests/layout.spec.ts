@@ -239,6 +239,7 @@ test('with JavaScript, the controls show and the header says live, with no stati
 // the repository (OFFERDECK_DOCS_SCREENSHOTS=1 npx playwright test layout -g README).
 test('README screenshots', async ({ browser }) => {
   test.skip(!process.env.OFFERDECK_DOCS_SCREENSHOTS, 'set OFFERDECK_DOCS_SCREENSHOTS=1 to rewrite docs/screenshot-*.png');
+  test.setTimeout(120_000);
   const context = await newContext(browser, 'light', viewports.desktop);
   const page = await context.newPage();
   await open(page, '/offers', 'light');
@@ -247,4 +248,17 @@ test('README screenshots', async ({ browser }) => {
   await open(page, '/tasks/' + encodeURIComponent(taskID), 'light');
   await page.screenshot({ path: '../docs/screenshot-task.png' });
   await context.close();
+  // The board, which the README opens with: the whole page at a laptop's
+  // width, once its lanes hold some history (the task the suite launched,
+  // and offers the hold policy declined).
+  const room = await newContext(browser, 'light', { width: 1200, height: 800 });
+  await room.addInitScript(() => localStorage.setItem('offerdeck-lane-span', '60')); // the last minute: short history, wide bars
+  const board = await room.newPage();
+  await board.goto('/board');
+  await expect(board.locator('ol.offer-lanes > li.lane')).toHaveCount(3, { timeout: 15_000 });
+  await expect(board.locator('ol.offer-lanes rect.how-accepted').first()).toBeAttached({ timeout: 15_000 });
+  await expect(board.locator('ol.offer-lanes rect.how-expired').first()).toBeAttached({ timeout: 60_000 });
+  await board.evaluate(() => document.fonts.ready);
+  await board.screenshot({ path: '../docs/screenshot-board.png', fullPage: true });
+  await room.close();
 });
