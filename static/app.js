@@ -583,12 +583,13 @@
       const li = ev.target instanceof Element && ev.target.matches(".fit-mark") && ev.target.closest("li[data-agent]");
       if (li) focusedFit = { el: ev.target, agent: li.dataset.agent, lane: li.matches(".lane") };
     });
-    window.addEventListener("storage", (ev) => { if (ev.key === specKey || ev.key === null) fetchFit(); });
+    window.addEventListener("storage", (ev) => { if ((ev.key === specKey || ev.key === null) && specTyped() !== fitQuery) fetchFit(); });
     $("fit-banner-hide").addEventListener("click", () => { fitHidden = fitQuery; clearFit(); });
-    // The Launch page renews its spec at every refresh of its preview, and
-    // each renewal is a storage event here: offers coming and going are
-    // followed that way. A spec no longer renewed goes stale.
-    setInterval(() => { if (fitMarks && !specTyped()) clearFit(); }, 5000);
+    // The storage event brings a new spec at once; offers coming and going
+    // are followed by asking again every 3 s while a spec is typed (not
+    // on the Launch tab's renewals, which a browser may throttle in a
+    // background tab). A spec no longer renewed goes stale.
+    setInterval(() => { if (fitMarks || specTyped()) fetchFit(); }, 3000);
     fetchFit();
   }
 
