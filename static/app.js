@@ -15,7 +15,16 @@
   const save = (key, v) => { try { localStorage.setItem(key, v); } catch { /* private mode */ } };
   const theme = saved("offerdeck.theme");
   if (theme === "light" || theme === "dark") root.dataset.theme = theme;
-  if (saved("offerdeck.presenter") === "on") root.dataset.presenter = "on";
+  // Presenter mode lives in a cookie the server reads (it renders the page
+  // in it, and lands a presenter on the board); an earlier choice kept in
+  // localStorage moves there.
+  const setPresenter = (on) => {
+    if (on) root.dataset.presenter = "on"; else delete root.dataset.presenter;
+    document.cookie = "offerdeck-presenter=" + (on ? "on; max-age=31536000" : "; max-age=0") + "; path=/; samesite=lax" +
+      (location.protocol === "https:" ? "; secure" : "");
+  };
+  if (saved("offerdeck.presenter") === "on" && root.dataset.presenter !== "on") setPresenter(true);
+  try { localStorage.removeItem("offerdeck.presenter"); } catch { /* storage off */ }
   const currentTheme = () => root.dataset.theme ||
     (window.matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light");
 
@@ -30,12 +39,19 @@
       });
     }
     if (presentBtn) {
-      presentBtn.setAttribute("aria-pressed", root.dataset.presenter === "on" ? "true" : "false");
-      presentBtn.addEventListener("click", () => {
-        const on = root.dataset.presenter !== "on";
-        if (on) root.dataset.presenter = "on"; else delete root.dataset.presenter;
+      // Without the script the button posts its form; with it, the page
+      // switches in place.
+      const sync = () => {
+        const on = root.dataset.presenter === "on";
         presentBtn.setAttribute("aria-pressed", on ? "true" : "false");
-        save("offerdeck.presenter", on ? "on" : "off");
+        const field = presentBtn.form && presentBtn.form.elements.namedItem("presenter");
+        if (field) field.value = on ? "off" : "on";
+      };
+      sync();
+      presentBtn.addEventListener("click", (ev) => {
+        ev.preventDefault();
+        setPresenter(root.dataset.presenter !== "on");
+        sync();
       });
     }
   }
@@ -344,6 +360,7 @@
       if (!Number.isNaN(t)) el.textContent = relative(t, now, el.dataset.rel);
     }
     applyLaneSpan(root);
+    applyFit(root, false);
     // The board's offer lanes stand as of their last change: slide them
     // on to now, so bars move left and held offers keep growing.
     root.querySelectorAll("ol.lanes[data-now]").forEach((el) => {
@@ -453,25 +470,127 @@
   }
 
   // ---- The launch form's live preview. -----------------------------------
+  // The spec typed is also left in localStorage (with the time, renewed at
+  // every refresh), so that a board open in another tab of this browser
+  // marks where it fits: the storage event tells it at once, and a spec
+  // the Launch page stopped renewing (closed, or gone to another page)
+  // is stale after specStale.
+  const specKey = "offerdeck.launch-spec";
+  const specStale = 120000;
   function wirePreview() {
     const form = $("launch-form");
     const box = $("preview");
     if (!form || !box) return;
     let timer = 0;
-    const refresh = async () => {
+    const query = () => {
       const q = new URLSearchParams(new FormData(form));
-      q.delete("request_id"); q.delete("back");
+      q.delete("request_id"); q.delete("back"); q.delete("preview");
+      return q.toString();
+    };
+    const refresh = async () => {
+      const q = query();
+      try { localStorage.setItem(specKey, JSON.stringify({ q, at: Date.now() })); } catch { /* storage off */ }
       try {
-        const res = await fetch("/launch/preview?" + q.toString(), { credentials: "same-origin" });
+        const res = await fetch("/launch/preview?" + q, { credentials: "same-origin" });
         if (!res.ok) return;
         const doc = parser.parseFromString(await res.text(), "text/html");
-        const fresh = doc.getElementById("preview");
-        const old = $("preview");
-        if (fresh && old) old.replaceWith(document.importNode(fresh, true));
+        for (const id of ["preview", "fit-map"]) {
+          const fresh = doc.getElementById(id), old = $(id);
+          if (fresh && old) replaceKeeping(old, document.importNode(fresh, true), false);
+        }
       } catch { /* offline: keep the last preview */ }
     };
     form.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(refresh, 250); });
     setInterval(refresh, 3000); // offers come and go
+    window.addEventListener("pagehide", () => { try { localStorage.removeItem(specKey); } catch { /* storage off */ } });
+    window.addEventListener("pageshow", (ev) => { if (ev.persisted) refresh(); });
+    try { localStorage.setItem(specKey, JSON.stringify({ q: query(), at: Date.now() })); } catch { /* storage off */ }
+  }
+
+  // ---- The board: where the spec typed on Launch fits. ------------------
+  // A layer of the viewer's own over the shared regions: the board asks
+  // the server's preview for the spec's fit map and copies each agent's
+  // mark (and data-fit, which lights the card and the lane up) onto its
+  // rack map and lanes; refreshTimes lays it again over regions the
+  // stream replaced. Nothing of it is ever part of a region's bytes.
+  let fitMarks = null; // agent id -> { fit, mark } of the last answer
+  let fitQuery = "", fitHidden = "";
+  // focusedFit is the mark that last had focus, so that a mark the stream
+  // replaced (its lane or card re-rendered) gets the focus back.
+  let focusedFit = null;
+  function specTyped() {
+    let v = null;
+    try { v = JSON.parse(localStorage.getItem(specKey) || "null"); } catch { /* storage off or bad */ }
+    return v && typeof v.q === "string" && Date.now() - v.at < specStale ? v.q : "";
+  }
+  async function fetchFit() {
+    const q = specTyped();
+    if (!q || q === fitHidden) { fitQuery = q; clearFit(); return; }
+    try {
+      const res = await fetch("/launch/preview?" + q, { credentials: "same-origin" });
+      if (!res.ok) return;
+      const doc = parser.parseFromString(await res.text(), "text/html");
+      if (q !== specTyped()) return; // a newer spec is on its way
+      fitQuery = q;
+      fitMarks = new Map();
+      doc.querySelectorAll("#fit-map [data-agent]").forEach((el) => {
+        const mark = el.querySelector(".fit-mark");
+        if (mark) fitMarks.set(el.dataset.agent, { fit: el.dataset.fit, mark: document.importNode(mark, true) });
+      });
+      const banner = $("fit-banner");
+      if (banner) {
+        const summary = doc.getElementById("fit-summary");
+        $("fit-banner-text").textContent = "Lit up: where the spec typed on Launch fits. " + (summary ? summary.textContent : "");
+        banner.hidden = false;
+      }
+      applyFit(document, true);
+    } catch { /* offline: keep the last marks */ }
+  }
+  function clearFit() {
+    fitMarks = null;
+    document.querySelectorAll("[data-agent][data-fit]").forEach((el) => delete el.dataset.fit);
+    document.querySelectorAll("[data-region] .fit-mark").forEach((el) => el.remove());
+    const banner = $("fit-banner");
+    if (banner) banner.hidden = true;
+  }
+  // applyFit marks the lanes and cards under scope; fresh replaces marks
+  // already there (a new answer), otherwise only unmarked ones get one.
+  function applyFit(scope, fresh) {
+    if (!fitMarks || !$("fit-banner")) return;
+    const els = Array.from(scope.querySelectorAll("li.lane[data-agent], li.rack-agent[data-agent]"));
+    if (scope.matches && scope.matches("li[data-agent]")) els.push(scope);
+    for (const el of els) {
+      const m = fitMarks.get(el.dataset.agent);
+      const old = el.querySelector(".fit-mark");
+      if (old && (!fresh || (m && old.outerHTML === m.mark.outerHTML && el.dataset.fit === m.fit))) continue;
+      if (old) old.remove();
+      if (!m) { delete el.dataset.fit; continue; }
+      el.dataset.fit = m.fit;
+      const mark = m.mark.cloneNode(true);
+      if (el.matches(".lane")) el.querySelector(".lane-host").append(mark);
+      else el.querySelector("h2, h3, h4").after(mark);
+      const f = focusedFit;
+      if (f && !f.el.isConnected && (document.activeElement === body || !document.activeElement) &&
+          f.agent === el.dataset.agent && f.lane === el.matches(".lane")) {
+        mark.focus({ preventScroll: true });
+      }
+    }
+  }
+  function wireFit() {
+    const banner = $("fit-banner");
+    if (!banner) return;
+    document.addEventListener("focusin", (ev) => {
+      const li = ev.target instanceof Element && ev.target.matches(".fit-mark") && ev.target.closest("li[data-agent]");
+      if (li) focusedFit = { el: ev.target, agent: li.dataset.agent, lane: li.matches(".lane") };
+    });
+    window.addEventListener("storage", (ev) => { if ((ev.key === specKey || ev.key === null) && specTyped() !== fitQuery) fetchFit(); });
+    $("fit-banner-hide").addEventListener("click", () => { fitHidden = fitQuery; clearFit(); });
+    // The storage event brings a new spec at once; offers coming and going
+    // are followed by asking again every 3 s while a spec is typed (not
+    // on the Launch tab's renewals, which a browser may throttle in a
+    // background tab). A spec no longer renewed goes stale.
+    setInterval(() => { if (fitMarks || specTyped()) fetchFit(); }, 3000);
+    fetchFit();
   }
 
   // ---- A task's output, followed until it ends. --------------------------
@@ -596,6 +715,7 @@
     filterAll();
     wireForms();
     wirePreview();
+    wireFit();
     wireOutput();
     wirePause();
     wireKeys();

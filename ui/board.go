@@ -1,6 +1,9 @@
 package ui
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Board is the view model of the demo board: offers and resources as
 // pictures, for a room watching a projector.
@@ -61,6 +64,9 @@ type BoardLanes struct {
 
 // LaneRow is one agent's lane.
 type LaneRow struct {
+	// AgentID names the agent, so that a viewer's own layer (where a spec
+	// typed on Launch fits) can find its lane.
+	AgentID  string
 	Hostname string
 	Summary  string // the lane in words, for screen readers
 	Bars     []LaneBar
@@ -95,10 +101,34 @@ type RackGroup struct {
 // BoardAgent is one agent's card: what our tasks use and what is offered
 // to us, per resource.
 type BoardAgent struct {
+	ID         string
 	Hostname   string
 	Attributes []Attr
 	Removed    bool
 	Meters     []Meter
+	// Fit is where a spec fits, on the Launch page's map; nil on the
+	// board, whose regions every viewer shares.
+	Fit *AgentFit
+}
+
+// AgentFit says whether one instance of a spec fits an agent's held
+// offers now, and why not.
+type AgentFit struct {
+	// Held reports whether the agent has offers held; without any, nothing
+	// fits it now.
+	Held    bool
+	Fits    bool
+	Reasons []string
+	// Amount is what its offers hold together, when Held.
+	Amount string
+}
+
+// FitMap is the rack map of the Launch page: every agent the board shows,
+// marked with whether the spec being typed fits it.
+type FitMap struct {
+	Racks BoardRacks
+	// Summary says how many fit, in words.
+	Summary string
 }
 
 // Meter is one resource of an agent: used by our tasks and offered to
@@ -107,4 +137,50 @@ type Meter struct {
 	Name                string
 	UsedPct, OfferedPct float64
 	Text                string
+}
+
+// fitKey is how the mark and the card's data-fit name a fit: "yes", "no"
+// or "none" (no offer held).
+func fitKey(f *AgentFit) string {
+	switch {
+	case f == nil:
+		return ""
+	case !f.Held:
+		return "none"
+	case f.Fits:
+		return "yes"
+	}
+	return "no"
+}
+
+func fitIcon(f AgentFit) string {
+	switch fitKey(&f) {
+	case "yes":
+		return "✓"
+	case "no":
+		return "✕"
+	}
+	return "–"
+}
+
+func fitWord(f AgentFit) string {
+	switch fitKey(&f) {
+	case "yes":
+		return "fits"
+	case "no":
+		return "does not fit"
+	}
+	return "no offer held"
+}
+
+// fitWhy is what the mark says on hover and focus: what is short, or
+// what the offers hold.
+func fitWhy(f AgentFit) string {
+	switch fitKey(&f) {
+	case "yes":
+		return "held now: " + f.Amount
+	case "no":
+		return strings.Join(f.Reasons, "; ")
+	}
+	return "nothing can launch here until it offers again"
 }

@@ -52,3 +52,11 @@ func clock(t time.Time) string {
 // taskURL is the address of a task's page: its id as one escaped path
 // segment, so that any id (spaces, slashes, non-ASCII) opens its task.
 func taskURL(id string) string { return "/tasks/" + url.PathEscape(id) }
+
+// onOff is "on" or "off".
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}

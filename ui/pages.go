@@ -221,6 +221,8 @@ type Launch struct {
 	// OfferID and OfferHost are set when the form accepts one offer.
 	OfferID, OfferHost string
 	Preview            []PreviewLine
+	// FitMap is the rack map marked with where the spec fits.
+	FitMap FitMap
 	// OfferHoldUntil is when the dashboard declines the offer if nobody
 	// acts on it; after that, Accept queues the spec pinned to the agent.
 	OfferHoldUntil time.Time

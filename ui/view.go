@@ -34,6 +34,8 @@ type Layout struct {
 	// User is who is logged in ("" without authentication) and Role
 	// their role; a viewer's page hides every action.
 	User, Role string
+	// Presenter reports presenter mode, the viewer's choice (a cookie).
+	Presenter bool
 }
 
 // Counts are the tab counts.

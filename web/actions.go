@@ -311,35 +311,35 @@ func (s *Server) launchSpec(w http.ResponseWriter, r *http.Request) error {
 	return s.answer(w, r, scheduler.Result{}, err, "")
 }
 
-// launchPreview renders the preview for the form's current values.
+// launchPreview renders the preview and the fit map for the form's
+// current values, from the same model as the page: the Launch page swaps
+// them in as the reader types, and a board open in the same browser takes
+// its fit marks from the map.
 func (s *Server) launchPreview(w http.ResponseWriter, r *http.Request) error {
-	snap, err := s.sched.Snapshot(r.Context())
-	if err != nil {
-		return err
-	}
 	f := fieldsOf(r)
-	offers := snap.Offers
-	if id := r.URL.Query().Get("offer"); id != "" {
-		// The offer's agent's whole share, as Accept takes it.
-		agent := ""
-		for _, o := range snap.Offers {
-			if o.ID == id {
-				agent = o.AgentID
+	id := r.URL.Query().Get("offer")
+	var offers []scheduler.Offer
+	var racks ui.BoardRacks
+	if _, err := s.live.read(r.Context(), nil, func(m *model) {
+		racks = boardRacks(m)
+		if id == "" {
+			offers = make([]scheduler.Offer, 0, len(m.offers))
+			for _, a := range m.agentOrder {
+				offers = append(offers, m.agentOffers(a)...)
 			}
+		} else if o, ok := m.offers[id]; ok {
+			offers = m.agentOffers(o.AgentID) // the agent's whole share, as Accept takes it
 		}
-		offers = nil
-		for _, o := range snap.Offers {
-			if agent != "" && o.AgentID == agent {
-				offers = append(offers, o)
-			}
-		}
+	}); err != nil {
+		return err
 	}
 	cs, err := placement.ParseConstraints(f.Constraints)
 	if err != nil {
 		lines := []ui.PreviewLine{{Hostname: "constraints", Reasons: []string{err.Error()}}}
-		return render(w, r, http.StatusOK, ui.Preview(lines))
+		return render(w, r, http.StatusOK, ui.PreviewAnswer(lines, ui.FitMap{Racks: racks, Summary: "Nothing is marked until the constraints read: " + err.Error()}))
 	}
-	return render(w, r, http.StatusOK, ui.Preview(preview(offers, needOf(f), cs)))
+	need := needOf(f)
+	return render(w, r, http.StatusOK, ui.PreviewAnswer(preview(offers, need, cs), markFits(racks, offers, need, cs)))
 }
 
 func (s *Server) killTask(w http.ResponseWriter, r *http.Request) error {

@@ -78,7 +78,7 @@ func boardLanes(m *model) ui.BoardLanes {
 			break
 		}
 		a := m.agents[id]
-		row := ui.LaneRow{Hostname: marked(a.Hostname)}
+		row := ui.LaneRow{AgentID: id, Hostname: marked(a.Hostname)}
 		count := map[string]int{}
 		for _, sp := range byAgent[id] {
 			row.Bars = append(row.Bars, ui.LaneBar{X: x(sp.Arrived), W: max(sp.Ended.Sub(sp.Arrived).Seconds(), 0.5), How: laneHow(sp.How),
@@ -194,7 +194,7 @@ func rackOf(m *model, id, by string) string {
 
 func boardAgent(m *model, id string) ui.BoardAgent {
 	a := m.agents[id]
-	return ui.BoardAgent{Hostname: marked(a.Hostname), Attributes: attrs(a.Attributes), Removed: !a.Removed.IsZero(),
+	return ui.BoardAgent{ID: id, Hostname: marked(a.Hostname), Attributes: attrs(a.Attributes), Removed: !a.Removed.IsZero(),
 		Meters: meters(m.agentUsed[id], m.agentOffered[id])}
 }
 

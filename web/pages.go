@@ -38,6 +38,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, title, active, top
 		return ui.Layout{}, err
 	}
 	l.Flash = takeFlash(w, r)
+	l.Presenter = presenterOn(r)
 	l.Topics, l.Epoch = positions, s.epoch()
 	if s.cfg.Users != nil {
 		u := userOf(r)
@@ -52,6 +53,10 @@ func form(r *http.Request) ui.Form {
 }
 
 func (s *Server) overview(w http.ResponseWriter, r *http.Request) error {
+	if landsOnBoard(r) {
+		http.Redirect(w, r, "/board", http.StatusSeeOther)
+		return nil
+	}
 	var v ui.Overview
 	layout, err := s.page(w, r, "Overview", "/", topicOverview, func(m *model) { v = overviewView(m, s.cfg) })
 	if err != nil {
@@ -305,6 +310,9 @@ func (s *Server) taskOutput(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) launch(w http.ResponseWriter, r *http.Request) error {
+	if r.URL.Query().Has("preview") { // the form's Preview button, without the client script
+		return s.launchPage(w, r, http.StatusOK, fieldsOf(r), nil)
+	}
 	return s.launchPage(w, r, http.StatusOK, ui.LaunchFields{Name: "hello", Command: "echo hello world", CPUs: "0.1", Mem: "32", Instances: "1"}, nil)
 }
 
@@ -320,8 +328,10 @@ func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, 
 	explain(&v, refused)
 	v.Viewer = s.cfg.Users != nil && !v.CanAct
 	var offers []scheduler.Offer
+	var racks ui.BoardRacks
 	held := false
 	layout, err := s.page(w, r, "Launch", "/launch", topicQueue, func(m *model) {
+		racks = boardRacks(m)
 		if offerID != "" {
 			if o, ok := m.offers[offerID]; ok {
 				// The agent's whole share: Accept takes every offer of it.
@@ -351,6 +361,7 @@ func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, 
 	v.Layout = layout
 	cs, _ := placement.ParseConstraints(fields.Constraints)
 	v.Preview = preview(offers, needOf(fields), cs)
+	v.FitMap = markFits(racks, offers, needOf(fields), cs)
 	return render(w, r, status, ui.LaunchPage(v))
 }
 

@@ -67,6 +67,7 @@ func (s *Server) routes() http.Handler {
 			})))
 		})
 		r.With(crossOriginProtection).Post("/logout", s.handle(s.logout))
+		r.With(crossOriginProtection).Post("/presenter", s.handle(s.setPresenter)) // a viewer's own choice
 	})
 	r.Mount(apiBase, s.apiRoutes()) // the JSON API, with its own authentication and errors
 	r.With(s.tokenLogin).Get("/login", s.handle(s.loginPage))

@@ -268,6 +268,7 @@ func preview(offers []scheduler.Offer, need placement.Need, cs []placement.Const
 
 // share is every offer held of one agent and role, merged.
 type share struct {
+	agent string
 	host  string
 	ids   []string
 	offer *mesos.Offer
@@ -298,7 +299,7 @@ func agentShares(offers []scheduler.Offer) []share {
 		if err != nil {
 			continue // one agent and role: cannot happen
 		}
-		out = append(out, share{host: g[0].Hostname, ids: ids, offer: merged})
+		out = append(out, share{agent: k.agent, host: g[0].Hostname, ids: ids, offer: merged})
 	}
 	return out
 }

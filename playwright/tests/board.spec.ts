@@ -51,3 +51,122 @@ test('the lane span is the viewer\'s pick, kept across a reload', async ({ page 
   await page.getByRole('button', { name: '5 min', exact: true }).click();
   await expect(page.locator('ol.offer-lanes .lane-svg').first()).toHaveAttribute('viewBox', '600 0 300 10');
 });
+
+// Launch links in: the spec typed on Launch lights up, on a board open in
+// another tab of the same browser, the agents it fits, and says on hover
+// and on keyboard focus why the others do not. The marks are the viewer's
+// own: the server's answer for the spec, laid over the shared regions.
+test('a spec typed on Launch marks where it fits on the board, with the reason on hover and focus', async ({ page, context }) => {
+  test.setTimeout(300_000);
+  const launch = page;
+  await launch.goto('/launch');
+  const board = await context.newPage();
+  await board.goto('/board');
+  await expect(board.locator('ol.offer-lanes > li.lane')).toHaveCount(3, { timeout: 15_000 });
+
+  // 900 MB: agent-1 (496 MB) can never run it.
+  await launch.locator('#mem').fill('900');
+  const marks = (p: typeof page, scope: string) => p.locator(scope + ' [data-agent][data-fit]').evaluateAll(
+    (els) => els.map((el) => (el as HTMLElement).dataset.agent + '=' + (el as HTMLElement).dataset.fit).sort().join(' '));
+  // The board's cards say what the Launch page's own map says, agent by
+  // agent, and so do its lanes.
+  await expect(async () => {
+    const want = await marks(launch, '#fit-map');
+    expect(want.split(' ')).toHaveLength(3);
+    expect(await marks(board, '#board-racks')).toBe(want);
+    expect(await marks(board, '#board-lanes')).toBe(want);
+    // agent-1 holds an offer now, so it is told why not.
+    expect(await launch.locator('#fit-map li.rack-agent', { hasText: 'agent-1.demo' }).getAttribute('data-fit')).toBe('no');
+    expect(await board.locator('#board-racks li.rack-agent', { hasText: 'agent-1.demo' }).getAttribute('data-fit')).toBe('no');
+  }).toPass({ timeout: 60_000 });
+  await expect(board.locator('#fit-banner')).toBeVisible();
+  await expect(board.locator('#fit-banner-text')).toContainText('agents with offers held');
+
+  // Offers come and go (held 30 s, then declined by the hold policy, and
+  // offered again): each look waits for agent-1 to hold one.
+  const card = board.locator('#board-racks li.rack-agent', { hasText: 'agent-1.demo' });
+  const mark = card.locator('.fit-mark');
+  const why = mark.locator('.fit-why');
+  const shown = (w: typeof why) => w.evaluate((el) => el.getBoundingClientRect().width > 40);
+  await expect(async () => {
+    await board.mouse.move(0, 0);
+    expect(await card.getAttribute('data-fit')).toBe('no');
+    await expect(mark).toContainText('does not fit', { timeout: 5000 }); // a word and an icon, not only a colour
+    expect(await shown(why)).toBe(false);
+    await mark.hover({ timeout: 5000 });
+    expect(await shown(why)).toBe(true);
+    expect(await why.textContent()).toMatch(/needs mem 900, agent-1\.demo has \d+/);
+  }).toPass({ timeout: 100_000 });
+  await board.mouse.move(0, 0);
+  await expect.poll(() => shown(why)).toBe(false);
+  // By keyboard: the lane's mark takes focus and says the same.
+  const lane = board.locator('li.lane', { hasText: 'agent-1.demo' });
+  const laneMark = lane.locator('.fit-mark');
+  await expect(async () => {
+    expect(await lane.getAttribute('data-fit')).toBe('no');
+    await laneMark.focus({ timeout: 5000 });
+    await expect(laneMark).toBeFocused({ timeout: 5000 });
+    expect(await shown(laneMark.locator('.fit-why'))).toBe(true);
+    await expect(laneMark).toHaveAccessibleName(/does not fit.*needs mem 900/, { timeout: 5000 });
+  }).toPass({ timeout: 100_000 });
+
+  // A smaller spec: the marks follow as it is typed.
+  await launch.locator('#mem').fill('32');
+  await expect(async () => {
+    const want = await marks(launch, '#fit-map');
+    expect(want).not.toContain('=no');
+    expect(await marks(board, '#board-racks')).toBe(want);
+  }).toPass({ timeout: 15_000 });
+  await board.screenshot({ path: test.info().outputPath('board-fit.png'), fullPage: true });
+
+  // Leaving Launch takes the marks away.
+  await launch.goto('/offers');
+  await expect(board.locator('#fit-banner')).toBeHidden({ timeout: 10_000 });
+  await expect(board.locator('[data-region] .fit-mark')).toHaveCount(0);
+  await expect(board.locator('[data-agent][data-fit]')).toHaveCount(0);
+  await board.close();
+});
+
+test('without JavaScript, Launch previews where a spec fits on the rack map', async ({ browser }) => {
+  const ctx = await browser.newContext({ javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await page.goto('/launch');
+  await page.locator('#mem').fill('900');
+  await page.getByRole('button', { name: 'Preview where it fits' }).click();
+  await expect(page).toHaveURL(/preview=1/);
+  await expect(page.locator('#mem')).toHaveValue('900');
+  const card = page.locator('#fit-map li.rack-agent', { hasText: 'agent-1.demo' });
+  await expect(card).toHaveAttribute('data-fit', /^(no|none)$/);
+  if (await card.getAttribute('data-fit') === 'no') await expect(card.locator('.fit-why')).toHaveText(/needs mem 900, agent-1\.demo has \d+/);
+  await expect(page.locator('#fit-summary')).not.toBeEmpty();
+  await ctx.close();
+});
+
+// Presenter mode is known to the server (a cookie): a presenter who opens
+// the dashboard lands on the board, with or without the client script,
+// and the Overview tab still shows the overview.
+for (const js of [true, false]) {
+  test(`a presenter lands on the board (${js ? 'with' : 'without'} JavaScript)`, async ({ browser }) => {
+    const ctx = await browser.newContext({ javaScriptEnabled: js });
+    const page = await ctx.newPage();
+    await page.goto('/');
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.locator('#presenter-toggle')).toHaveAttribute('aria-pressed', 'false');
+    await page.locator('#presenter-toggle').click();
+    await expect(page.locator('html')).toHaveAttribute('data-presenter', 'on');
+    await expect(page.locator('#presenter-toggle')).toHaveAttribute('aria-pressed', 'true');
+    await page.goto('/');
+    await expect(page).toHaveURL(/\/board$/);
+    await expect(page.locator('main h1')).toHaveText('Board');
+    await expect(page.locator('html')).toHaveAttribute('data-presenter', 'on');
+    await page.locator('nav.tabs').getByRole('link', { name: 'Overview' }).click();
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.locator('main h1')).not.toHaveText('Board');
+    // Off again: the overview is the landing page.
+    await page.locator('#presenter-toggle').click();
+    await expect(page.locator('html')).not.toHaveAttribute('data-presenter', 'on');
+    await page.goto('/');
+    await expect(page).toHaveURL(/\/$/);
+    await ctx.close();
+  });
+}

@@ -69,14 +69,24 @@ async function newContext(browser: Browser, mode: Mode, viewport: { width: numbe
     reducedMotion: 'reduce', // no highlight or fade in flight while measuring
   });
   if (mode === 'presenter') {
-    await context.addInitScript(() => localStorage.setItem('offerdeck.presenter', 'on'));
+    const url = new URL(test.info().project.use.baseURL!);
+    await context.addCookies([{ name: 'offerdeck-presenter', value: 'on', domain: url.hostname, path: '/' }]);
   }
   return context;
 }
 
 // open loads a page and waits until it shows what it is about.
 async function open(page: Page, path: string, mode: Mode) {
-  await page.goto(path);
+  if (mode === 'presenter' && path === '/') {
+    // A presenter arriving lands on the board; the Overview tab still
+    // shows the overview.
+    await page.goto(path);
+    await expect(page).toHaveURL(/\/board$/);
+    await page.locator('nav.tabs').getByRole('link', { name: 'Overview' }).click();
+    await expect(page).toHaveURL(/\/$/);
+  } else {
+    await page.goto(path);
+  }
   await expect(page.locator('html')).toHaveClass(/\bjs\b/);
   if (mode === 'presenter') await expect(page.locator('html')).toHaveAttribute('data-presenter', 'on');
   await expect(page.locator('main h1')).toBeVisible();
@@ -203,7 +213,7 @@ test('without JavaScript, no control that needs it shows and the header does not
   await page.goto('/');
   await expect(page.locator('html')).not.toHaveClass(/\bjs\b/);
   await expect(page.locator('#framework-id button.copy')).toHaveCount(1);
-  for (const sel of ['#theme-toggle', '#presenter-toggle', 'button.copy', '.needs-js']) {
+  for (const sel of ['#theme-toggle', 'button.copy', '.needs-js']) {
     for (const el of await page.locator(sel).all()) await expect(el).toBeHidden();
   }
   const conn = page.locator('#conn');
@@ -231,6 +241,7 @@ test('with JavaScript, the controls show and the header says live, with no stati
 // the repository (OFFERDECK_DOCS_SCREENSHOTS=1 npx playwright test layout -g README).
 test('README screenshots', async ({ browser }) => {
   test.skip(!process.env.OFFERDECK_DOCS_SCREENSHOTS, 'set OFFERDECK_DOCS_SCREENSHOTS=1 to rewrite docs/screenshot-*.png');
+  test.setTimeout(120_000);
   const context = await newContext(browser, 'light', viewports.desktop);
   const page = await context.newPage();
   await open(page, '/offers', 'light');
@@ -239,4 +250,17 @@ test('README screenshots', async ({ browser }) => {
   await open(page, '/tasks/' + encodeURIComponent(taskID), 'light');
   await page.screenshot({ path: '../docs/screenshot-task.png' });
   await context.close();
+  // The board, which the README opens with: the whole page at a laptop's
+  // width, once its lanes hold some history (the task the suite launched,
+  // and offers the hold policy declined).
+  const room = await newContext(browser, 'light', { width: 1200, height: 800 });
+  await room.addInitScript(() => localStorage.setItem('offerdeck-lane-span', '60')); // the last minute: short history, wide bars
+  const board = await room.newPage();
+  await board.goto('/board');
+  await expect(board.locator('ol.offer-lanes > li.lane')).toHaveCount(3, { timeout: 15_000 });
+  await expect(board.locator('ol.offer-lanes rect.how-accepted').first()).toBeAttached({ timeout: 15_000 });
+  await expect(board.locator('ol.offer-lanes rect.how-expired').first()).toBeAttached({ timeout: 60_000 });
+  await board.evaluate(() => document.fonts.ready);
+  await board.screenshot({ path: '../docs/screenshot-board.png', fullPage: true });
+  await room.close();
 });

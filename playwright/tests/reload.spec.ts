@@ -35,21 +35,23 @@ function rng(seed: number) {
 // together: the main region and the tab counts, with what legitimately
 // differs between two loads taken out (relative times, per-viewer request
 // ids, animations in flight, the action answer, output tails, and the
-// launch form's preview, which the form's own values decide and the
-// client asks for as the reader types).
+// launch form's preview and fit map, which the form's own values decide and
+// the client asks for as the reader types, and the board's marks of where
+// that spec fits, a layer of the viewer's own over the regions).
 type State = { at: string; shape: string };
 async function state(page: Page): Promise<State> {
   return page.evaluate(() => {
     const root = document.createElement('div');
     const counts = Array.from(document.querySelectorAll('nav.tabs .count')).map((c) => c.id + '=' + c.textContent).join(' ');
     root.append(document.querySelector('main')!.cloneNode(true));
-    root.querySelectorAll('#flash, .leaving, pre.output, #output-error, #events-paused, #preview').forEach((el) => el.remove());
+    root.querySelectorAll('#flash, .leaving, pre.output, #output-error, #events-paused, #preview, #fit-map, #fit-banner, .fit-mark').forEach((el) => el.remove());
     root.querySelectorAll('time').forEach((el) => { el.textContent = ''; });
     root.querySelectorAll('*').forEach((el) => {
       el.classList.remove('arrived', 'selected');
       if (el.getAttribute('class') === '') el.removeAttribute('class');
       el.removeAttribute('style');
       el.removeAttribute('tabindex');
+      el.removeAttribute('data-fit');
       if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) el.removeAttribute('value');
     });
     const shape = counts + '\n' + root.innerHTML.replace(/>\s+</g, '><').replace(/\s+/g, ' ');
