@@ -131,12 +131,15 @@ type FitMap struct {
 	Summary string
 }
 
-// Meter is one resource of an agent: used by our tasks and offered to
-// us, as shares of what this framework can see of it (their sum).
+// Meter is one resource of an agent: used by our tasks, used by other
+// frameworks' and offered to us, as shares of everything it has when the
+// cluster's view knows it, else of what this framework sees of it (used
+// and offered together). Text says ours in words; More the others and the
+// idle part, when known.
 type Meter struct {
-	Name                string
-	UsedPct, OfferedPct float64
-	Text                string
+	Name                           string
+	UsedPct, OthersPct, OfferedPct float64
+	Text, More                     string
 }
 
 // fitKey is how the mark and the card's data-fit name a fit: "yes", "no"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/cluster"
 	"github.com/offerdeck/offerdeck/ui"
 )
 
@@ -163,10 +164,17 @@ func boardRacks(m *model) ui.BoardRacks {
 		g := ui.RackGroup{Name: marked(name), Size: len(ids)}
 		if len(ids) > 1 {
 			var used, offered resourceTotals
+			var whole *cluster.Agent
 			for _, id := range ids {
 				used, offered = used.plus(m.agentUsed[id]), offered.plus(m.agentOffered[id])
+				if a := m.cluster.agents[id]; a != nil {
+					if whole == nil {
+						whole = &cluster.Agent{}
+					}
+					whole.Total, whole.Used = whole.Total.Add(a.Total), whole.Used.Add(a.Used)
+				}
 			}
-			g.Total = meters(used, offered)
+			g.Total = meters(used, offered, whole)
 		}
 		if len(ids) > perRack {
 			ids = slices.Clone(ids)
@@ -195,19 +203,38 @@ func rackOf(m *model, id, by string) string {
 func boardAgent(m *model, id string) ui.BoardAgent {
 	a := m.agents[id]
 	return ui.BoardAgent{ID: id, Hostname: marked(a.Hostname), Attributes: attrs(a.Attributes), Removed: !a.Removed.IsZero(),
-		Meters: meters(m.agentUsed[id], m.agentOffered[id])}
+		Meters: meters(m.agentUsed[id], m.agentOffered[id], m.cluster.agents[id])}
 }
 
-// meters are cpus, mem and disk as used and offered, as bars and words.
-func meters(used, offered resourceTotals) []ui.Meter {
+// meters are cpus, mem and disk as used by our tasks and offered to us,
+// as bars and words. When the cluster's view knows the agent (whole), the
+// bars are shares of everything it has, with what other frameworks' tasks
+// use and what is idle besides; otherwise of what this framework sees of
+// it (used and offered together).
+func meters(used, offered resourceTotals, whole *cluster.Agent) []ui.Meter {
 	var out []ui.Meter
 	for _, res := range []struct {
 		name string
 		u, o float64
-	}{{"cpus", used.CPUs, offered.CPUs}, {"mem", used.Mem, offered.Mem}, {"disk", used.Disk, offered.Disk}} {
+		all  func(cluster.Resources) float64
+	}{
+		{"cpus", used.CPUs, offered.CPUs, func(r cluster.Resources) float64 { return r.CPUs }},
+		{"mem", used.Mem, offered.Mem, func(r cluster.Resources) float64 { return r.Mem }},
+		{"disk", used.Disk, offered.Disk, func(r cluster.Resources) float64 { return r.Disk }},
+	} {
 		mt := ui.Meter{Name: res.name, Text: scalarText(res.name, res.u) + " used · " + scalarText(res.name, res.o) + " offered"}
-		if total := res.u + res.o; total > 0 {
-			mt.UsedPct, mt.OfferedPct = 100*res.u/total, 100*res.o/total
+		total := res.u + res.o
+		var others float64
+		if whole != nil && res.all(whole.Total) > 0 {
+			total = res.all(whole.Total)
+			others = max(0, round3(res.all(whole.Used)-res.u))
+			idle := max(0, round3(total-res.u-others-res.o))
+			mt.More = " · " + scalarText(res.name, others) + " by others · " + scalarText(res.name, idle) + " idle of " + scalarText(res.name, total)
+		}
+		if total > 0 {
+			mt.UsedPct, mt.OthersPct, mt.OfferedPct = min(100, 100*res.u/total), 100*others/total, 100*res.o/total
+			mt.OthersPct = min(mt.OthersPct, 100-mt.UsedPct)
+			mt.OfferedPct = min(mt.OfferedPct, 100-mt.UsedPct-mt.OthersPct)
 		}
 		out = append(out, mt)
 	}

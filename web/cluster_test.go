@@ -7,6 +7,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +151,18 @@ func TestClusterPagesFollowAnotherFramework(t *testing.T) {
 		if f.ID == id && (f.Name != "batch" || f.Ours || f.Tasks != 2 || f.Used.CPUs != 1 || f.Used.Mem != 200) {
 			t.Errorf("API's batch: %+v", f)
 		}
+	}
+
+	// The board's agent bars count the other framework's use too.
+	st.page(t, "/board", "by others")
+	_, boardBody := get(t, http.MethodGet, st.srv.URL+"/board")
+	others := 0.0
+	for _, m := range regexp.MustCompile(`rect class="others" x="[0-9.]+" width="([0-9.]+)"`).FindAllStringSubmatch(boardBody, -1) {
+		w, _ := strconv.ParseFloat(m[1], 64)
+		others += w
+	}
+	if others == 0 || !strings.Contains(boardBody, "by others") {
+		t.Errorf("the board's agent bars draw nothing used by other frameworks")
 	}
 
 	doc, _, _ = st.page(t, "/agents", "2 live")

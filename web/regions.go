@@ -147,7 +147,7 @@ var regions = []region{
 	{topicBoard, "board-chart", partOffers | partTasks, func(m *model, cfg Config) templ.Component {
 		return ui.BoardChartView(boardChart(m))
 	}},
-	{topicBoard, "board-racks", partOffers | partTasks, func(m *model, cfg Config) templ.Component {
+	{topicBoard, "board-racks", partOffers | partTasks | partCluster, func(m *model, cfg Config) templ.Component {
 		return ui.BoardRacksView(boardRacks(m))
 	}},
 }
