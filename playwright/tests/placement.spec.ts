@@ -59,7 +59,7 @@ test('an agent offered in two pieces takes a spec needing both at once', async (
     const wholeName = 'whole-' + run;
     await page.getByLabel('Name', { exact: true }).fill(wholeName);
     await page.getByLabel('Shell command').fill('sleep 600');
-    await page.getByLabel('CPUs').fill('2');
+    await page.getByLabel('CPUs', { exact: true }).fill('2');
     await page.getByLabel('Memory (MB)').fill('400');
     await page.getByLabel(/^Constraints/).fill('rack==c3po');
     await expect(agent2).toContainText('fits');
@@ -89,7 +89,7 @@ test('a spec no agent can run is refused with the largest agent named; asked to 
   await expect(page.locator('#preview li', { hasText: 'agent-2.demo' })).toBeVisible({ timeout: 20_000 });
   await page.getByLabel('Name', { exact: true }).fill('wide');
   await page.getByLabel('Shell command').fill('true');
-  await page.getByLabel('CPUs').fill('3');
+  await page.getByLabel('CPUs', { exact: true }).fill('3');
   await page.getByLabel('Memory (MB)').fill('32');
   await page.getByLabel(/^Constraints/).fill('rack==c3po');
   await page.getByRole('button', { name: 'Launch', exact: true }).click();
