@@ -120,10 +120,11 @@ type ClusterTasks struct {
 	Status    ClusterStatus
 	Framework string // its name
 	ID        string
-	BodyID    string
-	Pager     Pager
-	Rows      []ClusterTaskRow
-	Gone      bool // the framework is not registered (any more)
+	// PageID names the page's one region; BodyID its rows' parent.
+	PageID, BodyID string
+	Pager          Pager
+	Rows           []ClusterTaskRow
+	Gone           bool // the framework is not registered (any more)
 }
 
 // ClusterTaskRow is one task of another framework: the unit replaced

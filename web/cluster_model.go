@@ -46,13 +46,15 @@ func newClusterModel() clusterModel {
 type clusterDirt struct {
 	agents map[string]bool          // agents whose row may show something else
 	tasks  map[cluster.TaskKey]bool // tasks whose row may show something else
+	// frameworks came or went: their tasks' pages re-render.
+	frameworks map[string]bool
 	// reset: the whole cluster was read again; the pages' lists of it
 	// re-render.
 	reset bool
 }
 
 func newClusterDirt() clusterDirt {
-	return clusterDirt{agents: map[string]bool{}, tasks: map[cluster.TaskKey]bool{}}
+	return clusterDirt{agents: map[string]bool{}, tasks: map[cluster.TaskKey]bool{}, frameworks: map[string]bool{}}
 }
 
 // applyCluster changes the model by one change of the cluster view and
@@ -91,9 +93,13 @@ func (l *live) applyCluster(c cluster.Change) {
 		d.parts |= partCluster
 		d.cluster.agents[c.ID] = true
 	case cluster.FrameworkChanged:
+		if m.frameworks[c.Framework.ID] == nil || m.frameworks[c.Framework.ID].Name != c.Framework.Name {
+			d.cluster.frameworks[c.Framework.ID] = true
+		}
 		m.putFramework(c.Framework)
 		d.parts |= partCluster | partFrameworks
 	case cluster.FrameworkRemoved:
+		d.cluster.frameworks[c.ID] = true
 		m.removeFramework(c.ID)
 		d.parts |= partCluster | partFrameworks
 	case cluster.TaskChanged:

@@ -54,7 +54,7 @@ func clusterAgents(m *model, r *http.Request) ui.ClusterAgents {
 // clusterTasks serves the tasks of a framework other than ours, read-only.
 // It reports false when id names ours, whose tasks page is the usual one.
 func (s *Server) clusterTasks(w http.ResponseWriter, r *http.Request, id string) (bool, error) {
-	v := ui.ClusterTasks{ID: id, Framework: id, BodyID: clusterTasksBodyID(id)}
+	v := ui.ClusterTasks{ID: id, Framework: id, PageID: clusterTasksPageID(id), BodyID: clusterTasksBodyID(id)}
 	ours := false
 	layout, err := s.page(w, r, "Tasks", "/tasks", topicClusterTasks, func(m *model) {
 		if id == m.conn.FrameworkID {
@@ -82,9 +82,8 @@ func (s *Server) clusterTasks(w http.ResponseWriter, r *http.Request, id string)
 		return !ours, err
 	}
 	v.Layout = layout
-	status := http.StatusOK
-	if v.Gone {
-		status = http.StatusNotFound
-	}
-	return true, render(w, r, status, ui.ClusterTasksPage(v))
+	// 200 even when the framework is not registered: the page follows it
+	// and turns into its tasks when it registers (a live page re-renders
+	// only from a successful answer).
+	return true, render(w, r, http.StatusOK, ui.ClusterTasksPage(v))
 }

@@ -233,6 +233,10 @@ func clusterTaskDOMID(k cluster.TaskKey) string {
 	return domID("ctask-", k.FrameworkID+"/"+k.TaskID)
 }
 
+func clusterTasksPageID(frameworkID string) string {
+	return domID("ctasks-", frameworkID)
+}
+
 func clusterTasksBodyID(frameworkID string) string {
 	return domID("ctasks-body-", frameworkID)
 }

@@ -221,16 +221,19 @@ func (r renderer) clusterAgent(id string) {
 // rather than growing a list its reload would cut.
 func (r renderer) clusterTasks() {
 	l, m, d := r.l, r.l.m, &r.l.dirty
-	if len(d.cluster.tasks) == 0 && !d.cluster.reset || !l.follows(topicClusterTasks) {
+	if len(d.cluster.tasks) == 0 && len(d.cluster.frameworks) == 0 && !d.cluster.reset || !l.follows(topicClusterTasks) {
 		return
 	}
 	c := &m.cluster
 	if d.cluster.reset {
 		for id := range c.frameworks {
-			l.resync(topicClusterTasks, clusterTasksBodyID(id))
+			l.resync(topicClusterTasks, clusterTasksPageID(id))
 		}
 		l.forget(topicClusterTasks, "ctask-")
 		return
+	}
+	for id := range d.cluster.frameworks {
+		l.resync(topicClusterTasks, clusterTasksPageID(id))
 	}
 	for k := range d.cluster.tasks {
 		t := c.tasks[k]

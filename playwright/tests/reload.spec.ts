@@ -176,11 +176,13 @@ for (const seed of seeds) {
     const launched: string[] = [];
     const neighbours: string[] = []; // other frameworks' ids, oldest first
     const removeAt = 1 + Math.floor(rand() * 5);
+    const neighbourAt = removeAt === 1 ? 2 : removeAt - 1;
     for (let step = 0; step < 6; step++) {
       const choices = ['launch', 'launch', 'accept', 'fail', 'decline', 'kill', 'reconcile', 'restart'];
       if (master) choices.push('remove-agent', 'add-agent', 'neighbour', 'teardown');
-      // The seeds with a stand-in of their own lose an agent once for sure.
-      const choice = master && step === removeAt ? 'remove-agent' : pick(choices);
+      // The seeds with a stand-in of their own lose an agent once for sure,
+      // and another framework joins the cluster once for sure.
+      const choice = master && step === removeAt ? 'remove-agent' : master && step === neighbourAt ? 'neighbour' : pick(choices);
       let what = choice;
       switch (choice) {
         case 'launch': {
