@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -280,5 +281,54 @@ func TestUnfollowedTopicsAreSkipped(t *testing.T) {
 	}
 	if len(s.live.shown[topicOverview]) != 0 {
 		t.Errorf("a skipped topic kept what it published: %v", s.live.shown[topicOverview])
+	}
+}
+
+// place applies puts to a list of ids as the page's script does: a member
+// the list has is replaced where it stands; a new one goes before the
+// member the change names when the list has it, else at the end (or the
+// top, for a prepend).
+func place(list []string, cs []change, parent string) []string {
+	for _, c := range cs {
+		if c.Op != "put" || c.Parent != parent || slices.Contains(list, c.ID) {
+			continue
+		}
+		switch i := slices.Index(list, c.Before); {
+		case c.Before != "" && i >= 0:
+			list = slices.Insert(list, i, c.ID)
+		case c.Prepend:
+			list = slices.Insert(list, 0, c.ID)
+		default:
+			list = append(list, c.ID)
+		}
+	}
+	return list
+}
+
+// TestNewAgentsArriveInOrder: agents that first offer in the same burst
+// land in the agents' order on a page that already lists a later agent,
+// as after a restart, when a page shows the first agent heard of and the
+// others follow together. Placed one by one from the first, each would
+// name a neighbour the page does not have yet and fall to the end.
+func TestNewAgentsArriveInOrder(t *testing.T) {
+	l, h := bareLive(t)
+	now := time.Now()
+	offer := func(id, agent, host string) scheduler.Change {
+		o := &mesos.Offer{Id: &mesos.OfferID{Value: &id}, AgentId: &mesos.AgentID{Value: &agent}, Hostname: &host,
+			Resources: []*mesos.Resource{mesos.Scalar("cpus", 1)}}
+		return scheduler.Change{Kind: scheduler.OfferAdded, Offer: &scheduler.Offer{ID: id, AgentID: agent, Hostname: host, Offer: o, Arrived: now, HoldUntil: now.Add(30 * time.Second)}}
+	}
+	l.feed(offer("o4", "a4", "d.demo"))
+	offers, agents := h.Seq(topicOffers), h.Seq(topicAgents)
+	l.feed(offer("o1", "a1", "a.demo"), offer("o3", "a3", "c.demo"), offer("o2", "a2", "b.demo"), offer("o5", "a5", "e.demo"))
+	want := []string{"agent-a1", "agent-a2", "agent-a3", "agent-a4", "agent-a5"}
+	if got := place([]string{"agent-a4"}, published(t, h, topicOffers, offers), "offers-list"); !slices.Equal(got, want) {
+		t.Errorf("offer cards placed as %v, want %v", got, want)
+	}
+	for i := range want {
+		want[i] = strings.Replace(want[i], "agent-", "agentrow-", 1)
+	}
+	if got := place([]string{"agentrow-a4"}, published(t, h, topicAgents, agents), "agents-body"); !slices.Equal(got, want) {
+		t.Errorf("agent rows placed as %v, want %v", got, want)
 	}
 }

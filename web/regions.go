@@ -194,7 +194,9 @@ func (r renderer) clusterAgents() {
 	}
 	c := &m.cluster
 	rank := func(id string) int { return c.agentRank(id) }
-	for _, id := range sortedKeys(d.cluster.agents, rank) {
+	ids := sortedKeys(d.cluster.agents, rank)
+	slices.Reverse(ids) // last first, as for the offer cards (see agents)
+	for _, id := range ids {
 		r.clusterAgent(id)
 	}
 	for id := range d.agents {
@@ -259,7 +261,12 @@ func (r renderer) agents() {
 	if !offers && !agents {
 		return
 	}
-	for _, id := range sortedKeys(l.dirty.agents, m.agentRank) {
+	// Last first: a new card names the card after it, which is then on
+	// the page even when it is new too (several agents first heard of in
+	// one burst, as after a restart).
+	ids := sortedKeys(l.dirty.agents, m.agentRank)
+	slices.Reverse(ids)
+	for _, id := range ids {
 		if m.agents[id] == nil {
 			continue
 		}
@@ -381,7 +388,8 @@ func (r renderer) queue() {
 	if len(l.dirty.queue) == 0 || !l.follows(topicQueue) {
 		return
 	}
-	for i, q := range m.queue {
+	for i := len(m.queue) - 1; i >= 0; i-- { // last first, as for the offer cards (see agents)
+		q := m.queue[i]
 		if !l.dirty.queue[q.ID] {
 			continue
 		}
