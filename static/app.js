@@ -402,6 +402,14 @@
     }));
   }
 
+  // A select that says so sends its form as soon as the reader picks (the
+  // board's grouping); without the script its form has a button. Listened
+  // for on the document: live updates replace the select.
+  document.addEventListener("change", (ev) => {
+    const s = ev.target;
+    if (s instanceof HTMLSelectElement && s.hasAttribute("data-submit-on-change") && s.form) s.form.requestSubmit();
+  });
+
   // ---- Actions in place. -------------------------------------------------
   // flash shows an action's answer; answers that went well leave by
   // themselves, errors stay until the reader closes them.

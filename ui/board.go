@@ -86,6 +86,10 @@ type BoardRacks struct {
 	By     string // the attribute grouped by; "" when none
 	Groups []RackGroup
 	More   int
+	// Picked is the attribute the viewer asked to group by, "" for the
+	// default (rack); Choices are the attributes one can pick.
+	Picked  string
+	Choices []string
 }
 
 // RackGroup is the agents with one value of the grouping attribute.

@@ -321,7 +321,7 @@ func (s *Server) launchPreview(w http.ResponseWriter, r *http.Request) error {
 	var offers []scheduler.Offer
 	var racks ui.BoardRacks
 	if _, err := s.live.read(r.Context(), nil, func(m *model) {
-		racks = boardRacks(m)
+		racks = boardRacks(m, "")
 		if id == "" {
 			offers = make([]scheduler.Offer, 0, len(m.offers))
 			for _, a := range m.agentOrder {

@@ -23,16 +23,89 @@ const topicBoard = "board"
 // boardAgents bounds the agents the board draws; the rest are counted.
 const boardAgents = 60
 
+// The board's agent map is grouped by an attribute the viewer picks
+// (?group=pod), by rack when not asked. Every grouping is a region of its
+// own topic, rendered from the model alone like any other, and only while
+// a page follows it: topicBoardMap for the default, and topicBoardMap-N
+// for the Nth attribute name the model learned. The names are the
+// cluster's, so their number is the cluster's, bounded by maxGroupings.
+const (
+	topicBoardMap   = "board-map"
+	maxGroupings    = 32
+	maxGroupingName = 64
+)
+
+// groupingTopic is the topic of the agent map grouped by the model's ith
+// grouping, or the default's for -1.
+func groupingTopic(i int) string {
+	if i < 0 {
+		return topicBoardMap
+	}
+	return topicBoardMap + "-" + strconv.Itoa(i)
+}
+
+// isGroupingTopic reports whether topic is that of a grouping the model
+// knows, for a stream that asks to follow it.
+func (l *live) isGroupingTopic(topic string) bool {
+	if topic == topicBoardMap {
+		return true
+	}
+	n, ok := strings.CutPrefix(topic, topicBoardMap+"-")
+	if !ok {
+		return false
+	}
+	i, err := strconv.Atoi(n)
+	if err != nil || i < 0 || strconv.Itoa(i) != n {
+		return false
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return i < len(l.m.groupings)
+}
+
 func (s *Server) board(w http.ResponseWriter, r *http.Request) error {
+	group := r.URL.Query().Get("group")
+	picked := -1
+	if group != "" {
+		known := false
+		if _, err := s.live.read(r.Context(), nil, func(m *model) { picked, known = lookupGrouping(m, group) }); err != nil {
+			return err
+		}
+		if !known {
+			setFlash(w, ui.Flash{Kind: "error", Message: fmt.Sprintf("No agent offering to us has the attribute %q: the agents are grouped as usual.", group[:min(len(group), maxGroupingName)])})
+			http.Redirect(w, r, "/board", http.StatusSeeOther)
+			return nil
+		}
+	}
 	var v ui.Board
-	layout, err := s.page(w, r, "Board", "/board", topicBoard, func(m *model) {
-		v.Flow, v.Lanes, v.Racks, v.Chart = boardFlow(m), boardLanes(m), boardRacks(m), boardChart(m)
+	layout, err := s.pageOf(w, r, "Board", "/board", []string{topicBoard, groupingTopic(picked)}, func(m *model) {
+		v.Flow, v.Lanes, v.Racks, v.Chart = boardFlow(m), boardLanes(m), boardMap(m, picked), boardChart(m)
 	})
 	if err != nil {
 		return err
 	}
 	v.Layout = layout
 	return render(w, r, http.StatusOK, ui.BoardPage(v))
+}
+
+// lookupGrouping is the place of the attribute name in the model's
+// groupings.
+func lookupGrouping(m *model, name string) (int, bool) {
+	i, ok := m.groupingIndex[name]
+	return i, ok
+}
+
+// boardMap is the board's agent map grouped by the model's ith grouping
+// (-1: the default), with the groupings a viewer can pick.
+func boardMap(m *model, i int) ui.BoardRacks {
+	by := ""
+	if i >= 0 {
+		by = m.groupings[i]
+	}
+	r := boardRacks(m, by)
+	r.Picked = by
+	r.Choices = slices.Sorted(slices.Values(m.groupings))
+	return r
 }
 
 // flowKinds are the ways the flow counts offers, in the order shown.
@@ -129,17 +202,20 @@ func shortOfferID(id string) string {
 	return id
 }
 
-// boardRacks groups the agents by their rack attribute (when any agent
-// has one) and meters what this framework sees of each: what its tasks
-// use and what is offered to it. A rack of several agents gets a line of
-// its totals; past boardAgents agents in all, each rack lists its
-// busiest (by cpus used) and counts the rest.
-func boardRacks(m *model) ui.BoardRacks {
-	var r ui.BoardRacks
+// boardRacks groups the agents by the attribute by, or by their rack
+// attribute (when any agent has one) for "", and meters what this
+// framework sees of each: what its tasks use and what is offered to it. A
+// group of several agents gets a line of its totals; past boardAgents
+// agents in all, each group lists its busiest (by cpus used) and counts
+// the rest.
+func boardRacks(m *model, by string) ui.BoardRacks {
+	r := ui.BoardRacks{By: by}
 	for _, id := range m.agentOrder {
+		if r.By != "" {
+			break
+		}
 		if rackOf(m, id, "rack") != "" {
 			r.By = "rack"
-			break
 		}
 	}
 	members := map[string][]string{}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -691,5 +692,77 @@ func TestBoardFollowsOffers(t *testing.T) {
 	_, body := get(t, http.MethodGet, st.srv.URL+"/board")
 	if !strings.Contains(body, `rect class="how-declined"`) || !strings.Contains(body, "1 declined by a person") {
 		t.Errorf("a reload of the board lacks the declined offer")
+	}
+}
+
+// TestBoardGroupsByAPickedAttribute: the board's agent map grouped by an
+// attribute the viewer picks follows the cluster on a topic of its own,
+// equal to its reload; the default grouping's map never reaches that
+// page, an attribute no agent has is said and grouped as usual, and a
+// stream cannot follow a grouping the dashboard does not know.
+func TestBoardGroupsByAPickedAttribute(t *testing.T) {
+	st := newStack(t)
+	doc, _, _ := st.page(t, "/offers", "agent-3.demo")
+	board, since, epoch := st.page(t, "/board?group=pod", "agent-3.demo")
+	region := find(board, func(n *html.Node) bool { return attr(n, "id") == "board-racks" })
+	if region == nil || !strings.Contains(text(region), "Agents by pod") {
+		t.Fatalf("the board grouped by pod does not say so")
+	}
+	var groups []string
+	for _, n := range findAll(region, func(n *html.Node) bool { return hasClass(n, "rack-name") }) {
+		groups = append(groups, strings.Join(strings.Fields(text(n)), " "))
+	}
+	if want := []string{"pod demo", "pod demo,dev", "pod dev"}; !slices.Equal(groups, want) {
+		t.Errorf("groups %q, want %q", groups, want)
+	}
+	if sel := find(region, func(n *html.Node) bool { return n.Data == "option" && attr(n, "value") == "pod" }); sel == nil || !slices.ContainsFunc(sel.Attr, func(a html.Attribute) bool { return a.Key == "selected" }) {
+		t.Errorf("the picker does not show pod as picked")
+	}
+	if strings.Contains(since, "board-map:") {
+		t.Errorf("the page grouped by pod follows the default map too: %s", since)
+	}
+
+	c, err := st.dial(t, since, epoch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.post(t, "/offers/"+offerIDs(doc)[0]+"/decline", url.Values{"refuse": {"1h"}}, nil)
+	var live string
+	for !strings.Contains(live, "0 offered") {
+		m, err := read(t, c)
+		if err != nil {
+			t.Fatalf("the map grouped by pod never followed the decline: %v", err)
+		}
+		for _, ch := range m.Changes {
+			if ch.ID != "board-racks" {
+				continue
+			}
+			if !strings.Contains(ch.HTML, "Agents by pod") {
+				t.Fatalf("a map of another grouping reached the page grouped by pod: %.200s", ch.HTML)
+			}
+			live = ch.HTML
+		}
+	}
+	words := func(doc *html.Node) string {
+		return strings.Join(strings.Fields(text(find(doc, func(n *html.Node) bool { return attr(n, "id") == "board-racks" }))), " ")
+	}
+	fresh, _, _ := st.page(t, "/board?group=pod", "agent-3.demo")
+	if got, want := words(fresh), words(parse(t, live)); got != want {
+		t.Errorf("the live map differs from its reload:\nlive:   %s\nreload: %s", want, got)
+	}
+
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(st.srv.URL + "/board?group=nosuch")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/board" || !strings.Contains(resp.Header.Get("Set-Cookie"), "nosuch") {
+		t.Errorf("an unknown attribute answered %d to %q, cookie %q; want 303 to /board saying why", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Set-Cookie"))
+	}
+	for _, bad := range []string{"board-map-31", "board-map-01", "board-map--1", "board-map-x"} {
+		if _, err := st.dial(t, "header:0,"+bad+":0", epoch, nil); err == nil {
+			t.Errorf("a stream may follow %s, a grouping nobody has", bad)
+		}
 	}
 }

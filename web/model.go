@@ -67,6 +67,13 @@ type model struct {
 
 	// cluster is the whole cluster, from the operator stream.
 	cluster clusterModel
+
+	// groupings are the attribute names the agents offering to us have
+	// had, in the order first seen, up to maxGroupings: the board's agent
+	// map can be grouped by any of them, each grouping on a topic of its
+	// own numbered by its place here (see groupingTopic).
+	groupings     []string
+	groupingIndex map[string]int
 }
 
 // agentState is an agent as the pages show it: what it is, and when its
@@ -90,7 +97,20 @@ func newModel() *model {
 		agents: map[string]*agentState{}, tasks: map[string]*scheduler.Task{},
 		tasksByAgent: map[string]map[string]*scheduler.Task{}, byState: map[string]int{}, flow: map[string]int{},
 		agentOffered: map[string]resourceTotals{}, agentUsed: map[string]resourceTotals{},
-		cluster: newClusterModel(),
+		cluster: newClusterModel(), groupingIndex: map[string]int{},
+	}
+}
+
+// noteGroupings registers the attribute names of an agent as groupings
+// of the board's agent map, while there is room.
+func (m *model) noteGroupings(attrs []*mesos.Attribute) {
+	for _, at := range attrs {
+		name := at.GetName()
+		if _, ok := m.groupingIndex[name]; ok || name == "" || len(m.groupings) == maxGroupings || len(name) > maxGroupingName {
+			continue
+		}
+		m.groupingIndex[name] = len(m.groupings)
+		m.groupings = append(m.groupings, name)
 	}
 }
 
@@ -100,6 +120,7 @@ func (m *model) load(snap *scheduler.Snapshot, audit []scheduler.AuditEntry) {
 	for _, a := range snap.Agents {
 		m.agents[a.ID] = &agentState{Agent: a}
 		m.agentOrder = append(m.agentOrder, a.ID)
+		m.noteGroupings(a.Attributes)
 	}
 	m.sortAgents()
 	for _, o := range snap.Offers {
@@ -212,6 +233,7 @@ func (m *model) addOffer(o scheduler.Offer) {
 		defer m.sortAgents()
 	}
 	a.ID, a.Hostname, a.Attributes = o.AgentID, o.Hostname, o.Offer.GetAttributes()
+	m.noteGroupings(a.Attributes)
 	m.flow["received"]++
 	m.offered.add(o.Offer.GetResources(), 1)
 	m.cluster.offered = m.cluster.offered.Add(cluster.ResourcesOf(o.Offer.GetResources()))

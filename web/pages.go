@@ -23,10 +23,17 @@ import (
 // the positions that view was read at, so the page's stream resumes
 // exactly after what the page shows.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, title, active, topic string, fn func(m *model)) (ui.Layout, error) {
-	topics := []string{topicHeader}
+	var topics []string
 	if topic != "" {
-		topics = append(topics, topic)
+		topics = []string{topic}
 	}
+	return s.pageOf(w, r, title, active, topics, fn)
+}
+
+// pageOf is page for a page that follows several topics besides the
+// header.
+func (s *Server) pageOf(w http.ResponseWriter, r *http.Request, title, active string, own []string, fn func(m *model)) (ui.Layout, error) {
+	topics := append([]string{topicHeader}, own...)
 	var l ui.Layout
 	positions, err := s.live.read(r.Context(), topics, func(m *model) {
 		l = s.layout(title, active, m.conn)
@@ -331,7 +338,7 @@ func (s *Server) launchPage(w http.ResponseWriter, r *http.Request, status int, 
 	var racks ui.BoardRacks
 	held := false
 	layout, err := s.page(w, r, "Launch", "/launch", topicQueue, func(m *model) {
-		racks = boardRacks(m)
+		racks = boardRacks(m, "")
 		if offerID != "" {
 			if o, ok := m.offers[offerID]; ok {
 				// The agent's whole share: Accept takes every offer of it.

@@ -147,9 +147,6 @@ var regions = []region{
 	{topicBoard, "board-chart", partOffers | partTasks, func(m *model, cfg Config) templ.Component {
 		return ui.BoardChartView(boardChart(m))
 	}},
-	{topicBoard, "board-racks", partOffers | partTasks | partCluster, func(m *model, cfg Config) templ.Component {
-		return ui.BoardRacksView(boardRacks(m))
-	}},
 }
 
 // renderer publishes what the dirt of one burst changed.
@@ -165,6 +162,7 @@ func (r renderer) all() {
 			l.put(r.ctx, reg.topic, change{ID: reg.id}, reg.render(m, l.s.cfg))
 		}
 	}
+	r.boardMaps()
 	r.agents()
 	r.tasks()
 	r.clusterAgents()
@@ -177,6 +175,20 @@ func (r renderer) all() {
 
 func clusterStatusRegion(m *model, cfg Config) templ.Component {
 	return ui.ClusterStatusView(clusterStatusView(m))
+}
+
+// boardMaps re-renders the board's agent map in each grouping a page
+// follows (see topicBoardMap).
+func (r renderer) boardMaps() {
+	l, m := r.l, r.l.m
+	if l.dirty.parts&(partOffers|partTasks|partCluster) == 0 {
+		return
+	}
+	for i := -1; i < len(m.groupings); i++ {
+		if topic := groupingTopic(i); l.follows(topic) {
+			l.put(r.ctx, topic, change{ID: "board-racks"}, ui.BoardRacksView(boardMap(m, i)))
+		}
+	}
 }
 
 // clusterAgents re-renders the cluster's agent rows whose agent changed,

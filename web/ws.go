@@ -87,7 +87,7 @@ func (s *Server) ws(w http.ResponseWriter, r *http.Request) error {
 		s.tooMany(w, r, why, streamRetry)
 		return nil
 	}
-	return serveStream(w, r, s.hub, &s.streams, s.stopStreams, ended, func(t string) bool { return knownTopics[t] }, release)
+	return serveStream(w, r, s.hub, &s.streams, s.stopStreams, ended, func(t string) bool { return knownTopics[t] || s.live.isGroupingTopic(t) }, release)
 }
 
 // streamRetry is when a client refused a stream is told to try again.
