@@ -56,6 +56,32 @@ test('the lane span is the viewer\'s pick, kept across a reload', async ({ page 
 // another tab of the same browser, the agents it fits, and says on hover
 // and on keyboard focus why the others do not. The marks are the viewer's
 // own: the server's answer for the spec, laid over the shared regions.
+for (const js of [true, false]) {
+  test(`the agent map groups by the attribute the viewer picks (${js ? 'with' : 'without'} JavaScript)`, async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: js });
+    const page = await context.newPage();
+    await page.goto('/board');
+    const map = page.locator('#board-racks');
+    await expect(map.getByRole('heading', { level: 2 })).toHaveText('Agents by rack', { timeout: 15_000 });
+    await expect(map.locator('.rack-agent')).toHaveCount(3);
+    await map.getByLabel('Group by').selectOption('pod');
+    if (!js) await map.getByRole('button', { name: 'Group' }).click();
+    await expect(page).toHaveURL(/\/board\?group=pod$/);
+    await expect(map.getByRole('heading', { level: 2 })).toHaveText('Agents by pod');
+    await expect(map.getByLabel('Group by')).toHaveValue('pod');
+    // The stand-in's pods: agent-1 demo,dev, agent-2 demo, agent-3 dev.
+    await expect(map.locator('.rack-name')).toHaveText([/pod\s+demo$/, /pod\s+demo,dev$/, /pod\s+dev$/]);
+    await expect(map.locator('.rack', { has: page.locator('.rack-name', { hasText: /pod\s+dev$/ }) }).locator('.rack-agent')).toHaveText([/agent-3\.demo/]);
+    await page.screenshot({ path: `artifacts/board-by-pod-${js ? 'js' : 'nojs'}.png`, fullPage: true });
+    // An attribute no agent has is said, and the map grouped as usual.
+    await page.goto('/board?group=nosuch');
+    await expect(page).toHaveURL(/\/board$/);
+    await expect(page.locator('#flash')).toContainText('No agent offering to us has the attribute "nosuch"');
+    await expect(map.getByRole('heading', { level: 2 })).toHaveText('Agents by rack');
+    await context.close();
+  });
+}
+
 test('a spec typed on Launch marks where it fits on the board, with the reason on hover and focus', async ({ page, context }) => {
   test.setTimeout(300_000);
   const launch = page;

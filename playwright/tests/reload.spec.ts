@@ -16,7 +16,7 @@ import { freePort, startMaster, fault, startDashboard, stopDashboard } from './p
 // at it, so agents can be removed and added through its fault API and a
 // restart is the dashboard's alone, as against a real cluster.
 
-const pages = ['/', '/board', '/cluster', '/frameworks', '/offers', '/tasks', '/agents', '/events', '/calls', '/audit', '/launch', '/tasks?state=TASK_RUNNING'];
+const pages = ['/', '/board', '/board?group=pod', '/cluster', '/frameworks', '/offers', '/tasks', '/agents', '/events', '/calls', '/audit', '/launch', '/tasks?state=TASK_RUNNING'];
 
 // mulberry32: a small seeded generator, so a run is replayable.
 function rng(seed: number) {
