@@ -85,7 +85,9 @@ type LaneBar struct {
 type BoardRacks struct {
 	By     string // the attribute grouped by; "" when none
 	Groups []RackGroup
-	More   int
+	// More counts the agents not shown, MoreGroups the groups not shown
+	// (at scale the map shows the busiest).
+	More, MoreGroups int
 	// Picked is the attribute the viewer asked to group by, "" for the
 	// default (rack); Choices are the attributes one can pick.
 	Picked  string
@@ -94,7 +96,10 @@ type BoardRacks struct {
 
 // RackGroup is the agents with one value of the grouping attribute.
 type RackGroup struct {
-	Name string
+	// DOMID names the group's card on the board, whose live changes
+	// re-render one card at a time; "" elsewhere.
+	DOMID string
+	Name  string
 	// Size counts the rack's agents; Total meters them together (for a
 	// rack of more than one); Agents are those shown.
 	Size   int

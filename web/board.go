@@ -205,9 +205,9 @@ func shortOfferID(id string) string {
 // boardRacks groups the agents by the attribute by, or by their rack
 // attribute (when any agent has one) for "", and meters what this
 // framework sees of each: what its tasks use and what is offered to it. A
-// group of several agents gets a line of its totals; past boardAgents
-// agents in all, each group lists its busiest (by cpus used) and counts
-// the rest.
+// group of several agents gets a line of its totals. Past boardAgents
+// agents in all, the map shows the boardGroups busiest groups (by cpus
+// used), each with its busiest agents, and counts the rest.
 func boardRacks(m *model, by string) ui.BoardRacks {
 	r := ui.BoardRacks{By: by}
 	for _, id := range m.agentOrder {
@@ -221,23 +221,39 @@ func boardRacks(m *model, by string) ui.BoardRacks {
 	members := map[string][]string{}
 	var names []string
 	for _, id := range m.agentOrder {
-		name := "all agents"
-		if r.By != "" {
-			name = cmp.Or(rackOf(m, id, r.By), "none")
-		}
+		name := groupOf(m, id, r.By)
 		if members[name] == nil {
 			names = append(names, name)
 		}
 		members[name] = append(members[name], id)
 	}
 	slices.Sort(names)
-	perRack := len(m.agentOrder)
-	if perRack > boardAgents {
-		perRack = max(1, boardAgents/max(1, len(names)))
+	perGroup := len(m.agentOrder)
+	if perGroup > boardAgents {
+		if len(names) > boardGroups {
+			busy := func(name string) (cpus float64) {
+				for _, id := range members[name] {
+					cpus += agentBusy(m, id)
+				}
+				return cpus
+			}
+			shown := slices.Clone(names)
+			slices.SortStableFunc(shown, func(a, b string) int { return cmp.Compare(busy(b), busy(a)) })
+			shown = shown[:boardGroups]
+			for _, name := range names {
+				if !slices.Contains(shown, name) {
+					r.MoreGroups++
+					r.More += len(members[name])
+				}
+			}
+			slices.Sort(shown)
+			names = shown
+		}
+		perGroup = max(1, boardAgents/len(names))
 	}
 	for _, name := range names {
 		ids := members[name]
-		g := ui.RackGroup{Name: marked(name), Size: len(ids)}
+		g := ui.RackGroup{DOMID: domID("rack-", name), Name: marked(name), Size: len(ids)}
 		if len(ids) > 1 {
 			var used, offered resourceTotals
 			var whole *cluster.Agent
@@ -252,11 +268,11 @@ func boardRacks(m *model, by string) ui.BoardRacks {
 			}
 			g.Total = meters(used, offered, whole)
 		}
-		if len(ids) > perRack {
+		if len(ids) > perGroup {
 			ids = slices.Clone(ids)
-			slices.SortStableFunc(ids, func(a, b string) int { return cmp.Compare(m.agentUsed[b].CPUs, m.agentUsed[a].CPUs) })
-			ids = ids[:perRack]
-			r.More += g.Size - perRack
+			slices.SortStableFunc(ids, func(a, b string) int { return cmp.Compare(agentBusy(m, b), agentBusy(m, a)) })
+			ids = ids[:perGroup]
+			r.More += g.Size - perGroup
 		}
 		for _, id := range ids {
 			g.Agents = append(g.Agents, boardAgent(m, id))
@@ -264,6 +280,27 @@ func boardRacks(m *model, by string) ui.BoardRacks {
 		r.Groups = append(r.Groups, g)
 	}
 	return r
+}
+
+// boardGroups bounds the groups the map shows past boardAgents agents.
+const boardGroups = 12
+
+// agentBusy is how busy an agent is for the map: the cpus its tasks use,
+// all frameworks' when the cluster's view knows it, else ours.
+func agentBusy(m *model, id string) float64 {
+	if a := m.cluster.agents[id]; a != nil {
+		return a.Used.CPUs
+	}
+	return m.agentUsed[id].CPUs
+}
+
+// groupOf is the name of the map's group of the agent id when grouped by
+// the attribute by ("" groups them all together).
+func groupOf(m *model, id, by string) string {
+	if by == "" {
+		return "all agents"
+	}
+	return cmp.Or(rackOf(m, id, by), "none")
 }
 
 // rackOf is the agent's value of the attribute by, "" when it has none.

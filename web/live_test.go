@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 
 	"github.com/offerdeck/offerdeck/mesos"
 	"github.com/offerdeck/offerdeck/mesos/cluster"
@@ -726,30 +727,47 @@ func TestBoardGroupsByAPickedAttribute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.post(t, "/offers/"+offerIDs(doc)[0]+"/decline", url.Values{"refuse": {"1h"}}, nil)
-	var live string
-	for !strings.Contains(live, "0 offered") {
-		m, err := read(t, c)
-		if err != nil {
-			t.Fatalf("the map grouped by pod never followed the decline: %v", err)
-		}
-		for _, ch := range m.Changes {
-			if ch.ID != "board-racks" {
-				continue
-			}
-			if !strings.Contains(ch.HTML, "Agents by pod") {
-				t.Fatalf("a map of another grouping reached the page grouped by pod: %.200s", ch.HTML)
-			}
-			live = ch.HTML
-		}
-	}
+	// The page as the stream changes it: the whole map, or a card of it.
 	words := func(doc *html.Node) string {
 		return strings.Join(strings.Fields(text(find(doc, func(n *html.Node) bool { return attr(n, "id") == "board-racks" }))), " ")
 	}
-	fresh, _, _ := st.page(t, "/board?group=pod", "agent-3.demo")
-	if got, want := words(fresh), words(parse(t, live)); got != want {
-		t.Errorf("the live map differs from its reload:\nlive:   %s\nreload: %s", want, got)
+	follow := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			fresh, _, _ := st.page(t, "/board?group=pod", "agent-3.demo")
+			if words(board) == words(fresh) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("after %s, the live map differs from its reload:\nlive:   %s\nreload: %s", what, words(board), words(fresh))
+			}
+			ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+			_, b, err := c.Read(ctx)
+			cancel()
+			if err != nil {
+				continue // nothing more yet: load the reload again
+			}
+			var m message
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			for _, ch := range m.Changes {
+				if ch.ID != "board-racks" && !strings.HasPrefix(ch.ID, "rack-") {
+					continue
+				}
+				if !strings.Contains(ch.HTML, "pod</span>") {
+					t.Fatalf("a map of another grouping reached the page grouped by pod: %.200s", ch.HTML)
+				}
+				replaceByID(t, board, ch.ID, ch.HTML)
+			}
+		}
 	}
+	offers := offerIDs(doc)
+	st.post(t, "/offers/"+offers[0]+"/decline", url.Values{"refuse": {"1h"}}, nil)
+	follow("a decline")
+	st.post(t, "/offers/"+offers[len(offers)-1]+"/decline", url.Values{"refuse": {"1h"}}, nil)
+	follow("a second decline")
 
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noRedirect.Get(st.srv.URL + "/board?group=nosuch")
@@ -765,4 +783,20 @@ func TestBoardGroupsByAPickedAttribute(t *testing.T) {
 			t.Errorf("a stream may follow %s, a grouping nobody has", bad)
 		}
 	}
+}
+
+// replaceByID replaces the element of doc with the id by the element
+// html is, as the page's script applies a put.
+func replaceByID(t *testing.T, doc *html.Node, id, fragment string) {
+	t.Helper()
+	old := find(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && attr(n, "id") == id })
+	if old == nil {
+		t.Fatalf("the page has no element %q to replace", id)
+	}
+	nodes, err := html.ParseFragment(strings.NewReader(fragment), &html.Node{Type: html.ElementNode, Data: "div", DataAtom: atom.Div})
+	if err != nil || len(nodes) == 0 {
+		t.Fatalf("a change of %s is no HTML: %v", id, err)
+	}
+	old.Parent.InsertBefore(nodes[0], old)
+	old.Parent.RemoveChild(old)
 }

@@ -2,7 +2,10 @@ package web
 
 import (
 	"context"
+	"fmt"
+	"hash/maphash"
 	"slices"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -186,9 +189,63 @@ func (r renderer) boardMaps() {
 	}
 	for i := -1; i < len(m.groupings); i++ {
 		if topic := groupingTopic(i); l.follows(topic) {
-			l.put(r.ctx, topic, change{ID: "board-racks"}, ui.BoardRacksView(boardMap(m, i)))
+			r.boardMap(topic, boardMap(m, i))
 		}
 	}
+}
+
+// boardMap publishes the changes of one grouping of the map: the whole
+// map when the groups or agents it shows changed (or after a full read of
+// the cluster), else the cards of the groups whose agents changed, so
+// that an offer coming or going costs a viewer one card.
+func (r renderer) boardMap(topic string, v ui.BoardRacks) {
+	l, m, d := r.l, r.l.m, &r.l.dirty
+	shape := maphash.Comparable(l.seed, mapShape(v))
+	shown := l.shown[topic]
+	if old, ok := shown[mapShapeID]; !ok || old != shape || d.cluster.reset {
+		// The cards' own hashes are then stale: the map has them anew.
+		l.forget(topic, "rack-")
+		l.put(r.ctx, topic, change{ID: "board-racks"}, ui.BoardRacksView(v))
+		if shown = l.shown[topic]; shown != nil {
+			shown[mapShapeID] = shape
+		}
+		return
+	}
+	changed := map[string]bool{}
+	for id := range d.agents {
+		changed[domID("rack-", groupOf(m, id, v.By))] = true
+	}
+	for id := range d.cluster.agents {
+		if m.agents[id] != nil {
+			changed[domID("rack-", groupOf(m, id, v.By))] = true
+		}
+	}
+	for _, g := range v.Groups {
+		if changed[g.DOMID] {
+			// The whole map's hash is then stale: its next render must go
+			// out whatever it last sent.
+			delete(shown, "board-racks")
+			l.put(r.ctx, topic, change{ID: g.DOMID}, ui.RackGroupView(g, v.By, 3))
+		}
+	}
+}
+
+// mapShapeID keeps, among what a topic last published, the shape of the
+// map it shows (see mapShape).
+const mapShapeID = "board-racks shape"
+
+// mapShape is what decides the map's layout: its grouping, the choices,
+// the groups and the agents it shows, and what it counts beyond them.
+func mapShape(v ui.BoardRacks) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s|%s|%q|%d|%d", v.By, v.Picked, v.Choices, v.More, v.MoreGroups)
+	for _, g := range v.Groups {
+		b.WriteString("|" + g.DOMID)
+		for _, a := range g.Agents {
+			b.WriteString("," + a.ID)
+		}
+	}
+	return b.String()
 }
 
 // clusterAgents re-renders the cluster's agent rows whose agent changed,
