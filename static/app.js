@@ -363,9 +363,11 @@
     applyFit(root, false);
     // The board's offer lanes stand as of their last change: slide them
     // on to now, so bars move left and held offers keep growing.
-    root.querySelectorAll("ol.lanes[data-now]").forEach((el) => {
-      const shift = Math.max(0, (now - Number(el.dataset.now)) / 1000);
-      el.querySelectorAll(".lane-slide").forEach((g) => { g.style.transform = "translateX(" + (-shift).toFixed(2) + "px)"; });
+    // They are drawn up to the end of the clock's step (data-now), which
+    // may be ahead of now.
+    eachLaneList(root, "ol.lanes[data-now]", (ol, scope) => {
+      const shift = (now - Number(ol.dataset.now)) / 1000;
+      scope.querySelectorAll(".lane-slide").forEach((g) => { g.style.transform = "translateX(" + (-shift).toFixed(2) + "px)"; });
     });
     root.querySelectorAll("[data-hold-until]").forEach((el) => {
       const until = Date.parse(el.dataset.holdUntil), arrived = Date.parse(el.dataset.arrived);
@@ -381,13 +383,21 @@
     try { v = Number(localStorage.getItem("offerdeck-lane-span")) || 300; } catch (e) { /* storage off */ }
     return laneSpans[v] ? v : 300;
   }
+  // eachLaneList calls fn with each list of lanes (sel) under root, and
+  // with the list root is in (a lane the stream replaced), root as its
+  // scope.
+  function eachLaneList(root, sel, fn) {
+    root.querySelectorAll(sel).forEach((ol) => fn(ol, ol));
+    const own = root.parentElement && root.parentElement.closest(sel);
+    if (own) fn(own, root);
+  }
   // applyLaneSpan shows the newest span seconds of the lanes the server
   // drew (data-window of them): 300, the default, is what it wrote.
   function applyLaneSpan(root) {
     const span = laneSpan();
-    root.querySelectorAll("ol.offer-lanes[data-window]").forEach((ol) => {
+    eachLaneList(root, "ol.offer-lanes[data-window]", (ol, scope) => {
       const total = Number(ol.dataset.window) / 1000;
-      ol.querySelectorAll(".lane-svg").forEach((svg) => svg.setAttribute("viewBox", (total - span) + " 0 " + span + " 10"));
+      scope.querySelectorAll(".lane-svg").forEach((svg) => svg.setAttribute("viewBox", (total - span) + " 0 " + span + " 10"));
       const start = ol.parentElement && ol.parentElement.querySelector(".lane-start");
       if (start) start.textContent = "−" + span + " s";
     });

@@ -36,14 +36,19 @@ type ChartSeries struct {
 // started.
 type BoardFlow struct {
 	Received int
-	Items    []FlowItem // accepted, declined, expired, rescinded, held now
+	// ReceivedLastMinute counts the offers received in the minute up to
+	// the board's newest moment.
+	ReceivedLastMinute int
+	Items              []FlowItem // accepted, declined, expired, rescinded, held now
 }
 
 // FlowItem is one way an offer ended (or "held", still held), with its
-// share of the offers received.
+// share of the offers received, and how many ended so in the minute up
+// to the board's newest moment (-1 for those held).
 type FlowItem struct {
 	Key, Label string
 	Count      int
+	LastMinute int
 	Percent    float64
 }
 
@@ -52,8 +57,10 @@ type FlowItem struct {
 // from the window's start at Now, the model's newest moment; the client
 // slides the lanes on as time passes.
 type BoardLanes struct {
-	Now    time.Time
-	Window time.Duration
+	// Now is the newest moment the board knows of; the lanes are drawn
+	// over Window up to End, the end of the clock's step Now is in.
+	Now, End time.Time
+	Window   time.Duration
 	// Shown is how much of Window a page shows unless the viewer picks
 	// another span: the newest part.
 	Shown time.Duration
@@ -64,6 +71,10 @@ type BoardLanes struct {
 
 // LaneRow is one agent's lane.
 type LaneRow struct {
+	DOMID string
+	// Counts are its offers by how they ended: accepted, declined,
+	// expired, rescinded, and those held (the flow's order).
+	Counts [5]int
 	// AgentID names the agent, so that a viewer's own layer (where a spec
 	// typed on Launch fits) can find its lane.
 	AgentID  string
@@ -110,6 +121,9 @@ type RackGroup struct {
 // BoardAgent is one agent's card: what our tasks use and what is offered
 // to us, per resource.
 type BoardAgent struct {
+	// DOMID names the card on the board, whose live changes re-render
+	// one card at a time; "" elsewhere.
+	DOMID      string
 	ID         string
 	Hostname   string
 	Attributes []Attr

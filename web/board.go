@@ -118,13 +118,13 @@ var flowKinds = [][2]string{
 }
 
 func boardFlow(m *model) ui.BoardFlow {
-	f := ui.BoardFlow{Received: m.flow["received"]}
+	f := ui.BoardFlow{Received: m.flow["received"], ReceivedLastMinute: m.flowLastMinute("received")}
 	for _, k := range flowKinds {
-		n := m.flow[k[0]]
+		n, last := m.flow[k[0]], m.flowLastMinute(k[0])
 		if k[0] == "held" {
-			n = len(m.offers)
+			n, last = len(m.offers), -1
 		}
-		it := ui.FlowItem{Key: k[0], Label: k[1], Count: n}
+		it := ui.FlowItem{Key: k[0], Label: k[1], Count: n, LastMinute: last}
 		if f.Received > 0 {
 			it.Percent = 100 * float64(n) / float64(f.Received)
 		}
@@ -133,14 +133,23 @@ func boardFlow(m *model) ui.BoardFlow {
 	return f
 }
 
+// laneStep is the step of the lanes' clock: they are drawn up to the end
+// of the step the newest moment falls in, so that a lane stands as drawn
+// until its own agent's offers change or the clock steps on. Between
+// steps, one offer coming or going re-renders its agent's lane alone; the
+// client slides the lanes to the present.
+const laneStep = time.Minute
+
 // boardLanes draws the offers of the last boardWindow before the model's
-// newest moment, one lane per agent in the pages' order.
+// newest moment, and up to the end of its laneStep, one lane per agent in
+// the pages' order.
 func boardLanes(m *model) ui.BoardLanes {
-	l := ui.BoardLanes{Now: m.latest, Window: boardWindow, Shown: defaultLaneWindow}
+	l := ui.BoardLanes{Now: m.latest, Window: boardWindow + laneStep, Shown: defaultLaneWindow}
 	if l.Now.IsZero() {
 		return l
 	}
-	start := l.Now.Add(-boardWindow)
+	l.End = m.latest.Truncate(laneStep).Add(laneStep)
+	start := l.End.Add(-l.Window)
 	x := func(t time.Time) float64 { return t.Sub(start).Seconds() }
 	byAgent := map[string][]offerSpan{}
 	for _, sp := range m.spans {
@@ -152,7 +161,7 @@ func boardLanes(m *model) ui.BoardLanes {
 			break
 		}
 		a := m.agents[id]
-		row := ui.LaneRow{AgentID: id, Hostname: marked(a.Hostname)}
+		row := ui.LaneRow{DOMID: domID("lane-of-", id), AgentID: id, Hostname: marked(a.Hostname)}
 		count := map[string]int{}
 		for _, sp := range byAgent[id] {
 			row.Bars = append(row.Bars, ui.LaneBar{X: x(sp.Arrived), W: max(sp.Ended.Sub(sp.Arrived).Seconds(), 0.5), How: laneHow(sp.How),
@@ -162,11 +171,14 @@ func boardLanes(m *model) ui.BoardLanes {
 		for _, o := range m.agentOffers(id) {
 			// A held offer reaches past the right edge, so that it still
 			// does as the client slides the lanes on.
-			row.Bars = append(row.Bars, ui.LaneBar{X: x(o.Arrived), W: x(l.Now) - x(o.Arrived) + boardWindow.Seconds(), How: "held",
+			row.Bars = append(row.Bars, ui.LaneBar{X: x(o.Arrived), W: x(l.End) - x(o.Arrived) + boardWindow.Seconds(), How: "held",
 				Title: shortOfferID(o.ID) + " held"})
 			count["held"]++
 		}
 		row.Summary = laneSummary(marked(a.Hostname), count)
+		for i, k := range flowKinds {
+			row.Counts[i] = count[k[0]]
+		}
 		l.Rows = append(l.Rows, row)
 	}
 	return l
@@ -275,7 +287,9 @@ func boardRacks(m *model, by string) ui.BoardRacks {
 			r.More += g.Size - perGroup
 		}
 		for _, id := range ids {
-			g.Agents = append(g.Agents, boardAgent(m, id))
+			a := boardAgent(m, id)
+			a.DOMID = domID("rackagent-", id)
+			g.Agents = append(g.Agents, a)
 		}
 		r.Groups = append(r.Groups, g)
 	}

@@ -35,6 +35,7 @@ func (m *model) endSpan(o scheduler.Offer, why string, at time.Time) {
 		at = o.Arrived
 	}
 	m.flow[why]++
+	m.noteFlow(laneHow(why), at)
 	if at.After(m.latest) {
 		m.latest = at
 	}
@@ -42,9 +43,58 @@ func (m *model) endSpan(o scheduler.Offer, why string, at time.Time) {
 	from := m.latest.Add(-boardWindow)
 	drop := 0
 	for drop < len(m.spans) && (m.spans[drop].Ended.Before(from) || len(m.spans)-drop > spansKept) {
+		if m.spansDropped == nil {
+			m.spansDropped = map[string]bool{}
+		}
+		m.spansDropped[m.spans[drop].AgentID] = true
 		drop++
 	}
 	m.spans = slices.Delete(m.spans, 0, drop)
+}
+
+// flowKeys are what the offer flow counts, in the order of flowSecond's
+// counts: offers received, and how they ended.
+var flowKeys = []string{"received", "accepted", "declined", "expired", "rescinded"}
+
+// flowSecond counts what the flow counts in one second.
+type flowSecond struct {
+	sec int64
+	n   [5]int // by flowKeys
+}
+
+// noteFlow counts one offer received or ended (key) at at, in the ring of
+// the last minute's seconds.
+func (m *model) noteFlow(key string, at time.Time) {
+	k := slices.Index(flowKeys, key)
+	if k < 0 || at.IsZero() {
+		return
+	}
+	sec := at.Unix()
+	slot := &m.lastMinute[sec%int64(len(m.lastMinute))]
+	switch {
+	case slot.sec == sec:
+	case slot.sec < sec:
+		*slot = flowSecond{sec: sec}
+	default:
+		return // older than the minute the slot holds
+	}
+	slot.n[k]++
+}
+
+// flowLastMinute counts what the flow counts in the minute up to the
+// board's newest moment.
+func (m *model) flowLastMinute(key string) int {
+	k := slices.Index(flowKeys, key)
+	if k < 0 {
+		return 0
+	}
+	from, n := m.latest.Unix()-int64(len(m.lastMinute)), 0
+	for _, slot := range m.lastMinute {
+		if slot.sec > from {
+			n += slot.n[k]
+		}
+	}
+	return n
 }
 
 // chartWindow is how far back the board's chart of offered and used

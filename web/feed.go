@@ -52,6 +52,7 @@ type live struct {
 type dirt struct {
 	parts   part                       // which parts of the model changed
 	agents  map[string]bool            // agents whose card or row may show something else
+	lanes   map[string]bool            // agents whose board lane lost an old offer
 	tasks   map[string]*scheduler.Task // tasks that changed, with their value at the last publish (nil: new)
 	queue   map[string]bool            // queued specs that changed
 	events  []scheduler.Event          // arrived since the last publish
@@ -99,7 +100,7 @@ func newLive(s *Server) *live {
 }
 
 func newDirt() dirt {
-	return dirt{agents: map[string]bool{}, tasks: map[string]*scheduler.Task{}, queue: map[string]bool{}, cluster: newClusterDirt()}
+	return dirt{agents: map[string]bool{}, lanes: map[string]bool{}, tasks: map[string]*scheduler.Task{}, queue: map[string]bool{}, cluster: newClusterDirt()}
 }
 
 // read runs fn on the model together with the positions of topics, which
@@ -289,6 +290,10 @@ func (l *live) apply(c scheduler.Change) {
 		if agent, ok := m.removeOffer(c.OfferID, c.Why, c.At, c.Until); ok {
 			d.parts |= partOffers
 			d.agents[agent] = true
+			for id := range m.spansDropped {
+				d.lanes[id] = true
+			}
+			clear(m.spansDropped)
 		}
 	case scheduler.TaskChanged:
 		t := c.Task

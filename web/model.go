@@ -52,6 +52,12 @@ type model struct {
 	spans  []offerSpan
 	flow   map[string]int
 	latest time.Time
+	// lastMinute counts offers received and ended in each of the last
+	// sixty seconds: the flow's rates.
+	lastMinute [60]flowSecond
+	// spansDropped are the agents whose lanes lost an old span since the
+	// feed last took them: their lanes re-render.
+	spansDropped map[string]bool
 	// offered and used are the cpus and mem held in offers and used by
 	// live tasks, kept as they change; samples are their steps over the
 	// board's chart window, oldest first.
@@ -235,6 +241,7 @@ func (m *model) addOffer(o scheduler.Offer) {
 	a.ID, a.Hostname, a.Attributes = o.AgentID, o.Hostname, o.Offer.GetAttributes()
 	m.noteGroupings(a.Attributes)
 	m.flow["received"]++
+	m.noteFlow("received", o.Arrived)
 	m.offered.add(o.Offer.GetResources(), 1)
 	m.cluster.offered = m.cluster.offered.Add(cluster.ResourcesOf(o.Offer.GetResources()))
 	addTo(m.agentOffered, o.AgentID, o.Offer.GetResources(), 1)

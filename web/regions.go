@@ -144,8 +144,8 @@ var regions = []region{
 	{topicBoard, "board-flow", partOffers, func(m *model, cfg Config) templ.Component {
 		return ui.BoardFlowView(boardFlow(m))
 	}},
-	{topicBoard, "board-lanes", partOffers, func(m *model, cfg Config) templ.Component {
-		return ui.BoardLanesView(boardLanes(m))
+	{topicBoard, "lanes-asof", partOffers, func(m *model, cfg Config) templ.Component {
+		return ui.LanesAsOf(m.latest)
 	}},
 	{topicBoard, "board-chart", partOffers | partTasks, func(m *model, cfg Config) templ.Component {
 		return ui.BoardChartView(boardChart(m))
@@ -166,6 +166,7 @@ func (r renderer) all() {
 		}
 	}
 	r.boardMaps()
+	r.boardLanes()
 	r.agents()
 	r.tasks()
 	r.clusterAgents()
@@ -205,30 +206,75 @@ func (r renderer) boardMap(topic string, v ui.BoardRacks) {
 	if old, ok := shown[mapShapeID]; !ok || old != shape || d.cluster.reset {
 		// The cards' own hashes are then stale: the map has them anew.
 		l.forget(topic, "rack-")
+		l.forget(topic, "rackagent-")
 		l.put(r.ctx, topic, change{ID: "board-racks"}, ui.BoardRacksView(v))
 		if shown = l.shown[topic]; shown != nil {
 			shown[mapShapeID] = shape
 		}
 		return
 	}
-	changed := map[string]bool{}
+	agents, groups := map[string]bool{}, map[string]bool{} // that changed
 	for id := range d.agents {
-		changed[domID("rack-", groupOf(m, id, v.By))] = true
+		agents[id], groups[domID("rack-", groupOf(m, id, v.By))] = true, true
 	}
 	for id := range d.cluster.agents {
 		if m.agents[id] != nil {
-			changed[domID("rack-", groupOf(m, id, v.By))] = true
+			agents[id], groups[domID("rack-", groupOf(m, id, v.By))] = true, true
 		}
 	}
 	for _, g := range v.Groups {
-		if changed[g.DOMID] {
-			// The whole map's hash is then stale: its next render must go
-			// out whatever it last sent.
-			delete(shown, "board-racks")
-			l.put(r.ctx, topic, change{ID: g.DOMID}, ui.RackGroupView(g, v.By, 3))
+		if !groups[g.DOMID] {
+			continue
+		}
+		// The whole map's hash is then stale: its next render must go out
+		// whatever it last sent.
+		delete(shown, "board-racks")
+		if len(g.Total) > 0 {
+			l.put(r.ctx, topic, change{ID: g.DOMID + "-total"}, ui.RackTotalView(g, 4))
+		}
+		for _, a := range g.Agents {
+			if agents[a.ID] {
+				l.put(r.ctx, topic, change{ID: a.DOMID}, ui.RackAgentView(a, 4))
+			}
 		}
 	}
 }
+
+// boardLanes publishes the board's lanes: all of them when the lanes
+// shown or the clock's step changed, else the lanes of the agents whose
+// offers changed.
+func (r renderer) boardLanes() {
+	l, m, d := r.l, r.l.m, &r.l.dirty
+	if d.parts&partOffers == 0 && len(d.lanes) == 0 || !l.follows(topicBoard) {
+		return
+	}
+	v := boardLanes(m)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d|%d|%d", v.End.UnixMilli(), v.More, len(v.Rows))
+	for _, row := range v.Rows {
+		b.WriteString("|" + row.AgentID)
+	}
+	shape := maphash.Comparable(l.seed, b.String())
+	if shown := l.shown[topicBoard]; shown == nil || shown[lanesShapeID] != shape {
+		l.forget(topicBoard, "lane-of-") // stale: the lanes go out anew
+		l.put(r.ctx, topicBoard, change{ID: "board-lanes"}, ui.BoardLanesView(v))
+		if shown = l.shown[topicBoard]; shown != nil {
+			shown[lanesShapeID] = shape
+		}
+		return
+	}
+	for _, row := range v.Rows {
+		if d.agents[row.AgentID] || d.lanes[row.AgentID] {
+			delete(l.shown[topicBoard], "board-lanes") // stale: see boardMap
+			l.put(r.ctx, topicBoard, change{ID: row.DOMID}, ui.LaneView(row, v))
+			l.put(r.ctx, topicBoard, change{ID: row.DOMID + "-numbers"}, ui.LaneNumbers(row))
+		}
+	}
+}
+
+// lanesShapeID keeps, among what the board's topic last published, the
+// lanes' shape: the clock's step and the agents they show.
+const lanesShapeID = "board-lanes shape"
 
 // mapShapeID keeps, among what a topic last published, the shape of the
 // map it shows (see mapShape).

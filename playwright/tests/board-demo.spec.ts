@@ -43,7 +43,7 @@ async function shown(page: Page) {
   return page.evaluate(() => {
     const out: Record<string, { held: number; cpus: string; mem: string }> = {};
     document.querySelectorAll('#board-racks li.rack-agent').forEach((li) => {
-      const host = li.querySelector('h3')!.getAttribute('title')!;
+      const host = li.querySelector('h4')!.getAttribute('title')!;
       const meter = (n: string) => Array.from(li.querySelectorAll('.meter')).find((m) => m.querySelector('.meter-name')!.textContent === n)!
         .querySelector('.meter-text')!.textContent!;
       const lane = document.querySelector(`#board-lanes li.lane[data-agent="${li.getAttribute('data-agent')}"]`);

@@ -39,17 +39,17 @@ test('the board counts and draws offers as the offers page holds them, and follo
 test('the lane span is the viewer\'s pick, kept across a reload', async ({ page }) => {
   await page.goto('/board');
   const svg = page.locator('ol.offer-lanes .lane-svg').first();
-  await expect(svg).toHaveAttribute('viewBox', '600 0 300 10', { timeout: 15_000 });
+  await expect(svg).toHaveAttribute('viewBox', '660 0 300 10', { timeout: 15_000 });
   await page.getByRole('button', { name: '15 min', exact: true }).click();
-  await expect(svg).toHaveAttribute('viewBox', '0 0 900 10');
+  await expect(svg).toHaveAttribute('viewBox', '60 0 900 10');
   await expect(page.locator('#lane-span')).toHaveText('last 15 minutes');
   await expect(page.getByRole('button', { name: '15 min', exact: true })).toHaveAttribute('aria-pressed', 'true');
   await page.reload();
-  await expect(page.locator('ol.offer-lanes .lane-svg').first()).toHaveAttribute('viewBox', '0 0 900 10');
+  await expect(page.locator('ol.offer-lanes .lane-svg').first()).toHaveAttribute('viewBox', '60 0 900 10');
   await expect(page.locator('.lane-start')).toHaveText('−900 s');
   // Back to the default for the tests that follow.
   await page.getByRole('button', { name: '5 min', exact: true }).click();
-  await expect(page.locator('ol.offer-lanes .lane-svg').first()).toHaveAttribute('viewBox', '600 0 300 10');
+  await expect(page.locator('ol.offer-lanes .lane-svg').first()).toHaveAttribute('viewBox', '660 0 300 10');
 });
 
 // Launch links in: the spec typed on Launch lights up, on a board open in
