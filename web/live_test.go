@@ -680,12 +680,12 @@ func TestBoardFollowsOffers(t *testing.T) {
 			t.Fatalf("board changes: flow %q, lanes %q, then: %v", flow, lanes, err)
 		}
 		for _, ch := range m.Changes {
-			switch ch.ID {
-			case "board-flow":
+			switch {
+			case ch.ID == "flow-declined":
 				flow = ch.HTML
-			case "board-lanes":
-				lanes = ch.HTML
-			case "board-chart":
+			case ch.ID == "board-lanes" || strings.HasPrefix(ch.ID, "lane-of-"): // the lanes, or one
+				lanes += ch.HTML
+			case ch.ID == "board-chart":
 				chart = ch.HTML
 			}
 		}

@@ -141,9 +141,6 @@ var regions = []region{
 	{topicAgents, "cluster-status", partClusterStatus, clusterStatusRegion},
 	{topicClusterTasks, "cluster-status", partClusterStatus, clusterStatusRegion},
 
-	{topicBoard, "board-flow", partOffers, func(m *model, cfg Config) templ.Component {
-		return ui.BoardFlowView(boardFlow(m))
-	}},
 	{topicBoard, "lanes-asof", partOffers, func(m *model, cfg Config) templ.Component {
 		return ui.LanesAsOf(m.latest)
 	}},
@@ -165,6 +162,7 @@ func (r renderer) all() {
 			l.put(r.ctx, reg.topic, change{ID: reg.id}, reg.render(m, l.s.cfg))
 		}
 	}
+	r.boardFlow()
 	r.boardMaps()
 	r.boardLanes()
 	r.agents()
@@ -237,6 +235,19 @@ func (r renderer) boardMap(topic string, v ui.BoardRacks) {
 				l.put(r.ctx, topic, change{ID: a.DOMID}, ui.RackAgentView(a, 4))
 			}
 		}
+	}
+}
+
+// boardFlow publishes the parts of the offer flow that changed.
+func (r renderer) boardFlow() {
+	l, m := r.l, r.l.m
+	if l.dirty.parts&partOffers == 0 || !l.follows(topicBoard) {
+		return
+	}
+	f := boardFlow(m)
+	l.put(r.ctx, topicBoard, change{ID: "flow-total"}, ui.FlowTotalView(f))
+	for _, it := range f.Items {
+		l.put(r.ctx, topicBoard, change{ID: "flow-" + it.Key}, ui.FlowItemView(it))
 	}
 }
 
