@@ -68,7 +68,7 @@ func (s *Server) board(w http.ResponseWriter, r *http.Request) error {
 	picked := -1
 	if group != "" {
 		known := false
-		if _, err := s.live.read(r.Context(), nil, func(m *model) { picked, known = lookupGrouping(m, group) }); err != nil {
+		if _, err := s.live.read(r.Context(), nil, func(m *model) { picked, known = m.groupingIndex[group] }); err != nil {
 			return err
 		}
 		if !known {
@@ -86,13 +86,6 @@ func (s *Server) board(w http.ResponseWriter, r *http.Request) error {
 	}
 	v.Layout = layout
 	return render(w, r, http.StatusOK, ui.BoardPage(v))
-}
-
-// lookupGrouping is the place of the attribute name in the model's
-// groupings.
-func lookupGrouping(m *model, name string) (int, bool) {
-	i, ok := m.groupingIndex[name]
-	return i, ok
 }
 
 // boardMap is the board's agent map grouped by the model's ith grouping
