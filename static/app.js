@@ -357,7 +357,7 @@
     times.push(...root.querySelectorAll("time[data-rel]"));
     for (const el of times) {
       const t = Date.parse(el.getAttribute("datetime"));
-      if (!Number.isNaN(t)) el.textContent = relative(t, now, el.dataset.rel);
+      if (!Number.isNaN(t)) setText(el, relative(t, now, el.dataset.rel));
     }
     applyLaneSpan(root);
     applyFit(root, false);
@@ -393,18 +393,22 @@
   }
   // applyLaneSpan shows the newest span seconds of the lanes the server
   // drew (data-window of them): 300, the default, is what it wrote.
+  // It runs every second with the clock: it writes only what differs, since
+  // each write lays the page out again.
   function applyLaneSpan(root) {
     const span = laneSpan();
     eachLaneList(root, "ol.offer-lanes[data-window]", (ol, scope) => {
       const total = Number(ol.dataset.window) / 1000;
-      scope.querySelectorAll(".lane-svg").forEach((svg) => svg.setAttribute("viewBox", (total - span) + " 0 " + span + " 10"));
+      scope.querySelectorAll(".lane-svg").forEach((svg) => setAttr(svg, "viewBox", (total - span) + " 0 " + span + " 10"));
       const start = ol.parentElement && ol.parentElement.querySelector(".lane-start");
-      if (start) start.textContent = "−" + span + " s";
+      if (start) setText(start, "−" + span + " s");
     });
     const title = $("lane-span");
-    if (title) title.textContent = laneSpans[span];
-    document.querySelectorAll("button.lane-span").forEach((b) => b.setAttribute("aria-pressed", String(Number(b.dataset.span) === span)));
+    if (title) setText(title, laneSpans[span]);
+    document.querySelectorAll("button.lane-span").forEach((b) => setAttr(b, "aria-pressed", String(Number(b.dataset.span) === span)));
   }
+  function setAttr(el, name, v) { if (el.getAttribute(name) !== v) el.setAttribute(name, v); }
+  function setText(el, v) { if (el.textContent !== v) el.textContent = v; }
   function wireLaneSpan() {
     document.querySelectorAll("button.lane-span").forEach((b) => b.addEventListener("click", () => {
       try { localStorage.setItem("offerdeck-lane-span", b.dataset.span); } catch (e) { /* storage off */ }
