@@ -473,6 +473,34 @@ func (l *live) putHTML(topic string, c change, html string) {
 	l.add(topic, c.ID, c)
 }
 
+// putShaped publishes a list region whole when its shape (what decides
+// its layout: the members it shows, in order) differs from the shape it
+// last went out with, and reports whether it did. Between such changes
+// the list goes out part by part (putPart). After it goes out whole, what
+// its parts last sent is forgotten (the ids starting with prefixes), so
+// that each part goes out anew.
+func (l *live) putShaped(ctx context.Context, topic, id, shape string, comp templ.Component, prefixes ...string) bool {
+	key, h := id+" shape", maphash.String(l.seed, shape)
+	if old, ok := l.shown[topic][key]; ok && old == h {
+		return false
+	}
+	for _, p := range prefixes {
+		l.forget(topic, p)
+	}
+	l.put(ctx, topic, change{ID: id}, comp)
+	if shown := l.shown[topic]; shown != nil {
+		shown[key] = h
+	}
+	return true
+}
+
+// putPart publishes a part of the list region, which then differs from
+// what it last went out as: its next render goes out whatever it is.
+func (l *live) putPart(ctx context.Context, topic, region string, c change, comp templ.Component) {
+	delete(l.shown[topic], region)
+	l.put(ctx, topic, c, comp)
+}
+
 // del publishes the removal of an element.
 func (l *live) del(topic, id, mark string) {
 	delete(l.shown[topic], id)

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -195,20 +194,12 @@ func (r renderer) boardMaps() {
 
 // boardMap publishes the changes of one grouping of the map: the whole
 // map when the groups or agents it shows changed (or after a full read of
-// the cluster), else the cards of the groups whose agents changed, so
-// that an offer coming or going costs a viewer one card.
+// the cluster), else the cards of the agents that changed and their
+// groups' totals, so that an offer coming or going costs a viewer a card.
 func (r renderer) boardMap(topic string, v ui.BoardRacks) {
 	l, m, d := r.l, r.l.m, &r.l.dirty
-	shape := maphash.Comparable(l.seed, mapShape(v))
-	shown := l.shown[topic]
-	if old, ok := shown[mapShapeID]; !ok || old != shape || d.cluster.reset {
-		// The cards' own hashes are then stale: the map has them anew.
-		l.forget(topic, "rack-")
-		l.forget(topic, "rackagent-")
-		l.put(r.ctx, topic, change{ID: "board-racks"}, ui.BoardRacksView(v))
-		if shown = l.shown[topic]; shown != nil {
-			shown[mapShapeID] = shape
-		}
+	shape := fmt.Sprintf("%t|%s", d.cluster.reset, mapShape(v))
+	if l.putShaped(r.ctx, topic, "board-racks", shape, ui.BoardRacksView(v), "rack-", "rackagent-") {
 		return
 	}
 	agents, groups := map[string]bool{}, map[string]bool{} // that changed
@@ -224,15 +215,12 @@ func (r renderer) boardMap(topic string, v ui.BoardRacks) {
 		if !groups[g.DOMID] {
 			continue
 		}
-		// The whole map's hash is then stale: its next render must go out
-		// whatever it last sent.
-		delete(shown, "board-racks")
 		if len(g.Total) > 0 {
-			l.put(r.ctx, topic, change{ID: g.DOMID + "-total"}, ui.RackTotalView(g, 4))
+			l.putPart(r.ctx, topic, "board-racks", change{ID: g.DOMID + "-total"}, ui.RackTotalView(g, 4))
 		}
 		for _, a := range g.Agents {
 			if agents[a.ID] {
-				l.put(r.ctx, topic, change{ID: a.DOMID}, ui.RackAgentView(a, 4))
+				l.putPart(r.ctx, topic, "board-racks", change{ID: a.DOMID}, ui.RackAgentView(a, 4))
 			}
 		}
 	}
@@ -260,36 +248,21 @@ func (r renderer) boardLanes() {
 		return
 	}
 	v := boardLanes(m)
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d|%d|%d", v.End.UnixMilli(), v.More, len(v.Rows))
+	var shape strings.Builder
+	fmt.Fprintf(&shape, "%d|%d|%d", v.End.UnixMilli(), v.More, len(v.Rows))
 	for _, row := range v.Rows {
-		b.WriteString("|" + row.AgentID)
+		shape.WriteString("|" + row.AgentID)
 	}
-	shape := maphash.Comparable(l.seed, b.String())
-	if shown := l.shown[topicBoard]; shown == nil || shown[lanesShapeID] != shape {
-		l.forget(topicBoard, "lane-of-") // stale: the lanes go out anew
-		l.put(r.ctx, topicBoard, change{ID: "board-lanes"}, ui.BoardLanesView(v))
-		if shown = l.shown[topicBoard]; shown != nil {
-			shown[lanesShapeID] = shape
-		}
+	if l.putShaped(r.ctx, topicBoard, "board-lanes", shape.String(), ui.BoardLanesView(v), "lane-of-") {
 		return
 	}
 	for _, row := range v.Rows {
 		if d.agents[row.AgentID] || d.lanes[row.AgentID] {
-			delete(l.shown[topicBoard], "board-lanes") // stale: see boardMap
-			l.put(r.ctx, topicBoard, change{ID: row.DOMID}, ui.LaneView(row, v))
-			l.put(r.ctx, topicBoard, change{ID: row.DOMID + "-numbers"}, ui.LaneNumbers(row))
+			l.putPart(r.ctx, topicBoard, "board-lanes", change{ID: row.DOMID}, ui.LaneView(row, v))
+			l.putPart(r.ctx, topicBoard, "board-lanes", change{ID: row.DOMID + "-numbers"}, ui.LaneNumbers(row))
 		}
 	}
 }
-
-// lanesShapeID keeps, among what the board's topic last published, the
-// lanes' shape: the clock's step and the agents they show.
-const lanesShapeID = "board-lanes shape"
-
-// mapShapeID keeps, among what a topic last published, the shape of the
-// map it shows (see mapShape).
-const mapShapeID = "board-racks shape"
 
 // mapShape is what decides the map's layout: its grouping, the choices,
 // the groups and the agents it shows, and what it counts beyond them.
