@@ -236,14 +236,14 @@ func boardRacks(m *model, by string) ui.BoardRacks {
 	perGroup := len(m.agentOrder)
 	if perGroup > boardAgents {
 		if len(names) > boardGroups {
-			busy := func(name string) (cpus float64) {
-				for _, id := range members[name] {
-					cpus += agentBusy(m, id)
+			busy := make(map[string]float64, len(names)) // cpus used, by group
+			for name, ids := range members {
+				for _, id := range ids {
+					busy[name] += agentBusy(m, id)
 				}
-				return cpus
 			}
 			shown := slices.Clone(names)
-			slices.SortStableFunc(shown, func(a, b string) int { return cmp.Compare(busy(b), busy(a)) })
+			slices.SortStableFunc(shown, func(a, b string) int { return cmp.Compare(busy[b], busy[a]) })
 			shown = shown[:boardGroups]
 			for _, name := range names {
 				if !slices.Contains(shown, name) {
