@@ -399,7 +399,8 @@
     const span = laneSpan();
     eachLaneList(root, "ol.offer-lanes[data-window]", (ol, scope) => {
       const total = Number(ol.dataset.window) / 1000;
-      scope.querySelectorAll(".lane-svg").forEach((svg) => setAttr(svg, "viewBox", (total - span) + " 0 " + span + " 10"));
+      const svgs = scope.matches(".lane-svg") ? [scope] : scope.querySelectorAll(".lane-svg"); // a lane's picture the stream replaced
+      svgs.forEach((svg) => setAttr(svg, "viewBox", (total - span) + " 0 " + span + " 10"));
       const start = ol.parentElement && ol.parentElement.querySelector(".lane-start");
       if (start) setText(start, "−" + span + " s");
     });

@@ -16,11 +16,15 @@ type Board struct {
 }
 
 // BoardChart is offered against used cpus and mem over Window, as step
-// lines in seconds of the window ending at Now (slid on by the client).
+// lines in seconds of the window ending at Now (slid on by the client),
+// one value a Step. Pending says the totals are known but no step of
+// them has ended yet.
 type BoardChart struct {
-	Now    time.Time
-	Window time.Duration
-	Series []ChartSeries
+	Now     time.Time
+	Window  time.Duration
+	Step    time.Duration
+	Pending bool
+	Series  []ChartSeries
 }
 
 // ChartSeries is one resource: SVG path data for what was used (an area)

@@ -3,6 +3,7 @@ package web
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -362,18 +363,47 @@ func meters(used, offered resourceTotals, whole *cluster.Agent) []ui.Meter {
 }
 
 // chartHeight is the chart's height in its own units.
-const chartHeight = 40.0
+const chartHeight = 100
 
-// boardChart draws the offered and used steps of cpus and mem over the
-// chart window before the newest sample.
+// boardChart draws the offered and used cpus and mem over the chart
+// window up to the start of its clock's step, one value a step: each
+// step's value is the totals' last sample before the step ended.
 func boardChart(m *model) ui.BoardChart {
-	c := ui.BoardChart{Window: chartWindow}
+	c := ui.BoardChart{Window: chartWindow, Step: chartStep}
 	if len(m.samples) == 0 {
 		return c
 	}
-	c.Now = m.samples[len(m.samples)-1].At
+	c.Now = m.chartAt.Truncate(chartStep)
 	start := c.Now.Add(-chartWindow)
-	x := func(t time.Time) float64 { return t.Sub(start).Seconds() }
+	steps := make([]sample, 0, chartWindow/chartStep)
+	first := -1 // the first step with a value
+	next := 0   // the next sample not yet taken
+	var last *sample
+	for i := range int(chartWindow / chartStep) {
+		end := start.Add(time.Duration(i+1) * chartStep)
+		for next < len(m.samples) && m.samples[next].At.Before(end) {
+			last = &m.samples[next]
+			next++
+		}
+		if last == nil {
+			steps = append(steps, sample{})
+			continue
+		}
+		if first < 0 {
+			first = i
+		}
+		steps = append(steps, *last)
+	}
+	if first < 0 {
+		c.Pending = true
+		return c
+	}
+	steps = steps[first:]
+	x0 := first * int(chartStep/time.Second)
+	stepSecs := int(chartStep / time.Second)
+	// The last step reaches past the right edge, so that it still does
+	// as the client slides the chart on.
+	end := 2 * int(chartWindow/time.Second)
 	for _, res := range []struct {
 		name string
 		get  func(resourceTotals) float64
@@ -382,39 +412,46 @@ func boardChart(m *model) ui.BoardChart {
 		{"mem", func(t resourceTotals) float64 { return t.Mem }},
 	} {
 		top := 0.0
-		for _, s := range m.samples {
+		for _, s := range steps {
 			top = max(top, res.get(s.Offered), res.get(s.Used))
 		}
 		if top == 0 {
 			continue
 		}
-		y := func(v float64) string { return num(chartHeight - v/top*(chartHeight-2)) }
-		var used, offered strings.Builder
-		for i, s := range m.samples {
-			xs := num(max(x(s.At), -1))
-			if i == 0 {
-				fmt.Fprintf(&used, "M%s %s V%s", xs, num(chartHeight), y(res.get(s.Used)))
-				fmt.Fprintf(&offered, "M%s %s", xs, y(res.get(s.Offered)))
-				continue
-			}
-			fmt.Fprintf(&used, " H%s V%s", xs, y(res.get(s.Used)))
-			fmt.Fprintf(&offered, " H%s V%s", xs, y(res.get(s.Offered)))
-		}
-		// The last step reaches past the right edge, so that it still
-		// does as the client slides the chart on.
-		end := num(x(c.Now) + chartWindow.Seconds())
-		fmt.Fprintf(&used, " H%s V%s Z", end, num(chartHeight))
-		fmt.Fprintf(&offered, " H%s", end)
-		last := m.samples[len(m.samples)-1]
+		y := func(v float64) int { return chartHeight - int(math.Round(v/top*(chartHeight-4))) }
+		used := stepPath(steps, x0, stepSecs, end, func(s sample) int { return y(res.get(s.Used)) }, true)
+		offered := stepPath(steps, x0, stepSecs, end, func(s sample) int { return y(res.get(s.Offered)) }, false)
+		now := steps[len(steps)-1]
 		c.Series = append(c.Series, ui.ChartSeries{
-			Name: res.name, Max: scalarText(res.name, round3(top)), Used: used.String(), Offered: offered.String(),
-			Text: fmt.Sprintf("%s now: %s used by our tasks, %s offered to us; at most %s in the last %s",
-				res.name, scalarText(res.name, res.get(last.Used)), scalarText(res.name, res.get(last.Offered)),
+			Name: res.name, Max: scalarText(res.name, round3(top)), Used: used, Offered: offered,
+			Text: fmt.Sprintf("%s: %s used by our tasks, %s offered to us at the last step; at most %s in the last %s",
+				res.name, scalarText(res.name, res.get(now.Used)), scalarText(res.name, res.get(now.Offered)),
 				scalarText(res.name, round3(top)), duration(chartWindow)),
 		})
 	}
 	return c
 }
 
-// num writes a coordinate.
-func num(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
+// stepPath is SVG path data in whole units for one value a step from x0,
+// as an area down to the chart's foot or as a line: it names a height
+// only where it changes, so a steady value costs nothing per step.
+func stepPath(steps []sample, x0, step, end int, y func(sample) int, area bool) string {
+	var b strings.Builder
+	prev := y(steps[0])
+	if area {
+		fmt.Fprintf(&b, "M%d %dV%d", x0, chartHeight, prev)
+	} else {
+		fmt.Fprintf(&b, "M%d %d", x0, prev)
+	}
+	for i, s := range steps[1:] {
+		if v := y(s); v != prev {
+			fmt.Fprintf(&b, "H%dV%d", x0+(i+1)*step, v)
+			prev = v
+		}
+	}
+	fmt.Fprintf(&b, "H%d", end)
+	if area {
+		fmt.Fprintf(&b, "V%dZ", chartHeight)
+	}
+	return b.String()
+}

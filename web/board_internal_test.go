@@ -79,7 +79,7 @@ func TestBoardStaysSmallAtScale(t *testing.T) {
 		{"an offer arrives", scaleOffer(4242, now.Add(time.Second)), nil, ""},
 		{"an offer is declined", scheduler.Change{Kind: scheduler.OfferRemoved, OfferID: cs[len(cs)-1].Offer.ID, Why: "declined", At: now.Add(2 * time.Second)}, nil, ""},
 		{"an offer of a shown agent is declined", scheduler.Change{Kind: scheduler.OfferRemoved, OfferID: cs[len(cs)-scaleAgents].Offer.ID, Why: "declined", At: now.Add(3 * time.Second)},
-			[]string{"rack-r000-total", "rackagent-agent-00000"}, "lane-of-agent-00000"},
+			[]string{"rack-r000-total-meters", "rackagent-agent-00000-meters"}, "lane-of-agent-00000"},
 	} {
 		board, racks := h.Seq(topicBoard), h.Seq(topicBoardMap)
 		l.feed(c.change)
@@ -88,7 +88,7 @@ func TestBoardStaysSmallAtScale(t *testing.T) {
 		for _, ch := range published(t, h, topicBoard, board) {
 			size += len(ch.HTML)
 			if ch.ID == "board-lanes" || strings.HasPrefix(ch.ID, "lane-of-") && !strings.HasSuffix(ch.ID, "-numbers") {
-				lanes = append(lanes, ch.ID)
+				lanes = append(lanes, strings.TrimSuffix(ch.ID, "-bars"))
 			}
 			t.Logf("%s: %s %d bytes", c.what, ch.ID, len(ch.HTML))
 		}
@@ -106,7 +106,19 @@ func TestBoardStaysSmallAtScale(t *testing.T) {
 		if !slices.Equal(cards, c.card) {
 			t.Errorf("%s: the map sent %q, want %q", c.what, cards, c.card)
 		}
-		t.Logf("%s: %d bytes in all to every board viewer", c.what, size)
+		// On the wire: each change as the stream sends it, JSON with its
+		// id and HTML.
+		wire := 0
+		for _, e := range publishedEntries(t, h, topicBoard, board) {
+			wire += len(e.Data)
+		}
+		for _, e := range publishedEntries(t, h, topicBoardMap, racks) {
+			wire += len(e.Data)
+		}
+		t.Logf("%s: %d bytes of HTML, %d on the wire, to every board viewer", c.what, size, wire)
+		if wire > 4<<10 {
+			t.Errorf("%s: %d bytes on the wire to every board viewer, want at most 4 KB", c.what, wire)
+		}
 	}
 }
 
@@ -140,5 +152,70 @@ func TestFlowCountsTheLastMinute(t *testing.T) {
 	l.feed(scaleOffer(7, base.Add(10*time.Minute)))
 	if f := boardFlow(l.m); f.ReceivedLastMinute != 1 || f.Items[1].LastMinute != 0 {
 		t.Errorf("ten minutes on: %d received and %d declined in the last minute, want 1 and 0", f.ReceivedLastMinute, f.Items[1].LastMinute)
+	}
+}
+
+// TestChartMovesOnByTheStep: the chart is drawn up to the start of its
+// clock's step, one value a step, and goes out to the board's viewers when
+// the step changes, not with every offer.
+func TestChartMovesOnByTheStep(t *testing.T) {
+	l, h := bareLive(t)
+	ctx := context.Background()
+	chartOut := func(since uint64) string {
+		t.Helper()
+		var html string
+		for _, c := range published(t, h, topicBoard, since) {
+			if c.ID == "board-chart" {
+				html = c.HTML
+			}
+		}
+		return html
+	}
+	reload := func() string {
+		t.Helper()
+		var v ui.BoardChart
+		if _, err := l.read(ctx, nil, func(m *model) { v = boardChart(m) }); err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := ui.BoardChartView(v).Render(ctx, &buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	next := time.Now().Truncate(chartStep).Add(chartStep)
+
+	seq := h.Seq(topicBoard)
+	l.feed(scaleOffer(1, time.Now())) // 7 cpus offered, in this step
+	if got := chartOut(seq); got != "" && !strings.Contains(got, "draws its first step") {
+		t.Errorf("an offer in the chart's first step drew the chart: %s", got)
+	}
+
+	seq = h.Seq(topicBoard)
+	l.tick(ctx, next)
+	got := chartOut(seq)
+	if !strings.Contains(got, "cpus: 0 used by our tasks, 7 offered to us at the last step") || !strings.Contains(got, `d="M590 4H1200"`) {
+		t.Errorf("the step's end drew %s, want the 7 cpus offered in the step that ended", got)
+	}
+	if got != reload() {
+		t.Errorf("the chart sent differs from its reload:\n%s\n%s", got, reload())
+	}
+
+	seq = h.Seq(topicBoard)
+	l.feed(scaleOffer(2, time.Now())) // 14 cpus offered, in the step now running
+	if got := chartOut(seq); got != "" {
+		t.Errorf("an offer within a step sent the chart: %s", got)
+	}
+
+	seq = h.Seq(topicBoard)
+	l.tick(ctx, next.Add(chartStep))
+	got = chartOut(seq)
+	// Two steps, scaled to the 14 cpus at the top: 7 is half way down.
+	if !strings.Contains(got, "cpus: 0 used by our tasks, 14 offered to us at the last step") || !strings.Contains(got, `d="M580 52H590V4H1200"`) ||
+		!strings.Contains(got, `d="M580 100V100H1200V100Z"`) {
+		t.Errorf("the next step drew %s, want 7 then 14 cpus offered and none used", got)
+	}
+	if got != reload() {
+		t.Errorf("the chart sent differs from its reload:\n%s\n%s", got, reload())
 	}
 }

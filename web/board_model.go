@@ -101,6 +101,12 @@ func (m *model) flowLastMinute(key string) int {
 // resources reaches.
 const chartWindow = 10 * time.Minute
 
+// chartStep is the chart's clock step: it is drawn up to the start of the
+// step its clock is in, one value a step, so that it changes once a step
+// (the feed also samples on a timer at each step's start) rather than with
+// every offer.
+const chartStep = 10 * time.Second
+
 // samplesKept bounds the chart's steps, whatever the window holds.
 const samplesKept = 1200
 
@@ -141,6 +147,10 @@ type sample struct {
 // at most, the steps of the window kept, and the last one before it,
 // which says where the chart starts.
 func (m *model) sample(now time.Time) {
+	if now.Before(m.chartAt) {
+		now = m.chartAt // the clock went back: the chart does not
+	}
+	m.chartAt = now
 	s := sample{At: now.Truncate(time.Second), Offered: m.offered, Used: m.used}
 	if n := len(m.samples); n > 0 {
 		last := &m.samples[n-1]

@@ -157,7 +157,7 @@ func TestClusterPagesFollowAnotherFramework(t *testing.T) {
 	st.page(t, "/board", "by others")
 	_, boardBody := get(t, http.MethodGet, st.srv.URL+"/board")
 	others := 0.0
-	for _, m := range regexp.MustCompile(`rect class="others" x="[0-9.]+" width="([0-9.]+)"`).FindAllStringSubmatch(boardBody, -1) {
+	for _, m := range regexp.MustCompile(`rect class="others"(?: x="[0-9.]+%")? width="([0-9.]+)%"`).FindAllStringSubmatch(boardBody, -1) {
 		w, _ := strconv.ParseFloat(m[1], 64)
 		others += w
 	}

@@ -40,6 +40,8 @@ type live struct {
 	// element id; a topic left unrendered forgets its own.
 	shown map[string]map[string]uint64
 	seed  maphash.Seed
+	// chartDrawn is the clock step the board's chart was last drawn to.
+	chartDrawn time.Time
 	// batch and latest are run's: the changes taken at once, and the
 	// index of each task's last change among them; cbatch the cluster
 	// view's changes taken at once.
@@ -86,6 +88,7 @@ const (
 	partCluster       // the whole cluster's view: its numbers, agents and tasks
 	partClusterStatus // where the cluster's view comes from
 	partFrameworks    // the cluster's frameworks
+	partChart         // the board chart's clock step
 )
 
 func newLive(s *Server) *live {
@@ -170,10 +173,16 @@ func (l *live) load(ctx context.Context) error {
 // one publish, and when the feed has fallen behind, a task that changed
 // several times in the backlog is applied once, in its latest state.
 func (l *live) run(ctx context.Context, changes <-chan scheduler.Change, clusterChanges <-chan cluster.Change) {
+	step := time.NewTimer(untilChartStep(time.Now()))
+	defer step.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case now := <-step.C:
+			l.tick(ctx, now)
+			step.Reset(untilChartStep(time.Now()))
+			continue
 		case c, ok := <-changes:
 			if !ok {
 				return
@@ -211,6 +220,20 @@ func (l *live) run(ctx context.Context, changes <-chan scheduler.Change, cluster
 			return
 		}
 	}
+}
+
+// untilChartStep is how long from now until the board chart's next step.
+func untilChartStep(now time.Time) time.Duration {
+	return now.Truncate(chartStep).Add(chartStep).Sub(now)
+}
+
+// tick samples the board's chart at the start of a step, so that the
+// chart moves on while nothing changes.
+func (l *live) tick(ctx context.Context, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.m.sample(now)
+	l.publish(ctx)
 }
 
 // applyBatch applies the changes taken, skipping a task's change when a
@@ -379,6 +402,10 @@ func (l *live) renderPending(ctx context.Context) {
 	if l.dirty.parts&(partOffers|partTasks) != 0 {
 		l.m.sample(time.Now())
 	}
+	if drawn := l.m.chartAt.Truncate(chartStep); !drawn.Equal(l.chartDrawn) {
+		l.chartDrawn = drawn
+		l.dirty.parts |= partChart
+	}
 	renderer{l: l, ctx: ctx}.all()
 	l.dirty = newDirt()
 }
@@ -491,6 +518,24 @@ func (l *live) putShaped(ctx context.Context, topic, id, shape string, comp temp
 	if shown := l.shown[topic]; shown != nil {
 		shown[key] = h
 	}
+	return true
+}
+
+// noteHead notes the head of the card id (what it shows besides the parts
+// that go out on their own) as last published on topic, and reports
+// whether it differs from the one noted before: then the card goes out
+// whole.
+func (l *live) noteHead(topic, id, head string) bool {
+	key, h := id+" head", maphash.String(l.seed, head)
+	shown := l.shown[topic]
+	if shown == nil {
+		shown = map[string]uint64{}
+		l.shown[topic] = shown
+	}
+	if old, ok := shown[key]; ok && old == h {
+		return false
+	}
+	shown[key] = h
 	return true
 }
 

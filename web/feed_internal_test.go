@@ -48,6 +48,21 @@ func (l *live) feed(cs ...scheduler.Change) {
 // none were.
 func published(t *testing.T, h *hub.Hub, topic string, since uint64) []change {
 	t.Helper()
+	var out []change
+	for _, e := range publishedEntries(t, h, topic, since) {
+		var c change
+		if err := json.Unmarshal(e.Data, &c); err != nil {
+			t.Fatalf("entry is not a change: %v", err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// publishedEntries returns the entries published to topic after since, as
+// they go out on the wire, nil if none were.
+func publishedEntries(t *testing.T, h *hub.Hub, topic string, since uint64) []hub.Entry {
+	t.Helper()
 	if h.Seq(topic) == since {
 		return nil
 	}
@@ -59,15 +74,7 @@ func published(t *testing.T, h *hub.Hub, topic string, since uint64) []change {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []change
-	for _, e := range b.Entries {
-		var c change
-		if err := json.Unmarshal(e.Data, &c); err != nil {
-			t.Fatalf("entry is not a change: %v", err)
-		}
-		out = append(out, c)
-	}
-	return out
+	return b.Entries
 }
 
 func ids(cs []change) map[string]string {

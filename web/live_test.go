@@ -659,7 +659,8 @@ func TestRemovedAgentSaysSo(t *testing.T) {
 }
 
 // TestBoardFollowsOffers: the board counts a declined offer and draws it
-// in its agent's lane, live and on a reload.
+// in its agent's lane, live and on a reload; its chart moves on with its
+// clock.
 func TestBoardFollowsOffers(t *testing.T) {
 	st := newStack(t)
 	doc, _, _ := st.page(t, "/offers", "agent-3.demo")
@@ -674,7 +675,7 @@ func TestBoardFollowsOffers(t *testing.T) {
 	st.post(t, "/offers/"+offerIDs(doc)[0]+"/decline", url.Values{"refuse": {"1h"}}, nil)
 	var flow, lanes, chart string
 	for !strings.Contains(flow, `<span class="flow-count">1</span> <span class="flow-label">declined by a person`) || !strings.Contains(lanes, `rect class="how-declined"`) ||
-		!strings.Contains(chart, "cpus now: 0 used by our tasks") {
+		!strings.Contains(chart, "cpus: 0 used by our tasks") { // the chart at its clock's next step, within chartStep
 		m, err := read(t, c)
 		if err != nil {
 			t.Fatalf("board changes: flow %q, lanes %q, then: %v", flow, lanes, err)

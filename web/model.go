@@ -60,9 +60,11 @@ type model struct {
 	spansDropped map[string]bool
 	// offered and used are the cpus and mem held in offers and used by
 	// live tasks, kept as they change; samples are their steps over the
-	// board's chart window, oldest first.
+	// board's chart window, oldest first; chartAt is the chart's clock,
+	// the last time the totals were sampled (see chartStep).
 	offered, used resourceTotals
 	samples       []sample
+	chartAt       time.Time
 	// agentOffered and agentUsed are the same per agent, for the board.
 	agentOffered, agentUsed map[string]resourceTotals
 

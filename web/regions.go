@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -143,7 +144,7 @@ var regions = []region{
 	{topicBoard, "lanes-asof", partOffers, func(m *model, cfg Config) templ.Component {
 		return ui.LanesAsOf(m.latest)
 	}},
-	{topicBoard, "board-chart", partOffers | partTasks, func(m *model, cfg Config) templ.Component {
+	{topicBoard, "board-chart", partChart, func(m *model, cfg Config) templ.Component {
 		return ui.BoardChartView(boardChart(m))
 	}},
 }
@@ -200,6 +201,12 @@ func (r renderer) boardMap(topic string, v ui.BoardRacks) {
 	l, m, d := r.l, r.l.m, &r.l.dirty
 	shape := fmt.Sprintf("%t|%s", d.cluster.reset, mapShape(v))
 	if l.putShaped(r.ctx, topic, "board-racks", shape, ui.BoardRacksView(v), "rack-", "rackagent-") {
+		for _, g := range v.Groups {
+			l.noteHead(topic, g.DOMID+"-total", strconv.Itoa(g.Size))
+			for _, a := range g.Agents {
+				l.noteHead(topic, a.DOMID, cardHead(a))
+			}
+		}
 		return
 	}
 	agents, groups := map[string]bool{}, map[string]bool{} // that changed
@@ -216,14 +223,31 @@ func (r renderer) boardMap(topic string, v ui.BoardRacks) {
 			continue
 		}
 		if len(g.Total) > 0 {
-			l.putPart(r.ctx, topic, "board-racks", change{ID: g.DOMID + "-total"}, ui.RackTotalView(g, 4))
+			id := g.DOMID + "-total"
+			if l.noteHead(topic, id, strconv.Itoa(g.Size)) {
+				l.forget(topic, id+"-meters") // the totals carry them
+				l.putPart(r.ctx, topic, "board-racks", change{ID: id}, ui.RackTotalView(g, 4))
+			} else {
+				l.putPart(r.ctx, topic, "board-racks", change{ID: id + "-meters"}, ui.MetersView(id+"-meters", g.Total))
+			}
 		}
 		for _, a := range g.Agents {
-			if agents[a.ID] {
+			if !agents[a.ID] {
+				continue
+			}
+			if l.noteHead(topic, a.DOMID, cardHead(a)) {
+				l.forget(topic, a.DOMID+"-meters") // the card carries them
 				l.putPart(r.ctx, topic, "board-racks", change{ID: a.DOMID}, ui.RackAgentView(a, 4))
+			} else {
+				l.putPart(r.ctx, topic, "board-racks", change{ID: a.DOMID + "-meters"}, ui.AgentMeters(a))
 			}
 		}
 	}
+}
+
+// cardHead is what an agent's card shows besides its meters.
+func cardHead(a ui.BoardAgent) string {
+	return fmt.Sprintf("%s|%t|%v", a.Hostname, a.Removed, a.Attributes)
 }
 
 // boardFlow publishes the parts of the offer flow that changed.
@@ -258,7 +282,7 @@ func (r renderer) boardLanes() {
 	}
 	for _, row := range v.Rows {
 		if d.agents[row.AgentID] || d.lanes[row.AgentID] {
-			l.putPart(r.ctx, topicBoard, "board-lanes", change{ID: row.DOMID}, ui.LaneView(row, v))
+			l.putPart(r.ctx, topicBoard, "board-lanes", change{ID: row.DOMID + "-bars"}, ui.LaneBars(row, v))
 			l.putPart(r.ctx, topicBoard, "board-lanes", change{ID: row.DOMID + "-numbers"}, ui.LaneNumbers(row))
 		}
 	}
