@@ -361,19 +361,29 @@
     }
     applyLaneSpan(root);
     applyFit(root, false);
-    // The board's offer lanes stand as of their last change: slide them
-    // on to now, so bars move left and held offers keep growing.
-    // They are drawn up to the end of the clock's step (data-now), which
-    // may be ahead of now.
+    // The board's offer lanes and chart stand as of their last change:
+    // slide them on to now, so bars move left and held offers keep
+    // growing. They are drawn up to the end of the clock's step (data-now),
+    // which may be ahead of now.
     eachLaneList(root, "ol.lanes[data-now]", (ol, scope) => {
-      const shift = (now - Number(ol.dataset.now)) / 1000;
-      scope.querySelectorAll(".lane-slide").forEach((g) => { g.style.transform = "translateX(" + (-shift).toFixed(2) + "px)"; });
+      const svgs = scope.matches(".slide") ? [scope] : scope.querySelectorAll(".slide");
+      svgs.forEach((svg) => slide(svg, now, Number(ol.dataset.now)));
     });
     root.querySelectorAll("[data-hold-until]").forEach((el) => {
       const until = Date.parse(el.dataset.holdUntil), arrived = Date.parse(el.dataset.arrived);
       const ring = el.querySelector(".ring");
       if (ring && until > arrived) ring.style.setProperty("--left", Math.max(0, Math.min(1, (until - now) / (until - arrived))).toFixed(3));
     });
+  }
+
+  // slide moves a lane's or chart's picture as a whole, by the share of its
+  // span (its viewBox) passed since drawnTo: a transform of the whole SVG
+  // element, which the compositor moves without laying the SVG out or
+  // painting it again. (A CSS animation doing the same kept the main
+  // thread restyling every frame: 58 ms a second on the board at scale.)
+  function slide(svg, now, drawnTo) {
+    const span = svg.viewBox.baseVal.width;
+    if (span > 0) svg.style.transform = "translateX(" + (-(now - drawnTo) / 1000 / span * 100).toFixed(3) + "%)";
   }
 
   // ---- The board's lanes: how far back they reach, the viewer's pick. ----
