@@ -219,3 +219,29 @@ func TestChartMovesOnByTheStep(t *testing.T) {
 		t.Errorf("the chart sent differs from its reload:\n%s\n%s", got, reload())
 	}
 }
+
+// TestChartStaysSmall: a chart whose every second differs, cpus and mem
+// offered and used alike, still goes out in at most 4 KB once a step:
+// one value a step, in whole units.
+func TestChartStaysSmall(t *testing.T) {
+	l, h := bareLive(t)
+	start := time.Now().Truncate(chartStep).Add(-chartWindow)
+	l.mu.Lock()
+	for i := range int(chartWindow / time.Second) {
+		v := float64(i%97) * 1.5
+		l.m.offered = resourceTotals{CPUs: 1000 + v, Mem: 300000 + 97*v}
+		l.m.used = resourceTotals{CPUs: 500 - v, Mem: 200000 - 89*v}
+		l.m.sample(start.Add(time.Duration(i) * time.Second))
+	}
+	l.mu.Unlock()
+	seq := h.Seq(topicBoard)
+	l.tick(context.Background(), start.Add(chartWindow))
+	var wire int
+	for _, e := range publishedEntries(t, h, topicBoard, seq) {
+		wire += len(e.Data)
+	}
+	t.Logf("a full chart: %d bytes on the wire", wire)
+	if wire == 0 || wire > 4<<10 {
+		t.Errorf("a full chart went out in %d bytes, want some and at most 4 KB", wire)
+	}
+}
