@@ -558,13 +558,6 @@ func runStack(o options) (stackFigures, error) {
 	n, _ := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	fig.StateBytes = int(n)
-	for _, p := range []string{"/", "/offers", "/tasks", "/agents", "/events", "/launch"} {
-		_, n, err := pageStream(st.url, p)
-		if err != nil {
-			return fig, err
-		}
-		fig.Pages = append(fig.Pages, pageWeight{p, n})
-	}
 	if fig.Rest, err = e2eRun(st, 0, o.viewers, o.duration, ""); err != nil {
 		return fig, fmt.Errorf("at rest: %w", err)
 	}
@@ -606,6 +599,16 @@ func runStack(o options) (stackFigures, error) {
 		fig.SteadyRuns = append(fig.SteadyRuns, s)
 	}
 	fig.Steady = medianE2E(fig.SteadyRuns)
+	// The pages' weights last: a page rendered keeps its topics followed
+	// for a minute (web's followFor), and every run above would pay for
+	// rendering, say, the events page that nobody has open.
+	for _, p := range []string{"/", "/offers", "/tasks", "/agents", "/events", "/launch"} {
+		_, n, err := pageStream(st.url, p)
+		if err != nil {
+			return fig, err
+		}
+		fig.Pages = append(fig.Pages, pageWeight{p, n})
+	}
 	return fig, nil
 }
 
