@@ -433,20 +433,28 @@ func (r renderer) tasks() {
 		if old == nil || stateOf(old).Name != stateOf(t).Name || old.AgentID != t.AgentID {
 			members = true // a filtered page may gain or lose it
 		}
+		// The first page shows the newest tasksPerPage: a change of an
+		// older task is rendered only for a page that may show it.
+		rank := -1
+		if first {
+			rank = m.rank(t)
+		}
+		onFirst := rank >= 0 && rank < tasksPerPage
+		if !onFirst && !all && !detail {
+			continue
+		}
 		view := taskRow(t)
-		if first || all {
+		if onFirst || all {
 			row, ok := l.render(r.ctx, ui.TaskRowView(view))
 			if !ok {
 				continue
 			}
-			if first {
-				if rank := m.rank(t); rank >= 0 && rank < tasksPerPage {
-					c := change{ID: domID("task-", id), Parent: "tasks-body", Window: true}
-					if next := m.rankedTask(rank + 1); next != nil {
-						c.Before = domID("task-", next.ID)
-					}
-					l.putHTML(topicTasksFirst, c, row)
+			if onFirst {
+				c := change{ID: domID("task-", id), Parent: "tasks-body", Window: true}
+				if next := m.rankedTask(rank + 1); next != nil {
+					c.Before = domID("task-", next.ID)
 				}
+				l.putHTML(topicTasksFirst, c, row)
 			}
 			if all {
 				l.putHTML(topicTasks, change{ID: domID("task-", id)}, row)
