@@ -109,6 +109,19 @@ type BoardRacks struct {
 	Choices []string
 }
 
+// bigMap is how many agents a map shows before its groups off the screen
+// are left out of the page's rendering passes (see .board-racks-big).
+const bigMap = 12
+
+// big reports whether r shows more than bigMap agents.
+func (r BoardRacks) big() bool {
+	n := 0
+	for _, g := range r.Groups {
+		n += len(g.Agents)
+	}
+	return n > bigMap
+}
+
 // RackGroup is the agents with one value of the grouping attribute.
 type RackGroup struct {
 	// DOMID names the group's card on the board, whose live changes

@@ -65,6 +65,9 @@ func TestBoardStaysSmallAtScale(t *testing.T) {
 	if buf.Len() > 300<<10 {
 		t.Errorf("/board is %d KB at scale, want at most 300 KB", buf.Len()/1024)
 	}
+	if !strings.Contains(buf.String(), `class="board-racks board-racks-big"`) {
+		t.Errorf("the map at scale is not marked big: its groups off the screen would be rendered")
+	}
 
 	// What one offer coming or going sends every viewer: the lanes send
 	// the lane of its agent when they show it, the map the agent's card
