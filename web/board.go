@@ -272,7 +272,11 @@ func boardRacks(m *model, by string) ui.BoardRacks {
 					whole.Total, whole.Used = whole.Total.Add(a.Total), whole.Used.Add(a.Used)
 				}
 			}
-			g.Total = meters(used, offered, whole)
+			// A group's totals meter the two resources that decide most
+			// placements; its agents' cards meter all four. Each offer
+			// change sends its agent's card and its group's totals, and
+			// the four meters of both would not fit a live update's 4 KB.
+			g.Total = meters(used, offered, whole)[:2]
 		}
 		if len(ids) > perGroup {
 			ids = slices.Clone(ids)
@@ -327,11 +331,12 @@ func boardAgent(m *model, id string) ui.BoardAgent {
 		Meters: meters(m.agentUsed[id], m.agentOffered[id], m.cluster.agents[id])}
 }
 
-// meters are cpus, mem and disk as used by our tasks and offered to us,
-// as bars and words. When the cluster's view knows the agent (whole), the
-// bars are shares of everything it has, with what other frameworks' tasks
-// use and what is idle besides; otherwise of what this framework sees of
-// it (used and offered together).
+// meters are cpus, mem, disk and ports (for an agent that has any) as
+// used by our tasks and offered to us, as bars and words. When the
+// cluster's view knows the agent (whole), the bars are shares of
+// everything it has, with what other frameworks' tasks use and what is
+// idle besides; otherwise of what this framework sees of it (used and
+// offered together).
 func meters(used, offered resourceTotals, whole *cluster.Agent) []ui.Meter {
 	var out []ui.Meter
 	for _, res := range []struct {
@@ -342,7 +347,11 @@ func meters(used, offered resourceTotals, whole *cluster.Agent) []ui.Meter {
 		{"cpus", used.CPUs, offered.CPUs, func(r cluster.Resources) float64 { return r.CPUs }},
 		{"mem", used.Mem, offered.Mem, func(r cluster.Resources) float64 { return r.Mem }},
 		{"disk", used.Disk, offered.Disk, func(r cluster.Resources) float64 { return r.Disk }},
+		{"ports", used.Ports, offered.Ports, func(r cluster.Resources) float64 { return float64(r.Ports) }},
 	} {
+		if res.name == "ports" && res.u+res.o == 0 && (whole == nil || whole.Total.Ports == 0) {
+			continue // an agent without ports
+		}
 		mt := ui.Meter{Name: res.name, Text: scalarText(res.name, res.u) + " used · " + scalarText(res.name, res.o) + " offered"}
 		total := res.u + res.o
 		var others float64

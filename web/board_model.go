@@ -110,19 +110,21 @@ const chartStep = 10 * time.Second
 // samplesKept bounds the chart's steps, whatever the window holds.
 const samplesKept = 1200
 
-// resourceTotals are the cpus, mem and disk of a set of resources.
-type resourceTotals struct{ CPUs, Mem, Disk float64 }
+// resourceTotals are the cpus, mem and disk of a set of resources, and
+// how many ports.
+type resourceTotals struct{ CPUs, Mem, Disk, Ports float64 }
 
 // add adds (n = 1) or takes away (n = -1) rs.
 func (t *resourceTotals) add(rs []*mesos.Resource, n float64) {
 	t.CPUs = round3(t.CPUs + n*mesos.ScalarSum(rs, "cpus"))
 	t.Mem = round3(t.Mem + n*mesos.ScalarSum(rs, "mem"))
 	t.Disk = round3(t.Disk + n*mesos.ScalarSum(rs, "disk"))
+	t.Ports += n * float64(mesos.RangeCount(mesos.Ranges(rs, "ports")))
 }
 
 // plus is t and u together.
 func (t resourceTotals) plus(u resourceTotals) resourceTotals {
-	return resourceTotals{round3(t.CPUs + u.CPUs), round3(t.Mem + u.Mem), round3(t.Disk + u.Disk)}
+	return resourceTotals{round3(t.CPUs + u.CPUs), round3(t.Mem + u.Mem), round3(t.Disk + u.Disk), t.Ports + u.Ports}
 }
 
 // addTo adds rs to the totals of key in m, forgetting totals that fall to
