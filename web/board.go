@@ -157,9 +157,18 @@ func boardLanes(m *model) ui.BoardLanes {
 		a := m.agents[id]
 		row := ui.LaneRow{DOMID: domID("lane-of-", id), AgentID: id, Hostname: marked(a.Hostname)}
 		count := map[string]int{}
+		var became map[string][]string // offer id -> the tasks it became
 		for _, sp := range byAgent[id] {
-			row.Bars = append(row.Bars, ui.LaneBar{X: x(sp.Arrived), W: max(sp.Ended.Sub(sp.Arrived).Seconds(), 0.5), How: laneHow(sp.How),
-				Title: fmt.Sprintf("%s %s after %s", shortOfferID(sp.ID), sp.How, duration(sp.Ended.Sub(sp.Arrived).Round(time.Second)))})
+			title := fmt.Sprintf("%s %s after %s", shortOfferID(sp.ID), sp.How, duration(sp.Ended.Sub(sp.Arrived).Round(time.Second)))
+			if sp.How == "accepted" {
+				if became == nil {
+					became = tasksByOffer(m, id)
+				}
+				if names := became[sp.ID]; len(names) > 0 {
+					title += ": became " + taskNames(names)
+				}
+			}
+			row.Bars = append(row.Bars, ui.LaneBar{X: x(sp.Arrived), W: max(sp.Ended.Sub(sp.Arrived).Seconds(), 0.5), How: laneHow(sp.How), Title: title})
 			count[laneHow(sp.How)]++
 		}
 		for _, o := range m.agentOffers(id) {
@@ -176,6 +185,37 @@ func boardLanes(m *model) ui.BoardLanes {
 		l.Rows = append(l.Rows, row)
 	}
 	return l
+}
+
+// tasksByOffer names the tasks on agent id by the offer they were
+// launched with, oldest first.
+func tasksByOffer(m *model, id string) map[string][]string {
+	out := map[string][]string{}
+	for _, t := range m.tasksByAgent[id] {
+		if t.OfferID != "" {
+			out[t.OfferID] = append(out[t.OfferID], t.ID)
+		}
+	}
+	for offer, ids := range out {
+		slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(m.rank(m.tasks[b]), m.rank(m.tasks[a])) })
+		for i, tid := range ids {
+			ids[i] = marked(m.tasks[tid].Name)
+		}
+		out[offer] = ids
+	}
+	return out
+}
+
+// taskNames says which tasks an offer became: "task web", "tasks web and
+// db", "tasks web, db and 3 more".
+func taskNames(names []string) string {
+	switch len(names) {
+	case 1:
+		return "task " + names[0]
+	case 2:
+		return "tasks " + names[0] + " and " + names[1]
+	}
+	return "tasks " + names[0] + ", " + names[1] + " and " + strconv.Itoa(len(names)-2) + " more"
 }
 
 // laneHow is the class of an offer's end: the kinds the legend names,

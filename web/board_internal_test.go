@@ -258,3 +258,40 @@ func TestChartStaysSmall(t *testing.T) {
 		t.Errorf("a full chart went out in %d bytes, want some and at most 4 KB", wire)
 	}
 }
+
+// TestAcceptedOfferNamesItsTask: an accepted offer's bar says which task
+// it became, live (the task's arrival sends its lane again) and on a
+// reload.
+func TestAcceptedOfferNamesItsTask(t *testing.T) {
+	l, h := bareLive(t)
+	at := time.Now()
+	o := scaleOffer(3, at)
+	l.feed(o)
+	l.feed(scheduler.Change{Kind: scheduler.OfferRemoved, OfferID: o.Offer.ID, Why: "accepted", At: at.Add(2 * time.Second)})
+	seq := h.Seq(topicBoard)
+	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: &scheduler.Task{ID: "web-1", Name: "web", AgentID: o.Offer.AgentID,
+		OfferID: o.Offer.ID, State: mesos.TaskState_TASK_STAGING, Launched: at.Add(2 * time.Second)}})
+	want := "accepted after 2 s: became task web"
+	var sent string
+	for _, c := range published(t, h, topicBoard, seq) {
+		if c.ID == "board-lanes" || strings.HasPrefix(c.ID, "lane-of-") {
+			sent += c.HTML
+		}
+	}
+	if !strings.Contains(sent, want) {
+		t.Errorf("the task's arrival sent the lanes %q, want a bar saying %q", sent, want)
+	}
+	var titles []string
+	if _, err := l.read(context.Background(), nil, func(m *model) {
+		for _, r := range boardLanes(m).Rows {
+			for _, b := range r.Bars {
+				titles = append(titles, b.Title)
+			}
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(titles, func(s string) bool { return strings.HasSuffix(s, want) }) {
+		t.Errorf("a reload's bars say %q, want one saying %q", titles, want)
+	}
+}

@@ -54,7 +54,7 @@ type live struct {
 type dirt struct {
 	parts   part                       // which parts of the model changed
 	agents  map[string]bool            // agents whose card or row may show something else
-	lanes   map[string]bool            // agents whose board lane lost an old offer
+	lanes   map[string]bool            // agents whose board lane lost an old offer or gained a task
 	tasks   map[string]*scheduler.Task // tasks that changed, with their value at the last publish (nil: new)
 	queue   map[string]bool            // queued specs that changed
 	events  []scheduler.Event          // arrived since the last publish
@@ -338,6 +338,9 @@ func (l *live) apply(c scheduler.Change) {
 			if old != nil {
 				d.agents[old.AgentID] = true
 			}
+		}
+		if old == nil && t.OfferID != "" {
+			d.lanes[t.AgentID] = true // its offer's bar names it
 		}
 		switch {
 		case old != nil && !old.Launched.Equal(t.Launched):
