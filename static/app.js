@@ -365,9 +365,10 @@
     // slide them on to now, so bars move left and held offers keep
     // growing. They are drawn up to the end of the clock's step (data-now),
     // which may be ahead of now.
+    if (root === document) sweepSlides();
     eachLaneList(root, "ol.lanes[data-now]", (ol, scope) => {
       const svgs = scope.matches(".slide") ? [scope] : scope.querySelectorAll(".slide");
-      svgs.forEach((svg) => slide(svg, now, Number(ol.dataset.now)));
+      svgs.forEach((svg) => { if (watchSlide(svg)) slide(svg, now, Number(ol.dataset.now)); });
     });
     root.querySelectorAll("[data-hold-until]").forEach((el) => {
       const until = Date.parse(el.dataset.holdUntil), arrived = Date.parse(el.dataset.arrived);
@@ -384,6 +385,37 @@
   function slide(svg, now, drawnTo) {
     const span = svg.viewBox.baseVal.width;
     if (span > 0) svg.style.transform = "translateX(" + (-(now - drawnTo) / 1000 / span * 100).toFixed(3) + "%)";
+  }
+  // Only the pictures on the screen step each second: each one stepped
+  // costs the page a style pass over it, and at scale the board has 60
+  // lanes of which a screen shows a dozen. One coming into view is slid to
+  // now as it comes. watchSlide says whether svg is to be slid now: a
+  // picture seen for the first time is (it is drawn unmoved), then only
+  // while on the screen. The pictures the stream replaced are let go each
+  // second (sweepSlides), so the observer holds only the page's.
+  const slidesSeen = new Set(), slidesOff = new WeakSet();
+  const slideWatch = "IntersectionObserver" in window && new IntersectionObserver((entries) => {
+    const now = Date.now();
+    for (const e of entries) {
+      if (!e.isIntersecting) { slidesOff.add(e.target); continue; }
+      slidesOff.delete(e.target);
+      const ol = e.target.closest("ol.lanes[data-now]");
+      if (ol) slide(e.target, now, Number(ol.dataset.now));
+    }
+  });
+  function watchSlide(svg) {
+    if (!slideWatch) return true;
+    if (!slidesSeen.has(svg)) {
+      slidesSeen.add(svg);
+      slideWatch.observe(svg);
+      return true;
+    }
+    return !slidesOff.has(svg);
+  }
+  function sweepSlides() {
+    for (const svg of slidesSeen) {
+      if (!svg.isConnected) { slideWatch.unobserve(svg); slidesSeen.delete(svg); }
+    }
   }
 
   // ---- The board's lanes: how far back they reach, the viewer's pick. ----

@@ -52,6 +52,40 @@ test('the lane span is the viewer\'s pick, kept across a reload', async ({ page 
   await expect(page.locator('ol.offer-lanes .lane-svg').first()).toHaveAttribute('viewBox', '660 0 300 10');
 });
 
+// The lanes step with the clock once a second, but only those on the
+// screen (app.js: watchSlide): a lane scrolled into view must stand where
+// the clock says at once, not where it was when it left the screen. The
+// page's clock is Playwright's, so seconds pass when the test says.
+test('a lane scrolled into view stands where the clock says', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 360 } });
+  const page = await context.newPage();
+  await page.clock.install();
+  await page.goto('/board');
+  const lane = page.locator('ol.offer-lanes > li.lane').last();
+  await expect(lane).toBeAttached({ timeout: 15_000 });
+  await expect(lane).not.toBeInViewport();
+  // shift is how far the lane's picture stands from where the clock says
+  // (in seconds of its span): 0 when it is in place.
+  const shift = () => lane.locator('svg.slide').evaluate((svg) => {
+    const drawnTo = Number(svg.closest('ol.lanes').dataset.now);
+    const moved = Number(/translateX\((-?[\d.]+)%\)/.exec(svg.style.transform)?.[1] ?? 0);
+    return -moved / 100 * svg.viewBox.baseVal.width - (Date.now() - drawnTo) / 1000;
+  });
+  // The clock stops, then a minute passes while the lane is off the
+  // screen, and it is scrolled in: with the clock stopped, only its coming
+  // into view can put it in place.
+  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 1_000));
+  await page.clock.runFor(60_000);
+  expect(await shift()).toBeLessThan(-50); // a minute behind
+  await lane.scrollIntoViewIfNeeded();
+  await expect(lane).toBeInViewport();
+  await expect.poll(async () => Math.abs(await shift()), { timeout: 5_000 }).toBeLessThan(1.01);
+  // On the screen, it goes on stepping with the clock.
+  await page.clock.runFor(30_000);
+  expect(Math.abs(await shift())).toBeLessThan(1.01);
+  await context.close();
+});
+
 // Launch links in: the spec typed on Launch lights up, on a board open in
 // another tab of the same browser, the agents it fits, and says on hover
 // and on keyboard focus why the others do not. The marks are the viewer's
