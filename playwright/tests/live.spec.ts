@@ -43,7 +43,8 @@ test('accept an offer to run echo hello world: the task finishes and its output 
   // The offer may have expired while the form was filled in (the hold is
   // 30 s): then the launch waits for the agent's next offer and the answer
   // stays on the Launch page; either way the task runs.
-  await expect(page).toHaveURL(/\/tasks\/hello-|\/launch/);
+  // The form is on /launch?offer=…: wait until the answer leaves it.
+  await expect(page).toHaveURL(/\/tasks\/hello-|\/launch$/);
   if (!/\/tasks\/hello-/.test(page.url())) {
     await page.goto('/tasks');
     await page.locator('#tasks-body a', { hasText: 'hello' }).first().click({ timeout: 20_000 });
