@@ -156,16 +156,22 @@ func taskBefore(a, b *scheduler.Task) bool {
 // putTask records t's latest value.
 func (m *model) putTask(t *scheduler.Task) {
 	old := m.tasks[t.ID]
-	if old != nil {
-		m.count(old, -1)
-		delete(m.tasksByAgent[old.AgentID], t.ID)
-	}
-	m.count(t, 1)
 	m.tasks[t.ID] = t
-	if m.tasksByAgent[t.AgentID] == nil {
-		m.tasksByAgent[t.AgentID] = map[string]*scheduler.Task{}
+	if old != nil && sameCounts(old, t) {
+		// Most changes are a status of a running task that stays where
+		// and what it was (a health check): the counts stand.
+		m.tasksByAgent[t.AgentID][t.ID] = t
+	} else {
+		if old != nil {
+			m.count(old, -1)
+			delete(m.tasksByAgent[old.AgentID], t.ID)
+		}
+		m.count(t, 1)
+		if m.tasksByAgent[t.AgentID] == nil {
+			m.tasksByAgent[t.AgentID] = map[string]*scheduler.Task{}
+		}
+		m.tasksByAgent[t.AgentID][t.ID] = t
 	}
-	m.tasksByAgent[t.AgentID][t.ID] = t
 	if old != nil {
 		if i := m.orderIndex(old); i >= 0 {
 			if old.Launched.Equal(t.Launched) {
@@ -211,6 +217,15 @@ func (m *model) archive(t *scheduler.Task) {
 		}
 	}
 	m.older = slices.Insert(m.older, 0, t)
+}
+
+// sameCounts reports whether a and b count alike (see count): the same
+// state, agent and resources. A task's new value shares its resources
+// with the old one (scheduler.Task's clone), so they are compared as
+// pointers; resources equal but not shared count as changed, which only
+// costs a recount.
+func sameCounts(a, b *scheduler.Task) bool {
+	return a.State == b.State && a.Launching == b.Launching && a.AgentID == b.AgentID && slices.Equal(a.Resources, b.Resources)
 }
 
 // count adds (or with -1 removes) a task to the counts.

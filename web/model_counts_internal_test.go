@@ -1,0 +1,66 @@
+package web
+
+import (
+	"maps"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/offerdeck/offerdeck/mesos"
+	"github.com/offerdeck/offerdeck/mesos/scheduler"
+)
+
+// TestModelCountsFollowEachTaskChange checks the model's counts (tasks by
+// state, live tasks, resources used in all and per agent) after every
+// change of a random run against the counts of a model built afresh from
+// the tasks as they are then. Most changes are a status that keeps the
+// task's state, agent and resources, which putTask does not count again;
+// the others change one of those.
+func TestModelCountsFollowEachTaskChange(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	states := []mesos.TaskState{mesos.TaskState_TASK_STAGING, mesos.TaskState_TASK_RUNNING, mesos.TaskState_TASK_FINISHED, mesos.TaskState_TASK_LOST}
+	res := func() []*mesos.Resource {
+		return []*mesos.Resource{mesos.Scalar("cpus", float64(rng.IntN(4)+1)/10), mesos.Scalar("mem", float64(rng.IntN(8)+1)*32), mesos.PortRange(31000, 31000+uint64(rng.IntN(3)))}
+	}
+	m := newModel()
+	tasks := map[string]*scheduler.Task{}
+	base := time.Now().Add(-time.Hour)
+	for i := range 40 {
+		tk := &scheduler.Task{ID: "t" + strconv.Itoa(i), AgentID: "a" + strconv.Itoa(i%5), State: mesos.TaskState_TASK_RUNNING, Launching: i%7 == 0,
+			Resources: res(), Launched: base.Add(time.Duration(i) * time.Second)}
+		tasks[tk.ID] = tk
+		m.putTask(tk)
+	}
+	for step := range 2000 {
+		old := tasks["t"+strconv.Itoa(rng.IntN(len(tasks)))]
+		tk := *old // as the scheduler clones a task: resources shared
+		var what string
+		switch n := rng.IntN(10); {
+		case n < 6:
+			what = "a status in the same state"
+		case n < 7:
+			what, tk.State = "a new state", states[rng.IntN(len(states))]
+		case n < 8:
+			what, tk.Launching = "launching settled", !tk.Launching
+		case n < 9:
+			what, tk.Resources = "other resources", res()
+		default:
+			what, tk.AgentID = "another agent", "a"+strconv.Itoa(rng.IntN(5))
+		}
+		tasks[tk.ID] = &tk
+		m.putTask(&tk)
+
+		fresh := newModel()
+		for _, ft := range tasks {
+			fresh.putTask(ft)
+		}
+		if !maps.Equal(m.byState, fresh.byState) || m.live != fresh.live || m.used != fresh.used || !maps.Equal(m.agentUsed, fresh.agentUsed) {
+			t.Fatalf("step %d (%s of %s): counts %v, %d live, %+v used, per agent %v; afresh %v, %d live, %+v used, per agent %v",
+				step, what, tk.ID, m.byState, m.live, m.used, m.agentUsed, fresh.byState, fresh.live, fresh.used, fresh.agentUsed)
+		}
+		if got := len(m.tasksByAgent[tk.AgentID]); got != len(fresh.tasksByAgent[tk.AgentID]) {
+			t.Fatalf("step %d (%s of %s): agent %s has %d tasks, afresh %d", step, what, tk.ID, tk.AgentID, got, len(fresh.tasksByAgent[tk.AgentID]))
+		}
+	}
+}
