@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -106,7 +107,12 @@ type Client struct {
 	stream *http.Client
 	calls  *http.Client
 	acks   *http.Client // Acknowledge's pool of connections
-	agents *http.Client // reads of agents' endpoints (task output)
+	// AcknowledgeAll's kept-alive connections (pipeline.go), dialled as
+	// ackTransport would.
+	ackTransport *http.Transport
+	pipes        chan *pipe
+	pipelined    atomic.Int64 // acknowledgements the pipeline settled
+	agents       *http.Client // reads of agents' endpoints (task output)
 
 	running sync.Mutex // held by Run
 
@@ -174,6 +180,7 @@ func NewClient(cfg Config) (*Client, error) {
 	ackTransport.MaxConnsPerHost = AckConnections
 	ackTransport.MaxIdleConnsPerHost = AckConnections
 	c.acks = &http.Client{Transport: ackTransport, CheckRedirect: noRedirects}
+	c.ackTransport, c.pipes = ackTransport, make(chan *pipe, AckConnections)
 	c.agents = &http.Client{Transport: base.Clone(), CheckRedirect: noRedirects}
 	c.status = Status{State: Disconnected, FrameworkID: cfg.Framework.GetId().GetValue()}
 	return c, nil

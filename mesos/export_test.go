@@ -7,3 +7,7 @@ import "google.golang.org/protobuf/proto"
 func UnmarshalJSONSlow(data []byte, m proto.Message) error {
 	return unmarshalJSON(data, m, false)
 }
+
+// Pipelined is how many acknowledgements AcknowledgeAll's pipeline
+// settled, so tests can tell it from the one-at-a-time path.
+func (c *Client) Pipelined() int64 { return c.pipelined.Load() }

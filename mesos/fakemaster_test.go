@@ -3,6 +3,7 @@ package mesos_test
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -34,6 +35,10 @@ type fakeMaster struct {
 	// holdAcks, when not nil, keeps every ACKNOWLEDGE unanswered until it
 	// is closed.
 	holdAcks chan struct{}
+	// onAck, when set, sees every ACKNOWLEDGE first and may answer it
+	// itself (true), with a status or by cutting the connection.
+	onAck func(rec received, w http.ResponseWriter) bool
+	idle  map[net.Conn]bool // see track
 
 	streams chan *stream
 }
@@ -58,9 +63,35 @@ type stream struct {
 func newFakeMaster(t *testing.T) *fakeMaster {
 	t.Helper()
 	m := &fakeMaster{t: t, streams: make(chan *stream, 16), callStatus: http.StatusAccepted}
-	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
+	m.srv = httptest.NewUnstartedServer(http.HandlerFunc(m.serve))
+	m.srv.Config.ConnState = m.track
+	m.srv.Start()
 	t.Cleanup(m.srv.Close)
 	return m
+}
+
+// track keeps the connections idle between requests, for closeIdle.
+func (m *fakeMaster) track(c net.Conn, cs http.ConnState) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.idle == nil {
+		m.idle = map[net.Conn]bool{}
+	}
+	if cs == http.StateIdle {
+		m.idle[c] = true
+	} else {
+		delete(m.idle, c)
+	}
+}
+
+// closeIdle closes the connections idle between requests, as a master
+// does with kept-alive connections; streams stay open.
+func (m *fakeMaster) closeIdle() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for c := range m.idle {
+		c.Close()
+	}
 }
 
 func (m *fakeMaster) URL() string { return m.srv.URL }
@@ -93,8 +124,11 @@ func (m *fakeMaster) serve(w http.ResponseWriter, r *http.Request) {
 	if call.GetType() != mesos.Call_SUBSCRIBE {
 		m.mu.Lock()
 		m.calls = append(m.calls, rec)
-		status, msg, hold := m.callStatus, m.callBody, m.holdAcks
+		status, msg, hold, onAck := m.callStatus, m.callBody, m.holdAcks, m.onAck
 		m.mu.Unlock()
+		if onAck != nil && call.GetType() == mesos.Call_ACKNOWLEDGE && onAck(rec, w) {
+			return
+		}
 		if hold != nil && call.GetType() == mesos.Call_ACKNOWLEDGE {
 			select {
 			case <-hold:

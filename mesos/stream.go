@@ -41,6 +41,7 @@ func (c *Client) Run(ctx context.Context, handle EventFunc) error {
 		return errors.New("mesos client: Run is already active")
 	}
 	defer c.running.Unlock()
+	defer c.closePipes()
 
 	attempt := 0
 	next := 0 // index into c.masters of the next master to try
@@ -282,17 +283,9 @@ func (c *Client) readEvents(ctx context.Context, body io.Reader, events chan<- *
 // response, whose body the caller closes, and the base URL that answered.
 func (c *Client) post(ctx context.Context, hc *http.Client, base *url.URL, body []byte, op, streamID string) (*http.Response, *url.URL, error) {
 	for hop := 0; ; hop++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base.String()+SchedulerPath, bytes.NewReader(body))
+		req, err := c.newCallRequest(ctx, base, body, streamID)
 		if err != nil {
 			return nil, base, fmt.Errorf("%s: %w", op, err)
-		}
-		req.Header.Set("Content-Type", c.cfg.MediaType)
-		req.Header.Set("Accept", c.cfg.MediaType)
-		if streamID != "" {
-			req.Header.Set("Mesos-Stream-Id", streamID)
-		}
-		if c.cfg.Principal != "" {
-			req.SetBasicAuth(c.cfg.Principal, c.cfg.Secret)
 		}
 		resp, err := hc.Do(req)
 		if err != nil {

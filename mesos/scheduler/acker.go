@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
@@ -48,15 +49,16 @@ func (a *acker) take() []ack {
 	return q
 }
 
-// next pops the oldest queued acknowledgement, waiting for one until ctx
-// is done.
-func (a *acker) next(ctx context.Context) (ack, bool) {
+// nextBatch pops the oldest queued acknowledgements, at most max of them,
+// waiting for one until ctx is done.
+func (a *acker) nextBatch(ctx context.Context, max int) ([]ack, bool) {
 	for {
 		a.mu.Lock()
 		if len(a.queue) > 0 {
-			k := a.queue[0]
-			a.queue[0] = ack{}
-			a.queue = a.queue[1:]
+			n := min(len(a.queue), max)
+			batch := slices.Clone(a.queue[:n])
+			clear(a.queue[:n])
+			a.queue = a.queue[n:]
 			more := len(a.queue) > 0
 			a.mu.Unlock()
 			if more { // wake another sender
@@ -65,22 +67,26 @@ func (a *acker) next(ctx context.Context) (ack, bool) {
 				default:
 				}
 			}
-			return k, true
+			return batch, true
 		}
 		a.mu.Unlock()
 		select {
 		case <-ctx.Done():
-			return ack{}, false
+			return nil, false
 		case <-a.signal:
 		}
 	}
 }
 
+// ackBatch bounds the acknowledgements one sender pipelines at once: a
+// commit releases a burst of them, and the senders share it.
+const ackBatch = 64
+
 // run sends queued acknowledgements until ctx is done, from
-// mesos.AckConnections goroutines at once: one at a time, a round trip
-// each, bounded the rate of updates the framework could take to about
-// 1/RTT. A failed one is not retried: the agent resends the update, and
-// that copy is acknowledged.
+// mesos.AckConnections goroutines at once, each pipelining up to ackBatch
+// of them on a connection of its own (mesos.Client.AcknowledgeAll). A
+// failed one is not retried: the agent resends the update, and that copy
+// is acknowledged.
 func (a *acker) run(ctx context.Context, s *Scheduler) {
 	var wg sync.WaitGroup
 	for range mesos.AckConnections {
@@ -91,29 +97,37 @@ func (a *acker) run(ctx context.Context, s *Scheduler) {
 
 func (a *acker) send(ctx context.Context, s *Scheduler) {
 	for {
-		k, ok := a.next(ctx)
+		batch, ok := a.nextBatch(ctx, ackBatch)
 		if !ok {
 			return
 		}
-		// The call is kept for the calls page with the answer's post:
-		// one post an acknowledgement, not two.
+		// The calls are kept for the calls page with the answers' post:
+		// one post a batch, not two an acknowledgement.
 		tag := &callTag{cause: Cause{Kind: CauseAck}, deferred: true}
-		err := s.client.Acknowledge(withCause(ctx, tag), &mesos.Call_Acknowledge{
-			AgentId: &mesos.AgentID{Value: proto.String(k.agentID)},
-			TaskId:  &mesos.TaskID{Value: proto.String(k.taskID)},
-			Uuid:    k.uuid,
-		})
-		s.metrics.call("ACKNOWLEDGE", err)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
+		calls := make([]*mesos.Call_Acknowledge, len(batch))
+		for i, k := range batch {
+			calls[i] = &mesos.Call_Acknowledge{
+				AgentId: &mesos.AgentID{Value: proto.String(k.agentID)},
+				TaskId:  &mesos.TaskID{Value: proto.String(k.taskID)},
+				Uuid:    k.uuid,
 			}
-			s.log.Debug("acknowledge failed; the agent will resend", "task_id", k.taskID, "err", err)
+		}
+		errs := s.client.AcknowledgeAll(withCause(ctx, tag), calls)
+		for i, err := range errs {
+			s.metrics.call("ACKNOWLEDGE", err)
+			if err != nil && ctx.Err() == nil {
+				s.log.Debug("acknowledge failed; the agent will resend", "task_id", batch[i].taskID, "err", err)
+			}
+		}
+		if ctx.Err() != nil {
+			return
 		}
 		s.post(ctx, func(st *state) {
 			st.addDeferredCalls(tag, 0)
-			if err == nil {
-				st.onAcked(k)
+			for i, k := range batch {
+				if errs[i] == nil {
+					st.onAcked(k)
+				}
 			}
 		})
 	}
