@@ -30,7 +30,7 @@ func (c *Client) AcknowledgeAll(ctx context.Context, acks []*Call_Acknowledge) [
 	errs := make([]error, len(acks))
 	settled := make([]bool, len(acks))
 	if len(acks) > 1 {
-		c.pipeline(ctx, acks, errs, settled)
+		c.pipeline(ctx, acks, settled)
 	}
 	for i, a := range acks {
 		if !settled[i] {
@@ -55,7 +55,7 @@ var errNoPipe = errors.New("no pipelining through a proxy")
 // pipeline sends acks on one pipe and settles those answered with a 202.
 // A connection that breaks before the first answer is dialled again once:
 // a kept-alive connection the master closed while idle fails that way.
-func (c *Client) pipeline(ctx context.Context, acks []*Call_Acknowledge, errs []error, settled []bool) {
+func (c *Client) pipeline(ctx context.Context, acks []*Call_Acknowledge, settled []bool) {
 	st := c.Status()
 	if st.State != Subscribed {
 		return // Acknowledge says why
@@ -82,7 +82,7 @@ func (c *Client) pipeline(ctx context.Context, acks []*Call_Acknowledge, errs []
 		if err != nil {
 			return
 		}
-		answered, ok := c.sendPipelined(ctx, p, base, st.StreamID, calls, bodies, errs, settled)
+		answered, ok := c.sendPipelined(ctx, p, base, st.StreamID, calls, bodies, settled)
 		if ok {
 			c.putPipe(p)
 			return
@@ -97,7 +97,7 @@ func (c *Client) pipeline(ctx context.Context, acks []*Call_Acknowledge, errs []
 // sendPipelined writes every call not yet settled on p, then reads their
 // answers in order. It reports how many were answered and whether p is
 // still fit for use.
-func (c *Client) sendPipelined(ctx context.Context, p *pipe, base *url.URL, streamID string, calls []*Call, bodies [][]byte, errs []error, settled []bool) (answered int, ok bool) {
+func (c *Client) sendPipelined(ctx context.Context, p *pipe, base *url.URL, streamID string, calls []*Call, bodies [][]byte, settled []bool) (answered int, ok bool) {
 	if d, has := ctx.Deadline(); has {
 		p.conn.SetDeadline(d)
 	}
@@ -128,8 +128,14 @@ func (c *Client) sendPipelined(ctx context.Context, p *pipe, base *url.URL, stre
 			return answered, false
 		}
 		answered++
-		_, derr := io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		// The next answer starts where this one's body ends: a body
+		// longer than an error's bound is not read to its end, and the
+		// pipe is given up.
+		read, derr := io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody+1))
 		resp.Body.Close()
+		if read > maxErrorBody {
+			derr = errors.New("answer too long to skip")
+		}
 		if resp.StatusCode == http.StatusAccepted {
 			settled[i] = true
 			c.pipelined.Add(1)
