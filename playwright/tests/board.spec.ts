@@ -1,4 +1,4 @@
-import { test, expect } from '@playwright/test';
+import { test, expect, ElementHandle } from '@playwright/test';
 
 // The demo board: its figures agree with the rest of the dashboard at the
 // same moment, follow a decline live, and keep the viewer's lane span.
@@ -63,26 +63,44 @@ test('a lane scrolled into view stands where the clock says', async ({ browser }
   await page.goto('/board');
   const lane = page.locator('ol.offer-lanes > li.lane').last();
   await expect(lane).toBeAttached({ timeout: 15_000 });
-  await expect(lane).not.toBeInViewport();
-  // shift is how far the lane's picture stands from where the clock says
-  // (in seconds of its span): 0 when it is in place.
-  const shift = () => lane.locator('svg.slide').evaluate((svg) => {
-    const drawnTo = Number(svg.closest('ol.lanes').dataset.now);
+  // shift is how far a lane's picture stands from where the clock says (in
+  // seconds of its span): 0 when it is in place, NaN when the stream has
+  // replaced it since (a picture drawn afresh is slid to now at first sight,
+  // on the screen or off, so it proves nothing here).
+  const shift = (svg: SVGSVGElement) => {
+    if (!svg.isConnected) return NaN;
+    const drawnTo = Number((svg.closest('ol.lanes') as HTMLElement).dataset.now);
     const moved = Number(/translateX\((-?[\d.]+)%\)/.exec(svg.style.transform)?.[1] ?? 0);
     return -moved / 100 * svg.viewBox.baseVal.width - (Date.now() - drawnTo) / 1000;
-  });
-  // The clock stops, then a minute passes while the lane is off the
-  // screen, and it is scrolled in: with the clock stopped, only its coming
-  // into view can put it in place.
+  };
+  // The clock stops, then a minute passes while the lane is off the screen,
+  // and it is scrolled in: with the clock stopped, only its coming into view
+  // can put it in place. The stand-in's offers come and go in real time
+  // meanwhile; should one replace the lane's picture, the minute is run again.
   await page.clock.pauseAt(await page.evaluate(() => Date.now() + 1_000));
-  await page.clock.runFor(60_000);
-  expect(await shift()).toBeLessThan(-50); // a minute behind
-  await lane.scrollIntoViewIfNeeded();
-  await expect(lane).toBeInViewport();
-  await expect.poll(async () => Math.abs(await shift()), { timeout: 5_000 }).toBeLessThan(1.01);
-  // On the screen, it goes on stepping with the clock.
+  for (let attempt = 1; ; attempt++) {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await expect(lane).not.toBeInViewport();
+    const svg = await lane.locator('svg.slide').elementHandle() as ElementHandle<SVGSVGElement>;
+    await page.clock.runFor(60_000);
+    const behind = await svg.evaluate(shift);
+    await lane.scrollIntoViewIfNeeded();
+    await expect(lane).toBeInViewport();
+    // Until the observer has said the picture is on the screen, it stays a
+    // minute behind; then it must be in place, this very picture.
+    await expect.poll(async () => Math.abs(await svg.evaluate(shift)), { timeout: 5_000 })
+      .not.toBeGreaterThan(1.01); // NaN passes: replaced, judged below
+    if (Number.isNaN(await svg.evaluate(shift)) || Number.isNaN(behind)) {
+      expect(attempt, 'the stream replaced the lane in every try').toBeLessThan(3);
+      continue;
+    }
+    expect(behind).toBeLessThan(-50); // it was a minute behind
+    break;
+  }
+  // On the screen, it goes on stepping with the clock, whatever the stream
+  // replaced meanwhile.
   await page.clock.runFor(30_000);
-  expect(Math.abs(await shift())).toBeLessThan(1.01);
+  await expect.poll(async () => Math.abs(await lane.locator('svg.slide').evaluate(shift))).toBeLessThan(1.01);
   await context.close();
 });
 
