@@ -256,3 +256,64 @@ func BenchmarkModerateUpdate(b *testing.B) {
 	}
 	b.ReportMetric(float64(records)/float64(i-i%window), "records/update")
 }
+
+// BenchmarkModerateCommit is BenchmarkModerateUpdate with the commits made:
+// each window's writes are committed to a real database on disk, fsync
+// included, as the committer does. bytes/update is what the commits
+// handed bbolt (record values) for each update.
+func BenchmarkModerateCommit(b *testing.B) {
+	st := benchState()
+	st.registration = "8c2f1d3e-5b7a-4c9d-a1e2-f3b4c5d6e7f8-0000"
+	s, err := openStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.close()
+	const tasks, window = 500, 50
+	for i := range tasks {
+		id := "web." + strconv.Itoa(i)
+		for n := range maxHistory {
+			st.onEvent(updateEvent(id, n))
+		}
+	}
+	if err := commitTaken(s, st.take()); err != nil {
+		b.Fatal(err)
+	}
+	clear(st.acked)
+	var written int
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		id, n := "web."+strconv.Itoa(i%tasks), maxHistory+i
+		e := updateEvent(id, n)
+		st.onEvent(e)
+		st.onAcked(ack{agentID: "agent-1", taskID: id, uuid: e.Update.Status.Uuid})
+		if i++; i%window == 0 {
+			bt := st.take()
+			written += bt.writes.size()
+			if err := commitTaken(s, bt); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(written)/float64(i-i%window), "bytes/update")
+}
+
+// commitTaken commits what take handed over, as the committer does.
+func commitTaken(s *store, bt *batch) error {
+	if bt.encodeErr != nil {
+		return bt.encodeErr
+	}
+	return s.commit(bt.writes)
+}
+
+// size is how many bytes of record values e hands the database.
+func (e *encoded) size() int {
+	n := 0
+	for _, rs := range [][]record{e.tasks, e.queuePut, e.audit, e.results} {
+		for _, r := range rs {
+			n += len(r.value)
+		}
+	}
+	return n
+}
