@@ -70,6 +70,9 @@ func (s *standIn) SetHealthChecks(perSecond float64) error {
 // cpu is the CPU time the stand-in process has used so far, in seconds.
 func (s *standIn) cpu() float64 { return processCPU(s.cmd.Process.Pid) }
 
+// counts is what the kernel counted of the stand-in's process so far.
+func (s *standIn) counts() procCounts { return processCounts(s.cmd.Process.Pid) }
+
 // close ends the stand-in (its stdin ends) and waits for it.
 func (s *standIn) close() {
 	s.stdin.Close()
@@ -129,4 +132,65 @@ func processCPU(pid int) float64 {
 	utime, _ := strconv.ParseFloat(f[11], 64)
 	stime, _ := strconv.ParseFloat(f[12], 64)
 	return (utime + stime) / 100 // USER_HZ
+}
+
+// procCounts are what the kernel counts of a process that the speed of
+// the machine does not change: system calls that read and that write,
+// the bytes those wrote (to sockets and files alike), and context
+// switches (a thread that waited and was woken, or was put off a core).
+// On a shared machine the CPU time of the same work varies twofold from
+// run to run; these do not.
+type procCounts struct {
+	reads, writes, written, switches float64
+}
+
+func (c procCounts) minus(o procCounts) procCounts {
+	return procCounts{c.reads - o.reads, c.writes - o.writes, c.written - o.written, c.switches - o.switches}
+}
+
+// per is c divided by n (per update, say).
+func (c procCounts) per(n float64) procCounts {
+	if n == 0 {
+		return procCounts{}
+	}
+	return procCounts{c.reads / n, c.writes / n, c.written / n, c.switches / n}
+}
+
+// processCounts reads pid's counts from /proc/<pid>/io (the whole
+// process) and the status of each of its threads; zeros where there is
+// no /proc. A thread that ended takes its switches with it; Go's
+// threads seldom end.
+func processCounts(pid int) procCounts {
+	var c procCounts
+	dir := "/proc/" + strconv.Itoa(pid)
+	if b, err := os.ReadFile(dir + "/io"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			k, v, _ := strings.Cut(strings.TrimSpace(line), ": ")
+			n, _ := strconv.ParseFloat(v, 64)
+			switch k {
+			case "syscr":
+				c.reads = n
+			case "syscw":
+				c.writes = n
+			case "wchar":
+				c.written = n
+			}
+		}
+	}
+	threads, _ := os.ReadDir(dir + "/task")
+	for _, th := range threads {
+		b, err := os.ReadFile(dir + "/task/" + th.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(b)) {
+			for _, k := range []string{"voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:"} {
+				if v, ok := strings.CutPrefix(line, k); ok {
+					n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+					c.switches += n
+				}
+			}
+		}
+	}
+	return c
 }
