@@ -69,7 +69,21 @@ func localOptions(c *localConfig, getenv func(string) string) []option {
 			},
 		},
 		boolOption("simulate", "OFFERDECK_SIMULATE", "simulate command tasks instead of running them on this host", &c.Simulate),
-		durationOption("run-time", "OFFERDECK_SIMULATED_RUN_TIME", "5s", "how long a simulated command task runs before it finishes", &c.RunTime),
+		{
+			name: "run-time", env: "OFFERDECK_SIMULATED_RUN_TIME", def: "5s",
+			usage: "how long a simulated command task runs before it finishes; 0 runs it until it is killed",
+			set: func(v string) error {
+				d, err := time.ParseDuration(v)
+				if err != nil {
+					return err
+				}
+				if d < 0 {
+					return fmt.Errorf("%s: must not be negative (0 runs a task until it is killed)", v)
+				}
+				c.RunTime = d
+				return nil
+			},
+		},
 		{
 			name: "agents", env: "OFFERDECK_AGENTS", def: "0",
 			usage: "number of simulated agents: 0 for the three demo agents, more for a generated cluster (scale mode simulates every task)",

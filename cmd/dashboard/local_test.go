@@ -93,4 +93,33 @@ func TestLocalHelpAndBadFlags(t *testing.T) {
 	if code := run(t.Context(), []string{"local", "--health-checks", "-5"}, envOf(nil), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "--health-checks") {
 		t.Errorf("local --health-checks -5 = %d %q", code, stderr.String())
 	}
+	stderr.Reset()
+	if code := run(t.Context(), []string{"local", "--run-time", "-1s"}, envOf(nil), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "--run-time") {
+		t.Errorf("local --run-time -1s = %d %q", code, stderr.String())
+	}
+}
+
+// TestLocalRunTimeZeroRunsUntilKilled: --run-time 0 is the stand-in's "run
+// until killed", as its usage says, not an error; the default is 5 s.
+func TestLocalRunTimeZeroRunsUntilKilled(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, nil, 5 * time.Second},
+		{[]string{"--run-time", "0"}, nil, 0},
+		{nil, map[string]string{"OFFERDECK_SIMULATED_RUN_TIME": "0s"}, 0},
+		{[]string{"--run-time", "90s"}, nil, 90 * time.Second},
+	} {
+		var c localConfig
+		getenv := envOf(tc.env)
+		if err := parseOptions("dashboard local", localIntro, localOptions(&c, getenv), tc.args, getenv, io.Discard); err != nil {
+			t.Errorf("%v %v: %v", tc.args, tc.env, err)
+			continue
+		}
+		if c.RunTime != tc.want {
+			t.Errorf("%v %v: run time %v, want %v", tc.args, tc.env, c.RunTime, tc.want)
+		}
+	}
 }
