@@ -139,7 +139,7 @@ func processCPU(pid int) float64 {
 // the bytes those wrote (to sockets and files alike), and context
 // switches (a thread that waited and was woken, or was put off a core).
 // On a shared machine the CPU time of the same work varies twofold from
-// run to run; these do not.
+// run to run; these vary by a tenth at most.
 type procCounts struct {
 	reads, writes, written, switches float64
 }
