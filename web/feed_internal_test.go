@@ -140,7 +140,9 @@ func TestBurstOfEventsRendersTheNewest(t *testing.T) {
 func TestRegionsPublishOnlyWhatChanged(t *testing.T) {
 	l, h := bareLive(t)
 	base := time.Now()
-	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: runningTask(1, base)})
+	unacked := runningTask(1, base)
+	unacked.History[0].UUID, unacked.Unacked = []byte("u1"), []int{1}
+	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: unacked})
 	first := ids(published(t, h, topicOverview, 0))
 	if first["tasks-card"] != "put" {
 		t.Fatalf("a new task did not re-render the tasks card: %v", first)
@@ -148,7 +150,7 @@ func TestRegionsPublishOnlyWhatChanged(t *testing.T) {
 	// An acknowledgement changes the task, not what the card shows.
 	seq := h.Seq(topicOverview)
 	acked := runningTask(1, base)
-	acked.History[0].Acked = true
+	acked.History[0].UUID = []byte("u1")
 	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: acked})
 	if got := published(t, h, topicOverview, seq); len(got) != 0 {
 		t.Errorf("the overview got %v for an acknowledgement, want nothing", ids(got))
@@ -248,11 +250,12 @@ func TestTimelineLinesFollowTheHistory(t *testing.T) {
 	base := time.Now()
 	t1 := runningTask(1, base)
 	t1.History[0].UUID = []byte("u1")
+	t1.Unacked = []int{1}
 	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: t1})
 	seq := h.Seq(topicTask)
 	t2 := runningTask(1, base)
 	t2.History = []scheduler.Status{t1.History[0], {State: mesos.TaskState_TASK_FINISHED, Time: base.Add(time.Second), UUID: []byte("u2")}}
-	t2.History[0].Acked = true
+	t2.Unacked = []int{2} // the first acknowledged, the second not yet
 	t2.State = mesos.TaskState_TASK_FINISHED
 	t2.Statuses = 2
 	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: t2})

@@ -494,7 +494,7 @@ func (r renderer) timeline(old, t *scheduler.Task) {
 		return
 	}
 	for i := range t.History {
-		if j, ok := old.StatusIndex(t.StatusNumber(i)); !ok || !sameLine(old.History[j], t.History[i]) {
+		if j, ok := old.StatusIndex(t.StatusNumber(i)); !ok || !sameLine(old, j, t, i) {
 			h := historyLine(t, i)
 			l.put(r.ctx, topicTask, change{ID: h.ID, Parent: list}, ui.TimelineLine(h))
 		}
@@ -506,10 +506,11 @@ func (r renderer) timeline(old, t *scheduler.Task) {
 	}
 }
 
-// sameLine reports whether two versions of a status show the same
-// timeline line (see historyLine).
-func sameLine(a, b scheduler.Status) bool {
-	return a.Acked == b.Acked && a.Message == b.Message && a.State == b.State && a.Source == b.Source &&
+// sameLine reports whether two versions of a status, History[i] of ta
+// and History[j] of tb, show the same timeline line (see historyLine).
+func sameLine(ta *scheduler.Task, i int, tb *scheduler.Task, j int) bool {
+	a, b := ta.History[i], tb.History[j]
+	return ta.Acked(i) == tb.Acked(j) && a.Message == b.Message && a.State == b.State && a.Source == b.Source &&
 		a.Reason == b.Reason && a.Reconciliation == b.Reconciliation && a.Time.Equal(b.Time) &&
 		(len(a.UUID) > 0) == (len(b.UUID) > 0)
 }

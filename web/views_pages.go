@@ -226,8 +226,8 @@ func historyLine(t *scheduler.Task, i int) ui.HistoryLine {
 		Source:     strings.ToLower(strings.TrimPrefix(h.Source.String(), "SOURCE_")),
 		Reason:     strings.TrimPrefix(h.Reason, "REASON_"),
 		Message:    marked(h.Message),
-		Acked:      h.Acked,
-		NeedsAck:   len(h.UUID) > 0 && !h.Acked,
+		Acked:      t.Acked(i),
+		NeedsAck:   len(h.UUID) > 0 && !t.Acked(i),
 		Reconciled: h.Reconciliation,
 	}
 }

@@ -111,7 +111,7 @@ func TestEveryCallIsKeptOncePerSend(t *testing.T) {
 	}
 	s.waitFor(t, "hello killed, every update acknowledged", func(s *scheduler.Snapshot) bool {
 		tk := task(s, hello)
-		return tk != nil && tk.State == mesos.TaskState_TASK_KILLED && !slices.ContainsFunc(tk.History, func(h scheduler.Status) bool { return len(h.UUID) > 0 && !h.Acked })
+		return tk != nil && tk.State == mesos.TaskState_TASK_KILLED && len(tk.Unacked) == 0
 	})
 
 	// Every send is kept, once: wait until the two counts agree.

@@ -53,7 +53,11 @@ func (st *state) take() *batch {
 	if !st.pending.empty() {
 		b.writes, b.encodeErr = st.pending.encode()
 	}
-	st.pending, st.acksReady, st.calls, st.replies, st.undos, st.out = write{}, nil, nil, nil, nil, nil
+	st.pending, st.acksReady, st.calls, st.replies, st.undos = write{}, nil, nil, nil, nil
+	// The next window likely holds as many changes as this one: room for
+	// them at once, not grown by doubling (bounded, lest one burst's
+	// room be held through a quiet time).
+	st.out = make([]Change, 0, min(len(b.changes), 1024))
 	st.commitNow = false
 	return b
 }

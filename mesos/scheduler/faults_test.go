@@ -41,8 +41,8 @@ func TestLostAcknowledgement(t *testing.T) {
 		if tk == nil || tk.State != mesos.TaskState_TASK_FINISHED {
 			return false
 		}
-		for _, h := range tk.History {
-			if len(h.UUID) > 0 && !h.Acked {
+		for i, h := range tk.History {
+			if len(h.UUID) > 0 && !tk.Acked(i) {
 				return false
 			}
 		}

@@ -129,8 +129,46 @@ func TestStatusNumbersStayPut(t *testing.T) {
 		if task.HasStatus(n+1) || task.HasStatus(0) {
 			t.Fatalf("after %d statuses, a status that does not exist is found", n)
 		}
+		if l := len(task.History); l > maxHistory || l < min(n, keptHistory) || !task.HasStatus(1) || !task.HasStatus(n) {
+			t.Fatalf("after %d statuses, a history of %d from %d: want the first, the latest and %d to %d statuses",
+				n, l, task.StatusNumber(1), min(n, keptHistory), maxHistory)
+		}
 	}
-	if len(task.History) != maxHistory {
-		t.Fatalf("history of %d, want %d", len(task.History), maxHistory)
+}
+
+// TestAckMarksFollowTheHistory: a status awaiting its acknowledgement says
+// so until it is marked, whatever trims of the history come between; a
+// copy handed out earlier keeps what it saw; a status the history dropped
+// leaves no mark behind.
+func TestAckMarksFollowTheHistory(t *testing.T) {
+	task := &Task{ID: "t"}
+	var copies []*Task
+	var seen []bool // what copies[k] said of its newest status
+	for n := 1; n <= 3*maxHistory; n++ {
+		task.addStatus(Status{UUID: []byte(fmt.Sprint(n)), Message: fmt.Sprint(n)})
+		if task.Acked(len(task.History) - 1) {
+			t.Fatalf("status %d is acknowledged before its mark", n)
+		}
+		copies, seen = append(copies, task.clone()), append(seen, false)
+		if n%3 != 0 { // every third stays unacknowledged
+			if !task.markAcked(n) || task.markAcked(n) {
+				t.Fatalf("status %d: marked twice or not at all", n)
+			}
+		}
+		for i := range task.History {
+			if num := task.StatusNumber(i); task.Acked(i) != (num%3 != 0) {
+				t.Fatalf("after %d statuses, status %d acknowledged = %v", n, num, task.Acked(i))
+			}
+		}
+		for _, num := range task.Unacked {
+			if !task.HasStatus(num) {
+				t.Fatalf("after %d statuses, status %d is marked though the history dropped it", n, num)
+			}
+		}
+	}
+	for k, c := range copies {
+		if got := c.Acked(len(c.History) - 1); got != seen[k] {
+			t.Fatalf("copy %d changed: its newest status acknowledged = %v", k, got)
+		}
 	}
 }

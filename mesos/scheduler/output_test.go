@@ -46,8 +46,8 @@ func launchAndFinish(t *testing.T, s *running, command string) string {
 }
 
 func allAcked(tk *scheduler.Task) bool {
-	for _, h := range tk.History {
-		if len(h.UUID) > 0 && !h.Acked {
+	for i, h := range tk.History {
+		if len(h.UUID) > 0 && !tk.Acked(i) {
 			return false
 		}
 	}

@@ -60,6 +60,7 @@ func encodeTask(b []byte, t *Task) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(len(t.History)))
 	for i := range t.History {
 		h := &t.History[i]
+		acked := t.Acked(i)
 		b = binary.AppendVarint(b, int64(h.State))
 		b = binary.AppendVarint(b, int64(h.Source))
 		b = appendString(appendString(b, h.Reason), h.Message)
@@ -70,7 +71,7 @@ func encodeTask(b []byte, t *Task) ([]byte, error) {
 				healthy = 2
 			}
 		}
-		b = append(b, healthy, flags(h.Acked, h.Reconciliation))
+		b = append(b, healthy, flags(acked, h.Reconciliation))
 		if b, err = appendTime(b, h.Time); err != nil {
 			return nil, err
 		}
@@ -129,10 +130,13 @@ func decodeTask(b []byte) (*Task, error) {
 				h.Healthy = &v
 			}
 			f := r.byte()
-			h.Acked, h.Reconciliation = f&1 != 0, f&2 != 0
+			h.Reconciliation = f&2 != 0
 			h.Time = r.time()
 			if u := r.bytes(); len(u) > 0 {
 				h.UUID = slices.Clone(u)
+				if f&1 == 0 {
+					t.Unacked = append(t.Unacked, t.StatusNumber(i))
+				}
 			}
 		}
 	}
@@ -149,6 +153,14 @@ func decodeTask(b []byte) (*Task, error) {
 type taskJSON struct {
 	Task
 	Resources []json.RawMessage `json:"Resources"`
+	History   []statusJSON      `json:"History"`
+}
+
+// statusJSON is a Status as schema 1 stored it, with its acknowledgement
+// mark.
+type statusJSON struct {
+	Status
+	Acked bool
 }
 
 func decodeTaskJSON(b []byte) (*Task, error) {
@@ -163,6 +175,12 @@ func decodeTaskJSON(b []byte) (*Task, error) {
 			return nil, err
 		}
 		t.Resources = append(t.Resources, r)
+	}
+	for i, h := range rec.History {
+		t.History = append(t.History, h.Status)
+		if len(h.UUID) > 0 && !h.Acked {
+			t.Unacked = append(t.Unacked, t.StatusNumber(i))
+		}
 	}
 	return &t, nil
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +27,7 @@ func v1Task() *Task {
 		OfferID: "o1", Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.5), mesos.PortRange(31000, 31000)}, Ports: []uint64{31000},
 		Command: "sleep 600", Launched: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC), Registration: "fw-1", QueueID: "q-1",
 		History: []Status{{State: mesos.TaskState_TASK_RUNNING, Source: mesos.TaskStatus_SOURCE_EXECUTOR, Reason: "REASON_COMMAND_EXECUTOR_FAILED",
-			Message: "ok", Healthy: &yes, Time: time.Date(2024, 5, 6, 7, 8, 10, 0, time.FixedZone("", 3600)), UUID: []byte{1, 2, 3}, Acked: true}}}
+			Message: "ok", Healthy: &yes, Time: time.Date(2024, 5, 6, 7, 8, 10, 0, time.FixedZone("", 3600)), UUID: []byte{1, 2, 3}}}}
 }
 
 // sameTask compares tasks by their schema 1 form, which spells out every
@@ -35,6 +37,9 @@ func sameTask(t *testing.T, got, want *Task) {
 	enc := func(tk *Task) string {
 		rec := taskJSON{Task: *tk}
 		rec.Task.Resources = nil
+		for i, h := range tk.History {
+			rec.History = append(rec.History, statusJSON{Status: h, Acked: tk.Acked(i)})
+		}
 		for _, r := range tk.Resources {
 			b, err := mesos.MarshalJSON(r)
 			if err != nil {
@@ -59,6 +64,8 @@ func TestTaskRecordRoundTrip(t *testing.T) {
 	full.Launching, full.Orphan, full.Image = true, true, "busybox"
 	full.Launched = time.Unix(1_700_000_000, 5)                         // local
 	full.History = append(full.History, Status{Healthy: &no}, Status{}) // zero time, no uuid
+	full.History = append(full.History, Status{UUID: []byte{4}}, Status{UUID: []byte{5}})
+	full.Unacked = []int{4} // awaiting its acknowledgement; the fifth has one
 	for name, tk := range map[string]*Task{"full": full, "zero": {}, "orphan": orphanBurst("fw", 7, 1)[0], "v1": v1Task()} {
 		t.Run(name, func(t *testing.T) {
 			b, err := encodeTask([]byte("prefix"), tk)
@@ -80,6 +87,14 @@ func TestTaskRecordReadsSchema1(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTask(t, got, v1Task())
+	// A status schema 1 stored as awaiting its acknowledgement still does.
+	got, err = decodeTask([]byte(strings.Replace(v1Record, `"Acked":true`, `"Acked":false`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Acked(0) || !slices.Equal(got.Unacked, []int{1}) {
+		t.Errorf("an unacknowledged status of schema 1 reads as acknowledged = %v, Unacked %v", got.Acked(0), got.Unacked)
+	}
 }
 
 // TestTaskRecordCorrupt: a damaged record is an error, never a panic or a

@@ -147,8 +147,8 @@ func TestAcceptRunsTaskAndReadsOutput(t *testing.T) {
 		if tk == nil || tk.State != mesos.TaskState_TASK_FINISHED || len(tk.History) < 3 {
 			return false
 		}
-		for _, h := range tk.History {
-			if len(h.UUID) > 0 && !h.Acked {
+		for i, h := range tk.History {
+			if len(h.UUID) > 0 && !tk.Acked(i) {
 				return false
 			}
 		}
@@ -620,8 +620,8 @@ func TestDuplicatedUpdatesAndSlowAcks(t *testing.T) {
 		if tk == nil || tk.State != mesos.TaskState_TASK_FINISHED {
 			return false
 		}
-		for _, h := range tk.History {
-			if len(h.UUID) > 0 && !h.Acked {
+		for i, h := range tk.History {
+			if len(h.UUID) > 0 && !tk.Acked(i) {
 				return false
 			}
 		}
@@ -660,7 +660,7 @@ func TestReconcileNowKeepsOneLine(t *testing.T) {
 	id := res.TaskIDs[0]
 	s.waitFor(t, "running and acknowledged", func(s *scheduler.Snapshot) bool {
 		tk := task(s, id)
-		return tk != nil && tk.State == mesos.TaskState_TASK_RUNNING && tk.History[len(tk.History)-1].Acked
+		return tk != nil && tk.State == mesos.TaskState_TASK_RUNNING && tk.Acked(len(tk.History)-1)
 	})
 	updates := func(snap *scheduler.Snapshot) int {
 		n := 0
@@ -767,8 +767,8 @@ func TestAckMarksSurviveAStop(t *testing.T) {
 		if tk == nil || tk.State != mesos.TaskState_TASK_RUNNING {
 			return false
 		}
-		for _, h := range tk.History {
-			if len(h.UUID) > 0 && !h.Acked {
+		for i, h := range tk.History {
+			if len(h.UUID) > 0 && !tk.Acked(i) {
 				return false
 			}
 		}

@@ -196,8 +196,8 @@ func converged(snap *scheduler.Snapshot, m *local.Master) string {
 		if tk.Launching {
 			return "task " + tk.ID + " still launching"
 		}
-		for _, h := range tk.History {
-			if len(h.UUID) > 0 && !h.Acked {
+		for i, h := range tk.History {
+			if len(h.UUID) > 0 && !tk.Acked(i) {
 				return "task " + tk.ID + " has an unacknowledged update"
 			}
 		}

@@ -658,6 +658,7 @@ func (st *state) saveAckMarks(now time.Time, all bool) {
 func (t *Task) clone() *Task {
 	c := *t
 	c.History = slices.Clip(t.History)
+	c.Unacked = slices.Clip(t.Unacked)
 	c.Ports = slices.Clone(t.Ports)
 	return &c
 }
@@ -675,9 +676,9 @@ func (st *state) onAcked(a ack) {
 	if t == nil {
 		return
 	}
-	for i := range t.History {
-		if bytes.Equal(t.History[i].UUID, a.uuid) && !t.History[i].Acked {
-			t.editHistory()[i].Acked = true
+	for _, n := range t.Unacked {
+		if i, ok := t.StatusIndex(n); ok && bytes.Equal(t.History[i].UUID, a.uuid) {
+			t.markAcked(n)
 			// Shown at once, saved later (see ackMarkEvery).
 			if st.acked == nil {
 				st.acked = map[*Task]time.Time{}

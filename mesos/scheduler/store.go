@@ -322,7 +322,7 @@ func encodedSizeHint(tasks []*Task) int {
 			len(t.OfferID) + len(t.Command) + len(t.Image) + len(t.Registration) + len(t.QueueID) + 64*len(t.Resources)
 		for i := range t.History {
 			h := &t.History[i]
-			n += 40 + len(h.Reason) + len(h.Message) + len(h.UUID)
+			n += 26 + len(h.Reason) + len(h.Message) + len(h.UUID) // 26: the varints, flags and time at their largest
 		}
 	}
 	return n

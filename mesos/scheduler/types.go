@@ -32,9 +32,8 @@ type Status struct {
 	Healthy *bool
 	Time    time.Time // the update's timestamp
 	// UUID is the update's uuid (empty for updates the master generated);
-	// Acked reports whether the scheduler acknowledged it.
-	UUID  []byte
-	Acked bool
+	// Task.Acked reports whether the scheduler acknowledged it.
+	UUID []byte
 	// Reconciliation reports whether the update answered a reconciliation.
 	Reconciliation bool
 }
@@ -74,6 +73,12 @@ type Task struct {
 	// keeps the first and the latest. StatusNumber says which one of them
 	// History[i] is.
 	Statuses int
+	// Unacked holds the numbers (see StatusNumber), ascending, of the
+	// statuses in History that carry a UUID and await the scheduler's
+	// acknowledgement; Acked reads it. The marks live here rather than
+	// in History because values handed out share History's array: a mark
+	// in it meant copying the whole history, some 10 KB, for every update.
+	Unacked []int
 	// Registration is the framework id the task belongs to; tasks of an
 	// earlier registration stay readable after the master removed it.
 	Registration string
@@ -119,14 +124,28 @@ func (t *Task) HasStatus(n int) bool {
 	return ok
 }
 
+// keptHistory is what addStatus trims a full history back to: it drops a
+// quarter of maxHistory at once, so that the copy a trim makes (clones
+// share the array, see clone) comes once in that many updates, not with
+// every update of a long-lived task.
+const keptHistory = maxHistory - maxHistory/4
+
 // addStatus appends s to the history, keeping the first status and the
 // latest ones, at most maxHistory of them and maxHistoryBytes of
-// messages.
+// messages: past either bound, the oldest after the first go until
+// keptHistory statuses are left and the messages fit again.
 func (t *Task) addStatus(s Status) {
 	t.History = append(t.History, s)
 	t.Statuses = max(t.Statuses, len(t.History)-1) + 1
-	drop := len(t.History) - maxHistory // statuses after the first to drop
-	if excess := t.historyBytes() - maxHistoryBytes; excess > 0 {
+	if len(s.UUID) > 0 {
+		t.Unacked = append(t.Unacked, t.StatusNumber(len(t.History)-1))
+	}
+	excess := t.historyBytes() - maxHistoryBytes
+	if len(t.History) <= maxHistory && excess <= 0 {
+		return
+	}
+	drop := len(t.History) - keptHistory // statuses after the first to drop
+	if excess > 0 {
 		n := 0
 		for i := 1; i < len(t.History)-1 && excess > 0; i++ {
 			excess -= len(t.History[i].Message)
@@ -134,10 +153,43 @@ func (t *Task) addStatus(s Status) {
 		}
 		drop = max(drop, n)
 	}
-	if drop > 0 {
-		// Into a new array: snapshots share this one (see clone).
-		t.History = append(slices.Clip(t.History[:1]), t.History[1+drop:]...)
+	if drop = min(drop, len(t.History)-2); drop <= 0 { // the first and the latest stay
+		return
 	}
+	// Into a new array: snapshots share this one (see clone). Its room
+	// up to maxHistory takes the next appends without another copy.
+	kept := make([]Status, 0, max(maxHistory, len(t.History)-drop))
+	t.History = append(append(kept, t.History[0]), t.History[1+drop:]...)
+	if len(t.Unacked) > 0 {
+		var still []int // a new slice: clones share the old one
+		for _, n := range t.Unacked {
+			if t.HasStatus(n) {
+				still = append(still, n)
+			}
+		}
+		t.Unacked = still
+	}
+}
+
+// Acked reports whether the scheduler acknowledged History[i]: false for
+// an update the master generated, which takes no acknowledgement.
+func (t *Task) Acked(i int) bool {
+	return len(t.History[i].UUID) > 0 && !slices.Contains(t.Unacked, t.StatusNumber(i))
+}
+
+// markAcked records that status number n was acknowledged, reporting
+// whether it awaited that.
+func (t *Task) markAcked(n int) bool {
+	k := slices.Index(t.Unacked, n)
+	if k < 0 {
+		return false
+	}
+	if len(t.Unacked) == 1 {
+		t.Unacked = nil
+	} else { // a new slice: clones share the old one
+		t.Unacked = slices.Delete(slices.Clone(t.Unacked), k, k+1)
+	}
+	return true
 }
 
 // Terminal reports whether the task's latest state is terminal.

@@ -138,7 +138,7 @@ func TestAckMarksSaved(t *testing.T) {
 	st.pending, st.out, st.acksReady = write{}, nil, nil
 
 	st.onAcked(ack{agentID: "agent-1", taskID: "web", uuid: updateEvent("web", 1).Update.Status.Uuid})
-	if len(st.out) != 1 || !st.out[0].Task.History[len(st.out[0].Task.History)-1].Acked {
+	if len(st.out) != 1 || !st.out[0].Task.Acked(len(st.out[0].Task.History)-1) {
 		t.Fatalf("the mark was not announced: %d changes", len(st.out))
 	}
 	if len(st.pending.tasks) != 0 {
