@@ -145,7 +145,8 @@ func BenchmarkCommitBurst(b *testing.B) {
 // commitWrite encodes w, as the state goroutine does, and commits it, as
 // the committer does.
 func commitWrite(s *store, w *write) error {
-	e, err := w.encode()
+	var l statusLog
+	e, err := w.encode(&l, l.limit(0))
 	if err != nil {
 		return err
 	}
@@ -158,7 +159,7 @@ func BenchmarkEncodeTask(b *testing.B) {
 	b.ReportAllocs()
 	var n int
 	for b.Loop() {
-		v, err := encodeTask(nil, t)
+		v, err := encodeTask(nil, t, 0)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -232,7 +233,7 @@ func BenchmarkModerateUpdate(b *testing.B) {
 		if bt.encodeErr != nil {
 			b.Fatal(bt.encodeErr)
 		}
-		records += len(bt.writes.tasks)
+		records += len(bt.writes.tasks) + len(bt.writes.log)
 	})
 	b.ReportMetric(float64(records)/float64(updates), "records/update")
 }
@@ -306,7 +307,7 @@ func moderateUpdates(b *testing.B, setup, done func(*batch)) int {
 // size is how many bytes of record values e hands the database.
 func (e *encoded) size() int {
 	n := 0
-	for _, rs := range [][]record{e.tasks, e.queuePut, e.audit, e.results} {
+	for _, rs := range [][]record{e.tasks, e.log, e.queuePut, e.audit, e.results} {
 		for _, r := range rs {
 			n += len(r.value)
 		}

@@ -51,7 +51,7 @@ func (st *state) take() *batch {
 	}
 	b := &batch{acks: st.acksReady, calls: st.calls, replies: st.replies, undos: st.undos, changes: st.out}
 	if !st.pending.empty() {
-		b.writes, b.encodeErr = st.pending.encode()
+		b.writes, b.encodeErr = st.pending.encode(&st.log, st.log.limit(len(st.tasks)+len(st.older)))
 	}
 	st.pending, st.acksReady, st.calls, st.replies, st.undos = write{}, nil, nil, nil, nil
 	// The next window likely holds as many changes as this one: room for

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -13,19 +14,26 @@ import (
 	"github.com/offerdeck/offerdeck/mesos"
 )
 
-// A task record is stored in one of two forms, told apart by its first
-// byte. Schema 1 wrote JSON ('{'); schema 2 writes recordBinary, a compact
+// A task record is stored in one of three forms, told apart by its first
+// byte. Schema 1 wrote JSON ('{'); schema 2 wrote recordBinary, a compact
 // append-encoded form: a reconciliation burst stores 100,000 records, and
-// JSON made them four times larger and ten times slower to encode. Both
-// forms are read, so a database of schema 1 needs no migration pass: each
+// JSON made them four times larger and ten times slower to encode. Schema
+// 3 writes recordLogged: recordBinary followed by the task's status count
+// and the status log's sequence number the record is current to (see
+// statuslog.go); the statuses logged after that follow it in the log. All
+// forms are read, so an older database needs no migration pass: each
 // record is rewritten in the new form the next time its task changes.
-const recordBinary = 0x02
+const (
+	recordBinary = 0x02
+	recordLogged = 0x03
+)
 
 func taskKey(registration, id string) []byte { return []byte(registration + "\x00" + id) }
 
-// encodeTask appends the stored form of t to b.
-func encodeTask(b []byte, t *Task) ([]byte, error) {
-	b = append(b, recordBinary)
+// encodeTask appends the stored form of t to b, current to the status log's
+// record headSeq.
+func encodeTask(b []byte, t *Task, headSeq uint64) ([]byte, error) {
+	b = append(b, recordLogged)
 	for _, s := range []string{t.ID, t.Name, t.AgentID, t.Hostname, t.AgentURL, t.ExecutorID, t.OfferID, t.Command, t.Image, t.Registration, t.QueueID} {
 		b = appendString(b, s)
 	}
@@ -59,41 +67,68 @@ func encodeTask(b []byte, t *Task) ([]byte, error) {
 	}
 	b = binary.AppendUvarint(b, uint64(len(t.History)))
 	for i := range t.History {
-		h := &t.History[i]
-		acked := t.Acked(i)
-		b = binary.AppendVarint(b, int64(h.State))
-		b = binary.AppendVarint(b, int64(h.Source))
-		b = appendString(appendString(b, h.Reason), h.Message)
-		healthy := byte(0)
-		if h.Healthy != nil {
-			healthy = 1
-			if *h.Healthy {
-				healthy = 2
-			}
-		}
-		b = append(b, healthy, flags(acked, h.Reconciliation))
-		if b, err = appendTime(b, h.Time); err != nil {
+		if b, err = appendStatus(b, &t.History[i], t.Acked(i)); err != nil {
 			return nil, err
 		}
-		b = appendString(b, string(h.UUID))
 	}
-	return b, nil
+	b = binary.AppendUvarint(b, uint64(t.Statuses))
+	return binary.AppendUvarint(b, headSeq), nil
 }
 
-// decodeTask reads a stored task in either form.
-func decodeTask(b []byte) (*Task, error) {
+// appendStatus appends the stored form of h, acknowledged or not.
+func appendStatus(b []byte, h *Status, acked bool) ([]byte, error) {
+	b = binary.AppendVarint(b, int64(h.State))
+	b = binary.AppendVarint(b, int64(h.Source))
+	b = appendString(appendString(b, h.Reason), h.Message)
+	healthy := byte(0)
+	if h.Healthy != nil {
+		healthy = 1
+		if *h.Healthy {
+			healthy = 2
+		}
+	}
+	b = append(b, healthy, flags(acked, h.Reconciliation))
+	b, err := appendTime(b, h.Time)
+	if err != nil {
+		return nil, err
+	}
+	return appendString(b, string(h.UUID)), nil
+}
+
+// status reads what appendStatus wrote.
+func (r *recordReader) status() (h Status, acked bool) {
+	h.State = mesos.TaskState(r.varint())
+	h.Source = mesos.TaskStatus_Source(r.varint())
+	h.Reason, h.Message = r.string(), r.string()
+	if healthy := r.byte(); healthy != 0 {
+		v := healthy == 2
+		h.Healthy = &v
+	}
+	f := r.byte()
+	h.Reconciliation = f&2 != 0
+	h.Time = r.time()
+	if u := r.bytes(); len(u) > 0 {
+		h.UUID = slices.Clone(u)
+	}
+	return h, f&1 != 0
+}
+
+// decodeTask reads a stored task in any form, with the status log's
+// record it is current to (0 for the forms before the log).
+func decodeTask(b []byte) (t *Task, headSeq uint64, err error) {
 	if len(b) == 0 {
-		return nil, errors.New("empty record")
+		return nil, 0, errors.New("empty record")
 	}
 	switch b[0] {
 	case '{':
-		return decodeTaskJSON(b)
-	case recordBinary:
+		t, err := decodeTaskJSON(b)
+		return t, 0, err
+	case recordBinary, recordLogged:
 	default:
-		return nil, fmt.Errorf("unknown record form %#x", b[0])
+		return nil, 0, fmt.Errorf("unknown record form %#x", b[0])
 	}
 	r := recordReader{b: b[1:]}
-	t := new(Task)
+	t = new(Task)
 	for _, s := range []*string{&t.ID, &t.Name, &t.AgentID, &t.Hostname, &t.AgentURL, &t.ExecutorID, &t.OfferID, &t.Command, &t.Image, &t.Registration, &t.QueueID} {
 		*s = r.string()
 	}
@@ -121,32 +156,27 @@ func decodeTask(b []byte) (*Task, error) {
 	if n := r.count(); n > 0 {
 		t.History = make([]Status, n)
 		for i := range t.History {
-			h := &t.History[i]
-			h.State = mesos.TaskState(r.varint())
-			h.Source = mesos.TaskStatus_Source(r.varint())
-			h.Reason, h.Message = r.string(), r.string()
-			if healthy := r.byte(); healthy != 0 {
-				v := healthy == 2
-				h.Healthy = &v
-			}
-			f := r.byte()
-			h.Reconciliation = f&2 != 0
-			h.Time = r.time()
-			if u := r.bytes(); len(u) > 0 {
-				h.UUID = slices.Clone(u)
-				if f&1 == 0 {
-					t.Unacked = append(t.Unacked, t.StatusNumber(i))
-				}
+			h, acked := r.status()
+			t.History[i] = h
+			if len(h.UUID) > 0 && !acked {
+				t.Unacked = append(t.Unacked, i) // numbered below, once Statuses is known
 			}
 		}
+	}
+	if b[0] == recordLogged {
+		t.Statuses = int(min(r.uvarint(), math.MaxInt32))
+		headSeq = r.uvarint()
+	}
+	for k, i := range t.Unacked {
+		t.Unacked[k] = t.StatusNumber(i)
 	}
 	if r.err == nil && len(r.b) > 0 {
 		r.err = fmt.Errorf("%d bytes after the record", len(r.b))
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, 0, r.err
 	}
-	return t, nil
+	return t, headSeq, nil
 }
 
 // taskJSON is a Task as schema 1 stored it: protobuf values in Mesos's JSON.

@@ -68,27 +68,30 @@ func TestTaskRecordRoundTrip(t *testing.T) {
 	full.Unacked = []int{4} // awaiting its acknowledgement; the fifth has one
 	for name, tk := range map[string]*Task{"full": full, "zero": {}, "orphan": orphanBurst("fw", 7, 1)[0], "v1": v1Task()} {
 		t.Run(name, func(t *testing.T) {
-			b, err := encodeTask([]byte("prefix"), tk)
+			b, err := encodeTask([]byte("prefix"), tk, 1<<40+3)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := decodeTask(b[len("prefix"):])
+			got, headSeq, err := decodeTask(b[len("prefix"):])
 			if err != nil {
 				t.Fatal(err)
 			}
 			sameTask(t, got, tk)
+			if headSeq != 1<<40+3 {
+				t.Errorf("the record is current to log record %d, want %d", headSeq, 1<<40+3)
+			}
 		})
 	}
 }
 
 func TestTaskRecordReadsSchema1(t *testing.T) {
-	got, err := decodeTask([]byte(v1Record))
+	got, _, err := decodeTask([]byte(v1Record))
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameTask(t, got, v1Task())
 	// A status schema 1 stored as awaiting its acknowledgement still does.
-	got, err = decodeTask([]byte(strings.Replace(v1Record, `"Acked":true`, `"Acked":false`, 1)))
+	got, _, err = decodeTask([]byte(strings.Replace(v1Record, `"Acked":true`, `"Acked":false`, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,29 +103,29 @@ func TestTaskRecordReadsSchema1(t *testing.T) {
 // TestTaskRecordCorrupt: a damaged record is an error, never a panic or a
 // huge allocation.
 func TestTaskRecordCorrupt(t *testing.T) {
-	b, err := encodeTask(nil, v1Task())
+	b, err := encodeTask(nil, v1Task(), 7)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for n := range len(b) {
-		if _, err := decodeTask(b[:n]); err == nil {
+		if _, _, err := decodeTask(b[:n]); err == nil {
 			t.Errorf("record cut to %d of %d bytes decoded without error", n, len(b))
 		}
 	}
-	if _, err := decodeTask(append(b, 0)); err == nil {
+	if _, _, err := decodeTask(append(b, 0)); err == nil {
 		t.Error("record with a trailing byte decoded without error")
 	}
-	if _, err := decodeTask([]byte{0x7f, 1, 2}); err == nil {
+	if _, _, err := decodeTask([]byte{0x7f, 1, 2}); err == nil {
 		t.Error("record of an unknown form decoded without error")
 	}
 	huge := append([]byte{recordBinary}, 0xff, 0xff, 0xff, 0xff, 0x0f)
-	if _, err := decodeTask(huge); err == nil {
+	if _, _, err := decodeTask(huge); err == nil {
 		t.Error("record with a huge length decoded without error")
 	}
 }
 
 // TestStoreOpensSchema1: a database written by schema 1 opens, its tasks
-// load, it is marked schema 2, and a task rewritten is stored in the new
+// load, it is marked schema 3, and a task rewritten is stored in the new
 // form beside the old records.
 func TestStoreOpensSchema1(t *testing.T) {
 	dir := t.TempDir()
@@ -163,20 +166,20 @@ func TestStoreOpensSchema1(t *testing.T) {
 	if err := commitWrite(s, &write{tasks: []*Task{web}}); err != nil {
 		t.Fatal(err)
 	}
-	fid, tasks, _, _, err := s.load()
+	saved, err := s.load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fid != "fw-1" || len(tasks) != 2 {
+	if fid, tasks := saved.frameworkID, saved.tasks; fid != "fw-1" || len(tasks) != 2 {
 		t.Fatalf("load = %q, %d tasks; want fw-1, 2", fid, len(tasks))
 	}
-	sameTask(t, tasks[0], old) // keys sort "old-1" before "web-1"
-	sameTask(t, tasks[1], web)
+	sameTask(t, saved.tasks[0], old) // keys sort "old-1" before "web-1"
+	sameTask(t, saved.tasks[1], web)
 	s.db.View(func(tx *bolt.Tx) error {
-		if v := string(tx.Bucket(bucketMeta).Get(keySchema)); v != "2" {
-			t.Errorf("schema after opening = %q, want 2", v)
+		if v := string(tx.Bucket(bucketMeta).Get(keySchema)); v != "3" {
+			t.Errorf("schema after opening = %q, want 3", v)
 		}
-		if v := tx.Bucket(bucketTasks).Get(taskKey("fw-1", "web-1")); v[0] != recordBinary {
+		if v := tx.Bucket(bucketTasks).Get(taskKey("fw-1", "web-1")); v[0] != recordLogged {
 			t.Errorf("rewritten record starts %q, want the binary form", v[:1])
 		}
 		return nil
@@ -194,14 +197,14 @@ func TestStoreRefusesCorruptRecord(t *testing.T) {
 	s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTasks).Put(taskKey("fw", "t"), []byte{recordBinary, 5, 'a'})
 	})
-	if _, _, _, _, err := s.load(); !errors.Is(err, ErrStateCorrupt) {
+	if _, err := s.load(); !errors.Is(err, ErrStateCorrupt) {
 		t.Errorf("load with a damaged record = %v, want ErrStateCorrupt", err)
 	}
 }
 
-// TestStoreRefusesSchema3: the next schema is refused with ErrStateNewer
+// TestStoreRefusesSchema4: the next schema is refused with ErrStateNewer
 // and the file is left as it was, not upgraded or downgraded.
-func TestStoreRefusesSchema3(t *testing.T) {
+func TestStoreRefusesSchema4(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "offerdeck.db")
 	db, err := bolt.Open(path, 0o600, nil)
@@ -210,12 +213,12 @@ func TestStoreRefusesSchema3(t *testing.T) {
 	}
 	db.Update(func(tx *bolt.Tx) error {
 		meta, _ := tx.CreateBucketIfNotExists(bucketMeta)
-		return meta.Put(keySchema, []byte("3"))
+		return meta.Put(keySchema, []byte("4"))
 	})
 	db.Close()
 	before, _ := os.ReadFile(path)
 	if _, err := openStore(dir); !errors.Is(err, ErrStateNewer) {
-		t.Fatalf("openStore on schema 3 = %v, want ErrStateNewer", err)
+		t.Fatalf("openStore on schema 4 = %v, want ErrStateNewer", err)
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 		t.Error("the newer database was changed")

@@ -174,7 +174,7 @@ func New(cfg Config) (*Scheduler, error) {
 		stopped: make(chan struct{}),
 	}
 	s.metrics = newMetrics(cfg.Metrics)
-	frameworkID, _, _, _, err := st.load()
+	frameworkID, err := st.frameworkID()
 	if err != nil {
 		st.close()
 		return nil, fmt.Errorf("scheduler: %w", err)

@@ -115,6 +115,8 @@ type state struct {
 	done         *results
 	inflight     map[string]*inflight // requests with the master, by requestKey
 
+	// log is the status log's account (see statuslog.go).
+	log statusLog
 	// pending is written at the next commit; acknowledgements, calls to
 	// the master and replies wait for it; out holds the changes to emit
 	// after it. See take.
@@ -137,10 +139,11 @@ type state struct {
 
 // restore builds the state from the database.
 func (s *Scheduler) restore() (*state, error) {
-	frameworkID, tasks, queue, auditSeq, err := s.store.load()
+	saved, err := s.store.load()
 	if err != nil {
 		return nil, fmt.Errorf("scheduler: %w", err)
 	}
+	frameworkID, tasks, queue, auditSeq := saved.frameworkID, saved.tasks, saved.queue, saved.auditSeq
 	st := &state{
 		s:            s,
 		registration: frameworkID,
@@ -153,6 +156,7 @@ func (s *Scheduler) restore() (*state, error) {
 		acker:        newAcker(),
 		index:        newTaskIndex(),
 		inflight:     map[string]*inflight{},
+		log:          saved.log,
 	}
 	for _, t := range tasks {
 		if t.Registration == frameworkID && frameworkID != "" {
@@ -538,7 +542,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 	}
 	uuid := ts.GetUuid()
 	ack := ack{agentID: ts.GetAgentId().GetValue(), taskID: id, uuid: uuid}
-	was, wasLaunching := t.State, t.Launching
+	was, wasLaunching, wasKilling, wasAgent, wasExecutor := t.State, t.Launching, t.Killing, t.AgentID, t.ExecutorID
 	if len(uuid) > 0 {
 		for _, h := range t.History {
 			if bytes.Equal(h.UUID, uuid) {
@@ -596,10 +600,14 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 		// array: snapshots share this one.
 		t.History = slices.Clone(t.History)
 		t.History[n-1].Time = status.Time
+		st.taskChanged(t)
+	} else if t.addStatus(status); t.State != was || t.Launching != wasLaunching || t.Killing != wasKilling ||
+		t.AgentID != wasAgent || t.ExecutorID != wasExecutor || t.persisted == 0 {
+		st.taskChanged(t)
 	} else {
-		t.addStatus(status)
+		// One more status and nothing else: to the status log.
+		st.statusAdded(t)
 	}
-	st.taskChanged(t)
 	if len(uuid) > 0 {
 		st.acksReady = append(st.acksReady, ack)
 		// The agent sends a task's next update once this one is
@@ -625,12 +633,21 @@ func (st *state) taskChanged(t *Task) {
 	st.change(Change{Kind: TaskChanged, Task: t.clone()})
 }
 
+// statusAdded persists and announces a task whose only change is a
+// status added (see statuslog.go).
+func (st *state) statusAdded(t *Task) {
+	st.pending.logged = append(st.pending.logged, t)
+	delete(st.acked, t) // its log record carries the marks
+	st.change(Change{Kind: TaskChanged, Task: t.clone()})
+}
+
 // ackMarkEvery bounds how long an acknowledgement mark may go unsaved.
 // The mark is what the task's page shows ("acknowledged"); the update
 // itself was saved before it was acknowledged, as ever. Saving each mark
 // at once rewrote the whole task record (up to maxHistory statuses) a
 // second time for every update; held back, it rides with the task's next
-// update, which in a steady stream comes within seconds. A shutdown saves
+// update, which in a steady stream comes within seconds; alone, it is a
+// small record of the status log. A shutdown saves
 // what is held; a crash loses at most ackMarkEvery of marks (the page then
 // says those updates await acknowledgement), never an update: the master
 // has every acknowledgement it was sent.
@@ -641,7 +658,7 @@ const ackMarkEvery = 5 * time.Second
 func (st *state) saveAckMarks(now time.Time, all bool) {
 	for t, since := range st.acked {
 		if all || now.Sub(since) >= ackMarkEvery {
-			st.pending.tasks = append(st.pending.tasks, t)
+			st.pending.logged = append(st.pending.logged, t)
 			delete(st.acked, t)
 		}
 	}

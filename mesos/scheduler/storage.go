@@ -133,8 +133,10 @@ func (st *state) checkStorage() {
 }
 
 // then merges n, the newer, into e, what failed to commit before it: the
-// newest value of each key, so it stays bounded by the
-// number of distinct records however long the disk fails.
+// newest value of each key, so it stays bounded by the number of distinct
+// records however long the disk fails. The status log's records add up,
+// but while commits fail no update is acknowledged, and an agent sends a
+// task's next update only once the last one was: about a record a task.
 func (e *encoded) then(n *encoded) *encoded {
 	if e == nil {
 		return n
@@ -147,6 +149,10 @@ func (e *encoded) then(n *encoded) *encoded {
 		out.frameworkID = n.frameworkID
 	}
 	out.tasks, _ = mergeRecords(e.tasks, nil, n.tasks, nil)
+	// The log's records have keys of their own, in order; its cut only
+	// moves on.
+	out.log = append(append(out.log, e.log...), n.log...)
+	out.logCut = max(e.logCut, n.logCut)
 	out.queuePut, out.queueDelete = mergeRecords(e.queuePut, e.queueDelete, n.queuePut, n.queueDelete)
 	out.results, out.resultDeletes = mergeRecords(e.results, e.resultDeletes, n.results, n.resultDeletes)
 	out.audit = append(append(out.audit, e.audit...), n.audit...)

@@ -18,8 +18,9 @@ import (
 // schemaVersion is the layout of the state database this code writes. A
 // database from a newer version is refused rather than misread; an older
 // one is upgraded in place (see record.go: version 2 added the binary task
-// record and still reads version 1's JSON ones).
-const schemaVersion = 2
+// record and still reads version 1's JSON ones; version 3 the status log,
+// statuslog.go, and reads version 2's records as current to an empty log).
+const schemaVersion = 3
 
 // Errors opening the state database. Each leaves the file untouched.
 var (
@@ -67,7 +68,7 @@ func openStore(dir string) (*store, error) {
 	}
 	s := &store{db: db}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketTasks, bucketQueue, bucketAudit, bucketRegistrations, bucketRequests} {
+		for _, b := range [][]byte{bucketMeta, bucketTasks, bucketStatuses, bucketQueue, bucketAudit, bucketRegistrations, bucketRequests} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -96,34 +97,99 @@ func openStore(dir string) (*store, error) {
 
 func (s *store) close() error { return s.db.Close() }
 
-// load returns everything stored.
-func (s *store) load() (frameworkID string, tasks []*Task, queue []*queued, auditSeq uint64, err error) {
+// frameworkID returns the framework id stored, "" when none.
+func (s *store) frameworkID() (id string, err error) {
 	err = s.db.View(func(tx *bolt.Tx) error {
-		frameworkID = string(tx.Bucket(bucketMeta).Get(keyFrameworkID))
+		id = string(tx.Bucket(bucketMeta).Get(keyFrameworkID))
+		return nil
+	})
+	return id, err
+}
+
+// loaded is everything stored, as load read it.
+type loaded struct {
+	frameworkID string
+	tasks       []*Task
+	queue       []*queued
+	auditSeq    uint64
+	log         statusLog
+}
+
+// load returns everything stored: each task's record with the status log
+// replayed onto it.
+func (s *store) load() (*loaded, error) {
+	out := &loaded{log: newStatusLog()}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		out.frameworkID = string(tx.Bucket(bucketMeta).Get(keyFrameworkID))
+		byKey := map[string]*Task{}
+		heads := map[*Task]uint64{}
+		var lastSeq uint64
 		if err := tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
-			t, err := decodeTask(v)
+			t, headSeq, err := decodeTask(v)
 			if err != nil {
 				return fmt.Errorf("%w: task %q: %v", ErrStateCorrupt, k, err)
 			}
-			tasks = append(tasks, t)
+			out.tasks = append(out.tasks, t)
+			byKey[string(k)], heads[t] = t, headSeq
+			lastSeq = max(lastSeq, headSeq)
 			return nil
 		}); err != nil {
 			return err
+		}
+		first := uint64(0)
+		if err := tx.Bucket(bucketStatuses).ForEach(func(k, v []byte) error {
+			if len(k) != 8 {
+				return fmt.Errorf("%w: status log key %x", ErrStateCorrupt, k)
+			}
+			seq := binary.BigEndian.Uint64(k)
+			if first == 0 {
+				first = seq
+			}
+			lastSeq = max(lastSeq, seq)
+			rec, err := decodeLogRecord(v)
+			if err != nil {
+				return fmt.Errorf("%w: status log record %d: %v", ErrStateCorrupt, seq, err)
+			}
+			t := byKey[rec.key]
+			if t == nil || seq <= heads[t] {
+				return nil // a record the task's own is current to
+			}
+			rec.replay(t)
+			if t.loggedSince == 0 {
+				t.loggedSince = seq
+				out.log.behind = append(out.log.behind, logEntry{seq: seq, t: t})
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		out.log.next = lastSeq + 1
+		out.log.first = out.log.next
+		if first != 0 {
+			out.log.first = first
+		}
+		for _, t := range out.tasks {
+			if n := len(t.History); n > 0 {
+				t.persisted = t.StatusNumber(n - 1)
+			}
 		}
 		if err := tx.Bucket(bucketQueue).ForEach(func(k, v []byte) error {
 			q := new(queued)
 			if err := json.Unmarshal(v, q); err != nil {
 				return fmt.Errorf("%w: queued %q: %v", ErrStateCorrupt, k, err)
 			}
-			queue = append(queue, q)
+			out.queue = append(out.queue, q)
 			return nil
 		}); err != nil {
 			return err
 		}
-		auditSeq = tx.Bucket(bucketAudit).Sequence()
+		out.auditSeq = tx.Bucket(bucketAudit).Sequence()
 		return nil
 	})
-	return
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // write is one batch of changes, committed in one transaction: a group
@@ -131,8 +197,11 @@ func (s *store) load() (frameworkID string, tasks []*Task, queue []*queued, audi
 // at live state; encode takes its stored form.
 type write struct {
 	frameworkID *string
-	archive     string // a removed registration to remember
-	tasks       []*Task
+	archive     string  // a removed registration to remember
+	tasks       []*Task // whose records are rewritten
+	// logged are tasks whose change since their last write is statuses
+	// added and acknowledgement marks: they go to the status log.
+	logged      []*Task
 	queuePut    []*queued
 	queueDelete []string
 	audit       []*AuditEntry
@@ -143,7 +212,7 @@ type write struct {
 }
 
 func (w *write) empty() bool {
-	return w.frameworkID == nil && w.archive == "" && len(w.tasks) == 0 && len(w.queuePut) == 0 &&
+	return w.frameworkID == nil && w.archive == "" && len(w.tasks) == 0 && len(w.logged) == 0 && len(w.queuePut) == 0 &&
 		len(w.queueDelete) == 0 && len(w.audit) == 0 && len(w.results) == 0 && len(w.resultDeletes) == 0
 }
 
@@ -153,6 +222,10 @@ type encoded struct {
 	frameworkID *string
 	archives    []string
 	tasks       []record
+	// log holds the status log's new records, in order, keyed by
+	// logKey; the log's records before logCut are deleted (0: none).
+	log         []record
+	logCut      uint64
 	queuePut    []record
 	queueDelete []string
 	audit       []record      // keyed by sequence number
@@ -169,28 +242,133 @@ type record struct {
 }
 
 // encode takes the stored form of w as the state is now. A task or queued
-// spec changed several times since the last commit is stored once.
-func (w *write) encode() (*encoded, error) {
+// spec changed several times since the last commit is stored once. The
+// statuses of logged tasks go to the status log l, which is compacted
+// when it holds more than limit records (see statuslog.go); l and the
+// tasks' accounts of what is stored change only when encode succeeds.
+func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
 	e := &encoded{frameworkID: w.frameworkID, queueDelete: w.queueDelete, resultDeletes: w.resultDeletes}
 	if w.archive != "" {
 		e.archives = []string{w.archive}
 	}
-	seen := make(map[any]bool, len(w.tasks)+len(w.queuePut))
+	if l.next == 0 { // the zero statusLog: an empty log
+		l.next, l.first = 1, 1
+	}
+	seen := make(map[any]bool, len(w.tasks)+len(w.logged)+len(w.queuePut))
+	var heads []*Task
+	for _, t := range w.tasks {
+		if !seen[t] {
+			seen[t] = true
+			heads = append(heads, t)
+		}
+	}
 	// One buffer for every record, cut into values that never grow; an
 	// outgrown buffer stays alive for the values already cut from it.
-	buf := make([]byte, 0, encodedSizeHint(w.tasks))
-	for _, t := range w.tasks {
+	buf := make([]byte, 0, encodedSizeHint(w.tasks)+logSizeHint(w.logged))
+	next := l.next
+	type stored struct {
+		t         *Task
+		persisted int    // the number of its newest status stored
+		since     uint64 // its oldest log record after its own record
+	}
+	var done []stored
+	var behind []logEntry // the log's new entries, after l.behind's
+	for _, t := range w.logged {
 		if seen[t] {
 			continue
 		}
 		seen[t] = true
+		latest := 0
+		if n := len(t.History); n > 0 {
+			latest = t.StatusNumber(n - 1)
+		}
+		from := t.persisted + 1
+		if t.persisted == 0 || (from <= latest && !t.HasStatus(from)) {
+			// Never stored with its statuses, or a status left the
+			// history before it was stored: only the whole record can
+			// say what the history holds.
+			heads = append(heads, t)
+			continue
+		}
+		key := taskKey(t.Registration, t.ID)
+		first := next
+		for n := from; n <= max(latest, from); n++ {
+			i, _ := t.StatusIndex(n)
+			if n > latest {
+				i = -1 // no new status: the marks alone
+			}
+			at := len(buf)
+			var err error
+			if buf, err = appendLogRecord(buf, key, t, i); err != nil {
+				return nil, fmt.Errorf("encode status of task %s: %w", t.ID, err)
+			}
+			e.log = append(e.log, record{key: logKey(next), value: buf[at:len(buf):len(buf)]})
+			next++
+		}
+		since := t.loggedSince
+		if since == 0 {
+			since = first
+			behind = append(behind, logEntry{seq: first, t: t})
+		}
+		done = append(done, stored{t: t, persisted: max(latest, t.persisted), since: since})
+	}
+	// Compaction: rewrite the records of the tasks whose log records are
+	// the oldest, until the log is back within limit or this commit's
+	// budget is spent; the records before the oldest entry still needed
+	// go.
+	rewrite := make(map[*Task]bool, len(heads))
+	for _, t := range heads {
+		rewrite[t] = true
+	}
+	k := 0 // entries of l.behind settled
+	cut := l.first
+	if next-l.first > limit {
+		budget := max(logBudgetMin, 2*int(next-l.next))
+		for ; k < len(l.behind); k++ {
+			en := l.behind[k]
+			if en.t.loggedSince != en.seq || rewrite[en.t] {
+				continue // stale: rewritten since, or now
+			}
+			if next-en.seq <= limit || budget == 0 {
+				break
+			}
+			budget--
+			rewrite[en.t] = true
+			heads = append(heads, en.t)
+		}
+		switch {
+		case k < len(l.behind):
+			cut = l.behind[k].seq
+		case len(behind) > 0:
+			cut = behind[0].seq
+		default:
+			cut = next
+		}
+	}
+	for _, t := range heads {
 		at := len(buf)
 		var err error
-		if buf, err = encodeTask(buf, t); err != nil {
+		if buf, err = encodeTask(buf, t, next-1); err != nil {
 			return nil, fmt.Errorf("encode task %s: %w", t.ID, err)
 		}
 		e.tasks = append(e.tasks, record{key: taskKey(t.Registration, t.ID), value: buf[at:len(buf):len(buf)]})
 	}
+	// Encoded: the accounts follow.
+	for _, d := range done {
+		d.t.persisted, d.t.loggedSince = d.persisted, d.since
+	}
+	for _, t := range heads {
+		t.persisted, t.loggedSince = 0, 0
+		if n := len(t.History); n > 0 {
+			t.persisted = t.StatusNumber(n - 1)
+		}
+	}
+	l.next = next
+	if cut > l.first {
+		e.logCut, l.first = cut, cut
+	}
+	// A queue: append drops the settled front when it grows the array.
+	l.behind = append(l.behind[k:], behind...)
 	for _, q := range w.queuePut {
 		if seen[q] {
 			continue
@@ -245,6 +423,21 @@ func (s *store) commit(e *encoded) error {
 		for _, r := range e.tasks {
 			if err := tb.Put(r.key, r.value); err != nil {
 				return err
+			}
+		}
+		sb := tx.Bucket(bucketStatuses)
+		sb.FillPercent = 1 // appended in key order: pages filled, not split in half
+		for _, r := range e.log {
+			if err := sb.Put(r.key, r.value); err != nil {
+				return err
+			}
+		}
+		if e.logCut > 0 {
+			c := sb.Cursor()
+			for k, _ := c.First(); k != nil && binary.BigEndian.Uint64(k) < e.logCut; k, _ = c.First() {
+				if err := c.Delete(); err != nil {
+					return err
+				}
 			}
 		}
 		qb := tx.Bucket(bucketQueue)
@@ -309,6 +502,20 @@ func (s *store) auditLog(before uint64, limit int) ([]AuditEntry, error) {
 		return nil
 	})
 	return out, err
+}
+
+// logSizeHint is about what the log records of tasks take, each with one
+// status.
+func logSizeHint(tasks []*Task) int {
+	n := 0
+	for _, t := range tasks {
+		n += 40 + len(t.Registration) + len(t.ID)
+		if l := len(t.History); l > 0 {
+			h := &t.History[l-1]
+			n += 26 + len(h.Reason) + len(h.Message) + len(h.UUID)
+		}
+	}
+	return n
 }
 
 // encodedSizeHint is about what encodeTask takes for tasks, a little more

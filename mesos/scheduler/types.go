@@ -85,6 +85,12 @@ type Task struct {
 	// QueueID names the queued spec the task was placed from, if any.
 	QueueID string
 
+	// persisted is the number of the newest status stored, and
+	// loggedSince the status log's oldest record of this task after its
+	// own record (0: none); see write.encode.
+	persisted   int
+	loggedSince uint64
+
 	// checked is when a launching task was last reconciled.
 	checked time.Time
 	// indexed and indexedState are what the state's taskIndex counted
