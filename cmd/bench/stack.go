@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -321,6 +323,11 @@ type actionResult struct {
 	DirectKilledP50      float64 // ms, straight to the stand-in, to TASK_KILLED
 	DirectKilledP99      float64
 	Actions              int
+	// SlowCommits is how many of the dashboard's commits during the
+	// kills took over 100 ms, and LongestCommit the bound (s) of the
+	// histogram bucket the longest fell in.
+	SlowCommits   int
+	LongestCommit float64
 }
 
 // actionRun kills n running tasks, one every 100 ms, with viewers of the
@@ -353,6 +360,7 @@ func actionRun(st *stack, n, viewers int, rate float64) (actionResult, error) {
 	defer stdin.Close()
 	time.Sleep(3 * time.Second) // the viewers catch up from their pages' positions
 	io.WriteString(stdin, "go\n")
+	commits0 := st.commitBuckets()
 	posted := map[string]time.Time{}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, id := range ids {
@@ -372,6 +380,7 @@ func actionRun(st *stack, n, viewers int, rate float64) (actionResult, error) {
 	if err != nil {
 		return res, err
 	}
+	res.SlowCommits, res.LongestCommit = slowCommits(commits0, st.commitBuckets(), 0.1)
 	var shown, killed []float64
 	for id, t0 := range posted {
 		if at, ok := vr.Seen[id]; ok {
@@ -489,6 +498,43 @@ func percentile(xs []float64, p int) float64 {
 	return s[min(len(s)-1, len(s)*p/100)]
 }
 
+// commitBuckets is the dashboard's histogram of commit times: the
+// cumulative count of each bucket, by its upper bound in seconds.
+func (st *stack) commitBuckets() map[float64]uint64 {
+	out := map[float64]uint64{}
+	families, _ := st.metrics.Gather()
+	for _, f := range families {
+		if f.GetName() != "offerdeck_state_commit_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, b := range m.GetHistogram().GetBucket() {
+				out[b.GetUpperBound()] = b.GetCumulativeCount()
+			}
+			out[math.Inf(1)] = m.GetHistogram().GetSampleCount()
+		}
+	}
+	return out
+}
+
+// slowCommits compares two readings of commitBuckets: how many commits
+// between them took over limit seconds, and the upper bound of the bucket
+// the longest fell in.
+func slowCommits(before, after map[float64]uint64, limit float64) (slow int, longest float64) {
+	bounds := slices.Sorted(maps.Keys(after))
+	total := after[math.Inf(1)] - before[math.Inf(1)]
+	for _, b := range bounds {
+		within := after[b] - before[b]
+		if b >= limit && slow == 0 {
+			slow = int(total - within)
+		}
+		if within == total && longest == 0 {
+			longest = b
+		}
+	}
+	return slow, longest
+}
+
 // acknowledged is how many updates the scheduler has acknowledged: each
 // was applied, stored and rendered.
 func (st *stack) acknowledged() float64 {
@@ -580,8 +626,8 @@ func runStack(o options) (stackFigures, error) {
 			return fig, fmt.Errorf("actions, run %d: %w", r+1, err)
 		}
 		fmt.Fprintf(os.Stderr, "stack actions %d: %d kills, first update shown p50 %.2f ms p99 %.2f ms (straight to a stand-in %.2f / %.2f); "+
-			"TASK_KILLED shown p50 %.2f ms p99 %.2f ms (straight %.2f / %.2f)\n",
-			r+1, a.Actions, a.P50, a.P99, a.DirectP50, a.DirectP99, a.KilledP50, a.KilledP99, a.DirectKilledP50, a.DirectKilledP99)
+			"TASK_KILLED shown p50 %.2f ms p99 %.2f ms (straight %.2f / %.2f); %d commits over 100 ms, the longest ≤ %g s\n",
+			r+1, a.Actions, a.P50, a.P99, a.DirectP50, a.DirectP99, a.KilledP50, a.KilledP99, a.DirectKilledP50, a.DirectKilledP99, a.SlowCommits, a.LongestCommit)
 		fig.ActionRuns = append(fig.ActionRuns, a)
 	}
 	fig.Action = medianAction(fig.ActionRuns)

@@ -81,7 +81,9 @@ func (s *Scheduler) commit(b *batch, a *acker) {
 	err := b.encodeErr
 	w := s.unwritten.then(b.writes)
 	if err == nil && w != nil {
+		start := time.Now()
 		err = s.store.commit(w)
+		s.metrics.committed(time.Since(start))
 	}
 	if err != nil {
 		err = storageError(err)

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,6 +22,7 @@ type metrics struct {
 	calls      *prometheus.CounterVec
 	heartbeat  prometheus.Gauge
 	connection prometheus.Gauge
+	commits    prometheus.Histogram
 }
 
 func newMetrics(reg Registerer) *metrics {
@@ -34,8 +36,11 @@ func newMetrics(reg Registerer) *metrics {
 			[]string{"type", "result"}),
 		heartbeat:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "offerdeck_last_event_timestamp_seconds", Help: "When the last master event (heartbeats included) arrived."}),
 		connection: prometheus.NewGauge(prometheus.GaugeOpts{Name: "offerdeck_subscribed", Help: "1 while subscribed to a master, else 0."}),
+		commits: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "offerdeck_state_commit_seconds",
+			Help:    "How long each commit of the state database took, its fsync included; failed commits too.",
+			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}}),
 	}
-	reg.MustRegister(m.offers, m.tasks, m.calls, m.heartbeat, m.connection)
+	reg.MustRegister(m.offers, m.tasks, m.calls, m.heartbeat, m.connection, m.commits)
 	return m
 }
 
@@ -57,6 +62,13 @@ func (m *metrics) call(typ string, err error) {
 		result = "network"
 	}
 	m.calls.WithLabelValues(typ, result).Inc()
+}
+
+// committed records how long a commit took.
+func (m *metrics) committed(d time.Duration) {
+	if m != nil {
+		m.commits.Observe(d.Seconds())
+	}
 }
 
 // observe updates the gauges from the state.

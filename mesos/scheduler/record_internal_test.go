@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -97,6 +98,32 @@ func TestTaskRecordReadsSchema1(t *testing.T) {
 	}
 	if got.Acked(0) || !slices.Equal(got.Unacked, []int{1}) {
 		t.Errorf("an unacknowledged status of schema 1 reads as acknowledged = %v, Unacked %v", got.Acked(0), got.Unacked)
+	}
+}
+
+// v2Record is v1Task with a second status, awaiting its acknowledgement,
+// as schema 2 stored it (recordBinary), written by that build.
+const v2Record = "02057765622d31037765620261310268310e687474703a2f2f68313a35303531057765622d31026f3109736c65657020363030000466772d3103712d31020401047261636b02723102130a046370757310001a0909000000000000e03f150a05706f7274731001220a0a080898f2011098f2010198f2010f010000000eddca78d9075bcd15ffff0202041e524541534f4e5f434f4d4d414e445f4558454355544f525f4641494c4544026f6b02010f010000000eddca6aca00000000003c030102030000000000000f01000000000000000000000000ffff0109"
+
+// TestTaskRecordReadsSchema2: a record of schema 2 reads as current to an
+// empty status log, its statuses counted from its history, and its marks
+// kept.
+func TestTaskRecordReadsSchema2(t *testing.T) {
+	b, err := hex.DecodeString(v2Record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, headSeq, err := decodeTask(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := v1Task()
+	want.History = append(want.History, Status{UUID: []byte{9}})
+	want.Unacked = []int{2}
+	sameTask(t, got, want)
+	if headSeq != 0 || got.Statuses != 0 || got.StatusNumber(1) != 2 || got.Acked(1) || !got.Acked(0) {
+		t.Errorf("read as current to log record %d, %d statuses, the second numbered %d, acknowledged %v and %v; want 0, 0, 2, false and true",
+			headSeq, got.Statuses, got.StatusNumber(1), got.Acked(1), got.Acked(0))
 	}
 }
 

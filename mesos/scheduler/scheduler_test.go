@@ -591,6 +591,9 @@ func TestSuppressReviveAndMetrics(t *testing.T) {
 	got := map[string]float64{}
 	for _, f := range families {
 		for _, m := range f.GetMetric() {
+			if h := m.GetHistogram(); h != nil {
+				got[f.GetName()+",count"] = float64(h.GetSampleCount())
+			}
 			key := f.GetName()
 			for _, l := range m.GetLabel() {
 				key += "," + l.GetName() + "=" + l.GetValue()
@@ -600,6 +603,10 @@ func TestSuppressReviveAndMetrics(t *testing.T) {
 	}
 	if got["offerdeck_offers_held"] != 3 || got["offerdeck_subscribed"] != 1 || got["offerdeck_calls_total,result=accepted,type=SUPPRESS"] != 1 {
 		t.Errorf("metrics = %v", got)
+	}
+	// The suppress and the revive were audited, each in a commit.
+	if got["offerdeck_state_commit_seconds,count"] < 2 {
+		t.Errorf("%v commits timed, want at least 2", got["offerdeck_state_commit_seconds,count"])
 	}
 }
 

@@ -644,13 +644,12 @@ func (st *state) statusAdded(t *Task) {
 // ackMarkEvery bounds how long an acknowledgement mark may go unsaved.
 // The mark is what the task's page shows ("acknowledged"); the update
 // itself was saved before it was acknowledged, as ever. Saving each mark
-// at once rewrote the whole task record (up to maxHistory statuses) a
-// second time for every update; held back, it rides with the task's next
-// update, which in a steady stream comes within seconds; alone, it is a
-// small record of the status log. A shutdown saves
-// what is held; a crash loses at most ackMarkEvery of marks (the page then
-// says those updates await acknowledgement), never an update: the master
-// has every acknowledgement it was sent.
+// at once made a write of its own for every update; held back, it rides
+// with the task's next update, which in a steady stream comes within
+// seconds, or is saved alone as a small record of the status log. A
+// shutdown saves what is held; a crash loses at most ackMarkEvery of marks
+// (the page then says those updates await acknowledgement), never an
+// update: the master has every acknowledgement it was sent.
 const ackMarkEvery = 5 * time.Second
 
 // saveAckMarks moves the tasks whose acknowledgement marks have waited
