@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -498,6 +500,21 @@ func percentile(xs []float64, p int) float64 {
 	return s[min(len(s)-1, len(s)*p/100)]
 }
 
+// writeHeapProfile writes a heap profile of this process to path, after
+// a collection, so that it shows what is live.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		f.Close()
+		return fmt.Errorf("heap profile: %w", err)
+	}
+	return f.Close()
+}
+
 // commitBuckets is the dashboard's histogram of commit times: the
 // cumulative count of each bucket, by its upper bound in seconds.
 func (st *stack) commitBuckets() map[float64]uint64 {
@@ -597,6 +614,11 @@ func runStack(o options) (stackFigures, error) {
 	defer st.close()
 	fig.Launch = time.Since(t0)
 	fmt.Fprintf(os.Stderr, "stack: %d tasks running on %d agents after %v\n", fig.Tasks, fig.Agents, fig.Launch.Round(time.Millisecond))
+	if o.heapProfile != "" {
+		if err := writeHeapProfile(o.heapProfile); err != nil {
+			return fig, err
+		}
+	}
 	resp, err := http.Get(st.masterURL + "/master/state")
 	if err != nil {
 		return fig, err
