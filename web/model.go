@@ -36,7 +36,15 @@ type model struct {
 	// order holds the current registration's tasks oldest first (launch
 	// time, then id descending), so that the newest, which the tasks
 	// page shows first, are its tail, and a new task is appended.
-	order        []*scheduler.Task
+	order []*scheduler.Task
+	// pos is each task's index in order, by id, for the indexes below
+	// posFrom: an insert or a delete moves posFrom down to where it
+	// happened, and a lookup at or past it refreshes the tail (see
+	// orderIndex). A health check moves nothing, so finding its task is a
+	// map lookup, where a search of 100,000 by launch time was a fifth of
+	// the dashboard's CPU at scale.
+	pos          map[string]int
+	posFrom      int
 	tasksByAgent map[string]map[string]*scheduler.Task
 	older        []*scheduler.Task // tasks of removed registrations, newest first
 
@@ -178,7 +186,7 @@ func (m *model) putTask(t *scheduler.Task) {
 				m.order[i] = t
 				return
 			}
-			m.order = slices.Delete(m.order, i, i+1)
+			m.removeOrder(i)
 		}
 	}
 	// Launch times mostly grow: a new task is almost always appended.
@@ -187,23 +195,32 @@ func (m *model) putTask(t *scheduler.Task) {
 		i--
 	}
 	m.order = slices.Insert(m.order, i, t)
+	m.posFrom = min(m.posFrom, i)
 }
 
-// orderIndex finds t (by its launch time and id) in order.
+// removeOrder takes order[i] out.
+func (m *model) removeOrder(i int) {
+	delete(m.pos, m.order[i].ID)
+	m.order = slices.Delete(m.order, i, i+1)
+	m.posFrom = min(m.posFrom, i)
+}
+
+// orderIndex finds t (by its id) in order; -1 when it is not there.
 func (m *model) orderIndex(t *scheduler.Task) int {
-	i, ok := slices.BinarySearchFunc(m.order, t, func(a, b *scheduler.Task) int {
-		switch {
-		case a.ID == b.ID:
-			return 0
-		case taskBefore(a, b):
-			return -1
-		}
-		return 1
-	})
-	if !ok {
-		return -1
+	if i, ok := m.pos[t.ID]; ok && i < m.posFrom {
+		return i
 	}
-	return i
+	if m.pos == nil {
+		m.pos = make(map[string]int, len(m.order))
+	}
+	for i := m.posFrom; i < len(m.order); i++ {
+		m.pos[m.order[i].ID] = i
+	}
+	m.posFrom = len(m.order)
+	if i, ok := m.pos[t.ID]; ok {
+		return i
+	}
+	return -1
 }
 
 // archive moves t from the current registration to the older ones.
@@ -213,7 +230,7 @@ func (m *model) archive(t *scheduler.Task) {
 		delete(m.tasksByAgent[old.AgentID], t.ID)
 		delete(m.tasks, t.ID)
 		if i := m.orderIndex(old); i >= 0 {
-			m.order = slices.Delete(m.order, i, i+1)
+			m.removeOrder(i)
 		}
 	}
 	m.older = slices.Insert(m.older, 0, t)

@@ -64,3 +64,49 @@ func TestModelCountsFollowEachTaskChange(t *testing.T) {
 		}
 	}
 }
+
+// TestOrderIndexFollowsTheOrder puts, relaunches and archives tasks at
+// random, many launched at the same instant, and checks after each step
+// now and then that the order is sorted (launch time, then id descending)
+// and that orderIndex finds every task where it is, as a scan of the
+// order does.
+func TestOrderIndexFollowsTheOrder(t *testing.T) {
+	for seed := range uint64(5) {
+		rng := rand.New(rand.NewPCG(seed, 7))
+		m := newModel()
+		base := time.Now().Add(-time.Hour)
+		at := func() time.Time { return base.Add(time.Duration(rng.IntN(20)) * time.Second) }
+		for step := range 2000 {
+			id := "t" + strconv.Itoa(rng.IntN(150))
+			old := m.tasks[id]
+			switch r := rng.IntN(10); {
+			case r < 6 && old != nil: // a status: the same launch time
+				tk := *old
+				m.putTask(&tk)
+			case r < 8: // new, or launched again
+				m.putTask(&scheduler.Task{ID: id, State: mesos.TaskState_TASK_RUNNING, Launched: at()})
+			case old != nil:
+				m.archive(old)
+			}
+			if rng.IntN(3) != 0 {
+				continue // several changes between lookups
+			}
+			for i := 1; i < len(m.order); i++ {
+				if !taskBefore(m.order[i-1], m.order[i]) {
+					t.Fatalf("seed %d step %d: order[%d] %s is not before order[%d] %s", seed, step, i-1, m.order[i-1].ID, i, m.order[i].ID)
+				}
+			}
+			if len(m.order) != len(m.tasks) {
+				t.Fatalf("seed %d step %d: %d ordered, %d tasks", seed, step, len(m.order), len(m.tasks))
+			}
+			for i, tk := range m.order {
+				if got := m.orderIndex(m.tasks[tk.ID]); got != i {
+					t.Fatalf("seed %d step %d: orderIndex(%s) = %d, want %d", seed, step, tk.ID, got, i)
+				}
+			}
+			if i := m.orderIndex(&scheduler.Task{ID: "missing"}); i != -1 {
+				t.Fatalf("seed %d step %d: a task not there found at %d", seed, step, i)
+			}
+		}
+	}
+}
