@@ -19,9 +19,10 @@ import (
 // to (its head sequence number); loading it replays the log records of
 // that task after it, through the same addStatus, so the history read back
 // is the one the state held. The log is bounded by compaction: once it
-// holds more than logLimit records, the tasks whose oldest log records are
-// the log's oldest have their records rewritten, current to the log's end,
-// and the log's records before the oldest still needed are deleted.
+// holds more than its limit (statusLog.limit), the tasks whose oldest log
+// records are the log's oldest have their records rewritten, current to
+// the log's end, and the log's records before the oldest still needed are
+// deleted.
 
 var bucketStatuses = []byte("statuses")
 
