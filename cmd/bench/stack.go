@@ -535,21 +535,17 @@ func (st *stack) commitBuckets() map[float64]uint64 {
 }
 
 // slowCommits compares two readings of commitBuckets: how many commits
-// between them took over limit seconds, and the upper bound of the bucket
-// the longest fell in.
+// between them took over limit seconds (a bucket's bound), and the upper
+// bound of the bucket the longest fell in.
 func slowCommits(before, after map[float64]uint64, limit float64) (slow int, longest float64) {
-	bounds := slices.Sorted(maps.Keys(after))
 	total := after[math.Inf(1)] - before[math.Inf(1)]
-	for _, b := range bounds {
-		within := after[b] - before[b]
-		if b >= limit && slow == 0 {
-			slow = int(total - within)
-		}
-		if within == total && longest == 0 {
-			longest = b
+	slow = int(total - (after[limit] - before[limit]))
+	for _, b := range slices.Sorted(maps.Keys(after)) {
+		if after[b]-before[b] == total {
+			return slow, b
 		}
 	}
-	return slow, longest
+	return slow, math.Inf(1)
 }
 
 // acknowledged is how many updates the scheduler has acknowledged: each

@@ -40,7 +40,8 @@ const (
 	logBudgetMin = 64
 )
 
-// statusLog is the state goroutine's account of the status log.
+// statusLog is the state goroutine's account of the status log. The zero
+// statusLog is an empty one (encode starts it at 1).
 type statusLog struct {
 	next  uint64 // the sequence number of the next record; from 1
 	first uint64 // the oldest record kept (== next when empty)
@@ -58,9 +59,6 @@ type logEntry struct {
 	seq uint64
 	t   *Task
 }
-
-// newStatusLog is an empty log. The zero statusLog is one too.
-func newStatusLog() statusLog { return statusLog{next: 1, first: 1} }
 
 // limit is how many records the log may hold for tasks tasks.
 func (l *statusLog) limit(tasks int) uint64 {

@@ -39,20 +39,23 @@ func walkUpdate(id string, k int, state mesos.TaskState, message string, reconci
 // TestStatusLogReloadsAsLive walks a few tasks through thousands of random
 // steps (health checks, state changes, reconciliation answers, long
 // messages that trim the history by size, acknowledgements, marks saved,
-// commits, bursts longer than a trim) with a status log small enough to be compacted every few
-// commits. After every few commits the database is opened afresh and the
-// state restored from it must hold every task exactly as the live state
-// does; the walk then goes on from the restored state, as after a
-// restart. Most updates must have gone to the log, and the log must stay
-// within its bound.
+// commits, bursts longer than a trim), once with a status log small enough
+// to be compacted every few commits and once with one that never is (where
+// compaction's rewrites cannot hide a wrong log record). After every few
+// commits the database is opened afresh and the state restored from it
+// must hold every task exactly as the live state does; the walk then goes
+// on from the restored state, as after a restart. Most updates must have
+// gone to the log, and the log must stay within its bound.
 func TestStatusLogReloadsAsLive(t *testing.T) {
-	for seed := range uint64(4) {
-		t.Run("seed="+strconv.FormatUint(seed, 10), func(t *testing.T) { walkStatusLog(t, seed) })
+	for _, bound := range []int{48, 1 << 20} {
+		for seed := range uint64(4) {
+			t.Run(fmt.Sprintf("bound=%d/seed=%d", bound, seed), func(t *testing.T) { walkStatusLog(t, seed, bound) })
+		}
 	}
 }
 
-func walkStatusLog(t *testing.T, seed uint64) {
-	const tasks, logBound = 5, 48
+func walkStatusLog(t *testing.T, seed uint64, logBound int) {
+	const tasks = 5
 	dir := t.TempDir()
 	db, err := openStore(dir)
 	if err != nil {
@@ -163,8 +166,8 @@ func walkStatusLog(t *testing.T, seed uint64) {
 	}
 	// A burst's statuses mostly leave the history before they are
 	// stored, and its task is rewritten whole: the others are the test.
-	if logged < updates/2 || compactions == 0 {
-		t.Errorf("%d statuses logged of %d updates outside bursts, %d records rewritten, %d compactions; want most logged and some compactions",
+	if logged < updates/2 || (compactions == 0) != (logBound > 9000) {
+		t.Errorf("%d statuses logged of %d updates outside bursts, %d records rewritten, %d compactions; want most logged, and compactions only under the small bound",
 			logged, updates, rewritten, compactions)
 	}
 	t.Logf("%d updates and %d in bursts: %d statuses logged, %d task records rewritten, %d compactions", updates, bursts, logged, rewritten, compactions)

@@ -118,7 +118,7 @@ type loaded struct {
 // load returns everything stored: each task's record with the status log
 // replayed onto it.
 func (s *store) load() (*loaded, error) {
-	out := &loaded{log: newStatusLog()}
+	out := &loaded{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		out.frameworkID = string(tx.Bucket(bucketMeta).Get(keyFrameworkID))
 		byKey := map[string]*Task{}
