@@ -186,8 +186,9 @@
   }
 
   // updatePositions records how far the page has applied its topics; the
-  // body carries it as data-at, for tools and tests that compare a page
-  // with a fresh render at the same positions.
+  // body carries it as data-at, and the server instance that numbered them
+  // as data-epoch, for tools and tests that compare a page with a fresh
+  // render at the same positions.
   function updatePositions(seq) {
     const map = new Map(positions.split(",").filter(Boolean).map((p) => p.split(":")));
     for (const [t, s] of Object.entries(seq)) map.set(t, String(s));
@@ -207,12 +208,16 @@
       if (socket !== ws) return; // replaced by a resync
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
+      // A topic the server cannot resume (or another server instance,
+      // whose positions number other changes) is re-rendered whole. The
+      // batch's positions and epoch describe that render, not this page,
+      // so they are taken from it and not from the message.
+      if ((msg.resync && msg.resync.length) || (msg.epoch && msg.epoch !== epoch)) { resync(); return; }
       for (const c of msg.changes || []) {
         if (pausedEvents && c.parent === "events-list") { holdEvent(c); continue; }
         apply(c);
       }
       updatePositions(msg.seq || {});
-      if (msg.epoch) epoch = msg.epoch;
     });
     ws.addEventListener("close", (ev) => {
       if (socket !== ws) return;
@@ -275,6 +280,7 @@
     positions = doc.body.dataset.topics || positions;
     body.dataset.at = positions;
     epoch = doc.body.dataset.epoch || epoch;
+    body.dataset.epoch = epoch;
     const banner = $("live-note");
     if (banner) banner.hidden = true;
     body.classList.remove("offline");

@@ -31,7 +31,8 @@ function rng(seed: number) {
 }
 
 // state is what a reader sees of a page, as comparable text, and the live
-// positions it shows (body data-at), read in one go so that they belong
+// positions it shows (body data-at, after the epoch of the server instance
+// that numbered them, body data-epoch), read in one go so that they belong
 // together: the main region and the tab counts, with what legitimately
 // differs between two loads taken out (relative times, per-viewer request
 // ids, animations in flight, the action answer, output tails, and the
@@ -55,7 +56,7 @@ async function state(page: Page): Promise<State> {
       if (el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement) el.removeAttribute('value');
     });
     const shape = counts + '\n' + root.innerHTML.replace(/>\s+</g, '><').replace(/\s+/g, ' ');
-    return { at: document.body.dataset.at ?? document.body.dataset.topics ?? '', shape };
+    return { at: (document.body.dataset.epoch ?? '') + '@' + (document.body.dataset.at ?? document.body.dataset.topics ?? ''), shape };
   });
 }
 
@@ -82,8 +83,14 @@ function watch(page: Page) {
 
 // positions parses "topic:seq,..." into a map.
 const positions = (at: string) => new Map(at.split(',').filter(Boolean).map((p) => { const [t, n] = p.split(':'); return [t, Number(n)] as [string, number]; }));
-const compare = (a: string, b: string) => { // -1: a behind b somewhere, 0: equal, 1: a ahead and nowhere behind
-  const pa = positions(a), pb = positions(b);
+// compare compares two "epoch@positions": -1 if a is behind b somewhere,
+// 0 if equal, 1 if a is ahead and nowhere behind. Positions numbered by
+// another server instance (an epoch other than the fresh load's, as after a
+// restart) say nothing of b's: such a page is behind until it re-renders.
+const compare = (a: string, b: string) => {
+  const [ea, qa] = a.split('@'), [eb, qb] = b.split('@');
+  if (ea !== eb) return -1;
+  const pa = positions(qa), pb = positions(qb);
   let ahead = false;
   for (const [t, n] of pb) {
     const m = pa.get(t) ?? 0;
@@ -108,9 +115,11 @@ async function settle(fresher: Page, open: Map<string, Page>, step: string) {
       await fresher.goto(url);
       const fresh = await state(fresher);
       let live = await state(page);
-      const until = Date.now() + 10_000;
+      // Long enough for a page that lost its stream to reconnect: its
+      // backoff tops out at 15 s.
+      const until = Date.now() + 20_000;
       while (compare(live.at, fresh.at) < 0 && Date.now() < until) {
-        await page.waitForFunction((at) => at !== document.body.dataset.at, live.at, { timeout: 10_000 }).catch(() => {});
+        await page.waitForFunction((at) => at !== (document.body.dataset.epoch ?? '') + '@' + (document.body.dataset.at ?? ''), live.at, { timeout: 10_000 }).catch(() => {});
         live = await state(page);
       }
       const c = compare(live.at, fresh.at);
