@@ -344,20 +344,23 @@ func (st *state) newTask(c compiled, o *Offer, taken placement.Taken) (*Task, *m
 	for st.tasks[id] != nil {
 		id = newTaskID(c.spec.Name)
 	}
+	st.shared.shareResources(taken.Resources)
 	ti := c.taskInfo(id, o.Offer, taken)
 	cmd := c.spec.Command
 	if len(c.spec.Argv) > 0 {
 		cmd = strings.Join(c.spec.Argv, " ")
 	}
+	attributes := make(map[string]string, len(o.Offer.GetAttributes()))
+	for _, a := range o.Offer.GetAttributes() {
+		attributes[a.GetName()] = mesos.AttributeText(a)
+	}
 	t := &Task{
-		ID: id, Name: c.spec.Name, AgentID: o.AgentID, Hostname: o.Hostname, AgentURL: agentURL(o.Offer),
+		ID: id, Name: c.spec.Name, AgentID: o.AgentID, Hostname: o.Hostname,
 		ExecutorID: id, State: mesos.TaskState_TASK_STAGING, Launching: true, OfferID: o.ID,
 		Resources: taken.Resources, Ports: taken.Ports, Command: cmd, Image: c.spec.Image,
-		Launched: time.Now(), Registration: st.registration, Attributes: map[string]string{},
+		Launched: time.Now(), Registration: st.registration,
 	}
-	for _, a := range o.Offer.GetAttributes() {
-		t.Attributes[a.GetName()] = mesos.AttributeText(a)
-	}
+	t.Attributes, t.AgentURL = st.shared.agent(o.AgentID, attributes, agentURL(o.Offer))
 	st.tasks[id] = t
 	st.taskChanged(t)
 	return t, ti

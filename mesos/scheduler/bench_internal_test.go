@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -18,7 +19,7 @@ import (
 // measuring what applying an event costs the state goroutine.
 func benchState() *state {
 	s := &Scheduler{cfg: Config{EventHistory: DefaultEventHistory, EventHistoryBytes: DefaultEventHistoryBytes, HoldTime: DefaultHoldTime}, log: slog.New(slog.DiscardHandler), health: newStorageHealth()}
-	return &state{s: s, offers: map[string]*Offer{}, byAgent: map[string][]*Offer{}, agents: map[string]*Agent{}, tasks: map[string]*Task{}, acker: newAcker(), done: newResults(), inflight: map[string]*inflight{}, index: newTaskIndex()}
+	return &state{s: s, offers: map[string]*Offer{}, byAgent: map[string][]*Offer{}, agents: map[string]*Agent{}, tasks: map[string]*Task{}, acker: newAcker(), done: newResults(), inflight: map[string]*inflight{}, index: newTaskIndex(), shared: newSharing()}
 }
 
 // startLoop runs the state goroutine, the committer and the emitter of s
@@ -315,4 +316,73 @@ func (e *encoded) size() int {
 		}
 	}
 	return n
+}
+
+// launchedTasks returns n running tasks as launches leave them, ten to an
+// agent: each with its agent's attributes and URL, and cpus and mem
+// resources in the MULTI_ROLE format.
+func launchedTasks(registration string, n int) []*Task {
+	tasks := make([]*Task, n)
+	for i := range n {
+		id := fmt.Sprintf("web-%08x", uint32(i*2654435761))
+		agent := i / 10
+		res := func(name string, v float64) *mesos.Resource {
+			r := mesos.Scalar(name, v)
+			r.AllocationInfo = &mesos.Resource_AllocationInfo{Role: proto.String("*")}
+			return r
+		}
+		tasks[i] = &Task{ID: id, Name: "web", Registration: registration, State: mesos.TaskState_TASK_RUNNING,
+			AgentID: "agent-" + strconv.Itoa(agent), Hostname: fmt.Sprintf("agent-%d.demo", agent),
+			AgentURL:   fmt.Sprintf("http://10.0.%d.%d:5051", agent/250, agent%250),
+			Attributes: map[string]string{"rack": fmt.Sprintf("r%02d", agent%40), "pod": fmt.Sprintf("p%d", agent%4)},
+			Resources:  []*mesos.Resource{res("cpus", 0.1), res("mem", 32)}, ExecutorID: id, Command: "sleep 3600",
+			Launched: time.Unix(1_700_000_000, 0),
+			History: []Status{{State: mesos.TaskState_TASK_RUNNING, Source: mesos.TaskStatus_SOURCE_EXECUTOR,
+				Time: time.Unix(1_700_000_001, int64(i)), UUID: []byte("0123456789abcdef")}}}
+	}
+	return tasks
+}
+
+// BenchmarkRestore measures loading 20,000 launched tasks from the
+// database, and the heap they hold once loaded (heap-B/task, after a
+// collection): what a restart costs, and what every task costs the
+// collector from then on.
+func BenchmarkRestore(b *testing.B) {
+	const n = 20_000
+	s, err := openStore(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.close()
+	tasks := launchedTasks("8c2f1d3e-5b7a-4c9d-a1e2-f3b4c5d6e7f8-0000", n)
+	for i := 0; i < n; i += burstMax {
+		if err := commitWrite(s, &write{tasks: tasks[i:min(n, i+burstMax)]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tasks = nil
+	var before, after runtime.MemStats
+	var held float64
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		b.StartTimer()
+		l, err := s.load()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if len(l.tasks) != n {
+			b.Fatalf("loaded %d tasks, want %d", len(l.tasks), n)
+		}
+		held = float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		runtime.KeepAlive(l)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/task")
+	b.ReportMetric(held/n, "heap-B/task")
 }

@@ -115,7 +115,7 @@ func (r *recordReader) status() (h Status, acked bool) {
 
 // decodeTask reads a stored task in any form, with the status log's
 // record it is current to (0 for the forms before the log).
-func decodeTask(b []byte) (t *Task, headSeq uint64, err error) {
+func decodeTask(b []byte, sh *sharing) (t *Task, headSeq uint64, err error) {
 	if len(b) == 0 {
 		return nil, 0, errors.New("empty record")
 	}
@@ -143,9 +143,12 @@ func decodeTask(b []byte) (t *Task, headSeq uint64, err error) {
 		}
 	}
 	for range r.count() {
-		res := new(mesos.Resource)
-		if err := proto.Unmarshal(r.bytes(), res); err != nil && r.err == nil {
-			r.err = fmt.Errorf("resource: %w", err)
+		res, err := sh.resource(r.bytes())
+		if err != nil {
+			if r.err == nil {
+				r.err = fmt.Errorf("resource: %w", err)
+			}
+			res = new(mesos.Resource)
 		}
 		t.Resources = append(t.Resources, res)
 	}
@@ -176,6 +179,7 @@ func decodeTask(b []byte) (t *Task, headSeq uint64, err error) {
 	if r.err != nil {
 		return nil, 0, r.err
 	}
+	t.Attributes, t.AgentURL = sh.agent(t.AgentID, t.Attributes, t.AgentURL)
 	return t, headSeq, nil
 }
 

@@ -73,7 +73,7 @@ func TestTaskRecordRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, headSeq, err := decodeTask(b[len("prefix"):])
+			got, headSeq, err := decodeTask(b[len("prefix"):], nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,13 +86,13 @@ func TestTaskRecordRoundTrip(t *testing.T) {
 }
 
 func TestTaskRecordReadsSchema1(t *testing.T) {
-	got, _, err := decodeTask([]byte(v1Record))
+	got, _, err := decodeTask([]byte(v1Record), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sameTask(t, got, v1Task())
 	// A status schema 1 stored as awaiting its acknowledgement still does.
-	got, _, err = decodeTask([]byte(strings.Replace(v1Record, `"Acked":true`, `"Acked":false`, 1)))
+	got, _, err = decodeTask([]byte(strings.Replace(v1Record, `"Acked":true`, `"Acked":false`, 1)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestTaskRecordReadsSchema2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, headSeq, err := decodeTask(b)
+	got, headSeq, err := decodeTask(b, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,18 +135,18 @@ func TestTaskRecordCorrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	for n := range len(b) {
-		if _, _, err := decodeTask(b[:n]); err == nil {
+		if _, _, err := decodeTask(b[:n], nil); err == nil {
 			t.Errorf("record cut to %d of %d bytes decoded without error", n, len(b))
 		}
 	}
-	if _, _, err := decodeTask(append(b, 0)); err == nil {
+	if _, _, err := decodeTask(append(b, 0), nil); err == nil {
 		t.Error("record with a trailing byte decoded without error")
 	}
-	if _, _, err := decodeTask([]byte{0x7f, 1, 2}); err == nil {
+	if _, _, err := decodeTask([]byte{0x7f, 1, 2}, nil); err == nil {
 		t.Error("record of an unknown form decoded without error")
 	}
 	huge := append([]byte{recordBinary}, 0xff, 0xff, 0xff, 0xff, 0x0f)
-	if _, _, err := decodeTask(huge); err == nil {
+	if _, _, err := decodeTask(huge, nil); err == nil {
 		t.Error("record with a huge length decoded without error")
 	}
 }

@@ -3,8 +3,10 @@ package scheduler_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -792,4 +794,87 @@ func TestAckMarksSurviveAStop(t *testing.T) {
 	if tk := task(snap, res.TaskIDs[0]); !acked(tk) {
 		t.Fatalf("after a restart: %+v", tk)
 	}
+}
+
+// TestTasksShareWhatTheyHoldAlike launches three instances of one spec on
+// one agent and one on another: the three must hold one copy of their
+// agent's attributes and of their resources (a copy a task made
+// most of the heap at scale), the fourth its own, and each task must still
+// hold exactly what it was launched with, before and after a restart.
+func TestTasksShareWhatTheyHoldAlike(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	dir := t.TempDir()
+	s := startScheduler(t, base, dir, nil)
+	s.waitFor(t, "offers", func(s *scheduler.Snapshot) bool { return len(s.Offers) == 3 })
+	for _, spec := range []scheduler.TaskSpec{
+		{Name: "alike", Command: "sleep 600", CPUs: 0.1, Mem: 8, Instances: 3, Constraints: "rack==bb8"},
+		{Name: "apart", Command: "sleep 600", CPUs: 0.2, Mem: 16, Constraints: "rack==r2d2"},
+	} {
+		if _, err := s.Launch(t.Context(), operator, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running := func(s *scheduler.Snapshot) bool {
+		n := 0
+		for _, tk := range s.Tasks {
+			if tk.State == mesos.TaskState_TASK_RUNNING {
+				n++
+			}
+		}
+		return n == 4
+	}
+	check := func(snap *scheduler.Snapshot, when string) {
+		t.Helper()
+		var alike []*scheduler.Task
+		var apart *scheduler.Task
+		for _, tk := range snap.Tasks {
+			if tk.Name == "alike" {
+				alike = append(alike, tk)
+			} else {
+				apart = tk
+			}
+		}
+		if len(alike) != 3 || apart == nil {
+			t.Fatalf("%s: %d alike tasks and %v apart, want 3 and 1", when, len(alike), apart)
+		}
+		same := func(a, b map[string]string) bool {
+			return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+		}
+		for _, tk := range append(alike, apart) {
+			wantAttrs := map[string]string{"rack": "bb8", "pod": "dev", "gen": "3"}
+			want := map[string]float64{"cpus": 0.1, "mem": 8}
+			if tk == apart {
+				wantAttrs = map[string]string{"rack": "r2d2", "pod": "demo,dev"}
+				want = map[string]float64{"cpus": 0.2, "mem": 16}
+			}
+			if !maps.Equal(tk.Attributes, wantAttrs) || !strings.HasPrefix(tk.AgentURL, "http://") {
+				t.Errorf("%s: %s holds attributes %v and URL %q, want %v and the agent's", when, tk.ID, tk.Attributes, tk.AgentURL, wantAttrs)
+			}
+			got := map[string]float64{}
+			for _, r := range tk.Resources {
+				got[r.GetName()] = r.GetScalar().GetValue()
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("%s: %s holds resources %v, want %v", when, tk.ID, got, want)
+			}
+		}
+		for _, tk := range alike[1:] {
+			if !same(tk.Attributes, alike[0].Attributes) {
+				t.Errorf("%s: %s and %s, on one agent, hold two copies of its attributes", when, tk.ID, alike[0].ID)
+			}
+			for i := range tk.Resources {
+				if tk.Resources[i] != alike[0].Resources[i] {
+					t.Errorf("%s: %s and %s hold two copies of resource %s", when, tk.ID, alike[0].ID, tk.Resources[i].GetName())
+				}
+			}
+		}
+		if same(apart.Attributes, alike[0].Attributes) {
+			t.Errorf("%s: %s shares the attributes of another agent", when, apart.ID)
+		}
+	}
+	check(s.waitFor(t, "four tasks running", running), "launched")
+	s.stop()
+
+	s2 := startScheduler(t, base, dir, nil)
+	check(s2.waitFor(t, "four tasks running after a restart", running), "restored")
 }

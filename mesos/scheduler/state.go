@@ -117,6 +117,8 @@ type state struct {
 
 	// log is the status log's account (see statuslog.go).
 	log statusLog
+	// shared is what tasks hold alike (see sharing.go).
+	shared *sharing
 	// pending is written at the next commit; acknowledgements, calls to
 	// the master and replies wait for it; out holds the changes to emit
 	// after it. See take.
@@ -157,6 +159,7 @@ func (s *Scheduler) restore() (*state, error) {
 		index:        newTaskIndex(),
 		inflight:     map[string]*inflight{},
 		log:          saved.log,
+		shared:       saved.shared,
 	}
 	for _, t := range tasks {
 		if t.Registration == frameworkID && frameworkID != "" {

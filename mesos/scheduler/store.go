@@ -113,19 +113,20 @@ type loaded struct {
 	queue       []*queued
 	auditSeq    uint64
 	log         statusLog
+	shared      *sharing // what the tasks read share, for the tasks to come
 }
 
 // load returns everything stored: each task's record with the status log
 // replayed onto it.
 func (s *store) load() (*loaded, error) {
-	out := &loaded{}
+	out := &loaded{shared: newSharing()}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		out.frameworkID = string(tx.Bucket(bucketMeta).Get(keyFrameworkID))
 		byKey := map[string]*Task{}
 		heads := map[*Task]uint64{}
 		var lastSeq uint64
 		if err := tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
-			t, headSeq, err := decodeTask(v)
+			t, headSeq, err := decodeTask(v, out.shared)
 			if err != nil {
 				return fmt.Errorf("%w: task %q: %v", ErrStateCorrupt, k, err)
 			}
