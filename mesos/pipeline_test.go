@@ -150,3 +150,50 @@ func TestAcknowledgeAllSendsAgainWhatThePipelineLeft(t *testing.T) {
 		t.Errorf("the pipeline settled %d; want the 9 answered with a 202 before the cut", p)
 	}
 }
+
+// TestAcknowledgeAllWritesWhatNetHTTPWould: the pipeline writes its
+// requests itself; in either media type and with credentials, the master
+// must receive each acknowledgement whole, with the headers a call made
+// through net/http carries.
+func TestAcknowledgeAllWritesWhatNetHTTPWould(t *testing.T) {
+	for _, mediaType := range []string{mesos.MediaTypeJSON, mesos.MediaTypeProtobuf} {
+		t.Run(mediaType, func(t *testing.T) {
+			m := newFakeMaster(t)
+			c := startClient(t, mesos.Config{Masters: []string{m.URL()}, MediaType: mediaType, Principal: "ops", Secret: "s3cr:et"})
+			m.nextStream(t).subscribed(t, "fw-1", 15*time.Second)
+			st := waitStatus(t, c.Client, "subscribed", func(s mesos.Status) bool { return s.State == mesos.Subscribed })
+			acks := acksFor(0, 30)
+			acks[7].TaskId.Value = proto.String("t \"quoted\" \\ é \x01")
+			acks[8].Uuid = []byte{0xff, 0, 0xfe, '"'}
+			for i, err := range c.AcknowledgeAll(t.Context(), acks) {
+				if err != nil {
+					t.Fatalf("ack %d: %v", i, err)
+				}
+			}
+			if got := c.Pipelined(); got != 30 {
+				t.Fatalf("the pipeline settled %d of 30", got)
+			}
+			var got []*mesos.Call_Acknowledge
+			for _, r := range m.receivedCalls() {
+				if r.call.GetType() != mesos.Call_ACKNOWLEDGE {
+					continue
+				}
+				got = append(got, r.call.GetAcknowledge())
+				user, secret, _ := (&http.Request{Header: r.header}).BasicAuth()
+				if r.header.Get("Content-Type") != mediaType || r.header.Get("Accept") != mediaType ||
+					r.header.Get("Mesos-Stream-Id") != st.StreamID || user != "ops" || secret != "s3cr:et" ||
+					r.call.GetFrameworkId().GetValue() != "fw-1" {
+					t.Errorf("acknowledgement received with headers %v, framework %q", r.header, r.call.GetFrameworkId().GetValue())
+				}
+			}
+			if len(got) != len(acks) {
+				t.Fatalf("the master received %d acknowledgements, want %d", len(got), len(acks))
+			}
+			for i := range acks {
+				if !proto.Equal(got[i], acks[i]) {
+					t.Errorf("acknowledgement %d received as %v, sent as %v", i, got[i], acks[i])
+				}
+			}
+		})
+	}
+}

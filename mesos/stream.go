@@ -278,6 +278,24 @@ func (c *Client) readEvents(ctx context.Context, body io.Reader, events chan<- *
 	}
 }
 
+// newCallRequest is a POST of body to base's scheduler endpoint with the
+// headers every call carries (see post).
+func (c *Client) newCallRequest(ctx context.Context, base *url.URL, body []byte, streamID string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base.String()+SchedulerPath, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", c.cfg.MediaType)
+	req.Header.Set("Accept", c.cfg.MediaType)
+	if streamID != "" {
+		req.Header.Set("Mesos-Stream-Id", streamID)
+	}
+	if c.cfg.Principal != "" {
+		req.SetBasicAuth(c.cfg.Principal, c.cfg.Secret)
+	}
+	return req, nil
+}
+
 // post sends one request to base's scheduler endpoint, following up to
 // MaxRedirects redirects to the leading master. It returns the final
 // response, whose body the caller closes, and the base URL that answered.
