@@ -106,7 +106,7 @@ func agentJSON(m *model, id string) apiAgent {
 		rs = append(rs, o.Offer.GetResources()...)
 	}
 	v.Offered = resourcesJSON(rs)
-	for _, t := range m.tasksByAgent[id] {
+	for t := range m.agentTasks(id) {
 		v.Tasks++
 		if !t.Terminal() {
 			v.Running++

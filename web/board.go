@@ -191,7 +191,7 @@ func boardLanes(m *model) ui.BoardLanes {
 // launched with, oldest first.
 func tasksByOffer(m *model, id string) map[string][]string {
 	out := map[string][]string{}
-	for _, t := range m.tasksByAgent[id] {
+	for t := range m.agentTasks(id) {
 		if t.OfferID != "" {
 			out[t.OfferID] = append(out[t.OfferID], t.ID)
 		}

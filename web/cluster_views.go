@@ -32,7 +32,7 @@ func clusterStatusView(m *model) ui.ClusterStatus {
 func (m *model) ours(agentID string) (cluster.Resources, int) {
 	var r cluster.Resources
 	n := 0
-	for _, t := range m.tasksByAgent[agentID] {
+	for t := range m.agentTasks(agentID) {
 		if !t.Terminal() {
 			r = r.Add(cluster.ResourcesOf(t.Resources))
 			n++

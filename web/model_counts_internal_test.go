@@ -14,7 +14,7 @@ import (
 // TestModelCountsFollowEachTaskChange checks the model's counts (tasks by
 // state, live tasks, resources used in all and per agent) after every
 // change of a random run against the counts of a model built afresh from
-// the tasks as they are then. Most changes are a status that keeps the
+// the tasks as they are then, and each agent's tasks against the tasks. Most changes are a status that keeps the
 // task's state, agent and resources, which putTask does not count again;
 // the others change one of those.
 func TestModelCountsFollowEachTaskChange(t *testing.T) {
@@ -59,8 +59,25 @@ func TestModelCountsFollowEachTaskChange(t *testing.T) {
 			t.Fatalf("step %d (%s of %s): counts %v, %d live, %+v used, per agent %v; afresh %v, %d live, %+v used, per agent %v",
 				step, what, tk.ID, m.byState, m.live, m.used, m.agentUsed, fresh.byState, fresh.live, fresh.used, fresh.agentUsed)
 		}
-		if got := len(m.tasksByAgent[tk.AgentID]); got != len(fresh.tasksByAgent[tk.AgentID]) {
-			t.Fatalf("step %d (%s of %s): agent %s has %d tasks, afresh %d", step, what, tk.ID, tk.AgentID, got, len(fresh.tasksByAgent[tk.AgentID]))
+		// Each agent's tasks are the tasks as they are now, every one of
+		// them, as a model built afresh has them.
+		for a := range 5 {
+			agent := "a" + strconv.Itoa(a)
+			got, afresh, want := map[string]*scheduler.Task{}, map[string]*scheduler.Task{}, map[string]*scheduler.Task{}
+			for x := range m.agentTasks(agent) {
+				got[x.ID] = x
+			}
+			for x := range fresh.agentTasks(agent) {
+				afresh[x.ID] = x
+			}
+			for id, x := range tasks {
+				if x.AgentID == agent {
+					want[id] = x
+				}
+			}
+			if !maps.Equal(got, want) || !maps.Equal(afresh, want) {
+				t.Fatalf("step %d (%s of %s): agent %s has tasks %v, afresh %v, want %v", step, what, tk.ID, agent, got, afresh, want)
+			}
 		}
 	}
 }

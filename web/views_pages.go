@@ -428,7 +428,7 @@ func agentRow(m *model, agentID string) ui.AgentRow {
 	if len(rs) > 0 {
 		row.Offered = fmt.Sprintf("cpus %s · mem %s", number(round3(mesos.ScalarSum(rs, "cpus"))), scalarText("mem", round3(mesos.ScalarSum(rs, "mem"))))
 	}
-	for _, t := range m.tasksByAgent[agentID] {
+	for t := range m.agentTasks(agentID) {
 		row.Tasks++
 		if !t.Terminal() {
 			row.Running++
