@@ -82,6 +82,7 @@ type options struct {
 	stackRuns        int
 	steadyRate       int
 	steadyProfile    string
+	steadyMemProfile string
 	heapProfile      string
 	windows          []string // flush windows of ours to sweep, as kinds "ours@5ms"
 	browserDuration  time.Duration
@@ -107,6 +108,7 @@ func run(args []string) error {
 	fs.IntVar(&o.stackRuns, "stack-runs", 5, "runs of each end-to-end figure on the whole dashboard (stand-in, scheduler, web) in scale mode: latency, kills, steady absorption")
 	fs.IntVar(&o.steadyRate, "steady-rate", 50000, "health check updates a second asked of the stand-in for the steady absorption figure")
 	fs.StringVar(&o.steadyProfile, "steady-cpuprofile", "", "write a CPU profile of the measured time of the steady absorption run (with -stack-only) to this file")
+	fs.StringVar(&o.steadyMemProfile, "steady-memprofile", "", "write heap profiles of this process at the start (to this file with .base appended) and at the end (to this file) of the steady absorption run (with -stack-only); what was allocated in between is `go tool pprof -sample_index=alloc_space -base FILE.base FILE`")
 	fs.StringVar(&o.heapProfile, "stack-heapprofile", "", "write a heap profile of this process (the scale mode's dashboard runs in it) once its tasks run, before the first end-to-end run (with -stack-only) to this file")
 	serve := fs.Bool("serve-stack", false, "start the whole dashboard in scale mode, print \"url <base>\" and serve it until stdin ends; \"rate N\" lines set the health checks a second (for the browser lane)")
 	windows := fs.String("windows", "2ms,10ms", "other flush windows of ours to measure beside the default, for the latency/CPU trade-off (comma-separated; empty for none)")

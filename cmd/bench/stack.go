@@ -260,7 +260,7 @@ type e2eResult struct {
 
 // e2eRun sets the stand-in's health check rate and has viewers of the
 // tasks page measure for duration after a second to settle.
-func e2eRun(st *stack, rate float64, viewers int, duration time.Duration, profile string) (e2eResult, error) {
+func e2eRun(st *stack, rate float64, viewers int, duration time.Duration, profile, memProfile string) (e2eResult, error) {
 	res := e2eResult{Rate: rate}
 	if err := st.master.SetHealthChecks(rate); err != nil {
 		return res, err
@@ -278,6 +278,11 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration, profil
 	if err != nil {
 		return res, err
 	}
+	if memProfile != "" {
+		if err := writeHeapProfile(memProfile + ".base"); err != nil {
+			return res, err
+		}
+	}
 	cpu0, busy0, acked0, master0 := selfCPU(), procBusy(), st.acknowledged(), st.master.cpu()
 	io.WriteString(stdin, "go\n")
 	vr, err := readPageViewerResult(out)
@@ -285,6 +290,11 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration, profil
 	stopProfile()
 	if err != nil {
 		return res, err
+	}
+	if memProfile != "" {
+		if err := writeHeapProfile(memProfile); err != nil {
+			return res, err
+		}
 	}
 	secs := duration.Seconds()
 	res.P50, res.P99, res.Resyncs = vr.P50, vr.P99, vr.Resyncs
@@ -622,12 +632,12 @@ func runStack(o options) (stackFigures, error) {
 	n, _ := io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	fig.StateBytes = int(n)
-	if fig.Rest, err = e2eRun(st, 0, o.viewers, o.duration, ""); err != nil {
+	if fig.Rest, err = e2eRun(st, 0, o.viewers, o.duration, "", ""); err != nil {
 		return fig, fmt.Errorf("at rest: %w", err)
 	}
 	fmt.Fprintf(os.Stderr, "stack at rest: %.0f B/s a viewer\n", fig.Rest.BytesPerViewer)
 	for r := range o.stackRuns {
-		res, err := e2eRun(st, float64(o.rate), o.viewers, o.duration, "")
+		res, err := e2eRun(st, float64(o.rate), o.viewers, o.duration, "", "")
 		if err != nil {
 			return fig, fmt.Errorf("live run %d: %w", r+1, err)
 		}
@@ -650,11 +660,11 @@ func runStack(o options) (stackFigures, error) {
 	}
 	fig.Action = medianAction(fig.ActionRuns)
 	for r := range o.stackRuns {
-		profile := o.steadyProfile
+		profile, memProfile := o.steadyProfile, o.steadyMemProfile
 		if r > 0 {
-			profile = "" // the first run's
+			profile, memProfile = "", "" // the first run's
 		}
-		s, err := e2eRun(st, float64(o.steadyRate), o.viewers, o.duration, profile)
+		s, err := e2eRun(st, float64(o.steadyRate), o.viewers, o.duration, profile, memProfile)
 		if err != nil {
 			return fig, fmt.Errorf("steady run %d: %w", r+1, err)
 		}
