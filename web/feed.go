@@ -57,9 +57,9 @@ type dirt struct {
 	lanes   map[string]bool            // agents whose board lane lost an old offer or gained a task
 	tasks   map[string]*scheduler.Task // tasks that changed, with their value at the last publish (nil: new)
 	queue   map[string]bool            // queued specs that changed
-	events  []scheduler.Event          // arrived since the last publish
+	events  []*scheduler.Event         // arrived since the last publish
 	audit   []scheduler.AuditEntry     // added since the last publish
-	calls   []scheduler.Call           // sent since the last publish
+	calls   []*scheduler.Call          // sent since the last publish
 	window  []windowChange             // tasks entering the first page of the tasks table
 	order   bool                       // the tasks table's order changed beyond appends
 	cluster clusterDirt                // what changed of the whole cluster's view
@@ -361,14 +361,14 @@ func (l *live) apply(c scheduler.Change) {
 	case scheduler.EventAdded:
 		m.addEvent(*c.Event)
 		d.parts |= partEvents
-		d.events = append(d.events, *c.Event)
+		d.events = append(d.events, c.Event)
 		if len(d.events) >= 2*eventsKept {
 			d.events = d.events[len(d.events)-eventsKept:]
 		}
 	case scheduler.CallAdded:
 		m.addCall(*c.Call)
 		d.parts |= partCalls
-		d.calls = append(d.calls, *c.Call)
+		d.calls = append(d.calls, c.Call)
 		if len(d.calls) >= 2*callsKept {
 			d.calls = d.calls[len(d.calls)-callsKept:]
 		}

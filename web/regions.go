@@ -547,7 +547,7 @@ func (r renderer) events() {
 		return
 	}
 	for _, e := range l.dirty.events[max(0, len(l.dirty.events)-eventsKept):] {
-		row := eventRow(e)
+		row := eventRow(*e)
 		l.put(r.ctx, topicEvents, change{ID: row.DOMID, Parent: "events-list", Prepend: true, Seq: e.Seq}, ui.EventRowView(row))
 	}
 }
@@ -559,7 +559,7 @@ func (r renderer) calls() {
 		return
 	}
 	for _, c := range l.dirty.calls[max(0, len(l.dirty.calls)-callsKept):] {
-		row := callRow(c)
+		row := callRow(*c)
 		l.put(r.ctx, topicCalls, change{ID: row.DOMID, Parent: "calls-list", Prepend: true, Seq: c.Seq}, ui.CallRowView(row))
 	}
 }

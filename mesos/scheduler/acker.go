@@ -103,7 +103,7 @@ func (a *acker) send(ctx context.Context, s *Scheduler) {
 		}
 		// The calls are kept for the calls page with the answers' post:
 		// one post a batch, not two an acknowledgement.
-		tag := &callTag{cause: Cause{Kind: CauseAck}, deferred: true}
+		tag := &callTag{cause: Cause{Kind: CauseAck}, deferred: true, pending: make([]Call, 0, len(batch))}
 		calls := make([]*mesos.Call_Acknowledge, len(batch))
 		for i, k := range batch {
 			calls[i] = &mesos.Call_Acknowledge{

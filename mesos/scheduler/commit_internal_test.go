@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -168,4 +169,46 @@ func TestUnsavedWritesMerge(t *testing.T) {
 	if len(m.audit) != 2 {
 		t.Errorf("merged audit has %d entries, want 2", len(m.audit))
 	}
+}
+
+// TestBurstsAreFilledAgainOnlyOnceEmitted makes bursts of changes as the
+// state goroutine does, from the bursts the emitter hands back, while the
+// consumer takes the changes slowly: every change must reach it once, in
+// order and whole, so a burst is never filled again while the emitter
+// still reads it.
+func TestBurstsAreFilledAgainOnlyOnceEmitted(t *testing.T) {
+	s := &Scheduler{changes: make(chan Change, 8), spare: make(chan []Change, 2)}
+	bursts := make(chan []Change, burstsWaiting)
+	var emitter sync.WaitGroup
+	emitter.Go(func() { s.emitLoop(t.Context(), bursts) })
+	const total = 20_000
+	go func() {
+		defer close(bursts)
+		task := &Task{ID: "t"}
+		var seq uint64
+		n := 1
+		for seq < total {
+			out := s.spareChanges(n)
+			n = min(1+int(seq%50), total-int(seq)) // bursts of every size, up to 50
+			for range n {
+				seq++
+				out = append(out, Change{Seq: seq, Kind: TaskChanged, Task: task})
+			}
+			bursts <- out
+		}
+	}()
+	var last uint64
+	for c := range s.changes {
+		if c.Seq != last+1 || c.Kind != TaskChanged || c.Task == nil {
+			t.Fatalf("after change %d came %d (kind %d, task %v)", last, c.Seq, c.Kind, c.Task)
+		}
+		last = c.Seq
+		if last%7 == 0 {
+			runtime.Gosched() // a slow consumer: the emitter waits on it
+		}
+		if last >= total {
+			break
+		}
+	}
+	emitter.Wait()
 }

@@ -102,6 +102,11 @@ type Scheduler struct {
 
 	inbox   chan func(*state)
 	changes chan Change
+	// spare holds bursts of changes the emitter has handed on, emptied,
+	// for the state goroutine to fill again rather than grow new ones;
+	// two, since the state goroutine takes one a burst as the emitter
+	// gives one back.
+	spare chan []Change
 	// health is what the committer tells the state goroutine about the
 	// disk; unwritten is what failed commits left to write, committer
 	// only.
@@ -170,6 +175,7 @@ func New(cfg Config) (*Scheduler, error) {
 		store:   st,
 		inbox:   make(chan func(*state), inboxSize),
 		changes: make(chan Change, changeBuffer),
+		spare:   make(chan []Change, 2),
 		health:  newStorageHealth(),
 		stopped: make(chan struct{}),
 	}
@@ -454,7 +460,7 @@ func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change,
 		if len(st.out) > 0 {
 			select {
 			case bursts <- st.out:
-				st.out = nil
+				st.out = s.spareChanges(len(st.out))
 			case <-ctx.Done():
 				return st.take()
 			}

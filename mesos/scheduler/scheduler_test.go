@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -877,4 +878,57 @@ func TestTasksShareWhatTheyHoldAlike(t *testing.T) {
 
 	s2 := startScheduler(t, base, dir, nil)
 	check(s2.waitFor(t, "four tasks running after a restart", running), "restored")
+}
+
+// TestChangesArriveWholeAndInOrder runs a stream of health checks through
+// the scheduler, whose bursts of changes are recycled once handed on, and
+// checks that the consumer sees every change once, in order, whole: the
+// sequence numbers run without a gap or a repeat, and each task change
+// carries its task.
+func TestChangesArriveWholeAndInOrder(t *testing.T) {
+	m, base := startMaster(t, local.Config{SimulateCommands: true})
+	s := startScheduler(t, base, t.TempDir(), nil)
+	s.waitFor(t, "offers", func(s *scheduler.Snapshot) bool { return len(s.Offers) == 3 })
+	if _, err := s.Launch(t.Context(), operator, scheduler.TaskSpec{Name: "checked", Command: "sleep 600", CPUs: 0.1, Mem: 8, Instances: 60}); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "sixty tasks running", func(s *scheduler.Snapshot) bool {
+		n := 0
+		for _, tk := range s.Tasks {
+			if tk.State == mesos.TaskState_TASK_RUNNING {
+				n++
+			}
+		}
+		return n == 60
+	})
+	// Each task has a result every 0.1 s at most (the stand-in's round).
+	if err := m.SetHealthChecks(2000); err != nil {
+		t.Fatal(err)
+	}
+	s.waitFor(t, "thousands of health checks", func(s *scheduler.Snapshot) bool {
+		n := 0
+		for _, tk := range s.Tasks {
+			n += tk.Statuses
+		}
+		return n > 3000
+	})
+	if err := m.SetHealthChecks(0); err != nil {
+		t.Fatal(err)
+	}
+	// What arrived before Run ends: once it is told to stop, the
+	// scheduler drops what the consumer has not taken.
+	s.mu.Lock()
+	changes := slices.Clone(s.changes)
+	s.mu.Unlock()
+	if len(changes) < 3000 {
+		t.Fatalf("%d changes, want thousands", len(changes))
+	}
+	for i, c := range changes {
+		if i > 0 && c.Seq != changes[i-1].Seq+1 {
+			t.Fatalf("change %d has sequence number %d after %d", i, c.Seq, changes[i-1].Seq)
+		}
+		if c.Kind == 0 || (c.Kind == scheduler.TaskChanged) != (c.Task != nil) {
+			t.Fatalf("change %d (sequence number %d) is not whole: kind %d, task %v", i, c.Seq, c.Kind, c.Task)
+		}
+	}
 }
