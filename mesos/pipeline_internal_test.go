@@ -1,6 +1,10 @@
 package mesos
 
 import (
+	"bufio"
+	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -63,5 +67,117 @@ func BenchmarkAcknowledgeBody(b *testing.B) {
 				appendAcknowledgeJSON(nil, framework, a)
 			}
 		}
+	})
+}
+
+// TestReadAnswer reads answers as libprocess and Go's server write them,
+// and others the pipeline must not misread, each followed by a 202: the
+// status must be net/http's, and where the reader says the next answer
+// follows, the next must read as that 202 (the body was skipped to its
+// end). Where it cannot tell where the answer ends, it must say so, and
+// malformed answers are errors.
+func TestReadAnswer(t *testing.T) {
+	const next = "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+	body := func(status, headers, b string) string {
+		return fmt.Sprintf("HTTP/1.1 %s\r\n%sContent-Length: %d\r\n\r\n%s", status, headers, len(b), b)
+	}
+	for _, tc := range []struct {
+		name, answer string
+		status       int
+		follows      bool
+	}{
+		{"libprocess's 202", "HTTP/1.1 202 Accepted\r\nDate: Mon, 07 Dec 2026 09:00:00 GMT\r\nContent-Length: 0\r\n\r\n", 202, true},
+		{"an error with a body", body("400 Bad Request", "Content-Type: text/plain; charset=utf-8\r\n", "Task t3 is not known\n"), 400, true},
+		{"lower-case names, spaces", "HTTP/1.1 202 Accepted\r\ncontent-length:   5  \r\n\r\nhello", 202, true},
+		{"no reason phrase", "HTTP/1.1 202\r\nContent-Length: 0\r\n\r\n", 202, true},
+		{"bare newlines", "HTTP/1.1 202 Accepted\nContent-Length: 2\n\nok", 202, true},
+		{"the same length twice", "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", 202, true},
+		{"no content", "HTTP/1.1 204 No Content\r\n\r\n", 204, true},
+		{"a body as long as allowed", body("400 Bad Request", "", strings.Repeat("x", maxErrorBody)), 400, true},
+		{"the connection closes", "HTTP/1.1 202 Accepted\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", 202, false},
+		{"close among options", "HTTP/1.1 202 Accepted\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n", 202, false},
+		{"HTTP/1.0", "HTTP/1.0 202 Accepted\r\nContent-Length: 0\r\n\r\n", 202, false},
+		{"a chunked body", "HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400, false},
+		{"chunked, with a length too", "HTTP/1.1 400 Bad Request\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 400, false},
+		{"no length", "HTTP/1.1 200 OK\r\n\r\nto the close", 200, false},
+		{"a body too long to skip", body("400 Bad Request", "", strings.Repeat("x", maxErrorBody+1)), 400, false},
+		{"an interim answer", "HTTP/1.1 100 Continue\r\n\r\n", 100, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			theirs, err := http.ReadResponse(bufio.NewReader(strings.NewReader(tc.answer)), nil)
+			if err != nil {
+				t.Fatalf("net/http cannot read the answer: %v", err)
+			}
+			br := bufio.NewReaderSize(strings.NewReader(tc.answer+next), 4<<10)
+			a, err := readAnswer(br)
+			if err != nil {
+				t.Fatalf("readAnswer: %v", err)
+			}
+			if a.status != theirs.StatusCode || a.next != tc.follows {
+				t.Fatalf("readAnswer = %+v, want status %d (net/http's %d), next %v", a, tc.status, theirs.StatusCode, tc.follows)
+			}
+			if a.next && theirs.Close {
+				t.Errorf("readAnswer goes on where net/http closes")
+			}
+			if a.next {
+				if b, err := readAnswer(br); err != nil || b != (answer{202, true}) {
+					t.Errorf("the answer after it read as %+v, %v; its body was not skipped to its end", b, err)
+				}
+			}
+		})
+	}
+	for _, bad := range []string{
+		"",
+		"HTTP/1.1 202 Accepted\r\n",                 // no end of the headers
+		"HTP/1.1 202 Accepted\r\n\r\n",              // not HTTP
+		"HTTP/2.0 202 Accepted\r\n\r\n",             // not HTTP/1
+		"HTTP/1.1 2a2 Accepted\r\n\r\n",             // not a number
+		"HTTP/1.1 +20 Accepted\r\n\r\n",             // nor this
+		"HTTP/1.1 2020 Accepted\r\n\r\n",            // four digits
+		"HTTP/1.1 202 Accepted\r\nno colon\r\n\r\n", // a header without a name
+		"HTTP/1.1 202 Accepted\r\n folded: x\r\n\r\n",
+		"HTTP/1.1 202 Accepted\r\nContent-Length: -1\r\n\r\n",
+		"HTTP/1.1 202 Accepted\r\nContent-Length: 1, 2\r\n\r\n",
+		"HTTP/1.1 202 Accepted\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		"HTTP/1.1 202 Accepted\r\nContent-Length: 10\r\n\r\nshort",               // the body ends early
+		"HTTP/1.1 202 Accepted\r\nX: " + strings.Repeat("x", 5<<10) + "\r\n\r\n", // a header longer than the buffer
+	} {
+		if a, err := readAnswer(bufio.NewReaderSize(strings.NewReader(bad), 4<<10)); err == nil {
+			t.Errorf("readAnswer(%.60q) = %+v, want an error", bad, a)
+		}
+	}
+}
+
+// BenchmarkReadAnswer compares reading libprocess's answer to an
+// acknowledgement with net/http's reader and with the pipeline's.
+func BenchmarkReadAnswer(b *testing.B) {
+	const answer202 = "HTTP/1.1 202 Accepted\r\nDate: Mon, 07 Dec 2026 09:00:00 GMT\r\nContent-Length: 0\r\n\r\n"
+	many := strings.Repeat(answer202, 1000)
+	run := func(b *testing.B, read func(*bufio.Reader) error) {
+		b.ReportAllocs()
+		r := strings.NewReader(many)
+		br := bufio.NewReaderSize(r, 4<<10)
+		for i := 0; b.Loop(); i++ {
+			if i%1000 == 0 {
+				r.Reset(many)
+				br.Reset(r)
+			}
+			if err := read(br); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("net-http", func(b *testing.B) {
+		req := &http.Request{Method: http.MethodPost}
+		run(b, func(br *bufio.Reader) error {
+			resp, err := http.ReadResponse(br, req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			return err
+		})
+	})
+	b.Run("pipeline", func(b *testing.B) {
+		run(b, func(br *bufio.Reader) error { _, err := readAnswer(br); return err })
 	})
 }
