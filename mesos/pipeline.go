@@ -226,7 +226,9 @@ func readAnswer(br *bufio.Reader) (answer, error) {
 	return a, nil
 }
 
-// asciiEqualFold reports whether b is s, ignoring ASCII case.
+// asciiEqualFold reports whether b is s, ignoring ASCII case only, as
+// net/http matches header names: bytes.EqualFold folds Unicode too, and
+// would take "Tran\u017Ffer-Encoding" (a long s) for Transfer-Encoding.
 func asciiEqualFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
