@@ -372,9 +372,9 @@
     // growing. They are drawn up to the end of the clock's step (data-now),
     // which may be ahead of now.
     if (root === document) sweepSlides();
-    eachLaneList(root, "ol.lanes[data-now]", (ol, scope) => {
+    eachLaneList(root, "ol.lanes", (ol, scope) => {
       const svgs = scope.matches(".slide") ? [scope] : scope.querySelectorAll(".slide");
-      svgs.forEach((svg) => { if (watchSlide(svg)) slide(svg, now, Number(ol.dataset.now)); });
+      svgs.forEach((svg) => { if (watchSlide(svg)) slide(svg, now, drawnTo(ol)); });
     });
     root.querySelectorAll("[data-hold-until]").forEach((el) => {
       const until = Date.parse(el.dataset.holdUntil), arrived = Date.parse(el.dataset.arrived);
@@ -405,8 +405,8 @@
     for (const e of entries) {
       if (!e.isIntersecting) { slidesOff.add(e.target); continue; }
       slidesOff.delete(e.target);
-      const ol = e.target.closest("ol.lanes[data-now]");
-      if (ol) slide(e.target, now, Number(ol.dataset.now));
+      const ol = e.target.closest("ol.lanes");
+      if (ol) slide(e.target, now, drawnTo(ol));
     }
   });
   function watchSlide(svg) {
@@ -433,22 +433,37 @@
   }
   // eachLaneList calls fn with each list of lanes (sel) under root, and
   // with the list root is in (a lane the stream replaced), root as its
-  // scope.
+  // scope; for an axis the stream replaced (the lanes' clock stepped on),
+  // with its whole list.
   function eachLaneList(root, sel, fn) {
     root.querySelectorAll(sel).forEach((ol) => fn(ol, ol));
     const own = root.parentElement && root.parentElement.closest(sel);
     if (own) fn(own, root);
+    if (root.matches && root.matches(".lane-axis")) {
+      const list = root.parentElement && root.parentElement.querySelector(sel);
+      if (list) fn(list, list);
+    }
   }
-  // applyLaneSpan shows the newest span seconds of the lanes the server
-  // drew (data-window of them): 300, the default, is what it wrote.
-  // It runs every second with the clock: it writes only what differs, since
-  // each write lays the page out again.
+  // drawnTo is when a list of lanes is drawn up to: the chart's own
+  // data-now, the offer lanes' that of their axis (which goes out alone
+  // when their clock steps on, the lanes standing as drawn).
+  function drawnTo(ol) {
+    if (ol.dataset.now) return Number(ol.dataset.now);
+    const axis = ol.parentElement && ol.parentElement.querySelector(".lane-axis[data-now]");
+    return axis ? Number(axis.dataset.now) : NaN;
+  }
+  // applyLaneSpan shows the newest span seconds up to where the offer
+  // lanes are drawn to, their positions being seconds from data-origin: 300,
+  // the default, is what the server wrote. It runs every second with the
+  // clock: it writes only what differs, since each write lays the page out
+  // again.
   function applyLaneSpan(root) {
     const span = laneSpan();
-    eachLaneList(root, "ol.offer-lanes[data-window]", (ol, scope) => {
-      const total = Number(ol.dataset.window) / 1000;
+    eachLaneList(root, "ol.offer-lanes[data-origin]", (ol, scope) => {
+      const end = (drawnTo(ol) - Number(ol.dataset.origin)) / 1000;
+      if (!Number.isFinite(end)) return;
       const svgs = scope.matches(".lane-svg") ? [scope] : scope.querySelectorAll(".lane-svg"); // a lane's picture the stream replaced
-      svgs.forEach((svg) => setAttr(svg, "viewBox", (total - span) + " 0 " + span + " 10"));
+      svgs.forEach((svg) => setAttr(svg, "viewBox", (end - span) + " 0 " + span + " 10"));
       const start = ol.parentElement && ol.parentElement.querySelector(".lane-start");
       if (start) setText(start, "−" + span + " s");
     });

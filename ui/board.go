@@ -56,15 +56,18 @@ type FlowItem struct {
 	Percent    float64
 }
 
-// BoardLanes are the offer lanes: per agent, each offer of the last
-// Window as a bar from its arrival to its end. X positions are seconds
-// from the window's start at Now, the model's newest moment; the client
-// slides the lanes on as time passes.
+// BoardLanes are the offer lanes: per agent, each offer the model keeps
+// as a bar from its arrival to its end. X positions are seconds from
+// Origin; the client slides the lanes on as time passes.
 type BoardLanes struct {
 	// Now is the newest moment the board knows of; the lanes are drawn
-	// over Window up to End, the end of the clock's step Now is in.
+	// up to End, the end of the clock's step Now is in.
 	Now, End time.Time
-	Window   time.Duration
+	// Origin is where positions count from: it moves seldom, so that a
+	// lane stands as drawn while End moves on.
+	Origin time.Time
+	// Kept says how far back the lanes' offers reach, in words.
+	Kept string
 	// Shown is how much of Window a page shows unless the viewer picks
 	// another span: the newest part.
 	Shown time.Duration
@@ -84,11 +87,15 @@ type LaneRow struct {
 	AgentID  string
 	Hostname string
 	Summary  string // the lane in words, for screen readers
-	Bars     []LaneBar
+	// Became names the tasks its accepted offers became: "task web",
+	// "tasks web, db and 3 more".
+	Became string
+	Bars   []LaneBar
 }
 
-// LaneBar is one offer: X and W in seconds of the window, How how it
-// ended ("held" while held), Title what a pointer or a reader is told.
+// LaneBar is one offer: X and W in seconds from the lanes' Origin, How
+// how it ended ("held" while held), Title what a pointer or a reader is
+// told.
 type LaneBar struct {
 	X, W  float64
 	How   string

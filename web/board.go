@@ -128,23 +128,34 @@ func boardFlow(m *model) ui.BoardFlow {
 }
 
 // laneStep is the step of the lanes' clock: they are drawn up to the end
-// of the step the newest moment falls in, so that a lane stands as drawn
-// until its own agent's offers change or the clock steps on. Between
-// steps, one offer coming or going re-renders its agent's lane alone; the
-// client slides the lanes to the present.
+// of the step the newest moment falls in (End), and the client slides them
+// on to the present. Between steps, one offer coming or going re-renders
+// its agent's lane alone.
 const laneStep = time.Minute
 
-// boardLanes draws the offers of the last boardWindow before the model's
-// newest moment, and up to the end of its laneStep, one lane per agent in
-// the pages' order.
+// laneDay is the step of the lanes' origin: a bar's position is seconds
+// from the start of the (UTC) day the newest moment falls in, so that it
+// stands as drawn while the clock steps on; only the lanes' axis, which
+// says where they end, goes out at a step. The lanes go out whole once a
+// day, when the origin moves. (A day keeps positions small enough for the
+// browser's single-precision SVG coordinates: a sixteenth of a second at
+// worst.)
+const laneDay = 24 * time.Hour
+
+// boardLanes draws the offers the model keeps (those of the last
+// boardWindow before its newest moment) and those held, one lane per agent
+// in the pages' order.
 func boardLanes(m *model) ui.BoardLanes {
-	l := ui.BoardLanes{Now: m.latest, Window: boardWindow + laneStep, Shown: defaultLaneWindow}
+	l := ui.BoardLanes{Now: m.latest, Shown: defaultLaneWindow, Kept: duration(boardWindow)}
 	if l.Now.IsZero() {
 		return l
 	}
 	l.End = m.latest.Truncate(laneStep).Add(laneStep)
-	start := l.End.Add(-l.Window)
-	x := func(t time.Time) float64 { return t.Sub(start).Seconds() }
+	l.Origin = m.latest.Truncate(laneDay)
+	x := func(t time.Time) float64 { return t.Sub(l.Origin).Seconds() }
+	// A held offer reaches past the right edge as the client slides the
+	// lanes on, whenever the clock stands until the origin moves.
+	heldTo := x(l.Origin.Add(2*laneDay + boardWindow))
 	byAgent := map[string][]offerSpan{}
 	for _, sp := range m.spans {
 		byAgent[sp.AgentID] = append(byAgent[sp.AgentID], sp)
@@ -158,6 +169,7 @@ func boardLanes(m *model) ui.BoardLanes {
 		row := ui.LaneRow{DOMID: domID("lane-of-", id), AgentID: id, Hostname: marked(a.Hostname)}
 		count := map[string]int{}
 		var became map[string][]string // offer id -> the tasks it became
+		var tasks []string             // what its accepted offers became
 		for _, sp := range byAgent[id] {
 			title := fmt.Sprintf("%s %s after %s", shortOfferID(sp.ID), sp.How, duration(sp.Ended.Sub(sp.Arrived).Round(time.Second)))
 			if sp.How == "accepted" {
@@ -166,19 +178,22 @@ func boardLanes(m *model) ui.BoardLanes {
 				}
 				if names := became[sp.ID]; len(names) > 0 {
 					title += ": became " + taskNames(names)
+					tasks = append(tasks, names...)
 				}
 			}
 			row.Bars = append(row.Bars, ui.LaneBar{X: x(sp.Arrived), W: max(sp.Ended.Sub(sp.Arrived).Seconds(), 0.5), How: laneHow(sp.How), Title: title})
 			count[laneHow(sp.How)]++
 		}
 		for _, o := range m.agentOffers(id) {
-			// A held offer reaches past the right edge, so that it still
-			// does as the client slides the lanes on.
-			row.Bars = append(row.Bars, ui.LaneBar{X: x(o.Arrived), W: x(l.End) - x(o.Arrived) + boardWindow.Seconds(), How: "held",
+			row.Bars = append(row.Bars, ui.LaneBar{X: x(o.Arrived), W: heldTo - x(o.Arrived), How: "held",
 				Title: shortOfferID(o.ID) + " held"})
 			count["held"]++
 		}
 		row.Summary = laneSummary(marked(a.Hostname), count)
+		if len(tasks) > 0 {
+			row.Became = taskNames(tasks)
+			row.Summary += "; became " + row.Became
+		}
 		for i, k := range flowKinds {
 			row.Counts[i] = count[k[0]]
 		}

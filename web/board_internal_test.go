@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,9 +15,14 @@ import (
 	"github.com/offerdeck/offerdeck/ui"
 )
 
-// scaleOffer is an offer of the scale cluster's agent i.
+// scaleOffers numbers the scale cluster's offers.
+var scaleOffers atomic.Int64
+
+// scaleOffer is an offer of the scale cluster's agent i, its id as a
+// master makes them (its own id, "-O" and a counter).
 func scaleOffer(i int, at time.Time) scheduler.Change {
-	id, agent, host := fmt.Sprintf("offer-%05d-%d", i, at.UnixNano()), fmt.Sprintf("agent-%05d", i), fmt.Sprintf("scale-%05d.demo", i)
+	id := fmt.Sprintf("9f3c6e2a-41d8-4b7e-a0c5-7e2f1d6b8a90-O%d", scaleOffers.Add(1))
+	agent, host := fmt.Sprintf("agent-%05d", i), fmt.Sprintf("scale-%05d.demo", i)
 	o := &mesos.Offer{Id: &mesos.OfferID{Value: &id}, AgentId: &mesos.AgentID{Value: &agent}, Hostname: &host,
 		Attributes: []*mesos.Attribute{mesos.TextAttribute("rack", fmt.Sprintf("r%03d", i/40))},
 		Resources:  []*mesos.Resource{mesos.Scalar("cpus", 7), mesos.Scalar("mem", 31488), mesos.Scalar("disk", 100000), mesos.PortRange(31000, 32000)}}
@@ -36,18 +42,24 @@ func TestBoardStaysSmallAtScale(t *testing.T) {
 		l.m.noteGroupings(a.Attributes)
 	}
 	h := l.s.hub
-	start := time.Now().Add(-boardWindow)
+	// The moments: base is a step of the lanes' clock, and the offers
+	// below arrive shortly before it and end shortly after, so that a
+	// change crosses the step, within one day of the lanes' origin (they
+	// go out whole when it moves, once a day).
+	base := time.Now().Truncate(laneStep)
+	if base.Add(time.Minute).Truncate(laneDay) != base.Add(-boardWindow).Truncate(laneDay) {
+		base = base.Add(-time.Hour)
+	}
+	now := base.Add(-20 * time.Second)
 	// The history: offers that came and went over the window, spread
-	// over the agents.
+	// over the agents, the last ended before now.
+	start := base.Add(-boardWindow + 10*time.Second)
 	var cs []scheduler.Change
 	for i := range spansKept {
-		at := start.Add(time.Duration(i) * boardWindow / spansKept)
+		at := start.Add(time.Duration(i) * (boardWindow - time.Minute) / spansKept)
 		c := scaleOffer(i*7%scaleAgents, at)
 		cs = append(cs, c, scheduler.Change{Kind: scheduler.OfferRemoved, OfferID: c.Offer.ID, Why: []string{"declined", "expired", "rescinded", "accepted"}[i%4], At: at.Add(20 * time.Second)})
 	}
-	// The offers below stay within one step of the lanes' clock (a new
-	// step re-draws them all, once a minute, whatever changed).
-	now := time.Now().Truncate(laneStep).Add(laneStep / 6)
 	for i := range scaleAgents {
 		cs = append(cs, scaleOffer(i, now))
 	}
@@ -85,12 +97,22 @@ func TestBoardStaysSmallAtScale(t *testing.T) {
 		{"an offer is declined", scheduler.Change{Kind: scheduler.OfferRemoved, OfferID: cs[len(cs)-1].Offer.ID, Why: "declined", At: now.Add(2 * time.Second)}, nil, ""},
 		{"an offer of a shown agent is declined", scheduler.Change{Kind: scheduler.OfferRemoved, OfferID: cs[len(cs)-scaleAgents].Offer.ID, Why: "declined", At: now.Add(3 * time.Second)},
 			[]string{"rack-r000-total-meters", "rackagent-agent-00000-meters"}, "lane-of-agent-00000"},
+		// The lanes' clock steps on: the axis goes out, the lanes stand.
+		{"an offer arrives in the next step", scaleOffer(4243, base.Add(5*time.Second)), nil, ""},
+		{"an offer of a shown agent is declined after that", scheduler.Change{Kind: scheduler.OfferRemoved, OfferID: cs[len(cs)-scaleAgents+1].Offer.ID, Why: "declined", At: base.Add(6 * time.Second)},
+			[]string{"rack-r000-total-meters", "rackagent-agent-00001-meters"}, "lane-of-agent-00001"},
 	} {
 		board, racks := h.Seq(topicBoard), h.Seq(topicBoardMap)
+		var end time.Time
+		if _, err := l.read(context.Background(), nil, func(m *model) { end = boardLanes(m).End }); err != nil {
+			t.Fatal(err)
+		}
 		l.feed(c.change)
+		stepped, axis := c.change.At.After(end) || c.change.Offer != nil && c.change.Offer.Arrived.After(end), false
 		size := 0
 		var lanes []string
 		for _, ch := range published(t, h, topicBoard, board) {
+			axis = axis || ch.ID == "lanes-axis"
 			if ch.ID == "board-chart" {
 				t.Logf("%s: the chart's step passed meanwhile: board-chart %d bytes", c.what, len(ch.HTML))
 				continue
@@ -105,6 +127,9 @@ func TestBoardStaysSmallAtScale(t *testing.T) {
 		// (it keeps spansKept) may go out.
 		if slices.Contains(lanes, "board-lanes") || len(lanes) > 2 || c.lane != "" && !slices.Contains(lanes, c.lane) {
 			t.Errorf("%s: the lanes sent %q, want the lane %q and at most one more", c.what, lanes, c.lane)
+		}
+		if axis != stepped {
+			t.Errorf("%s: the lanes' axis went out: %v, want %v (the clock stepped on: %v)", c.what, axis, stepped, stepped)
 		}
 		var cards []string
 		for _, ch := range published(t, h, topicBoardMap, racks) {
@@ -281,6 +306,13 @@ func TestAcceptedOfferNamesItsTask(t *testing.T) {
 	if !strings.Contains(sent, want) {
 		t.Errorf("the task's arrival sent the lanes %q, want a bar saying %q", sent, want)
 	}
+	// A bar's title is a pointer's alone: the lane's label and its row of
+	// the lanes' table name the task too, for a keyboard and a reader.
+	for _, w := range []string{`aria-label="scale-00003.demo, offers in the last 15 min: 1 accepted; became task web"`, `<td class="became">task web</td>`} {
+		if !strings.Contains(sent, w) {
+			t.Errorf("the task's arrival sent the lanes %q, want them to say %q", sent, w)
+		}
+	}
 	var titles []string
 	if _, err := l.read(context.Background(), nil, func(m *model) {
 		for _, r := range boardLanes(m).Rows {
@@ -293,5 +325,68 @@ func TestAcceptedOfferNamesItsTask(t *testing.T) {
 	}
 	if !slices.ContainsFunc(titles, func(s string) bool { return strings.HasSuffix(s, want) }) {
 		t.Errorf("a reload's bars say %q, want one saying %q", titles, want)
+	}
+}
+
+// TestLanesStandAsDrawnWhileTheirClockSteps: a bar's position counts from
+// the lanes' origin, the start of the day, so that as the clock steps on
+// only the axis goes out and a lane already drawn stands; when the day
+// turns the origin moves, and the lanes go out whole, drawn from it.
+func TestLanesStandAsDrawnWhileTheirClockSteps(t *testing.T) {
+	l, h := bareLive(t)
+	day := time.Now().UTC().Truncate(laneDay).Add(-laneDay)
+	lanes := func() ui.BoardLanes {
+		var v ui.BoardLanes
+		if _, err := l.read(context.Background(), nil, func(m *model) { v = boardLanes(m) }); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	sent := func(seq uint64) []string {
+		var ids []string
+		for _, c := range published(t, h, topicBoard, seq) {
+			if c.ID == "board-lanes" || c.ID == "lanes-axis" || strings.HasPrefix(c.ID, "lane-of-") {
+				ids = append(ids, c.ID)
+			}
+		}
+		return ids
+	}
+	first := day.Add(laneDay - 3*laneStep + 10*time.Second) // 23:57:10
+	o := scaleOffer(1, first)
+	l.feed(o, scheduler.Change{Kind: scheduler.OfferRemoved, OfferID: o.Offer.ID, Why: "declined", At: first.Add(5 * time.Second)})
+	v := lanes()
+	if !v.Origin.Equal(day) || len(v.Rows) != 1 || len(v.Rows[0].Bars) != 1 {
+		t.Fatalf("lanes from %v with rows %+v, want one bar of agent 1 counted from %v", v.Origin, v.Rows, day)
+	}
+	if b := v.Rows[0].Bars[0]; b.X != first.Sub(day).Seconds() || b.W != 5 {
+		t.Errorf("the bar stands at %v for %v s, want %v for 5 s", b.X, b.W, first.Sub(day).Seconds())
+	}
+
+	// The clock steps on (23:58:20): the axis goes out, and agent 2's
+	// new lane with the lanes, which now show one more; agent 1's bar
+	// stands where it was.
+	seq := h.Seq(topicBoard)
+	l.feed(scaleOffer(2, first.Add(70*time.Second)))
+	if got := sent(seq); !slices.Equal(got, []string{"board-lanes"}) {
+		t.Errorf("a lane more sent %q, want the lanes whole", got)
+	}
+	seq = h.Seq(topicBoard)
+	l.feed(scaleOffer(2, first.Add(130*time.Second))) // 23:59:20
+	if got := sent(seq); !slices.Equal(got, []string{"lanes-axis", "lane-of-agent-00002-bars", "lane-of-agent-00002-numbers"}) {
+		t.Errorf("a step and an offer of agent 2 sent %q, want the axis and agent 2's lane alone", got)
+	}
+	if w := lanes(); w.Rows[0].Bars[0] != v.Rows[0].Bars[0] {
+		t.Errorf("agent 1's bar moved from %+v to %+v as the clock stepped", v.Rows[0].Bars[0], w.Rows[0].Bars[0])
+	}
+
+	// The day turns: the lanes go out whole, counted from the new day.
+	seq = h.Seq(topicBoard)
+	l.feed(scaleOffer(2, day.Add(laneDay+10*time.Second)))
+	if got := sent(seq); !slices.Contains(got, "board-lanes") {
+		t.Errorf("the day's turn sent %q, want the lanes whole", got)
+	}
+	if w := lanes(); !w.Origin.Equal(day.Add(laneDay)) || w.Rows[0].Bars[0].X != v.Rows[0].Bars[0].X-laneDay.Seconds() {
+		t.Errorf("after the day's turn the lanes count from %v, agent 1's bar at %v; want %v and %v",
+			w.Origin, w.Rows[0].Bars[0].X, day.Add(laneDay), v.Rows[0].Bars[0].X-laneDay.Seconds())
 	}
 }

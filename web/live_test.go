@@ -674,7 +674,7 @@ func TestBoardFollowsOffers(t *testing.T) {
 	}
 	st.post(t, "/offers/"+offerIDs(doc)[0]+"/decline", url.Values{"refuse": {"1h"}}, nil)
 	var flow, lanes, chart string
-	for !strings.Contains(flow, `<span class="flow-count">1</span> <span class="flow-label">declined by a person`) || !strings.Contains(lanes, `rect class="how-declined"`) ||
+	for !strings.Contains(flow, `<span id="flow-declined-count" class="flow-count">1</span>`) || !strings.Contains(lanes, `rect class="how-declined"`) ||
 		!strings.Contains(chart, "cpus: 0 used by our tasks") { // the chart at its clock's next step, within chartStep
 		m, err := read(t, c)
 		if err != nil {
@@ -682,7 +682,7 @@ func TestBoardFollowsOffers(t *testing.T) {
 		}
 		for _, ch := range m.Changes {
 			switch {
-			case ch.ID == "flow-declined":
+			case ch.ID == "flow-declined-count":
 				flow = ch.HTML
 			case ch.ID == "board-lanes" || strings.HasPrefix(ch.ID, "lane-of-"): // the lanes, or one
 				lanes += ch.HTML

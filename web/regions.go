@@ -258,15 +258,19 @@ func (r renderer) boardFlow() {
 		return
 	}
 	f := boardFlow(m)
-	l.put(r.ctx, topicBoard, change{ID: "flow-total"}, ui.FlowTotalView(f))
+	l.put(r.ctx, topicBoard, change{ID: "flow-received"}, ui.FlowReceived(f))
+	l.put(r.ctx, topicBoard, change{ID: "flow-received-rate"}, ui.FlowReceivedRate(f))
 	for _, it := range f.Items {
-		l.put(r.ctx, topicBoard, change{ID: "flow-" + it.Key}, ui.FlowItemView(it))
+		id := "flow-" + it.Key
+		l.put(r.ctx, topicBoard, change{ID: id + "-count"}, ui.FlowCount(it))
+		l.put(r.ctx, topicBoard, change{ID: id + "-rate"}, ui.FlowRate(it))
+		l.put(r.ctx, topicBoard, change{ID: id + "-bar"}, ui.FlowBar(it))
 	}
 }
 
 // boardLanes publishes the board's lanes: all of them when the lanes
-// shown or the clock's step changed, else the lanes of the agents whose
-// offers changed.
+// shown or their origin changed, else the lanes of the agents whose offers
+// changed, and the axis when the lanes' clock stepped on.
 func (r renderer) boardLanes() {
 	l, m, d := r.l, r.l.m, &r.l.dirty
 	if d.parts&partOffers == 0 && len(d.lanes) == 0 || !l.follows(topicBoard) {
@@ -274,12 +278,16 @@ func (r renderer) boardLanes() {
 	}
 	v := boardLanes(m)
 	var shape strings.Builder
-	fmt.Fprintf(&shape, "%d|%d|%d", v.End.UnixMilli(), v.More, len(v.Rows))
+	fmt.Fprintf(&shape, "%d|%d|%d", v.Origin.UnixMilli(), v.More, len(v.Rows))
 	for _, row := range v.Rows {
 		shape.WriteString("|" + row.AgentID)
 	}
+	stepped := len(v.Rows) > 0 && l.noteHead(topicBoard, "lanes-axis", strconv.FormatInt(v.End.UnixMilli(), 10))
 	if l.putShaped(r.ctx, topicBoard, "board-lanes", shape.String(), ui.BoardLanesView(v), "lane-of-") {
 		return
+	}
+	if stepped {
+		l.putPart(r.ctx, topicBoard, "board-lanes", change{ID: "lanes-axis"}, ui.LanesAxis(v))
 	}
 	for _, row := range v.Rows {
 		if d.agents[row.AgentID] || d.lanes[row.AgentID] {

@@ -1,4 +1,4 @@
-import { test, expect, ElementHandle } from '@playwright/test';
+import { test, expect, ElementHandle, Page } from '@playwright/test';
 
 // The demo board: its figures agree with the rest of the dashboard at the
 // same moment, follow a decline live, and keep the viewer's lane span.
@@ -36,20 +36,46 @@ test('the board counts and draws offers as the offers page holds them, and follo
   await other.close();
 });
 
+// shownSpan is how many seconds every offer lane shows, when each shows
+// them up to where the lanes are drawn to (their axis's data-now, in
+// seconds from the lanes' data-origin), else NaN.
+const shownSpan = (page: Page) => page.evaluate(() => {
+  const ol = document.querySelector('ol.offer-lanes') as HTMLElement | null;
+  const axis = document.getElementById('lanes-axis');
+  const svgs = Array.from(document.querySelectorAll('ol.offer-lanes .lane-svg'));
+  if (!ol || !axis || svgs.length === 0) return NaN;
+  const end = (Number(axis.dataset.now) - Number(ol.dataset.origin)) / 1000;
+  const boxes = new Set(svgs.map((svg) => svg.getAttribute('viewBox')));
+  if (boxes.size !== 1) return NaN;
+  const [x, , w] = String([...boxes][0]).split(' ').map(Number);
+  return x + w === end ? w : NaN;
+});
+
 test('the lane span is the viewer\'s pick, kept across a reload', async ({ page }) => {
   await page.goto('/board');
-  const svg = page.locator('ol.offer-lanes .lane-svg').first();
-  await expect(svg).toHaveAttribute('viewBox', '660 0 300 10', { timeout: 15_000 });
+  await expect.poll(() => shownSpan(page), { timeout: 15_000 }).toBe(300);
   await page.getByRole('button', { name: '15 min', exact: true }).click();
-  await expect(svg).toHaveAttribute('viewBox', '60 0 900 10');
+  await expect.poll(() => shownSpan(page)).toBe(900);
   await expect(page.locator('#lane-span')).toHaveText('last 15 minutes');
   await expect(page.getByRole('button', { name: '15 min', exact: true })).toHaveAttribute('aria-pressed', 'true');
   await page.reload();
-  await expect(page.locator('ol.offer-lanes .lane-svg').first()).toHaveAttribute('viewBox', '60 0 900 10');
+  await expect.poll(() => shownSpan(page)).toBe(900);
   await expect(page.locator('.lane-start')).toHaveText('−900 s');
   // Back to the default for the tests that follow.
   await page.getByRole('button', { name: '5 min', exact: true }).click();
-  await expect(page.locator('ol.offer-lanes .lane-svg').first()).toHaveAttribute('viewBox', '660 0 300 10');
+  await expect.poll(() => shownSpan(page)).toBe(300);
+});
+
+// The lanes' clock steps on once a minute: the server sends their axis
+// alone, and every lane, standing as drawn, must move with it.
+test('every lane moves with the axis when the lanes\' clock steps on', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto('/board');
+  await expect.poll(() => shownSpan(page), { timeout: 15_000 }).toBe(300);
+  const drawnTo = () => page.locator('#lanes-axis').getAttribute('data-now').then(Number);
+  const before = await drawnTo();
+  await expect.poll(drawnTo, { timeout: 90_000 }).toBeGreaterThan(before);
+  await expect.poll(() => shownSpan(page)).toBe(300);
 });
 
 // The lanes step with the clock once a second, but only those on the
@@ -69,7 +95,7 @@ test('a lane scrolled into view stands where the clock says', async ({ browser }
   // on the screen or off, so it proves nothing here).
   const shift = (svg: SVGSVGElement) => {
     if (!svg.isConnected) return NaN;
-    const drawnTo = Number((svg.closest('ol.lanes') as HTMLElement).dataset.now);
+    const drawnTo = Number(document.getElementById('lanes-axis')!.dataset.now);
     const moved = Number(/translateX\((-?[\d.]+)%\)/.exec(svg.style.transform)?.[1] ?? 0);
     return -moved / 100 * svg.viewBox.baseVal.width - (Date.now() - drawnTo) / 1000;
   };
