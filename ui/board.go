@@ -25,6 +25,16 @@ type BoardChart struct {
 	Step    time.Duration
 	Pending bool
 	Series  []ChartSeries
+	// Minutes are the chart's numbers at the end of each whole minute it
+	// draws, oldest first: its table, which changes once a minute.
+	Minutes []ChartMinute
+}
+
+// ChartMinute is what was used and offered at the end of a minute, in
+// words.
+type ChartMinute struct {
+	At                                         time.Time
+	CPUsUsed, CPUsOffered, MemUsed, MemOffered string
 }
 
 // ChartSeries is one resource: SVG path data for what was used (an area)
@@ -87,10 +97,11 @@ type LaneRow struct {
 	AgentID  string
 	Hostname string
 	Summary  string // the lane in words, for screen readers
-	// Became names the tasks its accepted offers became: "task web",
-	// "tasks web, db and 3 more".
-	Became string
-	Bars   []LaneBar
+	// Became names the tasks its accepted offers became, the first two,
+	// and BecameMore counts the rest.
+	Became     []string
+	BecameMore int
+	Bars       []LaneBar
 }
 
 // LaneBar is one offer: X and W in seconds from the lanes' Origin, How

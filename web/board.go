@@ -191,8 +191,8 @@ func boardLanes(m *model) ui.BoardLanes {
 		}
 		row.Summary = laneSummary(marked(a.Hostname), count)
 		if len(tasks) > 0 {
-			row.Became = taskNames(tasks)
-			row.Summary += "; became " + row.Became
+			row.Summary += "; became " + taskNames(tasks)
+			row.Became, row.BecameMore = tasks[:min(len(tasks), 2)], max(len(tasks)-2, 0)
 		}
 		for i, k := range flowKinds {
 			row.Counts[i] = count[k[0]]
@@ -461,6 +461,12 @@ func boardChart(m *model) ui.BoardChart {
 	if first < 0 {
 		c.Pending = true
 		return c
+	}
+	for i, s := range steps[first:] {
+		if end := start.Add(time.Duration(first+i+1) * chartStep); end.Truncate(time.Minute).Equal(end) {
+			c.Minutes = append(c.Minutes, ui.ChartMinute{At: end, CPUsUsed: scalarText("cpus", s.Used.CPUs), CPUsOffered: scalarText("cpus", s.Offered.CPUs),
+				MemUsed: scalarText("mem", s.Used.Mem), MemOffered: scalarText("mem", s.Offered.Mem)})
+		}
 	}
 	steps = steps[first:]
 	x0 := first * int(chartStep/time.Second)

@@ -308,7 +308,7 @@ func TestAcceptedOfferNamesItsTask(t *testing.T) {
 	}
 	// A bar's title is a pointer's alone: the lane's label and its row of
 	// the lanes' table name the task too, for a keyboard and a reader.
-	for _, w := range []string{`aria-label="scale-00003.demo, offers in the last 15 min: 1 accepted; became task web"`, `<td class="became">task web</td>`} {
+	for _, w := range []string{`aria-label="scale-00003.demo, offers in the last 15 min: 1 accepted; became task web"`, `<td class="became">task <span class="name">web</span></td>`} {
 		if !strings.Contains(sent, w) {
 			t.Errorf("the task's arrival sent the lanes %q, want them to say %q", sent, w)
 		}
@@ -388,5 +388,50 @@ func TestLanesStandAsDrawnWhileTheirClockSteps(t *testing.T) {
 	if w := lanes(); !w.Origin.Equal(day.Add(laneDay)) || w.Rows[0].Bars[0].X != v.Rows[0].Bars[0].X-laneDay.Seconds() {
 		t.Errorf("after the day's turn the lanes count from %v, agent 1's bar at %v; want %v and %v",
 			w.Origin, w.Rows[0].Bars[0].X, day.Add(laneDay), v.Rows[0].Bars[0].X-laneDay.Seconds())
+	}
+}
+
+// TestChartNumbersChangeByTheMinute: the chart's table holds what was
+// used and offered at the end of each whole minute it draws, and goes out
+// when a minute passes, not with each of the chart's steps.
+func TestChartNumbersChangeByTheMinute(t *testing.T) {
+	l, h := bareLive(t)
+	start := time.Now().Truncate(time.Minute).Add(-3 * time.Minute)
+	set := func(cpus float64, at time.Time) {
+		l.mu.Lock()
+		l.m.offered, l.m.used = resourceTotals{CPUs: cpus + 1, Mem: 2048}, resourceTotals{CPUs: cpus, Mem: 512}
+		l.m.sample(at)
+		l.mu.Unlock()
+	}
+	numbers := func(seq uint64) (string, bool) {
+		for _, c := range published(t, h, topicBoard, seq) {
+			if c.ID == "chart-numbers" {
+				return c.HTML, true
+			}
+		}
+		return "", false
+	}
+	set(2, start.Add(5*time.Second))
+	set(3, start.Add(65*time.Second))
+	seq := h.Seq(topicBoard)
+	l.tick(context.Background(), start.Add(2*time.Minute))
+	table, sent := numbers(seq)
+	row := func(at time.Time, cpus float64) string {
+		return fmt.Sprintf(`<tr><th scope="row">%s</th><td>%s</td><td>%s</td><td>512 MB</td><td>2.0 GB</td></tr>`,
+			at.Local().Format("15:04"), scalarText("cpus", cpus), scalarText("cpus", cpus+1))
+	}
+	if want := row(start.Add(time.Minute), 2) + row(start.Add(2*time.Minute), 3); !sent || !strings.Contains(table, want) {
+		t.Fatalf("the chart's first render sent its table %v: %q, want the rows %q", sent, table, want)
+	}
+	set(4, start.Add(125*time.Second))
+	seq = h.Seq(topicBoard)
+	l.tick(context.Background(), start.Add(2*time.Minute+20*time.Second))
+	if table, sent := numbers(seq); sent {
+		t.Errorf("a step within a minute sent the chart's table: %q", table)
+	}
+	seq = h.Seq(topicBoard)
+	l.tick(context.Background(), start.Add(3*time.Minute))
+	if table, sent := numbers(seq); !sent || !strings.Contains(table, row(start.Add(3*time.Minute), 4)) {
+		t.Errorf("the minute's end sent the chart's table %v: %q, want a row for it", sent, table)
 	}
 }

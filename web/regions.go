@@ -148,6 +148,9 @@ var regions = []region{
 	{topicBoard, "board-chart", partChart, func(m *model, cfg Config) templ.Component {
 		return ui.BoardChartView(boardChart(m))
 	}},
+	{topicBoard, "chart-numbers", partChart, func(m *model, cfg Config) templ.Component {
+		return ui.ChartNumbers(boardChart(m))
+	}},
 }
 
 // renderer publishes what the dirt of one burst changed.

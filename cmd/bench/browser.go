@@ -78,7 +78,7 @@ func runBrowser(o options) (browserResult, error) {
 	defer os.Remove(out)
 	cmd := exec.Command(node, "playwright/bench/absorb.mjs", "--bench-bin", self,
 		"--agents", strconv.Itoa(o.agents), "--tasks-per-agent", strconv.Itoa(o.tasksPer),
-		"--duration", strconv.Itoa(int(o.browserDuration.Seconds())), "--rates", o.browserRates, "--chromium", chromium, "--out", out)
+		"--duration", strconv.Itoa(int(o.browserDuration.Seconds())), "--rates", o.browserRates, "--paths", o.browserPaths, "--chromium", chromium, "--out", out)
 	cmd.Stderr = os.Stderr
 	cmd.Env = append(os.Environ(), "CHROMIUM_PATH="+chromium)
 	done := make(chan error, 1)
@@ -130,7 +130,9 @@ func writeBrowserReport(b *strings.Builder, res browserResult) {
 	fmt.Fprintf(b, "one run of %.0f s a lane (its percentiles are over every frame and row of it), once with the dashboard's script (ours)\n", res.Seconds)
 	fmt.Fprintf(b, "and once with a naive baseline that sets outerHTML\n")
 	fmt.Fprintf(b, "per change (vanilla), in a fresh browser each. `/tasks` is the first page, which follows its own rows only;\n")
-	fmt.Fprintf(b, "`/tasks?page=2` follows every task's rows and keeps those it shows: the browser's worst case. Latency is from the\n")
+	fmt.Fprintf(b, "`/tasks?page=2` follows every task's rows and keeps those it shows: the browser's worst case. `/board` (issue 15)\n")
+	fmt.Fprintf(b, "receives little of this stream (the updates are tasks' health, not offers), so its lanes show the board's own cost:\n")
+	fmt.Fprintf(b, "its clock, and its pictures sliding on once a second. Latency is from the\n")
 	fmt.Fprintf(b, "stand-in's timestamp to the row in the DOM. Main-thread time per frame is from a Chromium trace; Chromium\n")
 	fmt.Fprintf(b, "shares the 2 cores with the whole stack producing the stream, so it includes time spent waiting for a core.\n\n")
 	fmt.Fprintf(b, "| page | rate asked | script | changes received/s | latency p50 / p99 | main thread per frame p50 / p99 (busy) | long tasks (longest) | JS heap after GC, start → end | DOM nodes |\n|---|---|---|---|---|---|---|---|---|\n")

@@ -87,6 +87,7 @@ type options struct {
 	windows          []string // flush windows of ours to sweep, as kinds "ours@5ms"
 	browserDuration  time.Duration
 	browserRates     string
+	browserPaths     string
 	moderateRate     int
 	moderateRuns     int
 	moderateDuration time.Duration
@@ -114,6 +115,7 @@ func run(args []string) error {
 	windows := fs.String("windows", "2ms,10ms", "other flush windows of ours to measure beside the default, for the latency/CPU trade-off (comma-separated; empty for none)")
 	fs.DurationVar(&o.browserDuration, "browser-duration", 30*time.Second, "measuring time of each browser lane")
 	fs.StringVar(&o.browserRates, "browser-rates", "2000,10000", "update rates of the browser lanes (comma-separated)")
+	fs.StringVar(&o.browserPaths, "browser-paths", "/tasks,/tasks?page=2,/board", "pages the browser lanes open (comma-separated)")
 	noBrowser := fs.Bool("no-browser", false, "skip the browser lane")
 	fs.IntVar(&o.moderateRate, "moderate-rate", 500, "health check updates a second of the moderate-rate figure (200 agents, 500 tasks, no viewers)")
 	fs.IntVar(&o.moderateRuns, "moderate-runs", 5, "runs of the moderate-rate figure")
