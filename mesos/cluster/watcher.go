@@ -88,6 +88,7 @@ func New(cfg Config) (*Watcher, error) {
 	if cfg.Client.MediaType == "" {
 		cfg.Client.MediaType = mesos.MediaTypeProtobuf
 	}
+	cfg.Client.LeanTaskUpdates = true // the view reads a task's state and when
 	if cfg.Client.MaxRecordSize == 0 {
 		cfg.Client.MaxRecordSize = master.DefaultMaxRecordSize
 	}

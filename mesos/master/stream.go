@@ -214,9 +214,15 @@ func (c *Client) readEvents(ctx context.Context, body io.Reader, events chan<- *
 			return fmt.Errorf("read operator stream: %w", err)
 		}
 		lastRecord.Store(time.Now().UnixNano())
-		e := new(Event)
-		if err := mesos.Unmarshal(c.cfg.MediaType, rec, e); err != nil {
-			return fmt.Errorf("decode operator event (%d bytes): %w", len(rec), err)
+		var e *Event
+		if c.cfg.LeanTaskUpdates && c.cfg.MediaType == mesos.MediaTypeProtobuf {
+			e, _ = leanTaskUpdated(rec)
+		}
+		if e == nil {
+			e = new(Event)
+			if err := mesos.Unmarshal(c.cfg.MediaType, rec, e); err != nil {
+				return fmt.Errorf("decode operator event (%d bytes): %w", len(rec), err)
+			}
 		}
 		select {
 		case events <- e:
