@@ -382,10 +382,12 @@ type Calls struct {
 
 // CallRow is one call to the master and its answer.
 type CallRow struct {
-	Seq       uint64
-	DOMID     string
-	Time      time.Time
-	Type      string
+	Seq   uint64
+	DOMID string
+	Time  time.Time
+	Type  string
+	// Times is "×64" for a call standing for a burst of requests, else "".
+	Times     string
 	Cause     string // token of the cause's kind, for the filter
 	CauseText string
 	About     string // the first offer or task it is about, in short

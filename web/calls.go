@@ -154,12 +154,13 @@ func onList(on map[string]bool, all []string) string {
 	return strings.Join(out, " ")
 }
 
-// acks counts the acknowledgements among the calls kept.
+// acks counts the acknowledgements among the calls kept, each request of
+// a pipelined burst.
 func acks(m *model) int {
 	n := 0
 	for _, c := range m.keptCalls() {
 		if c.Type == "ACKNOWLEDGE" {
-			n++
+			n += c.Requests()
 		}
 	}
 	return n
@@ -175,6 +176,12 @@ func callRow(c scheduler.Call) ui.CallRow {
 	default:
 		row.Status = strconv.Itoa(c.Status) + " " + http.StatusText(c.Status)
 		row.OK = c.Status >= 200 && c.Status < 300
+	}
+	if n := c.Requests(); n > 1 {
+		row.Times = "×" + strconv.Itoa(n)
+		if c.Failed > 0 {
+			row.Status += fmt.Sprintf(" (%d of %d not accepted)", c.Failed, n)
+		}
 	}
 	switch {
 	case !c.Whole():
@@ -194,6 +201,10 @@ func callRow(c scheduler.Call) ui.CallRow {
 		if c.Type == "SUBSCRIBE" {
 			row.CurlNote = "Replaying a SUBSCRIBE with the framework's id takes the framework over from the dashboard, which then subscribes again."
 		}
+	}
+	if n := c.Requests(); n > 1 {
+		group := fmt.Sprintf("%d requests pipelined on one connection, kept as one call: the body and the curl line are the first's; the others differ in their task, agent and uuid.", n)
+		row.Note = strings.TrimSpace(group + " " + row.Note)
 	}
 	row.JSON = marked(row.JSON)
 	var tokens []string

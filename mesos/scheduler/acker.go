@@ -101,9 +101,10 @@ func (a *acker) send(ctx context.Context, s *Scheduler) {
 		if !ok {
 			return
 		}
-		// The calls are kept for the calls page with the answers' post:
-		// one post a batch, not two an acknowledgement.
-		tag := &callTag{cause: Cause{Kind: CauseAck}, deferred: true, pending: make([]Call, 0, len(batch))}
+		// The calls are kept for the calls page with the answers' post,
+		// as one call of the batch's requests: one post a batch, not two
+		// an acknowledgement.
+		tag := &callTag{cause: Cause{Kind: CauseAck}, deferred: true, group: true, pending: make([]Call, 0, 1)}
 		calls := make([]*mesos.Call_Acknowledge, len(batch))
 		for i, k := range batch {
 			calls[i] = &mesos.Call_Acknowledge{

@@ -70,3 +70,50 @@ func TestEventHistoryBoundedByBytes(t *testing.T) {
 		t.Errorf("with a budget below one event, kept %d events, want the newest", len(kept))
 	}
 }
+
+// TestAcknowledgementBurstIsOneCall: the acknowledgements one sender
+// pipelines are kept as one call of all of them: its first request's body,
+// every task (up to maxGroupIDs), the burst's time to its last answer,
+// and the requests not accepted counted, the first of them shown.
+func TestAcknowledgementBurstIsOneCall(t *testing.T) {
+	st := benchState()
+	st.s.cfg.CallHistory, st.s.cfg.CallHistoryBytes = DefaultCallHistory, DefaultCallHistoryBytes
+	tag := &callTag{cause: Cause{Kind: CauseAck}, deferred: true, group: true}
+	ctx := withCause(t.Context(), tag)
+	t0 := time.Now()
+	const n = maxGroupIDs + 6
+	for i := range n {
+		task := fmt.Sprintf("task-%d", i)
+		call := &mesos.Call{Type: mesos.Call_ACKNOWLEDGE.Enum(), Acknowledge: &mesos.Call_Acknowledge{
+			AgentId: &mesos.AgentID{Value: proto.String("agent-1")}, TaskId: &mesos.TaskID{Value: proto.String(task)}, Uuid: []byte{byte(i)}}}
+		status, answer := 202, ""
+		if i == 7 || i == 9 {
+			status, answer = 503, fmt.Sprintf("busy %d", i)
+		}
+		st.s.onCall(ctx, &mesos.SentCall{Type: "ACKNOWLEDGE", Call: call, JSON: []byte(`{"task":"` + task + `"}`),
+			Sent: t0.Add(time.Duration(i) * time.Microsecond), Took: time.Millisecond, Status: status, Answer: answer})
+	}
+	st.addDeferredCalls(tag, 0)
+	kept := st.keptCalls()
+	if len(kept) != 1 {
+		t.Fatalf("a burst of %d acknowledgements kept as %d calls, want 1", n, len(kept))
+	}
+	c := kept[0]
+	if c.Requests() != n || c.Failed != 2 || c.Status != 503 || c.Answer != "busy 7" || c.Cause.Kind != CauseAck {
+		t.Errorf("kept %d requests, %d not accepted, status %d %q, cause %q; want %d, 2, 503 \"busy 7\", %q",
+			c.Requests(), c.Failed, c.Status, c.Answer, c.Cause.Kind, n, CauseAck)
+	}
+	if string(c.JSON) != `{"task":"task-0"}` || len(c.TaskIDs) != maxGroupIDs || c.TaskIDs[0] != "task-0" || c.TaskIDs[maxGroupIDs-1] != fmt.Sprintf("task-%d", maxGroupIDs-1) {
+		t.Errorf("kept the body %s and tasks %q, want the first's body and the first %d tasks", c.JSON, c.TaskIDs, maxGroupIDs)
+	}
+	if want := time.Duration(n-1)*time.Microsecond + time.Millisecond; c.Took != want {
+		t.Errorf("the burst took %v, want %v (to its last answer)", c.Took, want)
+	}
+	// A call on its own stays one request.
+	single := &callTag{cause: Cause{Kind: CauseAck}, deferred: true}
+	st.s.onCall(withCause(t.Context(), single), &mesos.SentCall{Type: "ACKNOWLEDGE", Call: &mesos.Call{Type: mesos.Call_ACKNOWLEDGE.Enum()}, Sent: t0, Status: 202})
+	st.addDeferredCalls(single, 0)
+	if c := st.keptCalls()[1]; c.Requests() != 1 || c.Failed != 0 {
+		t.Errorf("a call alone kept as %d requests, %d not accepted; want 1 and 0", c.Requests(), c.Failed)
+	}
+}
