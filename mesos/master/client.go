@@ -74,7 +74,9 @@ type Config struct {
 	// LeanTaskUpdates, with MediaType protobuf, decodes a TASK_UPDATED
 	// event's framework id and state and its status's task id, state and
 	// timestamp, and nothing else of it: what a watcher of tasks' states
-	// reads, at a fraction of the cost. Other events are whole.
+	// reads, at a fraction of the cost. Other events are whole. The
+	// handler must not keep such an event, nor the messages it points
+	// to, once it returns: they are reused (its strings it may keep).
 	LeanTaskUpdates bool
 
 	// Transport, when set, is cloned for the stream and for calls. The

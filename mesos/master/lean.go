@@ -2,6 +2,8 @@ package master
 
 import (
 	"math"
+	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -14,10 +16,12 @@ import (
 // agent, executor, uuid, message, labels, container status...), and a
 // watcher that keeps each task's state reads four of its fields. With
 // Config.LeanTaskUpdates, a protobuf TASK_UPDATED is decoded by hand into
-// those fields alone, in two allocations.
+// those fields alone, in one allocation (its ids) and a struct the client
+// reuses once the handler has returned.
 
 // leanTaskUpdate is a TASK_UPDATED event as leanTaskUpdated decodes it:
-// the event and every message it points to in one allocation.
+// the event and every message it points to in one struct, which leanPool
+// keeps for the next.
 type leanTaskUpdate struct {
 	event     Event
 	update    Event_TaskUpdated
@@ -39,6 +43,17 @@ type leanTaskUpdate struct {
 // reports what is wrong with them. It does not look into the fields it
 // skips, so garbage there passes.
 func leanTaskUpdated(rec []byte) (*Event, bool) {
+	l := new(leanTaskUpdate)
+	return l.decode(rec)
+}
+
+// leanPool holds the structs of lean events the handler is done with.
+var leanPool = sync.Pool{New: func() any { return new(leanTaskUpdate) }}
+
+// decode decodes rec into l, which it clears first, as leanTaskUpdated
+// does.
+func (l *leanTaskUpdate) decode(rec []byte) (*Event, bool) {
+	*l = leanTaskUpdate{}
 	var (
 		typ     uint64
 		hasType bool
@@ -72,7 +87,7 @@ func leanTaskUpdated(rec []byte) (*Event, bool) {
 	if !hasType || typ != uint64(Event_TASK_UPDATED) || update == nil {
 		return nil, false
 	}
-	l := &leanTaskUpdate{typ: Event_TASK_UPDATED}
+	l.typ = Event_TASK_UPDATED
 	var fw, task []byte
 	var hasState, hasFramework, hasStatus, hasStatusState, hasTask bool
 	for len(update) > 0 {
@@ -112,7 +127,11 @@ func leanTaskUpdated(rec []byte) (*Event, bool) {
 		return nil, false
 	}
 	// One string for both ids, sliced.
-	ids := string(fw) + string(task)
+	var sb strings.Builder
+	sb.Grow(len(fw) + len(task))
+	sb.Write(fw)
+	sb.Write(task)
+	ids := sb.String()
 	l.ids = [2]string{ids[:len(fw)], ids[len(fw):]}
 	l.framework.Value = &l.ids[0]
 	l.task.Value = &l.ids[1]

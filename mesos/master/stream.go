@@ -121,7 +121,7 @@ func (c *Client) subscribe(ctx context.Context, base *url.URL, handle EventFunc)
 	// body is closed (by cancel, through the request context) or fails.
 	var lastRecord atomic.Int64
 	lastRecord.Store(time.Now().UnixNano())
-	events := make(chan *Event, eventQueue)
+	events := make(chan event, eventQueue)
 	readErr := make(chan error, 1)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -167,9 +167,17 @@ func (c *Client) subscribe(ctx context.Context, base *url.URL, handle EventFunc)
 	}
 }
 
+// event is an event decoded from the stream, and the struct of a lean
+// one, which is reused once the handler has returned.
+type event struct {
+	e    *Event
+	lean *leanTaskUpdate
+}
+
 // deliver updates the status for one event and hands it to the handler.
 // A stream that does not start with SUBSCRIBED is an error.
-func (c *Client) deliver(ctx context.Context, e *Event, subscribed *bool, deadline *time.Duration, handle EventFunc) error {
+func (c *Client) deliver(ctx context.Context, ev event, subscribed *bool, deadline *time.Duration, handle EventFunc) error {
+	e := ev.e
 	now := time.Now()
 	if !*subscribed {
 		if e.GetType() != Event_SUBSCRIBED {
@@ -195,12 +203,15 @@ func (c *Client) deliver(ctx context.Context, e *Event, subscribed *bool, deadli
 		c.mu.Unlock()
 	}
 	handle(ctx, e)
+	if ev.lean != nil {
+		leanPool.Put(ev.lean)
+	}
 	return nil
 }
 
 // readEvents decodes records from body into events until the stream ends,
 // and returns why it ended.
-func (c *Client) readEvents(ctx context.Context, body io.Reader, events chan<- *Event, lastRecord *atomic.Int64) error {
+func (c *Client) readEvents(ctx context.Context, body io.Reader, events chan<- event, lastRecord *atomic.Int64) error {
 	r := recordio.NewReader(body, c.cfg.MaxRecordSize)
 	for {
 		rec, err := r.ReadRecord()
@@ -214,18 +225,23 @@ func (c *Client) readEvents(ctx context.Context, body io.Reader, events chan<- *
 			return fmt.Errorf("read operator stream: %w", err)
 		}
 		lastRecord.Store(time.Now().UnixNano())
-		var e *Event
+		var ev event
 		if c.cfg.LeanTaskUpdates && c.cfg.MediaType == mesos.MediaTypeProtobuf {
-			e, _ = leanTaskUpdated(rec)
+			l := leanPool.Get().(*leanTaskUpdate)
+			if e, ok := l.decode(rec); ok {
+				ev = event{e, l}
+			} else {
+				leanPool.Put(l)
+			}
 		}
-		if e == nil {
-			e = new(Event)
-			if err := mesos.Unmarshal(c.cfg.MediaType, rec, e); err != nil {
+		if ev.e == nil {
+			ev.e = new(Event)
+			if err := mesos.Unmarshal(c.cfg.MediaType, rec, ev.e); err != nil {
 				return fmt.Errorf("decode operator event (%d bytes): %w", len(rec), err)
 			}
 		}
 		select {
-		case events <- e:
+		case events <- ev:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
