@@ -308,7 +308,7 @@ func TestAcceptedOfferNamesItsTask(t *testing.T) {
 	}
 	// A bar's title is a pointer's alone: the lane's label and its row of
 	// the lanes' table name the task too, for a keyboard and a reader.
-	for _, w := range []string{`aria-label="scale-00003.demo, offers in the last 15 min: 1 accepted; became task web"`, `<td class="became">task <span class="name">web</span></td>`} {
+	for _, w := range []string{`aria-label="scale-00003.demo, offers in the last 15 min: 1 accepted; became task web"`, `<td>task <span class="name">web</span></td>`} {
 		if !strings.Contains(sent, w) {
 			t.Errorf("the task's arrival sent the lanes %q, want them to say %q", sent, w)
 		}
