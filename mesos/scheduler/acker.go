@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sync"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/offerdeck/offerdeck/mesos"
 )
 
@@ -57,9 +55,15 @@ func (a *acker) nextBatch(ctx context.Context, max int) ([]ack, bool) {
 		if len(a.queue) > 0 {
 			n := min(len(a.queue), max)
 			batch := slices.Clone(a.queue[:n])
-			clear(a.queue[:n])
-			a.queue = a.queue[n:]
-			more := len(a.queue) > 0
+			// The rest to the front, so that the queue's array is
+			// filled again rather than left behind, grown anew.
+			rest := copy(a.queue, a.queue[n:])
+			clear(a.queue[rest:])
+			a.queue = a.queue[:rest]
+			if rest == 0 && cap(a.queue) > ackQueueRoom {
+				a.queue = nil // a burst's room is not held through a quiet time
+			}
+			more := rest > 0
 			a.mu.Unlock()
 			if more { // wake another sender
 				select {
@@ -77,6 +81,9 @@ func (a *acker) nextBatch(ctx context.Context, max int) ([]ack, bool) {
 		}
 	}
 }
+
+// ackQueueRoom bounds the room the emptied queue keeps: 4,096 acks.
+const ackQueueRoom = 1 << 12
 
 // ackBatch bounds the acknowledgements one sender pipelines at once: a
 // commit releases a burst of them, and the senders share it.
@@ -105,15 +112,7 @@ func (a *acker) send(ctx context.Context, s *Scheduler) {
 		// as one call of the batch's requests: one post a batch, not two
 		// an acknowledgement.
 		tag := &callTag{cause: Cause{Kind: CauseAck}, deferred: true, group: true, pending: make([]Call, 0, 1)}
-		calls := make([]*mesos.Call_Acknowledge, len(batch))
-		for i, k := range batch {
-			calls[i] = &mesos.Call_Acknowledge{
-				AgentId: &mesos.AgentID{Value: proto.String(k.agentID)},
-				TaskId:  &mesos.TaskID{Value: proto.String(k.taskID)},
-				Uuid:    k.uuid,
-			}
-		}
-		errs := s.client.AcknowledgeAll(withCause(ctx, tag), calls)
+		errs := s.client.AcknowledgeAll(withCause(ctx, tag), acknowledgements(batch))
 		for i, err := range errs {
 			s.metrics.call("ACKNOWLEDGE", err)
 			if err != nil && ctx.Err() == nil {
@@ -132,4 +131,22 @@ func (a *acker) send(ctx context.Context, s *Scheduler) {
 			}
 		})
 	}
+}
+
+// acknowledgements makes the calls for batch: their messages in one array
+// each, and their ids pointing into batch, rather than five allocations
+// an acknowledgement (a tenth of what the acker allocated).
+func acknowledgements(batch []ack) []*mesos.Call_Acknowledge {
+	calls := make([]*mesos.Call_Acknowledge, len(batch))
+	msgs := make([]mesos.Call_Acknowledge, len(batch))
+	agents := make([]mesos.AgentID, len(batch))
+	tasks := make([]mesos.TaskID, len(batch))
+	for i := range batch {
+		k := &batch[i]
+		agents[i].Value, tasks[i].Value = &k.agentID, &k.taskID
+		m := &msgs[i]
+		m.AgentId, m.TaskId, m.Uuid = &agents[i], &tasks[i], k.uuid
+		calls[i] = m
+	}
+	return calls
 }

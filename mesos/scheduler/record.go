@@ -80,14 +80,14 @@ func appendStatus(b []byte, h *Status, acked bool) ([]byte, error) {
 	b = binary.AppendVarint(b, int64(h.State))
 	b = binary.AppendVarint(b, int64(h.Source))
 	b = appendString(appendString(b, h.Reason), h.Message)
-	healthy := byte(0)
+	verdict := byte(0)
 	if h.Healthy != nil {
-		healthy = 1
+		verdict = 1
 		if *h.Healthy {
-			healthy = 2
+			verdict = 2
 		}
 	}
-	b = append(b, healthy, flags(acked, h.Reconciliation))
+	b = append(b, verdict, flags(acked, h.Reconciliation))
 	b, err := appendTime(b, h.Time)
 	if err != nil {
 		return nil, err
@@ -100,9 +100,8 @@ func (r *recordReader) status() (h Status, acked bool) {
 	h.State = mesos.TaskState(r.varint())
 	h.Source = mesos.TaskStatus_Source(r.varint())
 	h.Reason, h.Message = r.string(), r.string()
-	if healthy := r.byte(); healthy != 0 {
-		v := healthy == 2
-		h.Healthy = &v
+	if verdict := r.byte(); verdict != 0 {
+		h.Healthy = health(verdict == 2)
 	}
 	f := r.byte()
 	h.Reconciliation = f&2 != 0

@@ -567,8 +567,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 		status.Reason = ts.GetReason().String()
 	}
 	if ts.Healthy != nil {
-		h := ts.GetHealthy()
-		status.Healthy = &h
+		status.Healthy = health(ts.GetHealthy())
 	}
 	if ts.Timestamp != nil {
 		status.Time = time.Unix(0, int64(ts.GetTimestamp()*1e9))
@@ -678,7 +677,7 @@ func (t *Task) clone() *Task {
 	c := *t
 	c.History = slices.Clip(t.History)
 	c.Unacked = slices.Clip(t.Unacked)
-	c.Ports = slices.Clone(t.Ports)
+	c.Ports = slices.Clip(t.Ports) // set once, at launch or restore
 	return &c
 }
 

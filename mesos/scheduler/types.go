@@ -29,6 +29,8 @@ type Status struct {
 	Source  mesos.TaskStatus_Source
 	Reason  string // the Reason enum's name, "" when none
 	Message string
+	// Healthy is the health check's verdict, nil when none; it points at
+	// one of two shared values (see health), never to be written through.
 	Healthy *bool
 	Time    time.Time // the update's timestamp
 	// UUID is the update's uuid (empty for updates the master generated);
@@ -36,6 +38,19 @@ type Status struct {
 	UUID []byte
 	// Reconciliation reports whether the update answered a reconciliation.
 	Reconciliation bool
+}
+
+// healthy and unhealthy are what every Status.Healthy points at: a
+// health check is most updates, and a bool of its own for each was an
+// allocation per update, and per status restored.
+var healthy, unhealthy = true, false
+
+// health returns a pointer to v that statuses share.
+func health(v bool) *bool {
+	if v {
+		return &healthy
+	}
+	return &unhealthy
 }
 
 // Task is a task the framework launched (or learned of), with its history.
