@@ -227,7 +227,12 @@ func onAgent(t *scheduler.Task, f string) bool {
 // to follow live (a 10,000-agent cluster would otherwise be a 50 MB page).
 const (
 	offersPerPage = 100 // agents, each with its offers
-	tasksPerPage  = 250 // a row with its kill form is about 0.9 KB
+	// tasksPerPage is two or three screens of a laptop. Each frame that
+	// shows a changed row costs Chromium work for every row of the page:
+	// at 250 rows, a page following 2,000 updates a second beside the
+	// stack spent over 8 ms in one frame of ten; at 50, in fewer than one
+	// in a hundred (docs/performance.md, "The tasks page's frames").
+	tasksPerPage  = 50
 	agentsPerPage = 200
 	eventsShown   = 200 // the most recent events kept and shown; more arrive live
 )

@@ -2,7 +2,7 @@
 // absorb.mjs: the browser lane of the performance figures (issue 8, M9 and
 // the Chromium part of M1). It starts the whole dashboard in scale mode
 // (`cmd/bench -serve-stack`, 100k simulated tasks by default), opens pages of
-// its tasks table (250 rows each, updated in place; --paths) in Debian's Chromium while the
+// its tasks table (50 rows a page, updated in place; --paths) in Debian's Chromium while the
 // stand-in sends health-check updates at each asked rate, and measures in
 // the page: main-thread busy time per 16.7 ms frame interval (from the
 // toplevel tasks of a Chromium trace), requestAnimationFrame intervals, long

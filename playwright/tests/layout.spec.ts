@@ -178,6 +178,59 @@ for (const mode of modes) {
   }
 }
 
+// The tasks table draws each row as a grid of its own (so that a changed
+// row lays out alone): its cells must still stand under their headings,
+// side by side, inside their row, in every mode, with and without the
+// client script (which fixes a moment's box to its cell).
+for (const mode of modes) {
+  for (const js of [true, false]) {
+    test(`the tasks table's cells line up under their headings in ${mode} mode, JavaScript ${js ? 'on' : 'off'}`, async ({ browser }) => {
+      const context = await browser.newContext({
+        viewport: viewports.desktop, javaScriptEnabled: js, colorScheme: mode === 'dark' ? 'dark' : 'light', reducedMotion: 'reduce',
+      });
+      if (mode === 'presenter') {
+        const url = new URL(test.info().project.use.baseURL!);
+        await context.addCookies([{ name: 'offerdeck-presenter', value: 'on', domain: url.hostname, path: '/' }]);
+      }
+      const page = await context.newPage();
+      await page.goto('/tasks');
+      await expect(page.locator('#tasks-body > tr').first()).toBeVisible();
+      if (js) await expect(page.locator('html')).toHaveClass(/\bjs\b/);
+      const problems = await page.evaluate(() => {
+        const out: string[] = [];
+        const heads = Array.from(document.querySelectorAll('table.task-rows thead th')).map((th) => th.getBoundingClientRect());
+        const rows = Array.from(document.querySelectorAll('#tasks-body > tr')).slice(0, 20);
+        if (heads.length !== 7 || rows.length === 0) out.push(`${heads.length} headings, ${rows.length} rows`);
+        rows.forEach((tr, r) => {
+          const box = tr.getBoundingClientRect();
+          const cells = Array.from((tr as HTMLTableRowElement).cells).map((td) => td.getBoundingClientRect());
+          if (cells.length !== heads.length) out.push(`row ${r}: ${cells.length} cells under ${heads.length} headings`);
+          cells.forEach((c, i) => {
+            const h = heads[i];
+            if (!h) return;
+            if (Math.abs(c.left - h.left) > 1 || Math.abs(c.width - h.width) > 1) {
+              out.push(`row ${r} cell ${i}: ${Math.round(c.left)}+${Math.round(c.width)} under heading ${Math.round(h.left)}+${Math.round(h.width)}`);
+            }
+            if (c.top < box.top - 1 || c.bottom > box.bottom + 1) out.push(`row ${r} cell ${i} outside its row`);
+            if (i > 0 && c.left < cells[i - 1].right - 1) out.push(`row ${r} cell ${i} overlaps the one before`);
+          });
+          Array.from((tr as HTMLTableRowElement).cells).forEach((td, i) => {
+            if (td.scrollWidth > td.clientWidth + 1 && getComputedStyle(td).overflowX === 'visible') {
+              out.push(`row ${r} cell ${i}: its content spills into the next (${td.scrollWidth} px in ${td.clientWidth})`);
+            }
+          });
+          tr.querySelectorAll('time').forEach((t) => {
+            if (getComputedStyle(t).display === 'block' && t.scrollWidth > t.clientWidth + 1) out.push(`row ${r}: "${t.textContent}" cut in its cell`);
+          });
+        });
+        return out;
+      });
+      await context.close();
+      expect(problems).toEqual([]);
+    });
+  }
+}
+
 // Accessibility: axe's WCAG rules, contrast included, find nothing serious
 // or critical on any page in either theme or in presenter mode.
 for (const mode of modes) {
