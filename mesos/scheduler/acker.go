@@ -18,8 +18,13 @@ type ack struct {
 // goroutine never waits on the network. Its queue holds only updates
 // already persisted; if the process dies first, the agent resends them.
 type acker struct {
-	mu     sync.Mutex
+	mu sync.Mutex
+	// queue[head:] are the acknowledgements waiting, oldest first. The
+	// array is kept: it is filled again from the start once emptied, and
+	// what waits moves to the front once half of it is sent, so a backlog
+	// is copied at most once for each of its acknowledgements sent.
 	queue  []ack
+	head   int
 	signal chan struct{}
 }
 
@@ -42,8 +47,8 @@ func (a *acker) push(acks ...ack) {
 func (a *acker) take() []ack {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	q := a.queue
-	a.queue = nil
+	q := a.queue[a.head:]
+	a.queue, a.head = nil, 0
 	return q
 }
 
@@ -52,18 +57,23 @@ func (a *acker) take() []ack {
 func (a *acker) nextBatch(ctx context.Context, max int) ([]ack, bool) {
 	for {
 		a.mu.Lock()
-		if len(a.queue) > 0 {
-			n := min(len(a.queue), max)
-			batch := slices.Clone(a.queue[:n])
-			// The rest to the front, so that the queue's array is
-			// filled again rather than left behind, grown anew.
-			rest := copy(a.queue, a.queue[n:])
-			clear(a.queue[rest:])
-			a.queue = a.queue[:rest]
-			if rest == 0 && cap(a.queue) > ackQueueRoom {
-				a.queue = nil // a burst's room is not held through a quiet time
+		if waiting := len(a.queue) - a.head; waiting > 0 {
+			n := min(waiting, max)
+			sent := a.queue[a.head : a.head+n]
+			batch := slices.Clone(sent)
+			clear(sent)
+			a.head += n
+			switch {
+			case a.head == len(a.queue) && cap(a.queue) > ackQueueRoom:
+				a.queue, a.head = nil, 0 // a burst's room is not held through a quiet time
+			case a.head == len(a.queue):
+				a.queue, a.head = a.queue[:0], 0
+			case a.head >= len(a.queue)/2:
+				rest := copy(a.queue, a.queue[a.head:])
+				clear(a.queue[rest:])
+				a.queue, a.head = a.queue[:rest], 0
 			}
-			more := rest > 0
+			more := n < waiting
 			a.mu.Unlock()
 			if more { // wake another sender
 				select {
