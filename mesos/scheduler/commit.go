@@ -162,10 +162,9 @@ func (s *Scheduler) emitLoop(ctx context.Context, bursts <-chan []Change) {
 	}
 }
 
-// maxSpareChanges bounds the room of a burst kept for the next: 1,024
-// changes are 180 KB, and the spares at most 3.2 MB. A bigger burst (a
-// reconciliation's answers) is rare enough to be grown anew.
-const maxSpareChanges = 1 << 10
+// maxSpareChanges bounds the room of a burst kept for the next: 16,384
+// changes are 2.9 MB.
+const maxSpareChanges = 1 << 14
 
 // spareChanges returns an empty burst for the state goroutine to fill: one
 // the emitter handed back, or a new one with room for n changes (the last

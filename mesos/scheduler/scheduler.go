@@ -103,10 +103,9 @@ type Scheduler struct {
 	inbox   chan func(*state)
 	changes chan Change
 	// spare holds bursts of changes the emitter has handed on, emptied,
-	// for the state goroutine to fill again rather than grow new ones:
-	// room for every burst that may wait for the emitter and two more, so
-	// that a lagging emitter, which hands back many at once, is not what
-	// makes the state goroutine grow new ones.
+	// for the state goroutine to fill again rather than grow new ones;
+	// two, since the state goroutine takes one a burst as the emitter
+	// gives one back.
 	spare chan []Change
 	// health is what the committer tells the state goroutine about the
 	// disk; unwritten is what failed commits left to write, committer
@@ -176,7 +175,7 @@ func New(cfg Config) (*Scheduler, error) {
 		store:   st,
 		inbox:   make(chan func(*state), inboxSize),
 		changes: make(chan Change, changeBuffer),
-		spare:   make(chan []Change, burstsWaiting+2),
+		spare:   make(chan []Change, 2),
 		health:  newStorageHealth(),
 		stopped: make(chan struct{}),
 	}
