@@ -145,7 +145,7 @@ func (a *acker) send(ctx context.Context, s *Scheduler) {
 
 // acknowledgements makes the calls for batch: their messages in one array
 // each, and their ids pointing into batch, rather than five allocations
-// an acknowledgement (a tenth of what the acker allocated).
+// an acknowledgement.
 func acknowledgements(batch []ack) []*mesos.Call_Acknowledge {
 	calls := make([]*mesos.Call_Acknowledge, len(batch))
 	msgs := make([]mesos.Call_Acknowledge, len(batch))
