@@ -104,7 +104,10 @@
   // (or the top). A paged list (one page of several) cannot place a new
   // member without knowing the other pages, so it re-renders instead,
   // unless the server keeps its window (window: it deletes what leaves).
-  function apply(c) {
+  // A batch keeps only the newest change of each element, where that one
+  // was made, so a new member may name one that the batch places later:
+  // such a put waits in later until the batch is applied (see applyAll).
+  function apply(c, later) {
     const old = $(c.id);
     switch (c.op) {
       case "resync":
@@ -129,6 +132,7 @@
           if (!replaceKeeping(old, el, false)) { deferred.set(c.id, c); return; }
         } else {
           const before = c.before && $(c.before);
+          if (c.before && !before && later) { later.push(c); return; }
           if (before && before.parentElement === parent) parent.insertBefore(el, before);
           else if (c.prepend) parent.prepend(el);
           else parent.append(el);
@@ -213,10 +217,10 @@
       // batch's positions and epoch describe that render, not this page,
       // so they are taken from it and not from the message.
       if ((msg.resync && msg.resync.length) || (msg.epoch && msg.epoch !== epoch)) { resync(); return; }
-      for (const c of msg.changes || []) {
-        if (pausedEvents && c.parent === "events-list") { holdEvent(c); continue; }
-        apply(c);
-      }
+      applyAll((msg.changes || []).filter((c) => {
+        if (pausedEvents && c.parent === "events-list") { holdEvent(c); return false; }
+        return true;
+      }));
       updatePositions(msg.seq || {});
     });
     ws.addEventListener("close", (ev) => {
@@ -226,6 +230,20 @@
       if (ev.code === 1008) { if (!leaving) location.reload(); return; } // the session ended: the server says where to go
       retry();
     });
+  }
+
+  // applyAll applies a batch of changes in order, then the puts that named
+  // an element the batch placed after them, until none can be placed; any
+  // left go where a put without a neighbour goes.
+  function applyAll(changes) {
+    let later = [];
+    for (const c of changes) apply(c, later);
+    while (later.length) {
+      const waiting = later;
+      later = [];
+      for (const c of waiting) apply(c, later);
+      if (later.length === waiting.length) { later.forEach((c) => apply(c, null)); break; }
+    }
   }
 
   function retry() {
@@ -730,7 +748,7 @@
       if (pausedEvents) {
         const held = pausedEvents;
         pausedEvents = null;
-        held.forEach(apply);
+        applyAll(held);
         btn.textContent = "Pause";
         $("events-paused").hidden = true;
       } else {
