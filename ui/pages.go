@@ -124,11 +124,8 @@ type Tasks struct {
 	Query       string
 	StateNames  []Choice
 	Rows        []TaskRow
-	// First reports the table's first page without a filter: its rows
-	// follow the newest tasks live, one by one.
-	First  bool
-	Hidden int
-	Pager  Pager
+	Hidden      int
+	Pager       Pager
 	// Total counts the tasks before any filter.
 	Total  int
 	Older  []TaskRow // tasks of a registration the master removed

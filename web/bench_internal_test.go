@@ -74,8 +74,10 @@ func BenchmarkRenderOfferChange(b *testing.B) {
 func BenchmarkRenderTaskBurst(b *testing.B) {
 	b.Run("every-page", func(b *testing.B) { benchmarkRenderTaskBurst(b, nil) })
 	// The steady absorption's viewers: the first page of the tasks table
-	// only, which shows 250 of the 100,000.
-	b.Run("first-page", func(b *testing.B) { benchmarkRenderTaskBurst(b, []string{topicHeader, topicTasksFirst}) })
+	// only, which shows 50 of the 100,000.
+	b.Run("first-page", func(b *testing.B) { benchmarkRenderTaskBurst(b, []string{topicHeader, tasksPageTopic(1)}) })
+	// A later page: its own 50 rows.
+	b.Run("second-page", func(b *testing.B) { benchmarkRenderTaskBurst(b, []string{topicHeader, tasksPageTopic(2)}) })
 	// No page open, as in the bench's moderate row: the model is kept for
 	// whoever opens one. These tasks hold resources, as real ones do.
 	b.Run("no-page", func(b *testing.B) {

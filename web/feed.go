@@ -60,16 +60,8 @@ type dirt struct {
 	events  []*scheduler.Event         // arrived since the last publish
 	audit   []scheduler.AuditEntry     // added since the last publish
 	calls   []*scheduler.Call          // sent since the last publish
-	window  []windowChange             // tasks entering the first page of the tasks table
 	order   bool                       // the tasks table's order changed beyond appends
 	cluster clusterDirt                // what changed of the whole cluster's view
-}
-
-// windowChange is a task that entered the first page of the tasks table,
-// and the one that it pushed off it, if any.
-type windowChange struct {
-	in  *scheduler.Task
-	out *scheduler.Task
 }
 
 // part names a part of the model; a region says which parts it shows, and
@@ -342,17 +334,8 @@ func (l *live) apply(c scheduler.Change) {
 		if old == nil && t.OfferID != "" {
 			d.lanes[t.AgentID] = true // its offer's bar names it
 		}
-		switch {
-		case old != nil && !old.Launched.Equal(t.Launched):
+		if old != nil && !old.Launched.Equal(t.Launched) {
 			d.order = true
-		case old == nil:
-			if r := m.rank(t); r >= 0 && r < tasksPerPage {
-				w := windowChange{in: t}
-				if len(m.order) > tasksPerPage {
-					w.out = m.order[len(m.order)-1-tasksPerPage]
-				}
-				d.window = append(d.window, w)
-			}
 		}
 	case scheduler.QueueChanged:
 		m.putQueued(*c.Queued)

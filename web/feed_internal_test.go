@@ -165,53 +165,6 @@ func TestRegionsPublishOnlyWhatChanged(t *testing.T) {
 	}
 }
 
-// TestFirstPageWindow: the first page's topic carries the newest
-// tasksPerPage rows; a new task goes before the newest one shown, and the
-// one it pushes off the page is deleted.
-func TestFirstPageWindow(t *testing.T) {
-	l, h := bareLive(t)
-	base := time.Now().Add(-time.Hour)
-	const n = tasksPerPage + 50
-	var cs []scheduler.Change
-	for i := range n {
-		cs = append(cs, scheduler.Change{Kind: scheduler.TaskChanged, Task: runningTask(i, base)})
-	}
-	l.feed(cs...)
-	if got := l.m.newest(tasksPerPage); len(got) != tasksPerPage || got[0].ID != "t"+strconv.Itoa(n-1) || got[len(got)-1].ID != "t50" {
-		t.Fatalf("first page holds %d tasks, from %s to %s; want t%d to t50", len(got), got[0].ID, got[len(got)-1].ID, n-1)
-	}
-
-	// An old task changes: the tasks topic only, and its members changed
-	// for a filtered page (its state did).
-	all, top := h.Seq(topicTasks), h.Seq(topicTasksFirst)
-	old := runningTask(3, base)
-	old.State = mesos.TaskState_TASK_FAILED
-	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: old})
-	if got := ids(published(t, h, topicTasks, all)); got["task-t3"] != "put" || got["tasks-body"] != "resync" {
-		t.Errorf("tasks topic after an old task failed: %v, want its row and a resync", got)
-	}
-	if got := published(t, h, topicTasksFirst, top); len(got) != 0 {
-		t.Errorf("first page topic after an old task changed: %v, want nothing", ids(got))
-	}
-
-	// A new task enters before the newest and pushes t50 off the page.
-	top = h.Seq(topicTasksFirst)
-	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: runningTask(n, base)})
-	got := published(t, h, topicTasksFirst, top)
-	var put, del bool
-	for _, c := range got {
-		switch {
-		case c.Op == "put" && c.ID == "task-t"+strconv.Itoa(n):
-			put = c.Before == "task-t"+strconv.Itoa(n-1) && c.Window
-		case c.Op == "del" && c.ID == "task-t50":
-			del = true
-		}
-	}
-	if !put || !del {
-		t.Errorf("first page after a new task: %+v; want it before t%d, and t50 deleted", got, n-1)
-	}
-}
-
 // TestAgentsStayBetweenOffers: an agent whose offer was declined stays on
 // the offers page, saying until when, in the agents' order.
 func TestAgentsStayBetweenOffers(t *testing.T) {
@@ -252,14 +205,14 @@ func TestTimelineLinesFollowTheHistory(t *testing.T) {
 	t1.History[0].UUID = []byte("u1")
 	t1.Unacked = []int{1}
 	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: t1})
-	seq := h.Seq(topicTask)
+	seq := h.Seq(taskTopic("t1"))
 	t2 := runningTask(1, base)
 	t2.History = []scheduler.Status{t1.History[0], {State: mesos.TaskState_TASK_FINISHED, Time: base.Add(time.Second), UUID: []byte("u2")}}
 	t2.Unacked = []int{2} // the first acknowledged, the second not yet
 	t2.State = mesos.TaskState_TASK_FINISHED
 	t2.Statuses = 2
 	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: t2})
-	got := ids(published(t, h, topicTask, seq))
+	got := ids(published(t, h, taskTopic("t1"), seq))
 	line1, line2 := timelineLineID("t1", 1), timelineLineID("t1", 2)
 	if got[line1] != "put" || got[line2] != "put" || got["task-head-task-t1"] != "put" {
 		t.Errorf("after a second status: %v, want lines %s and %s and the head", got, line1, line2)

@@ -269,13 +269,16 @@ func TestLiveStreamRejectsOtherOrigins(t *testing.T) {
 func TestLiveStreamResyncsAfterRestart(t *testing.T) {
 	st := newStack(t)
 	_, since, _ := st.page(t, "/tasks", "Tasks")
-	// The first page follows its own rows; another page, or a filtered
-	// one, every task's.
-	if !strings.Contains(since, "tasks-first:") {
+	// The first pages follow their own rows; a filtered page, or one past
+	// them, every task's.
+	if !strings.Contains(since, "tasks-page-1:") {
 		t.Errorf("/tasks follows %q, want the first page's topic", since)
 	}
-	for _, path := range []string{"/tasks?page=2", "/tasks?state=TASK_RUNNING"} {
-		if _, other, _ := st.page(t, path, "Tasks"); !strings.Contains(other, "tasks:") || strings.Contains(other, "tasks-first") {
+	if _, other, _ := st.page(t, "/tasks?page=2", "Tasks"); !strings.Contains(other, "tasks-page-2:") {
+		t.Errorf("/tasks?page=2 follows %q, want its own topic", other)
+	}
+	for _, path := range []string{"/tasks?page=21", "/tasks?state=TASK_RUNNING", "/tasks?page=2&q=web"} {
+		if _, other, _ := st.page(t, path, "Tasks"); !strings.Contains(other, "tasks:") || strings.Contains(other, "tasks-page") {
 			t.Errorf("%s follows %q, want every task's topic", path, other)
 		}
 	}

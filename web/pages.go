@@ -154,15 +154,24 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	v := ui.Tasks{StateFilter: q.Get("state"), AgentFilter: q.Get("agent"), Query: q.Get("q"), CanAct: canAct(r), Form: form(r)}
-	v.First = v.StateFilter == "" && v.AgentFilter == "" && v.Query == "" && (q.Get("page") == "" || q.Get("page") == "1")
-	topic := topicTasks
-	if v.First {
-		topic = topicTasksFirst // the rows of this page alone
+	// The unfiltered table's first pages follow their own rows (see
+	// tasksPageTopic); the others follow every task's.
+	topic, live := topicTasks, 0
+	if v.StateFilter == "" && v.AgentFilter == "" && v.Query == "" {
+		switch n, err := strconv.Atoi(q.Get("page")); {
+		case q.Get("page") == "":
+			live = 1
+		case err == nil && n >= 1 && n <= livePages:
+			live = n
+		}
 	}
-	var all, first []*scheduler.Task
+	if live > 0 {
+		topic = tasksPageTopic(live)
+	}
+	var all, page []*scheduler.Task
 	layout, err := s.page(w, r, "Tasks", "/tasks", topic, func(m *model) {
-		if v.First {
-			v.Pager, first = firstPage(m)
+		if live > 0 {
+			v.Pager, page = tasksPage(m, live)
 		} else {
 			all = slices.Clone(m.order) // oldest first; filtered below, unlocked
 		}
@@ -174,8 +183,8 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	v.Layout = layout
-	if v.First {
-		for _, t := range first {
+	if live > 0 {
+		for _, t := range page {
 			v.Rows = append(v.Rows, taskRow(t))
 		}
 	} else {
@@ -277,7 +286,7 @@ const outputTail = 16 << 10
 func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	var t *scheduler.Task
-	layout, err := s.page(w, r, "Task", "/tasks", topicTask, func(m *model) {
+	layout, err := s.page(w, r, "Task", "/tasks", taskTopic(id), func(m *model) {
 		if t = m.tasks[id]; t == nil {
 			if i := slices.IndexFunc(m.older, func(o *scheduler.Task) bool { return o.ID == id }); i >= 0 {
 				t = m.older[i]

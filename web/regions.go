@@ -19,16 +19,11 @@ const (
 	topicHeader   = "header"
 	topicOverview = "overview"
 	topicOffers   = "offers"
-	// topicTasks carries the tasks table's rows for its filtered and
-	// later pages, which follow the rows they show and re-render when
-	// the table's members change.
-	topicTasks = "tasks"
-	// topicTasksFirst carries the first page of the tasks table without a
-	// filter, the page most viewers watch: its rows one by one, kept to
-	// the newest tasksPerPage.
-	topicTasksFirst = "tasks-first"
-	// topicTask carries what a task's own page shows beyond its row.
-	topicTask   = "task"
+	// topicTasks carries the tasks table's rows for its filtered pages
+	// and those past livePages, which follow the rows they show and
+	// re-render when the table's members change. The unfiltered pages up
+	// to livePages each have a topic of their own (tasksPageTopic).
+	topicTasks  = "tasks"
 	topicQueue  = "queue"
 	topicAgents = "agents"
 	topicEvents = "events"
@@ -55,7 +50,7 @@ type region struct {
 
 // regions are the pages' single regions. The lists (offer cards, rows,
 // lines) are the collections below, rendered item by item.
-var regions = []region{
+var regions = append([]region{
 	{topicHeader, "conn", partConn, func(m *model, cfg Config) templ.Component {
 		return ui.ConnLight(connectionView(m.conn, cfg.Master))
 	}},
@@ -101,13 +96,6 @@ var regions = []region{
 		return ui.OffersPolicyView(offersPolicy(m))
 	}},
 
-	{topicTasksFirst, "tasks-pager", partTasks, func(m *model, cfg Config) templ.Component {
-		p, rows := firstPage(m)
-		return ui.TasksPager(p, len(m.order), len(rows), 0)
-	}},
-	{topicTasksFirst, "tasks-older", partOlder, func(m *model, cfg Config) templ.Component {
-		return ui.TasksOlder(olderRows(m))
-	}},
 	{topicTasks, "tasks-older", partOlder, func(m *model, cfg Config) templ.Component {
 		return ui.TasksOlder(olderRows(m))
 	}},
@@ -151,7 +139,7 @@ var regions = []region{
 	{topicBoard, "chart-numbers", partChart, func(m *model, cfg Config) templ.Component {
 		return ui.ChartNumbers(boardChart(m))
 	}},
-}
+}, tasksPageRegions()...)
 
 // renderer publishes what the dirt of one burst changed.
 type renderer struct {
@@ -418,23 +406,32 @@ func (r renderer) agents() {
 }
 
 // tasks re-renders the rows, heads and timelines of the tasks that
-// changed, keeps the first page's window, and tells the other pages of
-// the table to re-render when its members changed.
+// changed: for the live pages of the table (tasksPages), for the pages
+// that follow every task's row, which re-render when the table's members
+// changed, and for the pages of the tasks themselves.
 func (r renderer) tasks() {
 	l, m, d := r.l, r.l.m, &r.l.dirty
 	if len(d.tasks) == 0 {
 		return
 	}
-	first, all, detail := l.follows(topicTasksFirst), l.follows(topicTasks), l.follows(topicTask)
-	if !first && !all && !detail {
-		return // nobody watches tasks: a dashboard left alone renders nothing
+	ids := make([]string, 0, len(d.tasks))
+	for id := range d.tasks {
+		ids = append(ids, id)
 	}
-	ids := sortedKeys(d.tasks, func(id string) int { // oldest first: each new row goes before one the page has
-		if t := m.tasks[id]; t != nil {
-			return -m.rank(t)
+	rendered := map[string]string{}
+	row := func(id string) (string, bool) {
+		if html, ok := rendered[id]; ok {
+			return html, true
 		}
-		return 0
-	})
+		html, ok := l.render(r.ctx, ui.TaskRowView(taskRow(m.tasks[id])))
+		if ok {
+			rendered[id] = html
+		}
+		return html, ok
+	}
+	r.tasksPages(ids, row)
+
+	all := l.follows(topicTasks)
 	members := d.order
 	for _, id := range ids {
 		old, t := d.tasks[id], m.tasks[id]
@@ -444,47 +441,16 @@ func (r renderer) tasks() {
 		if old == nil || stateOf(old).Name != stateOf(t).Name || old.AgentID != t.AgentID {
 			members = true // a filtered page may gain or lose it
 		}
-		// The first page shows the newest tasksPerPage: a change of an
-		// older task is rendered only for a page that may show it.
-		rank := -1
-		if first {
-			rank = m.rank(t)
-		}
-		onFirst := rank >= 0 && rank < tasksPerPage
-		if !onFirst && !all && !detail {
-			continue
-		}
-		view := taskRow(t)
-		if onFirst || all {
-			row, ok := l.render(r.ctx, ui.TaskRowView(view))
-			if !ok {
-				continue
-			}
-			if onFirst {
-				c := change{ID: domID("task-", id), Parent: "tasks-body", Window: true}
-				if next := m.rankedTask(rank + 1); next != nil {
-					c.Before = domID("task-", next.ID)
-				}
-				l.putHTML(topicTasksFirst, c, row)
-			}
-			if all {
-				l.putHTML(topicTasks, change{ID: domID("task-", id)}, row)
+		if all {
+			if html, ok := row(id); ok {
+				l.putHTML(topicTasks, change{ID: domID("task-", id)}, html)
 			}
 		}
-		if detail {
-			l.put(r.ctx, topicTask, change{ID: "task-head-" + domID("task-", id)}, ui.TaskHead(view))
-			l.put(r.ctx, topicTask, change{ID: "task-facts-" + domID("", id)}, ui.TaskFactsView(taskFacts(t)))
-			r.timeline(old, t)
-		}
-	}
-	if first {
-		for _, w := range d.window {
-			if w.out != nil && m.tasks[w.out.ID] != nil && m.rank(m.tasks[w.out.ID]) >= tasksPerPage {
-				l.del(topicTasksFirst, domID("task-", w.out.ID), "")
-			}
-		}
-		if d.order {
-			l.resync(topicTasksFirst, "tasks-body")
+		if topic := taskTopic(id); l.follows(topic) {
+			view := taskRow(t)
+			l.put(r.ctx, topic, change{ID: "task-head-" + domID("task-", id)}, ui.TaskHead(view))
+			l.put(r.ctx, topic, change{ID: "task-facts-" + domID("", id)}, ui.TaskFactsView(taskFacts(t)))
+			r.timeline(topic, old, t)
 		}
 	}
 	if all && members {
@@ -497,22 +463,22 @@ func (r renderer) tasks() {
 // acknowledgement), and the deletion of lines that left the history.
 // Rendering the whole timeline for every update cost as much as
 // everything else the feed did together once histories were long.
-func (r renderer) timeline(old, t *scheduler.Task) {
+func (r renderer) timeline(topic string, old, t *scheduler.Task) {
 	l := r.l
 	list := "timeline-" + domID("", t.ID)
 	if old == nil {
-		l.put(r.ctx, topicTask, change{ID: list}, ui.Timeline(list, historyLines(t)))
+		l.put(r.ctx, topic, change{ID: list}, ui.Timeline(list, historyLines(t)))
 		return
 	}
 	for i := range t.History {
 		if j, ok := old.StatusIndex(t.StatusNumber(i)); !ok || !sameLine(old, j, t, i) {
 			h := historyLine(t, i)
-			l.put(r.ctx, topicTask, change{ID: h.ID, Parent: list}, ui.TimelineLine(h))
+			l.put(r.ctx, topic, change{ID: h.ID, Parent: list}, ui.TimelineLine(h))
 		}
 	}
 	for i := range old.History {
 		if n := old.StatusNumber(i); !t.HasStatus(n) {
-			l.del(topicTask, timelineLineID(t.ID, n), "")
+			l.del(topic, timelineLineID(t.ID, n), "")
 		}
 	}
 }

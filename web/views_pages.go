@@ -448,17 +448,6 @@ func offersPolicy(m *model) ui.OffersPolicy {
 		Suppressed: m.conn.Suppressed}
 }
 
-// firstPage is the tasks table's first page without a filter: its pager
-// and rows.
-func firstPage(m *model) (ui.Pager, []*scheduler.Task) {
-	rows := m.newest(tasksPerPage)
-	var p ui.Pager
-	if n := len(m.order); n > tasksPerPage {
-		p = ui.Pager{Showing: fmt.Sprintf("1–%d of %d tasks", tasksPerPage, n), Next: "/tasks?page=2", Limit: tasksPerPage}
-	}
-	return p, rows
-}
-
 func olderRows(m *model) []ui.TaskRow {
 	rows := make([]ui.TaskRow, 0, len(m.older))
 	for _, t := range m.older {

@@ -27,12 +27,16 @@ const (
 	maxTopics = 8
 )
 
-// knownTopics are the topics a page may follow.
-var knownTopics = map[string]bool{
-	topicHeader: true, topicOverview: true, topicOffers: true, topicTasks: true, topicTasksFirst: true, topicTask: true,
-	topicQueue: true, topicAgents: true, topicEvents: true, topicAudit: true, topicBoard: true, topicCalls: true,
-	topicCluster: true, topicFrameworks: true, topicClusterTasks: true,
-}
+// knownTopics are the topics a page may follow (besides the board's
+// groupings, which the model learns).
+var knownTopics = func() map[string]bool {
+	known := map[string]bool{}
+	for _, t := range append([]string{topicHeader, topicOverview, topicOffers, topicTasks, topicQueue, topicAgents,
+		topicEvents, topicAudit, topicBoard, topicCalls, topicCluster, topicFrameworks, topicClusterTasks}, tasksTopics()...) {
+		known[t] = true
+	}
+	return known
+}()
 
 // positions reads the hub positions of topics, as "topic:seq,..." for the
 // page to carry. Read them BEFORE taking the snapshot the page renders:

@@ -263,7 +263,7 @@ async function lane(base, variant, rate, where) {
       variant, rate, path: where, seconds: Math.round(elapsed), rowsOnPage: rows,
       received: {
         messagesPerSec: per(took.msgs), bytesPerSec: per(took.bytes),
-        taskChangesPerSec: per((took.changes.tasks || 0) + (took.changes['tasks-first'] || 0)), allChangesPerSec: per(Object.values(took.changes).reduce((a, b) => a + b, 0)),
+        taskChangesPerSec: per(Object.entries(took.changes).filter(([t]) => /^tasks(-page-\d+)?$/.test(t)).reduce((a, [, n]) => a + n, 0)), allChangesPerSec: per(Object.values(took.changes).reduce((a, b) => a + b, 0)),
         resyncs: took.resyncs, closes: took.closes,
       },
       rowsReplacedPerSec: per(took.lat.length),
