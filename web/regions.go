@@ -433,6 +433,7 @@ func (r renderer) tasks() {
 
 	all := l.follows(topicTasks)
 	members := d.order
+	var followed [taskGroups]int8 // whether a task page follows each group: 1 yes, -1 no, 0 not asked yet
 	for _, id := range ids {
 		old, t := d.tasks[id], m.tasks[id]
 		if t == nil {
@@ -446,7 +447,15 @@ func (r renderer) tasks() {
 				l.putHTML(topicTasks, change{ID: domID("task-", id)}, html)
 			}
 		}
-		if topic := taskTopic(id); l.follows(topic) {
+		g := taskGroup(id)
+		if followed[g] == 0 {
+			followed[g] = -1
+			if l.follows(taskGroupTopics[g]) {
+				followed[g] = 1
+			}
+		}
+		if followed[g] > 0 {
+			topic := taskGroupTopics[g]
 			view := taskRow(t)
 			l.put(r.ctx, topic, change{ID: "task-head-" + domID("task-", id)}, ui.TaskHead(view))
 			l.put(r.ctx, topic, change{ID: "task-facts-" + domID("", id)}, ui.TaskFactsView(taskFacts(t)))
