@@ -56,6 +56,7 @@ type dirt struct {
 	agents  map[string]bool            // agents whose card or row may show something else
 	lanes   map[string]bool            // agents whose board lane lost an old offer or gained a task
 	tasks   map[string]*scheduler.Task // tasks that changed, with their value at the last publish (nil: new)
+	added   []string                   // the new ones among them
 	queue   map[string]bool            // queued specs that changed
 	events  []*scheduler.Event         // arrived since the last publish
 	audit   []scheduler.AuditEntry     // added since the last publish
@@ -325,6 +326,9 @@ func (l *live) apply(c scheduler.Change) {
 		}
 		m.putTask(t)
 		d.parts |= partTasks
+		if old == nil {
+			d.added = append(d.added, t.ID)
+		}
 		if old == nil || old.AgentID != t.AgentID || old.Terminal() != t.Terminal() {
 			d.agents[t.AgentID] = true
 			if old != nil {

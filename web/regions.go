@@ -429,7 +429,7 @@ func (r renderer) tasks() {
 		}
 		return html, ok
 	}
-	r.tasksPages(ids, row)
+	r.tasksPages(row)
 
 	all := l.follows(topicTasks)
 	members := d.order

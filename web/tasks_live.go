@@ -31,7 +31,14 @@ const (
 
 // tasksPageTopic is the topic of the unfiltered tasks table's page n,
 // counted from 1 up to livePages.
-func tasksPageTopic(n int) string { return "tasks-page-" + strconv.Itoa(n) }
+func tasksPageTopic(n int) string { return tasksPageTopics[n-1] }
+
+var tasksPageTopics = func() (names [livePages]string) {
+	for i := range names {
+		names[i] = "tasks-page-" + strconv.Itoa(i+1)
+	}
+	return names
+}()
 
 // taskTopic is the topic of the group of tasks a task's page follows.
 func taskTopic(id string) string { return taskGroupTopics[taskGroup(id)] }
@@ -58,11 +65,7 @@ var taskGroupTopics = func() (names [taskGroups]string) {
 // tasksTopics are the topic names of livePages and taskGroups, for the
 // streams' check of what a page may follow.
 func tasksTopics() []string {
-	var names []string
-	for n := 1; n <= livePages; n++ {
-		names = append(names, tasksPageTopic(n))
-	}
-	return append(names, taskGroupTopics[:]...)
+	return append(slices.Clone(tasksPageTopics[:]), taskGroupTopics[:]...)
 }
 
 // tasksPage is page n, counted from 1, of the tasks table without a
@@ -116,7 +119,7 @@ func tasksPageRegions() []region {
 // tasksPages publishes the live pages' rows (see tasksPageTopic): rows
 // renders a changed task's row once for all of them. A page whose window
 // moved in a way other than newer tasks pushing it down re-renders.
-func (r renderer) tasksPages(changed []string, rows func(id string) (string, bool)) {
+func (r renderer) tasksPages(rows func(id string) (string, bool)) {
 	l, m, d := r.l, r.l.m, &r.l.dirty
 	var pages []int
 	for n := 1; n <= livePages; n++ {
@@ -129,14 +132,10 @@ func (r renderer) tasksPages(changed []string, rows func(id string) (string, boo
 	}
 	// The tasks new in this burst push the older ones down, each by one
 	// for every new task above it: note their ranks now, in order.
-	ranks := make(map[string]int, len(changed))
 	var added []int
-	for _, id := range changed {
+	for _, id := range d.added {
 		if t := m.tasks[id]; t != nil {
-			ranks[id] = m.rank(t)
-			if d.tasks[id] == nil {
-				added = append(added, ranks[id])
-			}
+			added = append(added, m.rank(t))
 		}
 	}
 	slices.Sort(added)
@@ -165,7 +164,7 @@ func (r renderer) tasksPages(changed []string, rows func(id string) (string, boo
 			if isNew {
 				newAbove++
 			}
-			if _, isChanged := ranks[t.ID]; isChanged || (!isNew && rank-newAbove < lo) {
+			if _, isChanged := d.tasks[t.ID]; isChanged || (!isNew && rank-newAbove < lo) {
 				put = append(put, rank)
 			}
 		}
@@ -181,7 +180,7 @@ func (r renderer) tasksPages(changed []string, rows func(id string) (string, boo
 			if next := m.rankedTask(rank + 1); next != nil && rank+1 < hi {
 				c.Before = domID("task-", next.ID)
 			}
-			if _, isChanged := ranks[t.ID]; !isChanged {
+			if _, isChanged := d.tasks[t.ID]; !isChanged {
 				delete(l.shown[topic], c.ID) // new to this page, whatever it showed before
 			}
 			l.putHTML(topic, c, row)
