@@ -172,6 +172,8 @@ func schedulerBurst(base, fid string, tasks int, dir string) (time.Duration, flo
 	s, err := scheduler.New(scheduler.Config{
 		Client:   mesos.Config{Masters: []string{base}, Framework: &mesos.FrameworkInfo{Id: &mesos.FrameworkID{Value: proto.String(fid)}}},
 		StateDir: dir + "/scheduler", HoldTime: time.Hour,
+		// Every task of the burst is one this scheduler never launched.
+		MaxOrphans: tasks,
 	})
 	if err != nil {
 		return 0, 0, err

@@ -38,9 +38,6 @@ const (
 	// it, the oldest statuses after the first are dropped, as past
 	// maxHistory statuses.
 	maxHistoryBytes = 64 << 10
-	// maxOrphans bounds the tasks kept that this framework never
-	// launched: an update for one more is refused (and not acknowledged).
-	maxOrphans = 1000
 	// maxKeptEventBytes: an event larger than this is kept on the events
 	// page as its summary only.
 	maxKeptEventBytes = 1 << 20

@@ -211,3 +211,40 @@ func TestHostileMasterCannotGrowMemory(t *testing.T) {
 	t.Logf("kept: %d tasks (%d orphans), %d events in %d bytes; chatty keeps %d bytes in its history",
 		len(snap.Tasks), orphans, len(snap.Events), eventBytes, historyBytes["chatty"])
 }
+
+// TestOrphanBoundIsConfigured: Config.MaxOrphans sets how many tasks this
+// framework never launched are kept; the updates past it are refused.
+func TestOrphanBoundIsConfigured(t *testing.T) {
+	var events []*mesos.Event
+	for i := range 30 {
+		events = append(events, update(fmt.Sprintf("orphan-%d", i), "", i+1))
+	}
+	events = append(events, &mesos.Event{Type: mesos.Event_OFFERS.Enum(), Offers: &mesos.Event_Offers{Offers: []*mesos.Offer{{
+		Id: &mesos.OfferID{Value: proto.String("final")}, FrameworkId: &mesos.FrameworkID{Value: proto.String("hostile-fw")},
+		AgentId: &mesos.AgentID{Value: proto.String("agent-1")}, Hostname: proto.String("agent-1.example"),
+	}}}})
+	base := hostileMaster(t, events, make(chan *mesos.Call, 4096))
+	s := startScheduler(t, base, t.TempDir(), func(c *scheduler.Config) { c.MaxOrphans = 10 })
+	var snap *scheduler.Snapshot
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if snap, err = s.Snapshot(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Offers) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the last event was not applied within 30 s; %d tasks", len(snap.Tasks))
+		}
+	}
+	orphans := 0
+	for _, tk := range snap.Tasks {
+		if tk.Orphan {
+			orphans++
+		}
+	}
+	if orphans != 10 {
+		t.Errorf("%d orphan tasks kept, want the 10 configured", orphans)
+	}
+}

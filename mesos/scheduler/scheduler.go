@@ -20,6 +20,7 @@ const (
 	DefaultFailoverTimeout = 7 * 24 * time.Hour
 	DefaultEventHistory    = 1000
 	DefaultLaunchCheck     = 30 * time.Second
+	DefaultMaxOrphans      = 1000
 	// inboxSize bounds the work waiting for the state goroutine; senders
 	// wait, which pushes back on the event stream rather than growing.
 	// It matches burstMax so that the stream keeps decoding a whole
@@ -76,6 +77,10 @@ type Config struct {
 	// MaxCallJSON is kept cut.
 	CallHistory      int
 	CallHistoryBytes int
+	// MaxOrphans bounds the tasks kept that this framework never launched
+	// (default DefaultMaxOrphans): an update for one more is refused, and
+	// not acknowledged.
+	MaxOrphans int
 	// LaunchCheck is how long a launched task may go without any update
 	// before it is reconciled, and again at that interval until the master
 	// answers (default 30 s): an ACCEPT lost on its way is found this way.
@@ -160,6 +165,9 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if cfg.LaunchCheck <= 0 {
 		cfg.LaunchCheck = DefaultLaunchCheck
+	}
+	if cfg.MaxOrphans <= 0 {
+		cfg.MaxOrphans = DefaultMaxOrphans
 	}
 	log := cfg.Logger
 	if log == nil {

@@ -535,8 +535,8 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 		// An update for a task we never launched: shown as an orphan,
 		// never killed automatically; so many of them are refused,
 		// unacknowledged, that they cannot grow the state unbounded.
-		if st.orphans >= maxOrphans {
-			st.refuse("update", fmt.Sprintf("over %d tasks this framework never launched", maxOrphans), now)
+		if st.orphans >= st.s.cfg.MaxOrphans {
+			st.refuse("update", fmt.Sprintf("over %d tasks this framework never launched", st.s.cfg.MaxOrphans), now)
 			return
 		}
 		t = &Task{ID: id, Orphan: true, Registration: st.registration, State: ts.GetState()}
