@@ -81,7 +81,7 @@ func tasksPage(m *model, n int) (ui.Pager, []*scheduler.Task) {
 	switch {
 	case lo >= total && n > 1:
 		last := max(1, (total+tasksPerPage-1)/tasksPerPage)
-		p = ui.Pager{Showing: fmt.Sprintf("no tasks on page %d of %d", n, last), Prev: link(last)}
+		p = ui.Pager{Showing: fmt.Sprintf("no tasks: page %d is past the last one, page %d", n, last), Prev: link(last)}
 		return p, nil
 	case total > tasksPerPage:
 		p = ui.Pager{Showing: fmt.Sprintf("%d–%d of %d tasks", lo+1, hi, total), Limit: hi - lo}

@@ -287,3 +287,31 @@ func TestTaskPageFollowsItsGroup(t *testing.T) {
 		}
 	}
 }
+
+// TestTasksPagePager: a page says which tasks it holds and links to its
+// neighbours; a page past the last says so and links back to the last.
+func TestTasksPagePager(t *testing.T) {
+	l, _ := bareLive(t)
+	base := time.Now()
+	var cs []scheduler.Change
+	for i := range tasksPerPage + 7 {
+		cs = append(cs, scheduler.Change{Kind: scheduler.TaskChanged, Task: runningTask(i, base)})
+	}
+	l.feed(cs...)
+	for n, want := range map[int]ui.Pager{
+		1: {Showing: "1–50 of 57 tasks", Next: "/tasks?page=2", Limit: 50},
+		2: {Showing: "51–57 of 57 tasks", Prev: "/tasks?page=1", Limit: 7},
+		3: {Showing: "no tasks: page 3 is past the last one, page 2", Prev: "/tasks?page=2"},
+	} {
+		p, rows := tasksPage(l.m, n)
+		if p != want {
+			t.Errorf("page %d: pager %+v, want %+v", n, p, want)
+		}
+		if len(rows) != want.Limit {
+			t.Errorf("page %d holds %d tasks, want %d", n, len(rows), want.Limit)
+		}
+	}
+	if _, rows := tasksPage(l.m, 2); rows[0].ID != "t6" || rows[6].ID != "t0" {
+		t.Errorf("page 2 holds %s to %s, want the oldest, t6 to t0", rows[0].ID, rows[6].ID)
+	}
+}

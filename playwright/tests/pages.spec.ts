@@ -53,7 +53,8 @@ test('a later page of the tasks table follows its own rows and equals its reload
     const frames: string[] = [];
     two.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
     await two.goto('/tasks?page=2');
-    await expect(two.locator('#tasks-pager')).toContainText('no tasks on page 2 of 1');
+    await expect(two.locator('#tasks-pager')).toContainText('no tasks: page 2 is past the last one, page 1');
+    await expect(two.locator('#tasks-pager a[rel="prev"]')).toHaveAttribute('href', '/tasks?page=1');
 
     // Both pages, live, equal their reload once the stream caught up.
     const same = async (page: Page, url: string) => {
