@@ -133,19 +133,7 @@ func TestHostileMasterCannotGrowMemory(t *testing.T) {
 	// Over a thousand updates, each saved and acknowledged: allow for a
 	// slow disk under the race detector.
 	start := time.Now()
-	var snap *scheduler.Snapshot
-	for deadline := start.Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
-		var err error
-		if snap, err = s.Snapshot(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		if len(snap.Offers) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the last event was not applied within a minute; %d tasks", len(snap.Tasks))
-		}
-	}
+	snap := lastOfferKept(t, s, time.Minute)
 
 	if snap.Offers[0].ID != "final" {
 		t.Errorf("offer kept = %s, want final", snap.Offers[0].ID)
@@ -225,26 +213,31 @@ func TestOrphanBoundIsConfigured(t *testing.T) {
 	}}}})
 	base := hostileMaster(t, events, make(chan *mesos.Call, 4096))
 	s := startScheduler(t, base, t.TempDir(), func(c *scheduler.Config) { c.MaxOrphans = 10 })
-	var snap *scheduler.Snapshot
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		var err error
-		if snap, err = s.Snapshot(t.Context()); err != nil {
-			t.Fatal(err)
-		}
-		if len(snap.Offers) == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the last event was not applied within 30 s; %d tasks", len(snap.Tasks))
-		}
-	}
 	orphans := 0
-	for _, tk := range snap.Tasks {
+	for _, tk := range lastOfferKept(t, s, 30*time.Second).Tasks {
 		if tk.Orphan {
 			orphans++
 		}
 	}
 	if orphans != 10 {
 		t.Errorf("%d orphan tasks kept, want the 10 configured", orphans)
+	}
+}
+
+// lastOfferKept waits until the scheduler holds one offer, which the
+// hostile masters of these tests send last, and returns that snapshot.
+func lastOfferKept(t *testing.T, s *running, within time.Duration) *scheduler.Snapshot {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; time.Sleep(20 * time.Millisecond) {
+		snap, err := s.Snapshot(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snap.Offers) == 1 {
+			return snap
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the last event was not applied within %v; %d tasks", within, len(snap.Tasks))
+		}
 	}
 }
