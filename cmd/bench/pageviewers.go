@@ -33,6 +33,9 @@ type pageViewerResult struct {
 	// when the last of them first saw it in any of them, and "id state" to
 	// when the last of them first saw it in that state; Unix nanoseconds.
 	Seen map[string]int64 `json:"seen,omitempty"`
+	// SeenFirst is the same for the first of them: a row the first viewer
+	// saw long before the last was held up by a viewer, not the server.
+	SeenFirst map[string]int64 `json:"seen_first,omitempty"`
 }
 
 // runPageViewers is the child process behind pageViewersProcess: n
@@ -155,10 +158,10 @@ func runPageViewers(args []string) error {
 		res.P50 = lat[len(lat)*50/100]
 		res.P99 = lat[min(len(lat)-1, len(lat)*99/100)]
 	}
-	res.Seen = map[string]int64{}
+	res.Seen, res.SeenFirst = map[string]int64{}, map[string]int64{}
 	for id, at := range seen {
 		if len(at) == res.Connected {
-			res.Seen[id] = slices.Max(at)
+			res.Seen[id], res.SeenFirst[id] = slices.Max(at), slices.Min(at)
 		}
 	}
 	mu.Unlock()

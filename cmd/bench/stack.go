@@ -335,6 +335,11 @@ type actionResult struct {
 	DirectKilledP50      float64 // ms, straight to the stand-in, to TASK_KILLED
 	DirectKilledP99      float64
 	Actions              int
+	// Slowest is the slowest kill's first update, shown to every viewer
+	// (ms), and SlowestFirst when the first viewer showed it: far apart,
+	// one viewer held it up. Resyncs counts the viewers told to re-render.
+	Slowest, SlowestFirst float64
+	Resyncs               int
 	// SlowCommits is how many of the dashboard's commits during the
 	// kills took over 100 ms, and LongestCommit the bound (s) of the
 	// histogram bucket the longest fell in.
@@ -394,9 +399,14 @@ func actionRun(st *stack, n, viewers int, rate float64) (actionResult, error) {
 	}
 	res.SlowCommits, res.LongestCommit = slowCommits(commits0, st.commitBuckets(), 0.1)
 	var shown, killed []float64
+	res.Resyncs = vr.Resyncs
 	for id, t0 := range posted {
 		if at, ok := vr.Seen[id]; ok {
-			shown = append(shown, float64(at-t0.UnixNano())/1e6)
+			ms := float64(at-t0.UnixNano()) / 1e6
+			shown = append(shown, ms)
+			if ms > res.Slowest {
+				res.Slowest, res.SlowestFirst = ms, float64(vr.SeenFirst[id]-t0.UnixNano())/1e6
+			}
 		}
 		if at, ok := vr.Seen[id+" TASK_KILLED"]; ok {
 			killed = append(killed, float64(at-t0.UnixNano())/1e6)
@@ -654,8 +664,10 @@ func runStack(o options) (stackFigures, error) {
 			return fig, fmt.Errorf("actions, run %d: %w", r+1, err)
 		}
 		fmt.Fprintf(os.Stderr, "stack actions %d: %d kills, first update shown p50 %.2f ms p99 %.2f ms (straight to a stand-in %.2f / %.2f); "+
-			"TASK_KILLED shown p50 %.2f ms p99 %.2f ms (straight %.2f / %.2f); %d commits over 100 ms, the longest ≤ %g s\n",
-			r+1, a.Actions, a.P50, a.P99, a.DirectP50, a.DirectP99, a.KilledP50, a.KilledP99, a.DirectKilledP50, a.DirectKilledP99, a.SlowCommits, a.LongestCommit)
+			"TASK_KILLED shown p50 %.2f ms p99 %.2f ms (straight %.2f / %.2f); %d commits over 100 ms, the longest ≤ %g s; "+
+			"the slowest kill shown by every viewer at %.2f ms, by the first at %.2f ms; %d resyncs\n",
+			r+1, a.Actions, a.P50, a.P99, a.DirectP50, a.DirectP99, a.KilledP50, a.KilledP99, a.DirectKilledP50, a.DirectKilledP99, a.SlowCommits, a.LongestCommit,
+			a.Slowest, a.SlowestFirst, a.Resyncs)
 		fig.ActionRuns = append(fig.ActionRuns, a)
 	}
 	fig.Action = medianAction(fig.ActionRuns)

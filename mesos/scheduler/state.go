@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -535,8 +536,8 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 		// An update for a task we never launched: shown as an orphan,
 		// never killed automatically; so many of them are refused,
 		// unacknowledged, that they cannot grow the state unbounded.
-		if st.orphans >= st.s.cfg.MaxOrphans {
-			st.refuse("update", fmt.Sprintf("over %d tasks this framework never launched", st.s.cfg.MaxOrphans), now)
+		if bound := cmp.Or(st.s.cfg.MaxOrphans, DefaultMaxOrphans); st.orphans >= bound {
+			st.refuse("update", fmt.Sprintf("over %d tasks this framework never launched", bound), now)
 			return
 		}
 		t = &Task{ID: id, Orphan: true, Registration: st.registration, State: ts.GetState()}
