@@ -36,6 +36,10 @@ type live struct {
 	dirty   dirt
 	pending map[string][]hub.Entry
 	skipped map[string]bool
+	// quiet holds the topics skipped since a stream or page last
+	// followed them: no page holds a position after their skip, so
+	// skipping them again would tell the hub nothing.
+	quiet map[string]bool
 	// shown hashes each region's bytes as last published, by topic and
 	// element id; a topic left unrendered forgets its own.
 	shown map[string]map[string]uint64
@@ -82,6 +86,7 @@ const (
 	partClusterStatus // where the cluster's view comes from
 	partFrameworks    // the cluster's frameworks
 	partChart         // the board chart's clock step
+	partTaskCount     // how many tasks the table holds: one came or left
 )
 
 func newLive(s *Server) *live {
@@ -89,7 +94,7 @@ func newLive(s *Server) *live {
 	m.cluster.on = s.cfg.Cluster != nil
 	return &live{
 		s: s, m: m, loaded: make(chan struct{}),
-		pending: map[string][]hub.Entry{}, skipped: map[string]bool{}, shown: map[string]map[string]uint64{},
+		pending: map[string][]hub.Entry{}, skipped: map[string]bool{}, quiet: map[string]bool{}, shown: map[string]map[string]uint64{},
 		seed: maphash.MakeSeed(), latest: map[string]int{},
 		dirty: newDirt(),
 	}
@@ -319,7 +324,7 @@ func (l *live) apply(c scheduler.Change) {
 		}
 		if c.Archived {
 			m.archive(t)
-			d.parts |= partTasks | partOlder
+			d.parts |= partTasks | partOlder | partTaskCount
 			d.order = true
 			d.agents[t.AgentID] = true
 			return
@@ -328,6 +333,7 @@ func (l *live) apply(c scheduler.Change) {
 		d.parts |= partTasks
 		if old == nil {
 			d.added = append(d.added, t.ID)
+			d.parts |= partTaskCount
 		}
 		if old == nil || old.AgentID != t.AgentID || old.Terminal() != t.Terminal() {
 			d.agents[t.AgentID] = true
@@ -377,6 +383,7 @@ func (l *live) publish(ctx context.Context) {
 		delete(l.pending, topic)
 		delete(l.shown, topic)
 		l.s.hub.Skip(topic)
+		l.quiet[topic] = true
 	}
 	clear(l.skipped)
 	for topic, entries := range l.pending {
@@ -401,13 +408,19 @@ func (l *live) renderPending(ctx context.Context) {
 }
 
 // follows reports whether a stream follows topic or a page was rendered
-// for it lately; if not, it notes the topic as skipped, and the caller
-// leaves the change unrendered.
+// for it lately; if not, it notes the topic as skipped (once until it is
+// followed again, see quiet), and the caller leaves the change
+// unrendered.
 func (l *live) follows(topic string) bool {
 	if l.s.hub.Subscribed(topic) || l.s.interest.recent(topic) {
+		if len(l.quiet) > 0 {
+			delete(l.quiet, topic)
+		}
 		return true
 	}
-	l.skipped[topic] = true
+	if !l.quiet[topic] {
+		l.skipped[topic] = true
+	}
 	return false
 }
 

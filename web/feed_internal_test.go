@@ -245,6 +245,29 @@ func TestUnfollowedTopicsAreSkipped(t *testing.T) {
 	if len(s.live.shown[topicOverview]) != 0 {
 		t.Errorf("a skipped topic kept what it published: %v", s.live.shown[topicOverview])
 	}
+
+	// Skipped again, it tells the hub nothing new: no page holds a
+	// position after the skip.
+	s.live.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: runningTask(2, base)})
+	if h.Seq(topicOverview) != 1 {
+		t.Errorf("overview position %d after a second skip with nobody following, want 1", h.Seq(topicOverview))
+	}
+	// A page is rendered for it: the next change is published, and once
+	// the page's interest has lapsed the topic is skipped anew, so that
+	// the page, resuming from its position, re-renders.
+	s.interest.want(topicOverview)
+	s.live.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: runningTask(3, base)})
+	if got := ids(published(t, h, topicOverview, 1)); got["tasks-card"] != "put" {
+		t.Fatalf("the overview, followed again, got %v", got)
+	}
+	seq := h.Seq(topicOverview)
+	s.interest.mu.Lock()
+	s.interest.at[topicOverview] = time.Now().Add(-2 * followFor)
+	s.interest.mu.Unlock()
+	s.live.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: runningTask(4, base)})
+	if h.Seq(topicOverview) != seq+1 {
+		t.Errorf("overview position %d after its page's interest lapsed, want a skip at %d", h.Seq(topicOverview), seq+1)
+	}
 }
 
 // place applies puts to a list of ids as the page's script does: a member

@@ -418,13 +418,16 @@ func (r renderer) tasks() {
 	for id := range d.tasks {
 		ids = append(ids, id)
 	}
-	rendered := map[string]string{}
+	var rendered map[string]string // each row rendered once, for every topic that shows it
 	row := func(id string) (string, bool) {
 		if html, ok := rendered[id]; ok {
 			return html, true
 		}
 		html, ok := l.render(r.ctx, ui.TaskRowView(taskRow(m.tasks[id])))
 		if ok {
+			if rendered == nil {
+				rendered = map[string]string{}
+			}
 			rendered[id] = html
 		}
 		return html, ok

@@ -105,7 +105,7 @@ func tasksPageRegions() []region {
 	var out []region
 	for n := 1; n <= livePages; n++ {
 		out = append(out,
-			region{tasksPageTopic(n), "tasks-pager", partTasks, func(m *model, cfg Config) templ.Component {
+			region{tasksPageTopic(n), "tasks-pager", partTaskCount, func(m *model, cfg Config) templ.Component {
 				p, rows := tasksPage(m, n)
 				return ui.TasksPager(p, len(m.order), len(rows), 0)
 			}},
@@ -121,15 +121,6 @@ func tasksPageRegions() []region {
 // moved in a way other than newer tasks pushing it down re-renders.
 func (r renderer) tasksPages(rows func(id string) (string, bool)) {
 	l, m, d := r.l, r.l.m, &r.l.dirty
-	var pages []int
-	for n := 1; n <= livePages; n++ {
-		if l.follows(tasksPageTopic(n)) {
-			pages = append(pages, n)
-		}
-	}
-	if len(pages) == 0 {
-		return
-	}
 	// The tasks new in this burst push the older ones down, each by one
 	// for every new task above it: note their ranks now, in order.
 	var added []int
@@ -139,6 +130,35 @@ func (r renderer) tasksPages(rows func(id string) (string, bool)) {
 		}
 	}
 	slices.Sort(added)
+	// The pages the burst may change: all of them after a big burst or a
+	// move of the order; else those of the changed tasks, and every page
+	// from the first new task's on. Only those are asked whether anyone
+	// follows them (a page nobody follows is skipped in the hub).
+	touched := func(int) bool { return true }
+	if !d.order && len(d.tasks) < livePages {
+		var mark [livePages + 1]bool
+		for id := range d.tasks {
+			if t := m.tasks[id]; t != nil {
+				if n := m.rank(t)/tasksPerPage + 1; n <= livePages {
+					mark[n] = true
+				}
+			}
+		}
+		from := livePages + 1
+		if len(added) > 0 {
+			from = added[0]/tasksPerPage + 1
+		}
+		touched = func(n int) bool { return mark[n] || n >= from }
+	}
+	var pages []int
+	for n := 1; n <= livePages; n++ {
+		if touched(n) && l.follows(tasksPageTopic(n)) {
+			pages = append(pages, n)
+		}
+	}
+	if len(pages) == 0 {
+		return
+	}
 	for _, n := range pages {
 		topic := tasksPageTopic(n)
 		if d.order {
