@@ -18,7 +18,7 @@ import (
 // benchState is a state with no database or master behind it, for
 // measuring what applying an event costs the state goroutine.
 func benchState() *state {
-	s := &Scheduler{cfg: Config{EventHistory: DefaultEventHistory, EventHistoryBytes: DefaultEventHistoryBytes, HoldTime: DefaultHoldTime}, log: slog.New(slog.DiscardHandler), health: newStorageHealth()}
+	s := &Scheduler{cfg: Config{EventHistory: DefaultEventHistory, EventHistoryBytes: DefaultEventHistoryBytes, HoldTime: DefaultHoldTime, MaxOrphans: DefaultMaxOrphans}, log: slog.New(slog.DiscardHandler), health: newStorageHealth()}
 	return &state{s: s, offers: map[string]*Offer{}, byAgent: map[string][]*Offer{}, agents: map[string]*Agent{}, tasks: map[string]*Task{}, acker: newAcker(), done: newResults(), inflight: map[string]*inflight{}, index: newTaskIndex(), shared: newSharing()}
 }
 

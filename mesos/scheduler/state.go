@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
 	"slices"
 	"strconv"
@@ -536,8 +535,8 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 		// An update for a task we never launched: shown as an orphan,
 		// never killed automatically; so many of them are refused,
 		// unacknowledged, that they cannot grow the state unbounded.
-		if bound := cmp.Or(st.s.cfg.MaxOrphans, DefaultMaxOrphans); st.orphans >= bound {
-			st.refuse("update", fmt.Sprintf("over %d tasks this framework never launched", bound), now)
+		if st.orphans >= st.s.cfg.MaxOrphans {
+			st.refuse("update", fmt.Sprintf("over %d tasks this framework never launched", st.s.cfg.MaxOrphans), now)
 			return
 		}
 		t = &Task{ID: id, Orphan: true, Registration: st.registration, State: ts.GetState()}
