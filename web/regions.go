@@ -414,10 +414,6 @@ func (r renderer) tasks() {
 	if len(d.tasks) == 0 {
 		return
 	}
-	ids := make([]string, 0, len(d.tasks))
-	for id := range d.tasks {
-		ids = append(ids, id)
-	}
 	var rendered map[string]string // each row rendered once, for every topic that shows it
 	row := func(id string) (string, bool) {
 		if html, ok := rendered[id]; ok {
@@ -437,15 +433,15 @@ func (r renderer) tasks() {
 	all := l.follows(topicTasks)
 	members := d.order
 	var followed [taskGroups]int8 // whether a task page follows each group: 1 yes, -1 no, 0 not asked yet
-	for _, id := range ids {
-		old, t := d.tasks[id], m.tasks[id]
+	for id, old := range d.tasks {
+		t := m.tasks[id]
 		if t == nil {
 			continue // archived: the pages re-render (d.order)
 		}
-		if old == nil || stateOf(old).Name != stateOf(t).Name || old.AgentID != t.AgentID {
-			members = true // a filtered page may gain or lose it
-		}
 		if all {
+			if old == nil || stateOf(old).Name != stateOf(t).Name || old.AgentID != t.AgentID {
+				members = true // a filtered page may gain or lose it
+			}
 			if html, ok := row(id); ok {
 				l.putHTML(topicTasks, change{ID: domID("task-", id)}, html)
 			}
