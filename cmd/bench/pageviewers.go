@@ -253,8 +253,8 @@ var (
 // page must re-render (web's statusResync).
 const statusResync websocket.StatusCode = 4000
 
-// pageViewersProcess starts the page-viewers child for the dashboard at
-// base and waits until its viewers are connected.
-func pageViewersProcess(base string, n int, duration time.Duration, watch string) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
-	return childViewers(n, "page-viewers", "-base", base, "-n", strconv.Itoa(n), "-duration", duration.String(), "-watch", watch)
+// pageViewersProcess starts the page-viewers child, n viewers of page
+// (a path) of the dashboard at base, and waits until they are connected.
+func pageViewersProcess(base, page string, n int, duration time.Duration, watch string) (*exec.Cmd, io.WriteCloser, *bufio.Reader, error) {
+	return childViewers(n, "page-viewers", "-base", base, "-page", page, "-n", strconv.Itoa(n), "-duration", duration.String(), "-watch", watch)
 }

@@ -256,6 +256,9 @@ type e2eResult struct {
 	CPUCores       float64 // the dashboard's process (the bench's), cores
 	StandInCores   float64 // the stand-in's process, cores
 	ForeignPct     float64
+	// CPUPerUpdate (µs) and AllocPerUpdate (bytes) divide the dashboard's
+	// CPU and heap allocation by the updates it acknowledged.
+	CPUPerUpdate, AllocPerUpdate float64
 }
 
 // e2eRun sets the stand-in's health check rate and has viewers of the
@@ -266,7 +269,7 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration, profil
 		return res, err
 	}
 	defer st.master.SetHealthChecks(0)
-	cmd, stdin, out, err := pageViewersProcess(st.url, viewers, duration, "")
+	cmd, stdin, out, err := pageViewersProcess(st.url, "/tasks", viewers, duration, "")
 	if err != nil {
 		return res, err
 	}
@@ -283,10 +286,11 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration, profil
 			return res, err
 		}
 	}
-	cpu0, busy0, acked0, master0 := selfCPU(), procBusy(), st.acknowledged(), st.master.cpu()
+	cpu0, busy0, acked0, master0, alloc0 := selfCPU(), procBusy(), st.acknowledged(), st.master.cpu(), heapAllocated()
 	io.WriteString(stdin, "go\n")
 	vr, err := readPageViewerResult(out)
-	cpu, busy, master := selfCPU()-cpu0, procBusy()-busy0, st.master.cpu()-master0
+	cpu, busy, master, alloc := selfCPU()-cpu0, procBusy()-busy0, st.master.cpu()-master0, heapAllocated()-alloc0
+	acked := st.acknowledged() - acked0
 	stopProfile()
 	if err != nil {
 		return res, err
@@ -298,7 +302,10 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration, profil
 	}
 	secs := duration.Seconds()
 	res.P50, res.P99, res.Resyncs = vr.P50, vr.P99, vr.Resyncs
-	res.Absorbed = (st.acknowledged() - acked0) / secs
+	res.Absorbed = acked / secs
+	if acked > 0 {
+		res.CPUPerUpdate, res.AllocPerUpdate = cpu/acked*1e6, float64(alloc)/acked
+	}
 	res.Rows = float64(vr.Delivered) / float64(vr.Connected) / secs
 	res.BytesPerViewer = float64(vr.Bytes) / float64(vr.Connected) / secs
 	res.CPUCores, res.StandInCores = cpu/secs, master/secs
@@ -347,6 +354,37 @@ type actionResult struct {
 	LongestCommit float64
 }
 
+// pageToKillOn returns the first page of the tasks table, of those with
+// a live stream of their own, that shows n of the running tasks (by row
+// id), and those tasks' ids.
+func pageToKillOn(base string, running map[string]string, n int) (string, []string, error) {
+	for p := 1; p <= 20; p++ {
+		path := "/tasks?page=" + strconv.Itoa(p)
+		resp, err := http.Get(base + path)
+		if err != nil {
+			return "", nil, err
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return "", nil, fmt.Errorf("GET %s: %w", path, err)
+		}
+		var ids []string
+		for _, m := range taskRowID.FindAllSubmatch(b, -1) {
+			if id, ok := running[string(m[1])]; ok && len(ids) < n {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == n {
+			return path, ids, nil
+		}
+	}
+	return "", nil, fmt.Errorf("no page of the tasks table shows %d running tasks to kill", n)
+}
+
+// taskRowID finds the row ids of a tasks page.
+var taskRowID = regexp.MustCompile(`<tr id="(task-[^"]+)"`)
+
 // actionRun kills n running tasks, one every 100 ms, with viewers of the
 // tasks page watching and background health checks at rate.
 func actionRun(st *stack, n, viewers int, rate float64) (actionResult, error) {
@@ -355,21 +393,25 @@ func actionRun(st *stack, n, viewers int, rate float64) (actionResult, error) {
 	if err != nil {
 		return res, err
 	}
-	var ids []string
+	// The viewers follow one page of the tasks table, whose stream
+	// carries that page's rows alone: the kills go to running tasks on
+	// it, on the first page that still has n of them.
+	running := map[string]string{} // row id → task id
 	for _, t := range snap.Tasks {
-		if t.State == mesos.TaskState_TASK_RUNNING && !t.Killing && len(ids) < n {
-			ids = append(ids, t.ID)
+		if t.State == mesos.TaskState_TASK_RUNNING && !t.Killing {
+			running["task-"+t.ID] = t.ID
 		}
 	}
-	if len(ids) < n {
-		return res, fmt.Errorf("only %d running tasks to kill", len(ids))
+	page, ids, err := pageToKillOn(st.url, running, n)
+	if err != nil {
+		return res, err
 	}
 	if err := st.master.SetHealthChecks(rate); err != nil {
 		return res, err
 	}
 	defer st.master.SetHealthChecks(0)
 	const gap = 100 * time.Millisecond
-	cmd, stdin, out, err := pageViewersProcess(st.url, viewers, time.Duration(n)*gap+5*time.Second, "TASK_KILLING,TASK_KILLED")
+	cmd, stdin, out, err := pageViewersProcess(st.url, page, viewers, time.Duration(n)*gap+5*time.Second, "TASK_KILLING,TASK_KILLED")
 	if err != nil {
 		return res, err
 	}
@@ -680,8 +722,8 @@ func runStack(o options) (stackFigures, error) {
 		if err != nil {
 			return fig, fmt.Errorf("steady run %d: %w", r+1, err)
 		}
-		fmt.Fprintf(os.Stderr, "stack steady %d: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %d resyncs; dashboard %.2f cores, stand-in %.2f\n",
-			r+1, s.Rate, s.Absorbed, s.P50, s.P99, s.Resyncs, s.CPUCores, s.StandInCores)
+		fmt.Fprintf(os.Stderr, "stack steady %d: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %d resyncs; dashboard %.2f cores, stand-in %.2f; %.1f µs and %.0f B allocated an update\n",
+			r+1, s.Rate, s.Absorbed, s.P50, s.P99, s.Resyncs, s.CPUCores, s.StandInCores, s.CPUPerUpdate, s.AllocPerUpdate)
 		fig.SteadyRuns = append(fig.SteadyRuns, s)
 	}
 	fig.Steady = medianE2E(fig.SteadyRuns)
