@@ -22,11 +22,11 @@ type batch struct {
 	// undos are applied on the state goroutine if the commit fails: they
 	// take back what actions answered with the failure had changed.
 	undos []func(st *state)
-	// changes go to the emitter before the batch goes to the committer:
-	// they describe the state in memory, so a page need not wait for the
-	// disk. What promised durability (acknowledgements, ACCEPTs, the
-	// answers to actions) still waits for the commit.
-	changes []Change
+	// A batch holds no changes: they go to the emitter before the batch
+	// goes to the committer, as they describe the state in memory and a
+	// page need not wait for the disk. What promised durability
+	// (acknowledgements, ACCEPTs, the answers to actions) still waits for
+	// the commit.
 }
 
 // masterCall is a call to the master the state decided on; after, if set,
@@ -46,15 +46,14 @@ func (st *state) call(cause Cause, c *mesos.Call, after func(st *state, err erro
 // take moves what the state made since the last take into a batch; nil
 // when there is nothing.
 func (st *state) take() *batch {
-	if st.pending.empty() && len(st.acksReady) == 0 && len(st.calls) == 0 && len(st.replies) == 0 && len(st.out) == 0 {
+	if st.pending.empty() && len(st.acksReady) == 0 && len(st.calls) == 0 && len(st.replies) == 0 {
 		return nil
 	}
-	b := &batch{acks: st.acksReady, calls: st.calls, replies: st.replies, undos: st.undos, changes: st.out}
+	b := &batch{acks: st.acksReady, calls: st.calls, replies: st.replies, undos: st.undos}
 	if !st.pending.empty() {
 		b.writes, b.encodeErr = st.pending.encode(&st.log, st.log.limit(len(st.tasks)+len(st.older)))
 	}
 	st.pending, st.acksReady, st.calls, st.replies, st.undos = write{}, nil, nil, nil, nil
-	st.out = st.s.spareChanges(len(b.changes))
 	st.commitNow = false
 	return b
 }
@@ -171,12 +170,29 @@ const maxSpareChanges = 1 << 14
 // burst's count: the next likely holds as many). Each message the state
 // goroutine applies makes a burst; grown anew from nothing by doubling,
 // they were a sixth of what the dashboard allocated at 28,000 updates a
-// second, four changes each.
+// second, four changes each. With two spares kept, while up to
+// burstsWaiting bursts waited for the emitter, they were still an eighth
+// at 25,000 updates a second.
 func (s *Scheduler) spareChanges(n int) []Change {
 	select {
 	case c := <-s.spare:
 		return c
 	default:
+		s.burstsMade++
 		return make([]Change, 0, min(n, maxSpareChanges))
+	}
+}
+
+// dropSpares lets go of the emptied bursts kept, so a quiet dashboard does
+// not hold the room a past load needed (up to spareBursts of
+// maxSpareChanges changes each).
+func (s *Scheduler) dropSpares() {
+	for {
+		select {
+		case <-s.spare:
+			s.burstsDropped++
+		default:
+			return
+		}
 	}
 }

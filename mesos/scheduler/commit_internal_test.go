@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -177,7 +178,7 @@ func TestUnsavedWritesMerge(t *testing.T) {
 // order and whole, so a burst is never filled again while the emitter
 // still reads it.
 func TestBurstsAreFilledAgainOnlyOnceEmitted(t *testing.T) {
-	s := &Scheduler{changes: make(chan Change, 8), spare: make(chan []Change, 2)}
+	s := &Scheduler{changes: make(chan Change, 8), spare: make(chan []Change, spareBursts)}
 	bursts := make(chan []Change, burstsWaiting)
 	var emitter sync.WaitGroup
 	emitter.Go(func() { s.emitLoop(t.Context(), bursts) })
@@ -211,4 +212,105 @@ func TestBurstsAreFilledAgainOnlyOnceEmitted(t *testing.T) {
 		}
 	}
 	emitter.Wait()
+}
+
+// TestBurstsAreReusedAndLetGo runs the state goroutine, the committer and
+// the emitter over a stream of updates with a consumer behind: the bursts
+// of changes come back to be filled again, so only the first few are
+// made, and once the stream stops they are let go.
+func TestBurstsAreReusedAndLetGo(t *testing.T) {
+	db, err := openStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.close()
+	st := benchState()
+	s := st.s
+	s.store, st.registration = db, "8c2f1d3e-5b7a-4c9d-a1e2-f3b4c5d6e7f8-0000"
+	s.inbox, s.changes, s.spare = make(chan func(*state), inboxSize), make(chan Change, 64), make(chan []Change, spareBursts)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	startLoop(ctx, &wg, s, st)
+	const updates = 5000
+	consumed := make(chan struct{})
+	go func() { // a slow consumer, until the loop stops: bursts wait for the emitter
+		n := 0
+		for k := 1; ; k++ {
+			if k%50 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+			select {
+			case c := <-s.changes:
+				if c.Kind == TaskChanged {
+					if n++; n == updates {
+						close(consumed)
+					}
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for i := range updates {
+		// Each update changes its task's state, so each burst is committed
+		// at once, as a kill or a launch is.
+		taskState := mesos.TaskState_TASK_RUNNING
+		if i/50%2 == 1 {
+			taskState = mesos.TaskState_TASK_STARTING
+		}
+		e := &mesos.Event{Type: mesos.Event_UPDATE.Enum(), Update: &mesos.Event_Update{Status: &mesos.TaskStatus{
+			TaskId: &mesos.TaskID{Value: proto.String("task-" + strconv.Itoa(i%50))}, State: taskState.Enum(),
+			Source: mesos.TaskStatus_SOURCE_EXECUTOR.Enum(), AgentId: &mesos.AgentID{Value: proto.String("agent-1")},
+		}}}
+		s.post(ctx, func(st *state) { st.onEvent(e) })
+		if i%100 == 99 {
+			runtime.Gosched() // bursts of every size, not one
+		}
+	}
+	select {
+	case <-consumed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the task changes did not all arrive")
+	}
+	// Every burst went back to be filled again.
+	for deadline := time.Now().Add(10 * time.Second); len(s.spare) == 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if len(s.spare) == 0 {
+		t.Fatal("no emptied burst came back from the emitter")
+	}
+	// Quiet now: the kept bursts go at the next tick with nothing emitted.
+	deadline := time.Now().Add(10 * time.Second)
+	for len(s.spare) > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	kept := len(s.spare)
+	cancel()
+	wg.Wait()
+	if live := s.burstsMade - s.burstsDropped; live > spareBursts {
+		t.Errorf("%d bursts made and %d let go for %d updates, want at most %d kept: emptied bursts are not filled again",
+			s.burstsMade, s.burstsDropped, updates, spareBursts)
+	}
+	if kept > 0 {
+		t.Errorf("%d emptied bursts still kept after the stream stopped", kept)
+	}
+}
+
+// TestTakeLeavesTheBurstAlone: a commit takes what waits for the disk, not
+// the burst of changes being filled, which is the emitter's to hand on.
+func TestTakeLeavesTheBurstAlone(t *testing.T) {
+	st := benchState()
+	st.s.spare = make(chan []Change, spareBursts)
+	st.s.spare <- make([]Change, 0, 1)
+	st.out = make([]Change, 0, 64)
+	st.out = append(st.out, Change{Seq: 1, Kind: ConnectionChanged, Conn: &Connection{}})
+	st.call(Cause{Kind: CauseReconcile}, &mesos.Call{Type: mesos.Call_RECONCILE.Enum()}, nil)
+	if b := st.take(); b == nil || len(b.calls) != 1 {
+		t.Fatalf("take() = %+v, want the call", b)
+	}
+	if len(st.out) != 1 || cap(st.out) != 64 || len(st.s.spare) != 1 {
+		t.Errorf("after take: %d changes in a burst of room %d, %d spare; want the burst as it was (1 of 64) and the spare kept",
+			len(st.out), cap(st.out), len(st.s.spare))
+	}
 }

@@ -33,6 +33,10 @@ const (
 	changeBuffer = 4096
 	// burstsWaiting is how many bursts' changes may wait for the emitter.
 	burstsWaiting = 16
+	// spareBursts is how many emptied bursts may wait to be filled again:
+	// those waiting for the emitter, the one it reads and the one the
+	// state goroutine fills.
+	spareBursts = burstsWaiting + 2
 	// commitEvery is the least time between two commits of what only the
 	// master waits for: the acknowledgements of updates that repeat a
 	// task's state (health checks, reconciliation answers), and their
@@ -108,10 +112,14 @@ type Scheduler struct {
 	inbox   chan func(*state)
 	changes chan Change
 	// spare holds bursts of changes the emitter has handed on, emptied,
-	// for the state goroutine to fill again rather than grow new ones;
-	// two, since the state goroutine takes one a burst as the emitter
-	// gives one back.
+	// for the state goroutine to fill again rather than grow new ones:
+	// room for every burst that can be in flight, so that under load,
+	// with the emitter behind, no burst is made anew. The state goroutine
+	// lets them go after a quiet holdTick (see dropSpares).
 	spare chan []Change
+	// burstsMade counts the bursts spareChanges made anew, and
+	// burstsDropped those dropSpares let go; state goroutine only.
+	burstsMade, burstsDropped int
 	// health is what the committer tells the state goroutine about the
 	// disk; unwritten is what failed commits left to write, committer
 	// only.
@@ -183,7 +191,7 @@ func New(cfg Config) (*Scheduler, error) {
 		store:   st,
 		inbox:   make(chan func(*state), inboxSize),
 		changes: make(chan Change, changeBuffer),
-		spare:   make(chan []Change, 2),
+		spare:   make(chan []Change, spareBursts),
 		health:  newStorageHealth(),
 		stopped: make(chan struct{}),
 	}
@@ -427,6 +435,7 @@ func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change,
 	flushArmed := false
 	var lastCommit time.Time
 	retry := false
+	emitted := false // since the last tick
 	for {
 		select {
 		case <-ctx.Done():
@@ -454,6 +463,10 @@ func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change,
 			st.checkStorage()
 		case <-tick.C:
 			now := time.Now()
+			if !emitted {
+				s.dropSpares()
+			}
+			emitted = false
 			st.checkStorage()
 			st.expireHolds(now)
 			st.checkLaunches(now)
@@ -469,6 +482,7 @@ func (s *Scheduler) loop(ctx context.Context, st *state, bursts chan<- []Change,
 			select {
 			case bursts <- st.out:
 				st.out = s.spareChanges(len(st.out))
+				emitted = true
 			case <-ctx.Done():
 				return st.take()
 			}

@@ -72,6 +72,7 @@ func walkStatusLog(t *testing.T, seed uint64, logBound int) {
 	var logged, rewritten, updates, bursts, compactions int
 	commit := func() {
 		b := st.take()
+		st.out = st.out[:0] // the loop hands them to the emitter
 		if b == nil || b.writes == nil {
 			return
 		}
