@@ -98,3 +98,21 @@ func BenchmarkProtojsonMarshalUpdate(b *testing.B) {
 	}
 	b.SetBytes(int64(len(buf)))
 }
+
+// BenchmarkDecodeUpdate measures the client's decoding of an agent's
+// UPDATE (the fast path), against BenchmarkDecodeUpdateThroughProtobuf,
+// UnmarshalJSON on the same input.
+func BenchmarkDecodeUpdate(b *testing.B) {
+	data := []byte(standInUpdate)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, fast, err := mesos.DecodeEvent(mesos.MediaTypeJSON, data); err != nil || !fast {
+			b.Fatal(fast, err)
+		}
+	}
+}
+
+func BenchmarkDecodeUpdateThroughProtobuf(b *testing.B) {
+	benchUnmarshal(b, []byte(standInUpdate), mesos.UnmarshalJSON)
+}

@@ -266,8 +266,8 @@ func (c *Client) readEvents(ctx context.Context, body io.Reader, events chan<- *
 			return fmt.Errorf("read event stream: %w", err)
 		}
 		lastRecord.Store(time.Now().UnixNano())
-		e := new(Event)
-		if err := Unmarshal(c.cfg.MediaType, rec, e); err != nil {
+		e, err := decodeEvent(c.cfg.MediaType, rec)
+		if err != nil {
 			return fmt.Errorf("decode event (%d bytes): %w", len(rec), err)
 		}
 		select {
