@@ -76,15 +76,33 @@ func (c *Client) pipeline(ctx context.Context, acks []*Call_Acknowledge, settled
 	if !ok {
 		return // Acknowledge says what is wrong with it
 	}
+	// The batch's calls, and its JSON bodies, each in one array: an
+	// allocation a batch, not one an acknowledgement.
 	calls := make([]*Call, len(acks))
+	msgs := make([]Call, len(acks))
 	bodies := make([][]byte, len(acks))
+	var joined []byte
+	ends := make([]int, len(acks))
 	framework := &FrameworkID{Value: proto.String(st.FrameworkID)}
+	typ := Call_ACKNOWLEDGE.Enum()
 	for i, a := range acks {
-		calls[i] = &Call{Type: Call_ACKNOWLEDGE.Enum(), Acknowledge: a, FrameworkId: framework}
+		m := &msgs[i]
+		m.Type, m.Acknowledge, m.FrameworkId = typ, a, framework
+		calls[i] = m
 		if c.cfg.MediaType == MediaTypeJSON && plainAck(a) {
-			bodies[i] = appendAcknowledgeJSON(nil, st.FrameworkID, a)
-		} else if bodies[i], err = Marshal(c.cfg.MediaType, calls[i]); err != nil {
+			if joined == nil {
+				joined = make([]byte, 0, len(acks)*(ackJSONSize+len(st.FrameworkID)))
+			}
+			joined = appendAcknowledgeJSON(joined, st.FrameworkID, a)
+			ends[i] = len(joined)
+		} else if bodies[i], err = Marshal(c.cfg.MediaType, m); err != nil {
 			return
+		}
+	}
+	start := 0
+	for i, end := range ends {
+		if end > 0 {
+			bodies[i], start = joined[start:end:end], end
 		}
 	}
 	for attempt := 0; attempt < 2; attempt++ {
@@ -131,6 +149,7 @@ func (c *Client) sendPipelined(ctx context.Context, p *pipe, base *url.URL, stre
 		return 0, false
 	}
 	start := time.Now()
+	master := masterName(base)
 	for _, i := range sent {
 		a, err := readAnswer(p.br)
 		if err != nil {
@@ -140,7 +159,7 @@ func (c *Client) sendPipelined(ctx context.Context, p *pipe, base *url.URL, stre
 		if a.status == http.StatusAccepted {
 			settled[i] = true
 			c.pipelined.Add(1)
-			c.report(ctx, calls[i], bodies[i], base, streamID, false, start, a.status, "")
+			c.reportTo(ctx, calls[i], bodies[i], master, streamID, false, start, a.status, "")
 		} // any other answer: Acknowledge sends it again and reads it
 		if !a.next {
 			return answered, false
@@ -301,6 +320,11 @@ func plainAck(a *Call_Acknowledge) bool {
 		len(a.ProtoReflect().GetUnknown()) == 0 && len(a.AgentId.ProtoReflect().GetUnknown()) == 0 &&
 		len(a.TaskId.ProtoReflect().GetUnknown()) == 0
 }
+
+// ackJSONSize is about the size of a plain ACKNOWLEDGE call in JSON,
+// besides its framework id: the fixed text, an agent id, a task id and a
+// uuid.
+const ackJSONSize = 256
 
 // appendAcknowledgeJSON appends the ACKNOWLEDGE call of a plain a (see
 // plainAck) for framework, byte for byte as AppendJSON writes it, without

@@ -54,6 +54,26 @@ func (c *Client) report(ctx context.Context, call *Call, body []byte, base *url.
 	if c.cfg.OnCall == nil {
 		return
 	}
+	c.reportTo(ctx, call, body, masterName(base), streamID, retry, sent, status, answer)
+}
+
+// masterName is base as a SentCall names the master: without user
+// information.
+func masterName(base *url.URL) string {
+	if base == nil {
+		return ""
+	}
+	u := *base
+	u.User = nil
+	return u.String()
+}
+
+// reportTo is report with the master's name made: the pipeline makes it
+// once for a batch.
+func (c *Client) reportTo(ctx context.Context, call *Call, body []byte, master, streamID string, retry bool, sent time.Time, status int, answer string) {
+	if c.cfg.OnCall == nil {
+		return
+	}
 	js := body
 	if c.cfg.MediaType != MediaTypeJSON {
 		var err error
@@ -61,12 +81,6 @@ func (c *Client) report(ctx context.Context, call *Call, body []byte, base *url.
 			js = nil
 			answer += " (the call cannot be shown as JSON: " + err.Error() + ")"
 		}
-	}
-	master := ""
-	if base != nil {
-		u := *base
-		u.User = nil
-		master = u.String()
 	}
 	c.cfg.OnCall(ctx, &SentCall{
 		Type: call.GetType().String(), Call: call, JSON: c.scrub(js), MediaType: c.cfg.MediaType,

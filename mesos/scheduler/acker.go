@@ -123,12 +123,18 @@ func (a *acker) send(ctx context.Context, s *Scheduler) {
 		// an acknowledgement.
 		tag := &callTag{cause: Cause{Kind: CauseAck}, deferred: true, group: true, pending: make([]Call, 0, 1)}
 		errs := s.client.AcknowledgeAll(withCause(ctx, tag), acknowledgements(batch))
+		accepted := 0
 		for i, err := range errs {
+			if err == nil {
+				accepted++
+				continue
+			}
 			s.metrics.call("ACKNOWLEDGE", err)
-			if err != nil && ctx.Err() == nil {
+			if ctx.Err() == nil {
 				s.log.Debug("acknowledge failed; the agent will resend", "task_id", batch[i].taskID, "err", err)
 			}
 		}
+		s.metrics.accepted("ACKNOWLEDGE", accepted) // once a batch: a label lookup allocates
 		if ctx.Err() != nil {
 			return
 		}

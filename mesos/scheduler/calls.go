@@ -101,6 +101,17 @@ func (c *Call) join(sc *mesos.SentCall) {
 		}
 		c.Failed++
 	}
+	if len(c.TaskIDs) >= maxGroupIDs {
+		return
+	}
+	if sc.Call.GetType() == mesos.Call_ACKNOWLEDGE { // a group's calls; as callTargets, without a slice each
+		if id := sc.Call.GetAcknowledge().GetTaskId().GetValue(); id != "" {
+			id = clip(id, maxAuditName)
+			c.TaskIDs = append(c.TaskIDs, id)
+			c.size += len(id) + 16
+		}
+		return
+	}
 	_, tasks := callTargets(sc.Call)
 	for _, id := range tasks {
 		if len(c.TaskIDs) < maxGroupIDs {
@@ -173,9 +184,9 @@ func newCall(sc *mesos.SentCall, tag *callTag) Call {
 	if !accepted(c.Status) {
 		c.Failed = 1
 	}
-	if len(c.JSON) > MaxCallJSON {
-		c.JSON = slices.Clone(c.JSON[:MaxCallJSON]) // lets the whole body go
-	}
+	// A copy of its own, at most MaxCallJSON of it: the body may be
+	// longer, or share its array with the bodies of a pipelined batch.
+	c.JSON = slices.Clone(c.JSON[:min(len(c.JSON), MaxCallJSON)])
 	switch {
 	case tag != nil:
 		c.Cause = tag.cause

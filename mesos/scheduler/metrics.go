@@ -44,6 +44,14 @@ func newMetrics(reg Registerer) *metrics {
 	return m
 }
 
+// accepted counts n calls of type typ the master accepted.
+func (m *metrics) accepted(typ string, n int) {
+	if m == nil || n == 0 {
+		return
+	}
+	m.calls.WithLabelValues(typ, "accepted").Add(float64(n))
+}
+
 // call counts one call by its outcome: accepted, or the HTTP status or
 // error class the master's answer fell in.
 func (m *metrics) call(typ string, err error) {

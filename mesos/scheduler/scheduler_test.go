@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -610,6 +611,66 @@ func TestSuppressReviveAndMetrics(t *testing.T) {
 	// The suppress and the revive were audited, each in a commit.
 	if got["offerdeck_state_commit_seconds,count"] < 2 {
 		t.Errorf("%v commits timed, want at least 2", got["offerdeck_state_commit_seconds,count"])
+	}
+}
+
+// TestAcknowledgementsCounted: each acknowledgement the master accepted is
+// counted once in offerdeck_calls_total, as an operator's graph of
+// absorbed updates (and the bench) reads it.
+func TestAcknowledgementsCounted(t *testing.T) {
+	_, base := startMaster(t, local.Config{})
+	reg := prometheus.NewRegistry()
+	s := startScheduler(t, base, t.TempDir(), func(c *scheduler.Config) { c.Metrics = reg })
+	snap := s.waitFor(t, "offers", func(s *scheduler.Snapshot) bool { return len(s.Offers) > 0 })
+	var specs []scheduler.TaskSpec
+	for i := range 5 {
+		specs = append(specs, scheduler.TaskSpec{Name: "ack-" + strconv.Itoa(i), Command: "sleep 60", CPUs: 0.1, Mem: 16})
+	}
+	res, err := s.Accept(t.Context(), operator, snap.Offers[0].ID, specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acked := func(snap *scheduler.Snapshot) (n int, all bool) {
+		all = true
+		for _, id := range res.TaskIDs {
+			tk := task(snap, id)
+			if tk == nil || tk.State != mesos.TaskState_TASK_RUNNING {
+				return 0, false
+			}
+			for i, h := range tk.History {
+				switch {
+				case tk.Acked(i):
+					n++
+				case len(h.UUID) > 0:
+					all = false
+				}
+			}
+		}
+		return n, all
+	}
+	snap = s.waitFor(t, "every update acknowledged", func(s *scheduler.Snapshot) bool { _, all := acked(s); return all })
+	want, _ := acked(snap)
+	counted := func() float64 {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if f.GetName() == "offerdeck_calls_total" && labels["type"] == "ACKNOWLEDGE" && labels["result"] == "accepted" {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+		return 0
+	}
+	// The marks are applied after the count: once they show, it is done.
+	if got := counted(); got != float64(want) {
+		t.Errorf("offerdeck_calls_total{type=ACKNOWLEDGE,result=accepted} = %v, want %d: the updates acknowledged", got, want)
 	}
 }
 
