@@ -337,7 +337,7 @@ func (st *state) reconcile(tasks []*Task, why string) {
 // whole is kept as its summary.
 func (st *state) recordEvent(e *mesos.Event, now time.Time) {
 	size := eventSize(e)
-	ev := Event{Time: now, Type: e.GetType().String(), Summary: summarize(e), msg: e, json: &lazyJSON{}}
+	ev := Event{Time: now, Type: e.GetType().String(), Summary: summarize(e), msg: e} // addEvent gives it its JSON's place
 	if size > maxKeptEventBytes {
 		note := fmt.Sprintf("event of %d bytes, not kept (over %d)", size, maxKeptEventBytes)
 		ev.Summary += " (" + note + ")"
@@ -346,13 +346,26 @@ func (st *state) recordEvent(e *mesos.Event, now time.Time) {
 	st.addEvent(ev, size)
 }
 
+// eventRecord is the copy of an event the change announcing it points
+// to, with the place its JSON is kept once asked for: one allocation for
+// both, an event being most of what a busy master sends.
+type eventRecord struct {
+	ev   Event
+	json lazyJSON
+}
+
 // addEvent appends ev, of size bytes, to the events kept, and announces it.
+// An event of the master with no JSON yet gets the place to keep it.
 func (st *state) addEvent(ev Event, size int) {
 	st.eventSeq++
-	ev.Seq = st.eventSeq
-	ev.size = eventOverhead + size + len(ev.Summary)
-	st.events = append(st.events, ev)
-	st.eventBytes += ev.size
+	r := &eventRecord{ev: ev}
+	if r.ev.json == nil && r.ev.msg != nil {
+		r.ev.json = &r.json
+	}
+	r.ev.Seq = st.eventSeq
+	r.ev.size = eventOverhead + size + len(r.ev.Summary)
+	st.events = append(st.events, r.ev)
+	st.eventBytes += r.ev.size
 	// Trim in halves, not one at a time: shifting the whole history on
 	// every event made a reconciliation burst quadratic in its length.
 	if keep, keepBytes := st.s.cfg.EventHistory, st.s.cfg.EventHistoryBytes; len(st.events) >= 2*keep || st.eventBytes >= 2*keepBytes {
@@ -362,7 +375,7 @@ func (st *state) addEvent(ev Event, size int) {
 		}
 		st.events = slices.Delete(st.events, 0, from)
 	}
-	st.change(Change{Kind: EventAdded, Event: &ev})
+	st.change(Change{Kind: EventAdded, Event: &r.ev})
 }
 
 // keptFrom is the index of the oldest event kept: the newest EventHistory
