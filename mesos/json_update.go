@@ -125,23 +125,33 @@ func (d *decoder) stringIs(s string) bool {
 
 // updateMessage reads Event.Update, whose one field is the status.
 func (d *decoder) updateMessage(b *updateBlock) error {
+	return d.oneField("status", func() error {
+		b.update.Status = &b.status
+		return d.statusMessage(b)
+	})
+}
+
+// oneField walks the object at d.pos for the one field it has (a
+// required one), calling read at its value and skipping unknown keys.
+// Anything else (not an object, the field twice, or not at all) is left
+// to UnmarshalJSON.
+func (d *decoder) oneField(name string, read func() error) error {
 	if d.data[d.pos] != '{' {
 		return errSlowPath
 	}
 	seen := false
 	err := d.object(func(key []byte) error {
-		if string(key) != "status" {
+		if string(key) != name {
 			return d.skipValue()
 		}
 		if seen {
 			return errSlowPath
 		}
 		seen = true
-		b.update.Status = &b.status
-		return d.statusMessage(b)
+		return read()
 	})
 	if err == nil && !seen {
-		return errSlowPath // UnmarshalJSON says the status is missing
+		return errSlowPath
 	}
 	return err
 }
@@ -275,33 +285,17 @@ func (d *decoder) statusField(st *TaskStatus, fd protoreflect.FieldDescriptor) e
 // idValue reads an id message ({"value": "..."}) into *value, pointing
 // field at it.
 func (d *decoder) idValue(value *string, field **string) error {
-	if d.data[d.pos] != '{' {
-		return errSlowPath
-	}
-	seen := false
-	err := d.object(func(key []byte) error {
-		if string(key) != "value" {
-			return d.skipValue()
-		}
-		if seen || d.data[d.pos] != '"' {
+	return d.oneField("value", func() error {
+		if d.data[d.pos] != '"' {
 			return errSlowPath
 		}
-		seen = true
 		s, err := d.readString()
 		if err != nil {
 			return err
 		}
-		*value = string(s)
+		*value, *field = string(s), value
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	if !seen {
-		return errSlowPath // a missing required value
-	}
-	*field = value
-	return nil
 }
 
 // enumName reads an enum value's name, reporting false for anything but a

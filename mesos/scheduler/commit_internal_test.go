@@ -61,19 +61,27 @@ func TestCommitReleasesOnlyWhatIsDurable(t *testing.T) {
 	}
 }
 
-// TestChangesDoNotWaitForTheDisk: while a commit is stuck, the changes of
-// the updates behind it still reach the consumer, and their
-// acknowledgements wait until the disk has them.
-func TestChangesDoNotWaitForTheDisk(t *testing.T) {
+// loopState is a state with a database, its channels made as New makes
+// them (room for changeRoom changes), for startLoop.
+func loopState(t *testing.T, changeRoom int) (*state, *store) {
 	db, err := openStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.close()
+	t.Cleanup(func() { db.close() })
 	st := benchState()
 	s := st.s
 	s.store, st.registration = db, "8c2f1d3e-5b7a-4c9d-a1e2-f3b4c5d6e7f8-0000"
-	s.inbox, s.changes = make(chan func(*state), inboxSize), make(chan Change, changeBuffer)
+	s.inbox, s.changes, s.spare = make(chan func(*state), inboxSize), make(chan Change, changeRoom), make(chan []Change, spareBursts)
+	return st, db
+}
+
+// TestChangesDoNotWaitForTheDisk: while a commit is stuck, the changes of
+// the updates behind it still reach the consumer, and their
+// acknowledgements wait until the disk has them.
+func TestChangesDoNotWaitForTheDisk(t *testing.T) {
+	st, db := loopState(t, changeBuffer)
+	s := st.s
 
 	// bbolt has one writer at a time: holding a write transaction holds
 	// every commit back.
@@ -219,15 +227,8 @@ func TestBurstsAreFilledAgainOnlyOnceEmitted(t *testing.T) {
 // of changes come back to be filled again, so only the first few are
 // made, and once the stream stops they are let go.
 func TestBurstsAreReusedAndLetGo(t *testing.T) {
-	db, err := openStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.close()
-	st := benchState()
+	st, _ := loopState(t, 64)
 	s := st.s
-	s.store, st.registration = db, "8c2f1d3e-5b7a-4c9d-a1e2-f3b4c5d6e7f8-0000"
-	s.inbox, s.changes, s.spare = make(chan func(*state), inboxSize), make(chan Change, 64), make(chan []Change, spareBursts)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
