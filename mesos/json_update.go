@@ -185,23 +185,11 @@ func (d *decoder) statusMessage(b *updateBlock) error {
 			st.ExecutorId = &b.executorID
 			return d.idValue(&b.executorIDValue, &b.executorID.Value)
 		case "state":
-			v, ok := d.enumName(TaskState_value)
-			if !ok {
-				return errSlowPath
-			}
-			b.state, st.State = TaskState(v), &b.state
+			return enumField(d, TaskState_value, &b.state, &st.State)
 		case "source":
-			v, ok := d.enumName(TaskStatus_Source_value)
-			if !ok {
-				return errSlowPath
-			}
-			b.source, st.Source = TaskStatus_Source(v), &b.source
+			return enumField(d, TaskStatus_Source_value, &b.source, &st.Source)
 		case "reason":
-			v, ok := d.enumName(TaskStatus_Reason_value)
-			if !ok {
-				return errSlowPath
-			}
-			b.reason, st.Reason = TaskStatus_Reason(v), &b.reason
+			return enumField(d, TaskStatus_Reason_value, &b.reason, &st.Reason)
 		case "message":
 			if d.data[d.pos] != '"' {
 				return errSlowPath
@@ -298,16 +286,21 @@ func (d *decoder) idValue(value *string, field **string) error {
 	})
 }
 
-// enumName reads an enum value's name, reporting false for anything but a
-// plain string naming one of values.
-func (d *decoder) enumName(values map[string]int32) (int32, bool) {
+// enumField reads an enum value's name into *value, pointing field at it.
+// Anything but a plain string naming one of values (the enum's names) is
+// left to UnmarshalJSON.
+func enumField[E ~int32](d *decoder, values map[string]int32, value *E, field **E) error {
 	if d.data[d.pos] != '"' {
-		return 0, false
+		return errSlowPath
 	}
 	s, err := d.readString()
 	if err != nil {
-		return 0, false
+		return err
 	}
 	v, ok := values[string(s)]
-	return v, ok
+	if !ok {
+		return errSlowPath
+	}
+	*value, *field = E(v), value
+	return nil
 }
