@@ -3,17 +3,15 @@ package mesos
 import (
 	"strconv"
 	"sync"
-
-	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // This file decodes the event a framework receives most, a task's status
 // UPDATE, without going through the protobuf encoding: at tens of
 // thousands a second, transcoding each into protobuf and unmarshalling
 // that made 21 allocations for an agent's health check, two fifths of the
-// objects the dashboard allocated. The shape every agent and the stand-in send (ids,
-// state, source, reason, message, timestamp, uuid, healthy) is read into
-// one block; anything else in a status (container_status, labels, ...)
+// objects the dashboard allocated. The shape every agent and the stand-in
+// send (ids, state, source, reason, message, timestamp, uuid, healthy) is
+// read into one block; anything else in a status (container_status, labels, ...)
 // is decoded by UnmarshalJSON on its own; and anything the general
 // decoder would treat specially (a key twice, a null, a value in another
 // spelling, an unknown enum name, an error) sends the whole event there.
@@ -62,7 +60,7 @@ func decodeUpdate(data []byte) (*Event, bool) {
 		return nil, false
 	}
 	b := new(updateBlock)
-	eventFields, _ := fieldsOf()
+	event, _ := updateInfos()
 	var seen uint8
 	const (
 		seenType = 1 << iota
@@ -85,7 +83,7 @@ func decodeUpdate(data []byte) (*Event, bool) {
 			b.event.Update = &b.update
 			return d.updateMessage(b)
 		default:
-			if _, known := eventFields[string(key)]; known {
+			if event.byName[string(key)] != nil {
 				return errSlowPath // another kind of event
 			}
 			return d.skipValue() // ignored, as UnmarshalJSON ignores it
@@ -98,20 +96,11 @@ func decodeUpdate(data []byte) (*Event, bool) {
 	return &b.event, true
 }
 
-// fieldsOf returns Event's and TaskStatus's fields by name; made once,
-// after the generated code has registered the descriptors.
-var fieldsOf = sync.OnceValues(func() (event, status map[string]protoreflect.FieldDescriptor) {
-	return fieldsByName(&Event{}), fieldsByName(&TaskStatus{})
+// updateInfos are Event's and TaskStatus's field tables (infoFor), looked
+// up once, after the generated code has registered the descriptors.
+var updateInfos = sync.OnceValues(func() (event, status *messageInfo) {
+	return infoFor((&Event{}).ProtoReflect().Descriptor()), infoFor((&TaskStatus{}).ProtoReflect().Descriptor())
 })
-
-func fieldsByName(m interface{ ProtoReflect() protoreflect.Message }) map[string]protoreflect.FieldDescriptor {
-	by := map[string]protoreflect.FieldDescriptor{}
-	fields := m.ProtoReflect().Descriptor().Fields()
-	for i := range fields.Len() {
-		by[string(fields.Get(i).Name())] = fields.Get(i)
-	}
-	return by
-}
 
 // stringIs reads a string value and reports whether it is s. Anything but
 // a plain string is false, with d left anywhere: the caller gives up.
@@ -162,14 +151,14 @@ func (d *decoder) statusMessage(b *updateBlock) error {
 		return errSlowPath
 	}
 	st := &b.status
-	_, statusFields := fieldsOf()
+	_, status := updateInfos()
 	var seen uint64 // field numbers
 	err := d.object(func(key []byte) error {
-		fd := statusFields[string(key)]
-		if fd == nil {
+		fi := status.byName[string(key)]
+		if fi == nil {
 			return d.skipValue() // ignored, as UnmarshalJSON ignores it
 		}
-		bit := uint64(1) << (fd.Number() % 64)
+		bit := uint64(1) << (fi.fd.Number() % 64)
 		if seen&bit != 0 {
 			return errSlowPath // the last one wins: UnmarshalJSON knows how
 		}
@@ -238,7 +227,7 @@ func (d *decoder) statusMessage(b *updateBlock) error {
 			}
 			st.Healthy = &b.healthy
 		default:
-			return d.statusField(st, fd)
+			return d.statusField(st, fi)
 		}
 		return nil
 	})
@@ -254,8 +243,9 @@ func (d *decoder) statusMessage(b *updateBlock) error {
 // statusField reads any other field of a TaskStatus: a message field is
 // decoded by UnmarshalJSON from its own text; a field of another kind
 // (data, a bytes field) is left to it with the whole event.
-func (d *decoder) statusField(st *TaskStatus, fd protoreflect.FieldDescriptor) error {
-	if fd.Message() == nil || fd.IsList() || fd.IsMap() || d.data[d.pos] != '{' {
+func (d *decoder) statusField(st *TaskStatus, fi *fieldInfo) error {
+	fd := fi.fd
+	if fd.Message() == nil || fi.list || fi.isMap || d.data[d.pos] != '{' {
 		return errSlowPath
 	}
 	start := d.pos
