@@ -53,10 +53,6 @@ type clusterDirt struct {
 	reset bool
 }
 
-func newClusterDirt() clusterDirt {
-	return clusterDirt{agents: map[string]bool{}, tasks: map[cluster.TaskKey]bool{}, frameworks: map[string]bool{}}
-}
-
 // applyCluster changes the model by one change of the cluster view and
 // notes what changed.
 func (l *live) applyCluster(c cluster.Change) {

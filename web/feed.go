@@ -101,7 +101,9 @@ func newLive(s *Server) *live {
 }
 
 func newDirt() dirt {
-	return dirt{agents: map[string]bool{}, lanes: map[string]bool{}, tasks: map[string]*scheduler.Task{}, queue: map[string]bool{}, cluster: newClusterDirt()}
+	var d dirt
+	d.reset()
+	return d
 }
 
 // read runs fn on the model together with the positions of topics, which
