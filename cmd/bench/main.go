@@ -444,6 +444,15 @@ func heapAllocated() uint64 {
 	return sample[0].Value.Uint64()
 }
 
+// gcCPU is the CPU time this process's collector spent so far, in
+// seconds: all of it, and the part its idle-time mark workers took (the
+// runtime's estimates, from runtime/metrics).
+func gcCPU() (total, idle float64) {
+	sample := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/gc/mark/idle:cpu-seconds"}}
+	metrics.Read(sample)
+	return sample[0].Value.Float64(), sample[1].Value.Float64()
+}
+
 // procBusy is the machine's busy CPU time so far, in seconds, from
 // /proc/stat; 0 where there is no /proc.
 func procBusy() float64 {

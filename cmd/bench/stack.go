@@ -259,6 +259,10 @@ type e2eResult struct {
 	// CPUPerUpdate (µs) and AllocPerUpdate (bytes) divide the dashboard's
 	// CPU and heap allocation by the updates it acknowledged.
 	CPUPerUpdate, AllocPerUpdate float64
+	// GCPerUpdate is the part of CPUPerUpdate the collector took, and
+	// GCIdlePerUpdate the part of that its workers took from time the
+	// process's threads would otherwise have left idle.
+	GCPerUpdate, GCIdlePerUpdate float64
 }
 
 // e2eRun sets the stand-in's health check rate and has viewers of the
@@ -287,9 +291,12 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration, profil
 		}
 	}
 	cpu0, busy0, acked0, master0, alloc0 := selfCPU(), procBusy(), st.acknowledged(), st.master.cpu(), heapAllocated()
+	gc0, gcIdle0 := gcCPU()
 	io.WriteString(stdin, "go\n")
 	vr, err := readPageViewerResult(out)
 	cpu, busy, master, alloc := selfCPU()-cpu0, procBusy()-busy0, st.master.cpu()-master0, heapAllocated()-alloc0
+	gc, gcIdle := gcCPU()
+	gc, gcIdle = gc-gc0, gcIdle-gcIdle0
 	acked := st.acknowledged() - acked0
 	stopProfile()
 	if err != nil {
@@ -305,6 +312,7 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration, profil
 	res.Absorbed = acked / secs
 	if acked > 0 {
 		res.CPUPerUpdate, res.AllocPerUpdate = cpu/acked*1e6, float64(alloc)/acked
+		res.GCPerUpdate, res.GCIdlePerUpdate = gc/acked*1e6, gcIdle/acked*1e6
 	}
 	res.Rows = float64(vr.Delivered) / float64(vr.Connected) / secs
 	res.BytesPerViewer = float64(vr.Bytes) / float64(vr.Connected) / secs
@@ -722,8 +730,8 @@ func runStack(o options) (stackFigures, error) {
 		if err != nil {
 			return fig, fmt.Errorf("steady run %d: %w", r+1, err)
 		}
-		fmt.Fprintf(os.Stderr, "stack steady %d: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %d resyncs; dashboard %.2f cores, stand-in %.2f; %.1f µs and %.0f B allocated an update\n",
-			r+1, s.Rate, s.Absorbed, s.P50, s.P99, s.Resyncs, s.CPUCores, s.StandInCores, s.CPUPerUpdate, s.AllocPerUpdate)
+		fmt.Fprintf(os.Stderr, "stack steady %d: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %d resyncs; dashboard %.2f cores, stand-in %.2f; %.1f µs (collector %.1f, %.1f of it in idle time) and %.0f B allocated an update\n",
+			r+1, s.Rate, s.Absorbed, s.P50, s.P99, s.Resyncs, s.CPUCores, s.StandInCores, s.CPUPerUpdate, s.GCPerUpdate, s.GCIdlePerUpdate, s.AllocPerUpdate)
 		fig.SteadyRuns = append(fig.SteadyRuns, s)
 	}
 	fig.Steady = medianE2E(fig.SteadyRuns)
