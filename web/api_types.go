@@ -186,7 +186,7 @@ func statusJSON(t *scheduler.Task, i int) apiStatus {
 	h := t.History[i]
 	return apiStatus{Number: t.StatusNumber(i), State: h.State.String(), Source: h.Source.String(),
 		Reason: h.Reason, Message: h.Message, Healthy: h.Healthy, Time: h.Time,
-		Acknowledged: t.Acked(i) || len(h.UUID) == 0, Reconciliation: h.Reconciliation}
+		Acknowledged: t.Acked(i) || !h.UUID.IsSet(), Reconciliation: h.Reconciliation}
 }
 
 // apiTaskEvent is a task as its events carry it: with its newest status

@@ -20,7 +20,7 @@ func BenchmarkRenderTaskChange(b *testing.B) {
 	task := &scheduler.Task{ID: "web-1", Name: "web", Hostname: "agent-1.demo", AgentID: "a1", State: mesos.TaskState_TASK_RUNNING,
 		Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.5), mesos.Scalar("mem", 128)}, Ports: []uint64{31000}, Launched: time.Now()}
 	for i := range 3 {
-		task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Message: "update " + strconv.Itoa(i), Time: time.Now(), UUID: []byte("0123456789abcdef")})
+		task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Message: "update " + strconv.Itoa(i), Time: time.Now(), UUID: scheduler.UUIDOf([]byte("0123456789abcdef"))})
 	}
 	l.m.agents["a1"] = &agentState{Agent: scheduler.Agent{ID: "a1", Hostname: "agent-1.demo"}}
 	l.m.agentOrder = []string{"a1"}

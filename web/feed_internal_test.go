@@ -141,7 +141,7 @@ func TestRegionsPublishOnlyWhatChanged(t *testing.T) {
 	l, h := bareLive(t)
 	base := time.Now()
 	unacked := runningTask(1, base)
-	unacked.History[0].UUID, unacked.Unacked = []byte("u1"), []int{1}
+	unacked.History[0].UUID, unacked.Unacked = testUUID("u1"), []int{1}
 	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: unacked})
 	first := ids(published(t, h, topicOverview, 0))
 	if first["tasks-card"] != "put" {
@@ -150,7 +150,7 @@ func TestRegionsPublishOnlyWhatChanged(t *testing.T) {
 	// An acknowledgement changes the task, not what the card shows.
 	seq := h.Seq(topicOverview)
 	acked := runningTask(1, base)
-	acked.History[0].UUID = []byte("u1")
+	acked.History[0].UUID = testUUID("u1")
 	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: acked})
 	if got := published(t, h, topicOverview, seq); len(got) != 0 {
 		t.Errorf("the overview got %v for an acknowledgement, want nothing", ids(got))
@@ -202,12 +202,12 @@ func TestTimelineLinesFollowTheHistory(t *testing.T) {
 	l, h := bareLive(t)
 	base := time.Now()
 	t1 := runningTask(1, base)
-	t1.History[0].UUID = []byte("u1")
+	t1.History[0].UUID = testUUID("u1")
 	t1.Unacked = []int{1}
 	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: t1})
 	seq := h.Seq(taskTopic("t1"))
 	t2 := runningTask(1, base)
-	t2.History = []scheduler.Status{t1.History[0], {State: mesos.TaskState_TASK_FINISHED, Time: base.Add(time.Second), UUID: []byte("u2")}}
+	t2.History = []scheduler.Status{t1.History[0], {State: mesos.TaskState_TASK_FINISHED, Time: base.Add(time.Second), UUID: testUUID("u2")}}
 	t2.Unacked = []int{2} // the first acknowledged, the second not yet
 	t2.State = mesos.TaskState_TASK_FINISHED
 	t2.Statuses = 2
@@ -317,4 +317,11 @@ func TestNewAgentsArriveInOrder(t *testing.T) {
 	if got := place([]string{"agentrow-a4"}, published(t, h, topicAgents, agents), "agents-body"); !slices.Equal(got, want) {
 		t.Errorf("agent rows placed as %v, want %v", got, want)
 	}
+}
+
+// testUUID is a uuid for tests that begins with name.
+func testUUID(name string) scheduler.UUID {
+	b := []byte("................")
+	copy(b, name)
+	return scheduler.UUIDOf(b)
 }

@@ -497,7 +497,7 @@ func sameLine(ta *scheduler.Task, i int, tb *scheduler.Task, j int) bool {
 	a, b := ta.History[i], tb.History[j]
 	return ta.Acked(i) == tb.Acked(j) && a.Message == b.Message && a.State == b.State && a.Source == b.Source &&
 		a.Reason == b.Reason && a.Reconciliation == b.Reconciliation && a.Time.Equal(b.Time) &&
-		(len(a.UUID) > 0) == (len(b.UUID) > 0)
+		a.UUID.IsSet() == b.UUID.IsSet()
 }
 
 // queue re-renders the queued specs that changed; one placed whole leaves.

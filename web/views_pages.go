@@ -227,7 +227,7 @@ func historyLine(t *scheduler.Task, i int) ui.HistoryLine {
 		Reason:     strings.TrimPrefix(h.Reason, "REASON_"),
 		Message:    marked(h.Message),
 		Acked:      t.Acked(i),
-		NeedsAck:   len(h.UUID) > 0 && !t.Acked(i),
+		NeedsAck:   h.UUID.IsSet() && !t.Acked(i),
 		Reconciled: h.Reconciliation,
 	}
 }

@@ -11,7 +11,7 @@ import (
 // ack is an acknowledgement owed to the master for a persisted update.
 type ack struct {
 	agentID, taskID string
-	uuid            []byte
+	uuid            UUID
 }
 
 // acker sends acknowledgements on its own goroutine, so the state
@@ -161,7 +161,7 @@ func acknowledgements(batch []ack) []*mesos.Call_Acknowledge {
 		k := &batch[i]
 		agents[i].Value, tasks[i].Value = &k.agentID, &k.taskID
 		m := &msgs[i]
-		m.AgentId, m.TaskId, m.Uuid = &agents[i], &tasks[i], k.uuid
+		m.AgentId, m.TaskId, m.Uuid = &agents[i], &tasks[i], k.uuid.slice()
 		calls[i] = m
 	}
 	return calls

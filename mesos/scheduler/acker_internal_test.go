@@ -2,7 +2,9 @@ package scheduler
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -13,9 +15,9 @@ import (
 // The calls made in arrays say what a message of its own for each said.
 func TestAcknowledgementsSayWhatEachAckSays(t *testing.T) {
 	batch := []ack{
-		{agentID: "a-S1", taskID: "web-1", uuid: []byte{1, 2, 3}},
-		{agentID: "a-S2", taskID: "web-2", uuid: []byte{4}},
-		{agentID: "a-S1", taskID: "web-3", uuid: []byte{5, 6}},
+		{agentID: "a-S1", taskID: "web-1", uuid: testUUID(1)},
+		{agentID: "a-S2", taskID: "web-2", uuid: testUUID(4)},
+		{agentID: "a-S1", taskID: "web-3", uuid: testUUID(5)},
 	}
 	calls := acknowledgements(batch)
 	if len(calls) != len(batch) {
@@ -25,7 +27,7 @@ func TestAcknowledgementsSayWhatEachAckSays(t *testing.T) {
 		want := &mesos.Call_Acknowledge{
 			AgentId: &mesos.AgentID{Value: proto.String(k.agentID)},
 			TaskId:  &mesos.TaskID{Value: proto.String(k.taskID)},
-			Uuid:    k.uuid,
+			Uuid:    k.uuid.Bytes(),
 		}
 		if !proto.Equal(calls[i], want) {
 			t.Errorf("call %d = %v, want %v", i, calls[i], want)
@@ -97,4 +99,44 @@ func BenchmarkAckerBacklog(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(backlog)), "ns/ack")
+}
+
+// testUUID is a uuid for tests, its first bytes n's, the rest its own.
+func testUUID(n int) UUID {
+	b := []byte("-uuid-for-tests-")
+	binary.BigEndian.PutUint32(b, uint32(n))
+	return UUIDOf(b)
+}
+
+// A status keeps its uuid in itself: not the decoder's slice, which the
+// next event may reuse, and nothing Mesos could not acknowledge.
+func TestUUIDKeptInTheStatus(t *testing.T) {
+	b := []byte("0123456789abcdef")
+	u := UUIDOf(b)
+	b[0] = 'X'
+	if got := string(u.Bytes()); got != "0123456789abcdef" || !u.IsSet() {
+		t.Errorf("UUIDOf kept %q (set %v) after its input changed, want the input as it was", got, u.IsSet())
+	}
+	for _, in := range [][]byte{nil, {}, []byte("0123456789abcdef0")} {
+		if u := UUIDOf(in); u.IsSet() || u.Bytes() != nil {
+			t.Errorf("UUIDOf(%d bytes) is set to %x, want unset", len(in), u.Bytes())
+		}
+	}
+	if short := UUIDOf([]byte{1, 2, 3}); !slices.Equal(short.Bytes(), []byte{1, 2, 3}) {
+		t.Errorf("a stored uuid of 3 bytes reads as %x", short.Bytes())
+	}
+	for _, u := range []UUID{{}, testUUID(7), UUIDOf([]byte{9})} {
+		text, err := u.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back UUID
+		if err := back.UnmarshalText(text); err != nil || back != u {
+			t.Errorf("%x as text %q reads back as %x, %v", u.Bytes(), text, back.Bytes(), err)
+		}
+	}
+	var bad UUID
+	if err := bad.UnmarshalText([]byte("not base64!")); err == nil {
+		t.Error("a uuid that is not base64 read without an error")
+	}
 }

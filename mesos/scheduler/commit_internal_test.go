@@ -32,7 +32,7 @@ func TestCommitReleasesOnlyWhatIsDurable(t *testing.T) {
 		s := &Scheduler{store: st, log: slog.New(slog.DiscardHandler), changes: make(chan Change, 1), health: newStorageHealth()}
 		state := benchState()
 		state.pending.tasks = orphanBurst("fw", 0, 3)
-		state.acksReady = []ack{{agentID: "a", taskID: "t", uuid: []byte{1}}}
+		state.acksReady = []ack{{agentID: "a", taskID: "t", uuid: testUUID(1)}}
 		var replied []error
 		state.replies = []func(error){func(err error) { replied = append(replied, err) }}
 		if fail {

@@ -42,7 +42,7 @@ func TestLostAcknowledgement(t *testing.T) {
 			return false
 		}
 		for i, h := range tk.History {
-			if len(h.UUID) > 0 && !tk.Acked(i) {
+			if h.UUID.IsSet() && !tk.Acked(i) {
 				return false
 			}
 		}

@@ -145,7 +145,7 @@ func TestAckMarksFollowTheHistory(t *testing.T) {
 	var copies []*Task
 	var seen []bool // what copies[k] said of its newest status
 	for n := 1; n <= 3*maxHistory; n++ {
-		task.addStatus(Status{UUID: []byte(fmt.Sprint(n)), Message: fmt.Sprint(n)})
+		task.addStatus(Status{UUID: testUUID(n), Message: fmt.Sprint(n)})
 		if task.Acked(len(task.History) - 1) {
 			t.Fatalf("status %d is acknowledged before its mark", n)
 		}

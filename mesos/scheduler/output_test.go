@@ -47,7 +47,7 @@ func launchAndFinish(t *testing.T, s *running, command string) string {
 
 func allAcked(tk *scheduler.Task) bool {
 	for i, h := range tk.History {
-		if len(h.UUID) > 0 && !tk.Acked(i) {
+		if h.UUID.IsSet() && !tk.Acked(i) {
 			return false
 		}
 	}

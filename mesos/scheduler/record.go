@@ -92,7 +92,7 @@ func appendStatus(b []byte, h *Status, acked bool) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendString(b, string(h.UUID)), nil
+	return appendString(b, h.UUID.slice()), nil
 }
 
 // status reads what appendStatus wrote.
@@ -106,9 +106,7 @@ func (r *recordReader) status() (h Status, acked bool) {
 	f := r.byte()
 	h.Reconciliation = f&2 != 0
 	h.Time = r.time()
-	if u := r.bytes(); len(u) > 0 {
-		h.UUID = slices.Clone(u)
-	}
+	h.UUID = UUIDOf(r.bytes())
 	return h, f&1 != 0
 }
 
@@ -160,7 +158,7 @@ func decodeTask(b []byte, sh *sharing) (t *Task, headSeq uint64, err error) {
 		for i := range t.History {
 			h, acked := r.status()
 			t.History[i] = h
-			if len(h.UUID) > 0 && !acked {
+			if h.UUID.IsSet() && !acked {
 				t.Unacked = append(t.Unacked, i) // numbered below, once Statuses is known
 			}
 		}
@@ -211,7 +209,7 @@ func decodeTaskJSON(b []byte) (*Task, error) {
 	}
 	for i, h := range rec.History {
 		t.History = append(t.History, h.Status)
-		if len(h.UUID) > 0 && !h.Acked {
+		if h.UUID.IsSet() && !h.Acked {
 			t.Unacked = append(t.Unacked, t.StatusNumber(i))
 		}
 	}
@@ -228,7 +226,7 @@ func flags(bits ...bool) byte {
 	return f
 }
 
-func appendString(b []byte, s string) []byte {
+func appendString[S ~string | ~[]byte](b []byte, s S) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 

@@ -28,7 +28,7 @@ func v1Task() *Task {
 		OfferID: "o1", Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.5), mesos.PortRange(31000, 31000)}, Ports: []uint64{31000},
 		Command: "sleep 600", Launched: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC), Registration: "fw-1", QueueID: "q-1",
 		History: []Status{{State: mesos.TaskState_TASK_RUNNING, Source: mesos.TaskStatus_SOURCE_EXECUTOR, Reason: "REASON_COMMAND_EXECUTOR_FAILED",
-			Message: "ok", Healthy: &yes, Time: time.Date(2024, 5, 6, 7, 8, 10, 0, time.FixedZone("", 3600)), UUID: []byte{1, 2, 3}}}}
+			Message: "ok", Healthy: &yes, Time: time.Date(2024, 5, 6, 7, 8, 10, 0, time.FixedZone("", 3600)), UUID: UUIDOf([]byte{1, 2, 3})}}}
 }
 
 // sameTask compares tasks by their schema 1 form, which spells out every
@@ -65,7 +65,7 @@ func TestTaskRecordRoundTrip(t *testing.T) {
 	full.Launching, full.Orphan, full.Image = true, true, "busybox"
 	full.Launched = time.Unix(1_700_000_000, 5)                         // local
 	full.History = append(full.History, Status{Healthy: &no}, Status{}) // zero time, no uuid
-	full.History = append(full.History, Status{UUID: []byte{4}}, Status{UUID: []byte{5}})
+	full.History = append(full.History, Status{UUID: testUUID(4)}, Status{UUID: testUUID(5)})
 	full.Unacked = []int{4} // awaiting its acknowledgement; the fifth has one
 	for name, tk := range map[string]*Task{"full": full, "zero": {}, "orphan": orphanBurst("fw", 7, 1)[0], "v1": v1Task()} {
 		t.Run(name, func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestTaskRecordReadsSchema2(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := v1Task()
-	want.History = append(want.History, Status{UUID: []byte{9}})
+	want.History = append(want.History, Status{UUID: UUIDOf([]byte{9})})
 	want.Unacked = []int{2}
 	sameTask(t, got, want)
 	if headSeq != 0 || got.Statuses != 0 || got.StatusNumber(1) != 2 || got.Acked(1) || !got.Acked(0) {

@@ -152,7 +152,7 @@ func TestAcceptRunsTaskAndReadsOutput(t *testing.T) {
 			return false
 		}
 		for i, h := range tk.History {
-			if len(h.UUID) > 0 && !tk.Acked(i) {
+			if h.UUID.IsSet() && !tk.Acked(i) {
 				return false
 			}
 		}
@@ -641,7 +641,7 @@ func TestAcknowledgementsCounted(t *testing.T) {
 				switch {
 				case tk.Acked(i):
 					n++
-				case len(h.UUID) > 0:
+				case h.UUID.IsSet():
 					all = false
 				}
 			}
@@ -692,19 +692,19 @@ func TestDuplicatedUpdatesAndSlowAcks(t *testing.T) {
 			return false
 		}
 		for i, h := range tk.History {
-			if len(h.UUID) > 0 && !tk.Acked(i) {
+			if h.UUID.IsSet() && !tk.Acked(i) {
 				return false
 			}
 		}
 		return true
 	})
 	m.SetResponseDelay(0)
-	seen := map[string]bool{}
+	seen := map[scheduler.UUID]bool{}
 	for _, h := range task(snap, res.TaskIDs[0]).History {
-		if seen[string(h.UUID)] && len(h.UUID) > 0 {
+		if seen[h.UUID] && h.UUID.IsSet() {
 			t.Errorf("update %v kept twice", h.State)
 		}
-		seen[string(h.UUID)] = true
+		seen[h.UUID] = true
 	}
 	events := 0
 	for _, e := range snap.Events {
@@ -839,7 +839,7 @@ func TestAckMarksSurviveAStop(t *testing.T) {
 			return false
 		}
 		for i, h := range tk.History {
-			if len(h.UUID) > 0 && !tk.Acked(i) {
+			if h.UUID.IsSet() && !tk.Acked(i) {
 				return false
 			}
 		}

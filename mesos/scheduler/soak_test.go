@@ -197,7 +197,7 @@ func converged(snap *scheduler.Snapshot, m *local.Master) string {
 			return "task " + tk.ID + " still launching"
 		}
 		for i, h := range tk.History {
-			if len(h.UUID) > 0 && !tk.Acked(i) {
+			if h.UUID.IsSet() && !tk.Acked(i) {
 				return "task " + tk.ID + " has an unacknowledged update"
 			}
 		}

@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strconv"
@@ -556,12 +555,12 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 		st.tasks[id] = t
 		st.orphans++
 	}
-	uuid := ts.GetUuid()
+	uuid := UUIDOf(ts.GetUuid())
 	ack := ack{agentID: ts.GetAgentId().GetValue(), taskID: id, uuid: uuid}
 	was, wasLaunching, wasKilling, wasAgent, wasExecutor := t.State, t.Launching, t.Killing, t.AgentID, t.ExecutorID
-	if len(uuid) > 0 {
-		for _, h := range t.History {
-			if bytes.Equal(h.UUID, uuid) {
+	if uuid.IsSet() {
+		for i := range t.History {
+			if t.History[i].UUID == uuid {
 				// A resend of an update we have: acknowledge it again.
 				st.acksReady = append(st.acksReady, ack)
 				return
@@ -608,7 +607,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 			t.Killing = false
 		}
 	}
-	if n := len(t.History); n > 0 && status.Reconciliation && len(uuid) == 0 && sameAnswer(t.History[n-1], status) {
+	if n := len(t.History); n > 0 && status.Reconciliation && !uuid.IsSet() && sameAnswer(t.History[n-1], status) {
 		// Reconcile now asks twice (explicitly for the live tasks, then
 		// implicitly for all), and the master answers both alike: one
 		// line says it, with the time of the latest answer. Into a new
@@ -623,7 +622,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 		// One more status and nothing else: to the status log.
 		st.statusAdded(t)
 	}
-	if len(uuid) > 0 {
+	if uuid.IsSet() {
 		st.acksReady = append(st.acksReady, ack)
 		// The agent sends a task's next update once this one is
 		// acknowledged: where a user may wait for it (a launch on its
@@ -634,7 +633,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 
 // sameAnswer reports whether s repeats the reconciliation answer last.
 func sameAnswer(last, s Status) bool {
-	return last.Reconciliation && len(last.UUID) == 0 && last.State == s.State && last.Source == s.Source &&
+	return last.Reconciliation && !last.UUID.IsSet() && last.State == s.State && last.Source == s.Source &&
 		last.Reason == s.Reason && last.Message == s.Message
 }
 
@@ -708,7 +707,7 @@ func (st *state) onAcked(a ack) {
 		return
 	}
 	for _, n := range t.Unacked {
-		if i, ok := t.StatusIndex(n); ok && bytes.Equal(t.History[i].UUID, a.uuid) {
+		if i, ok := t.StatusIndex(n); ok && t.History[i].UUID == a.uuid {
 			t.markAcked(n)
 			// Shown at once, saved later (see ackMarkEvery).
 			if st.acked == nil {

@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -212,10 +211,10 @@ func taskDiff(got, want *Task) string {
 	}
 	for i := range got.History {
 		g, w := got.History[i], want.History[i]
-		if g.State != w.State || g.Message != w.Message || !bytes.Equal(g.UUID, w.UUID) || !g.Time.Equal(w.Time) ||
+		if g.State != w.State || g.Message != w.Message || g.UUID != w.UUID || !g.Time.Equal(w.Time) ||
 			g.Reconciliation != w.Reconciliation || (g.Healthy == nil) != (w.Healthy == nil) || (g.Healthy != nil && *g.Healthy != *w.Healthy) {
 			return fmt.Sprintf("status %d: %v %q %x at %v, want %v %q %x at %v", got.StatusNumber(i),
-				g.State, clip(g.Message, 20), g.UUID, g.Time, w.State, clip(w.Message, 20), w.UUID, w.Time)
+				g.State, clip(g.Message, 20), g.UUID.Bytes(), g.Time, w.State, clip(w.Message, 20), w.UUID.Bytes(), w.Time)
 		}
 	}
 	return ""

@@ -22,7 +22,7 @@ func TestCommitDue(t *testing.T) {
 		t.Fatal("an empty state has something unsaved")
 	}
 	st.pending.tasks = orphanBurst("fw", 0, 1)
-	st.acksReady = []ack{{taskID: "t", uuid: []byte{1}}}
+	st.acksReady = []ack{{taskID: "t", uuid: testUUID(1)}}
 	if wait, unsaved := st.commitDue(now, now.Add(-10*time.Millisecond)); !unsaved || wait != commitEvery-10*time.Millisecond {
 		t.Errorf("an update 10 ms after a commit: wait %v (unsaved %v), want %v", wait, unsaved, commitEvery-10*time.Millisecond)
 	}
@@ -142,7 +142,7 @@ func TestAckMarksSaved(t *testing.T) {
 	st.out = st.out[:0] // the loop hands them to the emitter
 	writes := func() int { return len(st.pending.tasks) + len(st.pending.logged) }
 
-	st.onAcked(ack{agentID: "agent-1", taskID: "web", uuid: updateEvent("web", 1).Update.Status.Uuid})
+	st.onAcked(ack{agentID: "agent-1", taskID: "web", uuid: UUIDOf(updateEvent("web", 1).Update.Status.Uuid)})
 	if len(st.out) != 1 || !st.out[0].Task.Acked(len(st.out[0].Task.History)-1) {
 		t.Fatalf("the mark was not announced: %d changes", len(st.out))
 	}
@@ -161,17 +161,17 @@ func TestAckMarksSaved(t *testing.T) {
 
 	// The task's next update carries it.
 	st.pending = write{}
-	st.onAcked(ack{taskID: "web", uuid: updateEvent("web", 1).Update.Status.Uuid}) // already marked: nothing
+	st.onAcked(ack{taskID: "web", uuid: UUIDOf(updateEvent("web", 1).Update.Status.Uuid)}) // already marked: nothing
 	if len(st.acked) != 0 {
 		t.Fatal("a mark made twice was held again")
 	}
 	st.onEvent(updateEvent("web", 2))
-	st.onAcked(ack{taskID: "web", uuid: updateEvent("web", 2).Update.Status.Uuid})
+	st.onAcked(ack{taskID: "web", uuid: UUIDOf(updateEvent("web", 2).Update.Status.Uuid)})
 	st.onEvent(updateEvent("web", 3))
 	if len(st.acked) != 0 || len(st.pending.logged) != 2 || len(st.pending.tasks) != 0 {
 		t.Fatalf("the next update did not take the mark along: %d marks held, %d logged, %d rewritten", len(st.acked), len(st.pending.logged), len(st.pending.tasks))
 	}
-	st.onAcked(ack{taskID: "web", uuid: updateEvent("web", 3).Update.Status.Uuid})
+	st.onAcked(ack{taskID: "web", uuid: UUIDOf(updateEvent("web", 3).Update.Status.Uuid)})
 	st.saveAckMarks(time.Time{}, true) // as at shutdown
 	if len(st.acked) != 0 || writes() != 3 {
 		t.Fatalf("at shutdown: %d marks held, %d writes", len(st.acked), writes())
