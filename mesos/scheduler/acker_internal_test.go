@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 
@@ -138,5 +140,37 @@ func TestUUIDKeptInTheStatus(t *testing.T) {
 	var bad UUID
 	if err := bad.UnmarshalText([]byte("not base64!")); err == nil {
 		t.Error("a uuid that is not base64 read without an error")
+	}
+}
+
+// An update names its task, agent and executor in strings of its own.
+// The task and the acknowledgement waiting for its commit keep the
+// task's strings instead, so no update's copies stay alive; a different
+// executor id still replaces the one kept.
+func TestUpdatesKeepTheTaskOwnIDs(t *testing.T) {
+	st := benchState()
+	id, agent := "web-1", "agent-1"
+	st.tasks[id] = &Task{ID: id, AgentID: agent, ExecutorID: id, State: mesos.TaskState_TASK_STAGING, Launching: true}
+	update := func(executor string, n int) {
+		e := updateEvent(strings.Clone(id), n)
+		e.Update.Status.AgentId.Value = proto.String(strings.Clone(agent))
+		e.Update.Status.ExecutorId = &mesos.ExecutorID{Value: proto.String(executor)}
+		st.onEvent(e)
+	}
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+	update(strings.Clone(id), 1)
+	tk := st.tasks[id]
+	if !same(tk.ExecutorID, id) {
+		t.Error("the task took the update's copy of its executor id")
+	}
+	if len(st.acksReady) != 1 {
+		t.Fatalf("%d acknowledgements ready, want 1", len(st.acksReady))
+	}
+	if a := st.acksReady[0]; !same(a.taskID, id) || !same(a.agentID, agent) || a.taskID != id || a.agentID != agent {
+		t.Errorf("the acknowledgement holds the update's copies of %q and %q, not the task's", a.taskID, a.agentID)
+	}
+	update("web-1-executor", 2)
+	if got := st.tasks[id].ExecutorID; got != "web-1-executor" {
+		t.Errorf("executor id %q after an update naming another, want web-1-executor", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"runtime"
 	rtmetrics "runtime/metrics"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -416,6 +417,9 @@ func BenchmarkCollectHeldTasks(b *testing.B) {
 		for i := range tasks {
 			id := "web." + strconv.Itoa(i)
 			e := updateEvent(id, n)
+			// An agent names the executor in every update; the id string
+			// is the decoder's own each time.
+			e.Update.Status.ExecutorId = &mesos.ExecutorID{Value: proto.String(strings.Clone(id))}
 			st.onEvent(e)
 			st.onAcked(ack{agentID: "agent-1", taskID: id, uuid: heldUUID(e.Update.Status.Uuid)})
 			if i%256 == 255 { // the loop hands each burst on

@@ -556,7 +556,14 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 		st.orphans++
 	}
 	uuid := UUIDOf(ts.GetUuid())
-	ack := ack{agentID: ts.GetAgentId().GetValue(), taskID: id, uuid: uuid}
+	// The task's own ids, not the update's copies of them: an
+	// acknowledgement waits for its commit, and the copies would be held
+	// as long.
+	agent := ts.GetAgentId().GetValue()
+	if agent == t.AgentID {
+		agent = t.AgentID
+	}
+	ack := ack{agentID: agent, taskID: t.ID, uuid: uuid}
 	was, wasLaunching, wasKilling, wasAgent, wasExecutor := t.State, t.Launching, t.Killing, t.AgentID, t.ExecutorID
 	if uuid.IsSet() {
 		for i := range t.History {
@@ -587,8 +594,11 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 	if t.AgentID == "" {
 		t.AgentID = ts.GetAgentId().GetValue()
 	}
-	if ts.GetExecutorId().GetValue() != "" {
-		t.ExecutorID = ts.GetExecutorId().GetValue()
+	// Only a different id replaces the one kept: an agent names the
+	// executor in every update, and taking each new copy of the same text
+	// kept one more string alive a task, for the collector to mark.
+	if e := ts.GetExecutorId().GetValue(); e != "" && e != t.ExecutorID {
+		t.ExecutorID = e
 	}
 	// The Mesos surprise: once a terminal update was acknowledged, the
 	// master forgets the task and reconciliation calls it lost or unknown.
