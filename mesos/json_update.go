@@ -180,10 +180,7 @@ func (d *decoder) statusMessage(b *updateBlock) error {
 		case "reason":
 			return enumField(d, TaskStatus_Reason_value, &b.reason, &st.Reason)
 		case "message":
-			if d.data[d.pos] != '"' {
-				return errSlowPath
-			}
-			s, err := d.readString()
+			s, err := d.fastString()
 			if err != nil {
 				return err
 			}
@@ -201,10 +198,7 @@ func (d *decoder) statusMessage(b *updateBlock) error {
 			b.timestamp, _ = strconv.ParseFloat(string(tok), 64)
 			st.Timestamp = &b.timestamp
 		case "uuid":
-			if d.data[d.pos] != '"' {
-				return errSlowPath
-			}
-			s, err := d.readString()
+			s, err := d.fastString()
 			if err != nil {
 				return err
 			}
@@ -260,14 +254,20 @@ func (d *decoder) statusField(st *TaskStatus, fi *fieldInfo) error {
 	return nil
 }
 
+// fastString reads a JSON string; any other value is left to
+// UnmarshalJSON (errSlowPath), which says what is wrong with it.
+func (d *decoder) fastString() ([]byte, error) {
+	if d.data[d.pos] != '"' {
+		return nil, errSlowPath
+	}
+	return d.readString()
+}
+
 // idValue reads an id message ({"value": "..."}) into *value, pointing
 // field at it.
 func (d *decoder) idValue(value *string, field **string) error {
 	return d.oneField("value", func() error {
-		if d.data[d.pos] != '"' {
-			return errSlowPath
-		}
-		s, err := d.readString()
+		s, err := d.fastString()
 		if err != nil {
 			return err
 		}
@@ -280,10 +280,7 @@ func (d *decoder) idValue(value *string, field **string) error {
 // Anything but a plain string naming one of values (the enum's names) is
 // left to UnmarshalJSON.
 func enumField[E ~int32](d *decoder, values map[string]int32, value *E, field **E) error {
-	if d.data[d.pos] != '"' {
-		return errSlowPath
-	}
-	s, err := d.readString()
+	s, err := d.fastString()
 	if err != nil {
 		return err
 	}
