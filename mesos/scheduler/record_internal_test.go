@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,7 +153,7 @@ func TestTaskRecordCorrupt(t *testing.T) {
 }
 
 // TestStoreOpensSchema1: a database written by schema 1 opens, its tasks
-// load, it is marked schema 3, and a task rewritten is stored in the new
+// load, it is marked with the schema this build writes, and a task rewritten is stored in the new
 // form beside the old records.
 func TestStoreOpensSchema1(t *testing.T) {
 	dir := t.TempDir()
@@ -203,8 +204,8 @@ func TestStoreOpensSchema1(t *testing.T) {
 	sameTask(t, saved.tasks[0], old) // keys sort "old-1" before "web-1"
 	sameTask(t, saved.tasks[1], web)
 	s.db.View(func(tx *bolt.Tx) error {
-		if v := string(tx.Bucket(bucketMeta).Get(keySchema)); v != "3" {
-			t.Errorf("schema after opening = %q, want 3", v)
+		if v, want := string(tx.Bucket(bucketMeta).Get(keySchema)), strconv.Itoa(schemaVersion); v != want {
+			t.Errorf("schema after opening = %q, want %s", v, want)
 		}
 		if v := tx.Bucket(bucketTasks).Get(taskKey("fw-1", "web-1")); v[0] != recordLogged {
 			t.Errorf("rewritten record starts %q, want the binary form", v[:1])
@@ -229,9 +230,10 @@ func TestStoreRefusesCorruptRecord(t *testing.T) {
 	}
 }
 
-// TestStoreRefusesSchema4: the next schema is refused with ErrStateNewer
-// and the file is left as it was, not upgraded or downgraded.
-func TestStoreRefusesSchema4(t *testing.T) {
+// TestStoreRefusesTheNextSchema: the next schema is refused with
+// ErrStateNewer and the file is left as it was, not upgraded or
+// downgraded.
+func TestStoreRefusesTheNextSchema(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "offerdeck.db")
 	db, err := bolt.Open(path, 0o600, nil)
@@ -240,14 +242,112 @@ func TestStoreRefusesSchema4(t *testing.T) {
 	}
 	db.Update(func(tx *bolt.Tx) error {
 		meta, _ := tx.CreateBucketIfNotExists(bucketMeta)
-		return meta.Put(keySchema, []byte("4"))
+		return meta.Put(keySchema, []byte(strconv.Itoa(schemaVersion+1)))
 	})
 	db.Close()
 	before, _ := os.ReadFile(path)
 	if _, err := openStore(dir); !errors.Is(err, ErrStateNewer) {
-		t.Fatalf("openStore on schema 4 = %v, want ErrStateNewer", err)
+		t.Fatalf("openStore on schema %d = %v, want ErrStateNewer", schemaVersion+1, err)
 	}
 	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
 		t.Error("the newer database was changed")
+	}
+}
+
+// TestNewTasksAppendTheirRecords: the record of each task made is put
+// under the next numbered key, so a bucket read in key order holds the
+// tasks in the order they were made, whatever their ids. After a restart
+// the numbers go on past the highest stored, and a task stored before
+// numbered keys is rewritten under its own key, not beside it.
+func TestNewTasksAppendTheirRecords(t *testing.T) {
+	dir := t.TempDir()
+	db, err := openStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.close() }()
+	// A task of schema 3, under the key that schema gave it.
+	legacy := orphanBurst("fw", 0, 1)[0]
+	legacy.ID, legacy.ExecutorID, legacy.key = "legacy", "legacy", ""
+	fw := "fw"
+	if err := commitWrite(db, &write{frameworkID: &fw, tasks: []*Task{legacy}}); err != nil {
+		t.Fatal(err)
+	}
+	restart := func() *state {
+		t.Helper()
+		if err := db.close(); err != nil {
+			t.Fatal(err)
+		}
+		if db, err = openStore(dir); err != nil {
+			t.Fatal(err)
+		}
+		s := benchState().s
+		s.store = db
+		st, err := s.restore()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	k := 0
+	update := func(st *state, ids ...string) {
+		t.Helper()
+		for _, id := range ids {
+			k++
+			st.onEvent(walkUpdate(id, k, mesos.TaskState_TASK_RUNNING, "made", false))
+		}
+		b := st.take()
+		st.out = st.out[:0]
+		if b == nil || b.writes == nil || b.encodeErr != nil {
+			t.Fatalf("nothing to commit after updates of %v (%v)", ids, b)
+		}
+		if err := db.commit(b.writes); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// stored lists the ids of the records of numbered keys in key order,
+	// and those of the other keys.
+	stored := func() (numbered []string, others []string) {
+		t.Helper()
+		db.db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
+				task, _, err := decodeTask(v, newSharing())
+				if err != nil {
+					t.Fatalf("record %q: %v", k, err)
+				}
+				if _, ok := keyNumber(k); ok {
+					numbered = append(numbered, task.ID)
+				} else {
+					others = append(others, task.ID)
+				}
+				return nil
+			})
+		})
+		return numbered, others
+	}
+
+	st := restart()
+	update(st, "zeta", "alpha", "mu")
+	if numbered, others := stored(); !slices.Equal(numbered, []string{"zeta", "alpha", "mu"}) || !slices.Equal(others, []string{"legacy"}) {
+		t.Fatalf("records: numbered %v, others %v; want [zeta alpha mu], [legacy]", numbered, others)
+	}
+	st = restart()
+	update(st, "beta", "legacy")
+	// A state change rewrites a task's whole record: each under its own key.
+	for _, id := range []string{"legacy", "alpha"} {
+		k++
+		st.onEvent(walkUpdate(id, k, mesos.TaskState_TASK_FINISHED, "done", false))
+	}
+	b := st.take()
+	st.out = st.out[:0]
+	if err := db.commit(b.writes); err != nil {
+		t.Fatal(err)
+	}
+	if numbered, others := stored(); !slices.Equal(numbered, []string{"zeta", "alpha", "mu", "beta"}) || !slices.Equal(others, []string{"legacy"}) {
+		t.Fatalf("records after a restart: numbered %v, others %v; want [zeta alpha mu beta], [legacy]", numbered, others)
+	}
+	st = restart()
+	if len(st.tasks) != 5 || st.tasks["legacy"].State != mesos.TaskState_TASK_FINISHED || st.tasks["alpha"].State != mesos.TaskState_TASK_FINISHED {
+		t.Fatalf("restored %d tasks, legacy %v, alpha %v; want 5, both finished", len(st.tasks), st.tasks["legacy"], st.tasks["alpha"])
 	}
 }

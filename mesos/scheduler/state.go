@@ -98,6 +98,7 @@ type state struct {
 	byAgent      map[string][]*Offer // offers held, by agent id, oldest first
 	agents       map[string]*Agent   // every agent seen in an offer
 	tasks        map[string]*Task    // the current registration's, by id
+	nextKey      uint64              // the number of the next task's record key
 	index        taskIndex           // counts and launching tasks, kept as tasks change
 	older        []*Task             // tasks of registrations the master removed
 	queue        []*queued
@@ -159,6 +160,7 @@ func (s *Scheduler) restore() (*state, error) {
 		inflight:     map[string]*inflight{},
 		log:          saved.log,
 		shared:       saved.shared,
+		nextKey:      max(saved.nextKey, 1),
 	}
 	for _, t := range tasks {
 		if t.Registration == frameworkID && frameworkID != "" {
@@ -179,6 +181,13 @@ func (s *Scheduler) restore() (*state, error) {
 	st.conn.FrameworkID = frameworkID
 	s.log.Info("state restored", "framework_id", frameworkID, "tasks", len(st.tasks), "queued", len(queue), "older_tasks", len(st.older), "answers", len(st.done.order))
 	return st, nil
+}
+
+// newRecordKey numbers the record of a task made now (see keyPrefix).
+func (st *state) newRecordKey() string {
+	n := st.nextKey
+	st.nextKey++
+	return recordKeyOf(n)
 }
 
 // change records a change for emission.
@@ -551,7 +560,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 			st.refuse("update", fmt.Sprintf("over %d tasks this framework never launched", st.s.cfg.MaxOrphans), now)
 			return
 		}
-		t = &Task{ID: id, Orphan: true, Registration: st.registration, State: ts.GetState()}
+		t = &Task{ID: id, Orphan: true, Registration: st.registration, State: ts.GetState(), key: st.newRecordKey()}
 		st.tasks[id] = t
 		st.orphans++
 	}

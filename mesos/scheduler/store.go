@@ -19,8 +19,10 @@ import (
 // database from a newer version is refused rather than misread; an older
 // one is upgraded in place (see record.go: version 2 added the binary task
 // record and still reads version 1's JSON ones; version 3 the status log,
-// statuslog.go, and reads version 2's records as current to an empty log).
-const schemaVersion = 3
+// statuslog.go, and reads version 2's records as current to an empty log;
+// version 4 numbered keys for the records of new tasks, record.go's
+// keyPrefix, and keeps the keys of the records before).
+const schemaVersion = 4
 
 // Errors opening the state database. Each leaves the file untouched.
 var (
@@ -112,6 +114,7 @@ type loaded struct {
 	tasks       []*Task
 	queue       []*queued
 	auditSeq    uint64
+	nextKey     uint64 // the number of the next task's record key (see keyPrefix)
 	log         statusLog
 	shared      *sharing // what the tasks read share, for the tasks to come
 }
@@ -130,8 +133,12 @@ func (s *store) load() (*loaded, error) {
 			if err != nil {
 				return fmt.Errorf("%w: task %q: %v", ErrStateCorrupt, k, err)
 			}
+			t.key = string(k)
+			if n, ok := keyNumber(k); ok {
+				out.nextKey = max(out.nextKey, n+1)
+			}
 			out.tasks = append(out.tasks, t)
-			byKey[string(k)], heads[t] = t, headSeq
+			byKey[t.key], heads[t] = t, headSeq
 			lastSeq = max(lastSeq, headSeq)
 			return nil
 		}); err != nil {
@@ -291,7 +298,7 @@ func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
 			heads = append(heads, t)
 			continue
 		}
-		key := taskKey(t.Registration, t.ID)
+		key := t.recordKey()
 		first := next
 		for n := from; n <= max(latest, from); n++ {
 			i, _ := t.StatusIndex(n)
@@ -352,7 +359,7 @@ func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
 		if buf, err = encodeTask(buf, t, next-1); err != nil {
 			return nil, fmt.Errorf("encode task %s: %w", t.ID, err)
 		}
-		e.tasks = append(e.tasks, record{key: taskKey(t.Registration, t.ID), value: buf[at:len(buf):len(buf)]})
+		e.tasks = append(e.tasks, record{key: t.recordKey(), value: buf[at:len(buf):len(buf)]})
 	}
 	// Encoded: the accounts follow.
 	for _, d := range done {

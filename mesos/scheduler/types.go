@@ -158,6 +158,10 @@ type Task struct {
 	// own record (0: none); see write.encode.
 	persisted   int
 	loggedSince uint64
+	// key is the key of its record in the tasks bucket (see newRecordKey);
+	// "" for a task made before keys were numbered, whose key is
+	// taskKey's.
+	key string
 
 	// checked is when a launching task was last reconciled.
 	checked time.Time
