@@ -12,6 +12,9 @@ import (
 type ack struct {
 	agentID, taskID string
 	uuid            UUID
+	// task is the task acknowledged, so that the answer finds it without
+	// a lookup among every task. Only the state goroutine reads it.
+	task *Task
 }
 
 // acker sends acknowledgements on its own goroutine, so the state

@@ -306,7 +306,7 @@ func moderateUpdates(b *testing.B, setup, done func(*batch)) int {
 		id, n := "web."+strconv.Itoa(i%tasks), maxHistory+i
 		e := updateEvent(id, n)
 		st.onEvent(e)
-		st.onAcked(ack{agentID: "agent-1", taskID: id, uuid: UUIDOf(e.Update.Status.Uuid)})
+		st.onAcked(ack{agentID: "agent-1", taskID: id, uuid: UUIDOf(e.Update.Status.Uuid), task: st.tasks[id]})
 		if i++; i%window == 0 {
 			done(st.take())
 			st.out = st.out[:0]
@@ -421,7 +421,7 @@ func BenchmarkCollectHeldTasks(b *testing.B) {
 			// is the decoder's own each time.
 			e.Update.Status.ExecutorId = &mesos.ExecutorID{Value: proto.String(strings.Clone(id))}
 			st.onEvent(e)
-			st.onAcked(ack{agentID: "agent-1", taskID: id, uuid: heldUUID(e.Update.Status.Uuid)})
+			st.onAcked(ack{agentID: "agent-1", taskID: id, uuid: heldUUID(e.Update.Status.Uuid), task: st.tasks[id]})
 			if i%256 == 255 { // the loop hands each burst on
 				st.pending, st.out, st.acksReady = write{}, st.out[:0], nil
 			}

@@ -225,6 +225,7 @@ func (st *state) onMasterError(me *mesos.MasterError) {
 		old := st.registration
 		st.s.log.Warn("the master removed the framework; registering anew, old history kept", "framework_id", old)
 		for _, t := range st.tasks {
+			t.archived = true
 			st.older = append(st.older, t)
 			st.change(Change{Kind: TaskChanged, Task: t.clone(), Archived: true})
 		}
@@ -572,7 +573,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 	if agent == t.AgentID {
 		agent = t.AgentID
 	}
-	ack := ack{agentID: agent, taskID: t.ID, uuid: uuid}
+	ack := ack{agentID: agent, taskID: t.ID, uuid: uuid, task: t}
 	was, wasLaunching, wasKilling, wasAgent, wasExecutor := t.State, t.Launching, t.Killing, t.AgentID, t.ExecutorID
 	if uuid.IsSet() {
 		for i := range t.History {
@@ -721,9 +722,9 @@ func (t *Task) editHistory() []Status {
 
 // onAcked marks an update as acknowledged.
 func (st *state) onAcked(a ack) {
-	t := st.tasks[a.taskID]
-	if t == nil {
-		return
+	t := a.task
+	if t == nil || t.archived {
+		return // the master removed the framework: its tasks are history
 	}
 	for _, n := range t.Unacked {
 		if i, ok := t.StatusIndex(n); ok && t.History[i].UUID == a.uuid {

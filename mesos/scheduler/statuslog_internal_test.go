@@ -118,7 +118,7 @@ func walkStatusLog(t *testing.T, seed uint64, logBound int) {
 		case r < 16: // acknowledged: the task's oldest unacknowledged status
 			if tk := st.tasks[id]; tk != nil && len(tk.Unacked) > 0 {
 				i, _ := tk.StatusIndex(tk.Unacked[0])
-				st.onAcked(ack{taskID: id, uuid: tk.History[i].UUID})
+				st.onAcked(ack{taskID: id, uuid: tk.History[i].UUID, task: tk})
 			}
 		case r == 16:
 			st.saveAckMarks(time.Now().Add(ackMarkEvery), rng.IntN(2) == 0)

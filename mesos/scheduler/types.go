@@ -165,6 +165,9 @@ type Task struct {
 
 	// checked is when a launching task was last reconciled.
 	checked time.Time
+	// archived reports that the task left the state's tasks for its
+	// older ones (the master removed the framework).
+	archived bool
 	// indexed and indexedState are what the state's taskIndex counted
 	// this task as.
 	indexed      bool

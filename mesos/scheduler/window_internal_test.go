@@ -142,7 +142,7 @@ func TestAckMarksSaved(t *testing.T) {
 	st.out = st.out[:0] // the loop hands them to the emitter
 	writes := func() int { return len(st.pending.tasks) + len(st.pending.logged) }
 
-	st.onAcked(ack{agentID: "agent-1", taskID: "web", uuid: UUIDOf(updateEvent("web", 1).Update.Status.Uuid)})
+	st.onAcked(ack{agentID: "agent-1", taskID: "web", uuid: UUIDOf(updateEvent("web", 1).Update.Status.Uuid), task: st.tasks["web"]})
 	if len(st.out) != 1 || !st.out[0].Task.Acked(len(st.out[0].Task.History)-1) {
 		t.Fatalf("the mark was not announced: %d changes", len(st.out))
 	}
@@ -161,19 +161,57 @@ func TestAckMarksSaved(t *testing.T) {
 
 	// The task's next update carries it.
 	st.pending = write{}
-	st.onAcked(ack{taskID: "web", uuid: UUIDOf(updateEvent("web", 1).Update.Status.Uuid)}) // already marked: nothing
+	st.onAcked(ack{taskID: "web", uuid: UUIDOf(updateEvent("web", 1).Update.Status.Uuid), task: st.tasks["web"]}) // already marked: nothing
 	if len(st.acked) != 0 {
 		t.Fatal("a mark made twice was held again")
 	}
 	st.onEvent(updateEvent("web", 2))
-	st.onAcked(ack{taskID: "web", uuid: UUIDOf(updateEvent("web", 2).Update.Status.Uuid)})
+	st.onAcked(ack{taskID: "web", uuid: UUIDOf(updateEvent("web", 2).Update.Status.Uuid), task: st.tasks["web"]})
 	st.onEvent(updateEvent("web", 3))
 	if len(st.acked) != 0 || len(st.pending.logged) != 2 || len(st.pending.tasks) != 0 {
 		t.Fatalf("the next update did not take the mark along: %d marks held, %d logged, %d rewritten", len(st.acked), len(st.pending.logged), len(st.pending.tasks))
 	}
-	st.onAcked(ack{taskID: "web", uuid: UUIDOf(updateEvent("web", 3).Update.Status.Uuid)})
+	st.onAcked(ack{taskID: "web", uuid: UUIDOf(updateEvent("web", 3).Update.Status.Uuid), task: st.tasks["web"]})
 	st.saveAckMarks(time.Time{}, true) // as at shutdown
 	if len(st.acked) != 0 || writes() != 3 {
 		t.Fatalf("at shutdown: %d marks held, %d writes", len(st.acked), writes())
+	}
+}
+
+// TestAckAnswerFindsItsTask: the acknowledgement an update owes carries its
+// task, and the master's answer marks that task; once the master removed
+// the framework, an answer still in flight marks nothing, not even a task
+// of the same id in the new registration.
+func TestAckAnswerFindsItsTask(t *testing.T) {
+	st := benchState()
+	st.registration = "fw"
+	owed := func(e *mesos.Event) ack {
+		t.Helper()
+		st.onEvent(e)
+		b := st.take()
+		st.out = st.out[:0]
+		if b == nil || len(b.acks) != 1 {
+			t.Fatalf("an update owed %v acknowledgements, want 1", b)
+		}
+		return b.acks[0]
+	}
+	a := owed(updateEvent("web", 1))
+	st.onAcked(a)
+	if len(st.out) != 1 || !st.out[0].Task.Acked(0) || !st.tasks["web"].Acked(0) {
+		t.Fatalf("the answer did not mark its task: %d changes", len(st.out))
+	}
+
+	late := owed(updateEvent("web", 2))
+	old := st.tasks["web"]
+	st.onMasterError(&mesos.MasterError{Message: "Framework has been removed"})
+	st.registration = "fw2"
+	owed(updateEvent("web", 3)) // the same id, a task of the new registration
+	st.out = st.out[:0]
+	st.onAcked(late)
+	if len(st.out) != 0 || len(st.acked) != 0 || old.Acked(1) {
+		t.Errorf("an answer for a task of the removed framework marked it: %d changes, %d marks held, acked %v", len(st.out), len(st.acked), old.Acked(1))
+	}
+	if now := st.tasks["web"]; now == old || len(now.Unacked) != 1 {
+		t.Errorf("the new registration's task: %p (old %p), unacknowledged %v; want its own, one awaiting", now, old, now.Unacked)
 	}
 }
