@@ -358,7 +358,7 @@ func (st *state) newTask(c compiled, o *Offer, taken placement.Taken) (*Task, *m
 		ID: id, Name: c.spec.Name, AgentID: o.AgentID, Hostname: o.Hostname,
 		ExecutorID: id, State: mesos.TaskState_TASK_STAGING, Launching: true, OfferID: o.ID,
 		Resources: taken.Resources, Ports: taken.Ports, Command: cmd, Image: c.spec.Image,
-		Launched: time.Now(), Registration: st.registration, key: st.newRecordKey(),
+		Launched: time.Now(), Registration: st.registration, keyNumber: st.newKeyNumber(),
 	}
 	t.Attributes, t.AgentURL = st.shared.agent(o.AgentID, attributes, agentURL(o.Offer))
 	st.tasks[id] = t

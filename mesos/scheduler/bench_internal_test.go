@@ -100,7 +100,7 @@ func orphanBurst(registration string, first, n int) []*Task {
 	tasks := make([]*Task, n)
 	for i := range n {
 		id := fmt.Sprintf("task-%08x", uint32((first+i)*2654435761)) // scattered keys, like a map's order
-		tasks[i] = &Task{ID: id, Orphan: true, Registration: registration, State: mesos.TaskState_TASK_RUNNING, key: recordKeyOf(uint64(first + i)),
+		tasks[i] = &Task{ID: id, Orphan: true, Registration: registration, State: mesos.TaskState_TASK_RUNNING, keyNumber: uint64(first + i + 1),
 			AgentID: "agent-" + strconv.Itoa(i%10000), ExecutorID: id,
 			History: []Status{{State: mesos.TaskState_TASK_RUNNING, Source: mesos.TaskStatus_SOURCE_MASTER,
 				Reason: "REASON_RECONCILIATION", Message: "Reconciliation: Latest task state",

@@ -30,9 +30,19 @@ const (
 
 func taskKey(registration, id string) []byte { return []byte(registration + "\x00" + id) }
 
+// isTaskKey reports whether k is taskKey(registration, id), without making
+// that key.
+func isTaskKey(k []byte, registration, id string) bool {
+	n := len(registration)
+	return len(k) == n+1+len(id) && string(k[:n]) == registration && k[n] == 0 && string(k[n+1:]) == id
+}
+
 // recordKey is the key of t's record in the tasks bucket.
 func (t *Task) recordKey() []byte {
-	if t.key != "" {
+	switch {
+	case t.keyNumber != 0:
+		return recordKeyOf(t.keyNumber)
+	case t.key != "":
 		return []byte(t.key)
 	}
 	return taskKey(t.Registration, t.ID)
@@ -49,8 +59,11 @@ func (t *Task) recordKey() []byte {
 const keyPrefix = 0x01
 
 // recordKeyOf is the key numbered n.
-func recordKeyOf(n uint64) string {
-	return string(binary.BigEndian.AppendUint64([]byte{keyPrefix}, n))
+func recordKeyOf(n uint64) []byte {
+	k := make([]byte, 9)
+	k[0] = keyPrefix
+	binary.BigEndian.PutUint64(k[1:], n)
+	return k
 }
 
 // keyNumber is the number of a numbered key; false for a key of taskKey's.

@@ -258,7 +258,8 @@ func TestStoreRefusesTheNextSchema(t *testing.T) {
 // under the next numbered key, so a bucket read in key order holds the
 // tasks in the order they were made, whatever their ids. After a restart
 // the numbers go on past the highest stored, and a task stored before
-// numbered keys is rewritten under its own key, not beside it.
+// numbered keys is rewritten under its own key, not beside it, even one
+// whose key does not name the registration its record says.
 func TestNewTasksAppendTheirRecords(t *testing.T) {
 	dir := t.TempDir()
 	db, err := openStore(dir)
@@ -266,11 +267,13 @@ func TestNewTasksAppendTheirRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { db.close() }()
-	// A task of schema 3, under the key that schema gave it.
-	legacy := orphanBurst("fw", 0, 1)[0]
-	legacy.ID, legacy.ExecutorID, legacy.key = "legacy", "legacy", ""
+	// Tasks of schema 3: one under the key that schema gave it, and one
+	// under a key that does not say its registration.
+	legacy, odd := orphanBurst("fw", 0, 2)[0], orphanBurst("fw", 1, 1)[0]
+	legacy.ID, legacy.ExecutorID, legacy.keyNumber = "legacy", "legacy", 0
+	odd.ID, odd.ExecutorID, odd.keyNumber, odd.key = "odd", "odd", 0, "other\x00odd"
 	fw := "fw"
-	if err := commitWrite(db, &write{frameworkID: &fw, tasks: []*Task{legacy}}); err != nil {
+	if err := commitWrite(db, &write{frameworkID: &fw, tasks: []*Task{legacy, odd}}); err != nil {
 		t.Fatal(err)
 	}
 	restart := func() *state {
@@ -328,13 +331,13 @@ func TestNewTasksAppendTheirRecords(t *testing.T) {
 
 	st := restart()
 	update(st, "zeta", "alpha", "mu")
-	if numbered, others := stored(); !slices.Equal(numbered, []string{"zeta", "alpha", "mu"}) || !slices.Equal(others, []string{"legacy"}) {
-		t.Fatalf("records: numbered %v, others %v; want [zeta alpha mu], [legacy]", numbered, others)
+	if numbered, others := stored(); !slices.Equal(numbered, []string{"zeta", "alpha", "mu"}) || !slices.Equal(others, []string{"legacy", "odd"}) {
+		t.Fatalf("records: numbered %v, others %v; want [zeta alpha mu], [legacy odd]", numbered, others)
 	}
 	st = restart()
 	update(st, "beta", "legacy")
 	// A state change rewrites a task's whole record: each under its own key.
-	for _, id := range []string{"legacy", "alpha"} {
+	for _, id := range []string{"legacy", "odd", "alpha"} {
 		k++
 		st.onEvent(walkUpdate(id, k, mesos.TaskState_TASK_FINISHED, "done", false))
 	}
@@ -343,11 +346,16 @@ func TestNewTasksAppendTheirRecords(t *testing.T) {
 	if err := db.commit(b.writes); err != nil {
 		t.Fatal(err)
 	}
-	if numbered, others := stored(); !slices.Equal(numbered, []string{"zeta", "alpha", "mu", "beta"}) || !slices.Equal(others, []string{"legacy"}) {
-		t.Fatalf("records after a restart: numbered %v, others %v; want [zeta alpha mu beta], [legacy]", numbered, others)
+	if numbered, others := stored(); !slices.Equal(numbered, []string{"zeta", "alpha", "mu", "beta"}) || !slices.Equal(others, []string{"legacy", "odd"}) {
+		t.Fatalf("records after a restart: numbered %v, others %v; want [zeta alpha mu beta], [legacy odd]", numbered, others)
 	}
 	st = restart()
-	if len(st.tasks) != 5 || st.tasks["legacy"].State != mesos.TaskState_TASK_FINISHED || st.tasks["alpha"].State != mesos.TaskState_TASK_FINISHED {
-		t.Fatalf("restored %d tasks, legacy %v, alpha %v; want 5, both finished", len(st.tasks), st.tasks["legacy"], st.tasks["alpha"])
+	if len(st.tasks) != 6 {
+		t.Fatalf("restored %d tasks, want 6", len(st.tasks))
+	}
+	for _, id := range []string{"legacy", "odd", "alpha"} {
+		if got := st.tasks[id].State; got != mesos.TaskState_TASK_FINISHED {
+			t.Errorf("task %s restored %v, want finished", id, got)
+		}
 	}
 }

@@ -183,11 +183,11 @@ func (s *Scheduler) restore() (*state, error) {
 	return st, nil
 }
 
-// newRecordKey numbers the record of a task made now (see keyPrefix).
-func (st *state) newRecordKey() string {
-	n := st.nextKey
-	st.nextKey++
-	return recordKeyOf(n)
+// newKeyNumber numbers the record of a task made now (see keyPrefix).
+func (st *state) newKeyNumber() uint64 {
+	n := max(st.nextKey, 1) // 0 says the key is not numbered
+	st.nextKey = n + 1
+	return n
 }
 
 // change records a change for emission.
@@ -524,8 +524,8 @@ func (st *state) checkLaunches(now time.Time) {
 	}
 	var stale []*Task
 	for t := range st.index.launching {
-		if now.Sub(t.Launched) > st.s.cfg.LaunchCheck && now.Sub(t.checked) > st.s.cfg.LaunchCheck {
-			t.checked = now
+		if now.Sub(t.Launched) > st.s.cfg.LaunchCheck && time.Duration(now.UnixNano()-t.checked) > st.s.cfg.LaunchCheck {
+			t.checked = now.UnixNano()
 			stale = append(stale, t)
 		}
 	}
@@ -561,7 +561,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 			st.refuse("update", fmt.Sprintf("over %d tasks this framework never launched", st.s.cfg.MaxOrphans), now)
 			return
 		}
-		t = &Task{ID: id, Orphan: true, Registration: st.registration, State: ts.GetState(), key: st.newRecordKey()}
+		t = &Task{ID: id, Orphan: true, Registration: st.registration, State: ts.GetState(), keyNumber: st.newKeyNumber()}
 		st.tasks[id] = t
 		st.orphans++
 	}

@@ -133,12 +133,14 @@ func (s *store) load() (*loaded, error) {
 			if err != nil {
 				return fmt.Errorf("%w: task %q: %v", ErrStateCorrupt, k, err)
 			}
-			t.key = string(k)
 			if n, ok := keyNumber(k); ok {
+				t.keyNumber = n
 				out.nextKey = max(out.nextKey, n+1)
+			} else if !isTaskKey(k, t.Registration, t.ID) {
+				t.key = string(k) // the record's own key is the one to rewrite
 			}
 			out.tasks = append(out.tasks, t)
-			byKey[t.key], heads[t] = t, headSeq
+			byKey[string(k)], heads[t] = t, headSeq
 			lastSeq = max(lastSeq, headSeq)
 			return nil
 		}); err != nil {

@@ -158,13 +158,15 @@ type Task struct {
 	// own record (0: none); see write.encode.
 	persisted   int
 	loggedSince uint64
-	// key is the key of its record in the tasks bucket (see newRecordKey);
-	// "" for a task made before keys were numbered, whose key is
-	// taskKey's.
-	key string
+	// keyNumber numbers the key of its record in the tasks bucket (see
+	// keyPrefix); 0 for a task stored before keys were numbered, whose
+	// record is under key, or taskKey's when key is "" (as it was stored).
+	keyNumber uint64
+	key       string
 
-	// checked is when a launching task was last reconciled.
-	checked time.Time
+	// checked is when (Unix nanoseconds) a launching task was last
+	// reconciled: a number, not a time.Time, keeps a task in 384 bytes.
+	checked int64
 	// archived reports that the task left the state's tasks for its
 	// older ones (the master removed the framework).
 	archived bool
