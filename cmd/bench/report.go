@@ -85,6 +85,9 @@ func writeReport(o options, kinds []string, fan map[string][]fanResult, mem map[
 			cluster[0].Tasks, client, tasks/client/1000, med(func(c clusterResult) float64 { return c.ClientCPU })/tasks*1e6, floor, ratio(client, floor))
 		fmt.Fprintf(&b, "| M4 | same burst applied, emitted and persisted by the scheduler (to its last commit) | ≤ 2 s | %.2f s (%.0fk events/s) | %.2f s | %s |\n",
 			sched, tasks/sched/1000, floor, ratio(sched, floor))
+		subscribed := med(func(c clusterResult) float64 { return c.SchedulerSubscribed.Seconds() })
+		fmt.Fprintf(&b, "| M4 | same, from the master's SUBSCRIBED on (when the scheduler reconciles), as the client's lane counts from its RECONCILE | ≤ 1 s | %.2f s (%.0fk events/s) | %.2f s | %s |\n",
+			subscribed, tasks/subscribed/1000, floor, ratio(subscribed, floor))
 		fmt.Fprintf(&b, "| M5 | polling `/master/state` of this cluster once a second, per viewer | – | – | %.1f MB/s | ours at %d events/s: %.0f KB/s, %s fewer bytes |\n\n",
 			state/1e6, o.rate, bytes("ours")/1e3, ratio(state, bytes("ours")))
 	}
