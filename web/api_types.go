@@ -147,7 +147,7 @@ func taskJSON(t *scheduler.Task) apiTask {
 	}
 	if n := len(t.History); n > 0 {
 		latest := t.History[n-1]
-		v.Updated, v.Message, v.Healthy = timeOrNil(latest.Time), latest.Message, latest.Healthy
+		v.Updated, v.Message, v.Healthy = timeOrNil(latest.Time), latest.Message, latest.Healthy()
 	}
 	return v
 }
@@ -185,7 +185,7 @@ func taskDetailJSON(t *scheduler.Task) apiTaskDetail {
 func statusJSON(t *scheduler.Task, i int) apiStatus {
 	h := t.History[i]
 	return apiStatus{Number: t.StatusNumber(i), State: h.State.String(), Source: h.Source.String(),
-		Reason: h.Reason, Message: h.Message, Healthy: h.Healthy, Time: h.Time,
+		Reason: h.ReasonName(), Message: h.Message, Healthy: h.Healthy(), Time: h.Time,
 		Acknowledged: t.Acked(i) || !h.UUID.IsSet(), Reconciliation: h.Reconciliation}
 }
 

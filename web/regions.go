@@ -496,7 +496,7 @@ func (r renderer) timeline(topic string, old, t *scheduler.Task) {
 func sameLine(ta *scheduler.Task, i int, tb *scheduler.Task, j int) bool {
 	a, b := ta.History[i], tb.History[j]
 	return ta.Acked(i) == tb.Acked(j) && a.Message == b.Message && a.State == b.State && a.Source == b.Source &&
-		a.Reason == b.Reason && a.Reconciliation == b.Reconciliation && a.Time.Equal(b.Time) &&
+		a.Reason == b.Reason && a.HasReason == b.HasReason && a.Reconciliation == b.Reconciliation && a.Time.Equal(b.Time) &&
 		a.UUID.IsSet() == b.UUID.IsSet()
 }
 

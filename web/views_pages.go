@@ -198,7 +198,7 @@ func taskRow(t *scheduler.Task) ui.TaskRow {
 			r.Message = t.History[i-1].Message
 		}
 		r.Updated = latest.Time.UnixMilli()
-		if h := latest.Healthy; h != nil && !t.Terminal() {
+		if h := latest.Healthy(); h != nil && !t.Terminal() {
 			r.Health = map[bool]string{true: "healthy", false: "unhealthy"}[*h]
 		}
 	}
@@ -224,7 +224,7 @@ func historyLine(t *scheduler.Task, i int) ui.HistoryLine {
 		Time:       h.Time,
 		State:      ui.TaskState(h.State.String()),
 		Source:     strings.ToLower(strings.TrimPrefix(h.Source.String(), "SOURCE_")),
-		Reason:     strings.TrimPrefix(h.Reason, "REASON_"),
+		Reason:     strings.TrimPrefix(h.ReasonName(), "REASON_"),
 		Message:    marked(h.Message),
 		Acked:      t.Acked(i),
 		NeedsAck:   h.UUID.IsSet() && !t.Acked(i),

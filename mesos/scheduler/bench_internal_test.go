@@ -103,7 +103,7 @@ func orphanBurst(registration string, first, n int) []*Task {
 		tasks[i] = &Task{ID: id, Orphan: true, Registration: registration, State: mesos.TaskState_TASK_RUNNING, keyNumber: uint64(first + i + 1),
 			AgentID: "agent-" + strconv.Itoa(i%10000), ExecutorID: id,
 			History: []Status{{State: mesos.TaskState_TASK_RUNNING, Source: mesos.TaskStatus_SOURCE_MASTER,
-				Reason: "REASON_RECONCILIATION", Message: "Reconciliation: Latest task state",
+				Reason: mesos.TaskStatus_REASON_RECONCILIATION, HasReason: true, Message: "Reconciliation: Latest task state",
 				Time: time.Unix(1_700_000_000, int64(i)), Reconciliation: true}}}
 	}
 	return tasks

@@ -76,7 +76,7 @@ func TestOfferRescindedWhileAcceptInFlight(t *testing.T) {
 	m.SetResponseDelay(0)
 	snap = s.waitFor(t, "the task dropped", stateIs(res.TaskIDs[0], mesos.TaskState_TASK_DROPPED))
 	last := task(snap, res.TaskIDs[0]).History
-	if h := last[len(last)-1]; h.Reason != "REASON_INVALID_OFFERS" || !strings.Contains(h.Message, "no longer valid") {
+	if h := last[len(last)-1]; h.ReasonName() != "REASON_INVALID_OFFERS" || !strings.Contains(h.Message, "no longer valid") {
 		t.Errorf("last update = %+v, want REASON_INVALID_OFFERS", h)
 	}
 }

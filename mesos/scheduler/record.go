@@ -123,13 +123,13 @@ func encodeTask(b []byte, t *Task, headSeq uint64) ([]byte, error) {
 func appendStatus(b []byte, h *Status, acked bool) ([]byte, error) {
 	b = binary.AppendVarint(b, int64(h.State))
 	b = binary.AppendVarint(b, int64(h.Source))
-	b = appendString(appendString(b, h.Reason), h.Message)
-	verdict := byte(0)
-	if h.Healthy != nil {
+	b = appendString(appendString(b, h.ReasonName()), h.Message)
+	verdict := byte(0) // none, unhealthy, healthy
+	switch h.Health {
+	case HealthFailing:
 		verdict = 1
-		if *h.Healthy {
-			verdict = 2
-		}
+	case HealthOK:
+		verdict = 2
 	}
 	b = append(b, verdict, flags(acked, h.Reconciliation))
 	b, err := appendTime(b, h.Time)
@@ -143,9 +143,10 @@ func appendStatus(b []byte, h *Status, acked bool) ([]byte, error) {
 func (r *recordReader) status() (h Status, acked bool) {
 	h.State = mesos.TaskState(r.varint())
 	h.Source = mesos.TaskStatus_Source(r.varint())
-	h.Reason, h.Message = r.string(), r.string()
+	h.Reason, h.HasReason = reasonNamed(r.string())
+	h.Message = r.string()
 	if verdict := r.byte(); verdict != 0 {
-		h.Healthy = health(verdict == 2)
+		h.Health = healthOf(verdict == 2)
 	}
 	f := r.byte()
 	h.Reconciliation = f&2 != 0
@@ -236,6 +237,19 @@ type taskJSON struct {
 type statusJSON struct {
 	Status
 	Acked bool
+	// Schema 1 named the reason and gave the verdict as a bool.
+	Reason  string
+	Healthy *bool
+}
+
+// status is the Status s stored.
+func (s *statusJSON) status() Status {
+	h := s.Status
+	h.Reason, h.HasReason = reasonNamed(s.Reason)
+	if s.Healthy != nil {
+		h.Health = healthOf(*s.Healthy)
+	}
+	return h
 }
 
 func decodeTaskJSON(b []byte) (*Task, error) {
@@ -252,7 +266,7 @@ func decodeTaskJSON(b []byte) (*Task, error) {
 		t.Resources = append(t.Resources, r)
 	}
 	for i, h := range rec.History {
-		t.History = append(t.History, h.Status)
+		t.History = append(t.History, h.status())
 		if h.UUID.IsSet() && !h.Acked {
 			t.Unacked = append(t.Unacked, t.StatusNumber(i))
 		}

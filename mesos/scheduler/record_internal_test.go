@@ -12,8 +12,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/offerdeck/offerdeck/mesos"
 )
@@ -23,13 +25,12 @@ const v1Record = `{"ID":"web-1","Name":"web","AgentID":"a1","Hostname":"h1","Att
 
 // v1Task is the task v1Record holds.
 func v1Task() *Task {
-	yes := true
 	return &Task{ID: "web-1", Name: "web", AgentID: "a1", Hostname: "h1", Attributes: map[string]string{"rack": "r1"},
 		AgentURL: "http://h1:5051", ExecutorID: "web-1", State: mesos.TaskState_TASK_RUNNING, Killing: true,
 		OfferID: "o1", Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.5), mesos.PortRange(31000, 31000)}, Ports: []uint64{31000},
 		Command: "sleep 600", Launched: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC), Registration: "fw-1", QueueID: "q-1",
-		History: []Status{{State: mesos.TaskState_TASK_RUNNING, Source: mesos.TaskStatus_SOURCE_EXECUTOR, Reason: "REASON_COMMAND_EXECUTOR_FAILED",
-			Message: "ok", Healthy: &yes, Time: time.Date(2024, 5, 6, 7, 8, 10, 0, time.FixedZone("", 3600)), UUID: UUIDOf([]byte{1, 2, 3})}}}
+		History: []Status{{State: mesos.TaskState_TASK_RUNNING, Source: mesos.TaskStatus_SOURCE_EXECUTOR, Reason: mesos.TaskStatus_REASON_COMMAND_EXECUTOR_FAILED,
+			HasReason: true, Message: "ok", Health: HealthOK, Time: time.Date(2024, 5, 6, 7, 8, 10, 0, time.FixedZone("", 3600)), UUID: UUIDOf([]byte{1, 2, 3})}}}
 }
 
 // sameTask compares tasks by their schema 1 form, which spells out every
@@ -40,7 +41,7 @@ func sameTask(t *testing.T, got, want *Task) {
 		rec := taskJSON{Task: *tk}
 		rec.Task.Resources = nil
 		for i, h := range tk.History {
-			rec.History = append(rec.History, statusJSON{Status: h, Acked: tk.Acked(i)})
+			rec.History = append(rec.History, statusJSON{Status: h, Acked: tk.Acked(i), Reason: h.ReasonName(), Healthy: h.Healthy()})
 		}
 		for _, r := range tk.Resources {
 			b, err := mesos.MarshalJSON(r)
@@ -61,11 +62,10 @@ func sameTask(t *testing.T, got, want *Task) {
 }
 
 func TestTaskRecordRoundTrip(t *testing.T) {
-	no := false
 	full := v1Task()
 	full.Launching, full.Orphan, full.Image = true, true, "busybox"
-	full.Launched = time.Unix(1_700_000_000, 5)                         // local
-	full.History = append(full.History, Status{Healthy: &no}, Status{}) // zero time, no uuid
+	full.Launched = time.Unix(1_700_000_000, 5)                                  // local
+	full.History = append(full.History, Status{Health: HealthFailing}, Status{}) // zero time, no uuid
 	full.History = append(full.History, Status{UUID: testUUID(4)}, Status{UUID: testUUID(5)})
 	full.Unacked = []int{4} // awaiting its acknowledgement; the fifth has one
 	for name, tk := range map[string]*Task{"full": full, "zero": {}, "orphan": orphanBurst("fw", 7, 1)[0], "v1": v1Task()} {
@@ -358,4 +358,59 @@ func TestNewTasksAppendTheirRecords(t *testing.T) {
 			t.Errorf("task %s restored %v, want finished", id, got)
 		}
 	}
+}
+
+// TestStatusKeepsReasonAndVerdict: a status keeps the update's reason,
+// the enum's zero among them, apart from no reason at all, and the health
+// verdict's three values; both survive a record, and a reason this build's
+// enum lacks is kept by its number. A status stays 72 bytes.
+func TestStatusKeepsReasonAndVerdict(t *testing.T) {
+	st := benchState()
+	st.registration = "fw"
+	update := func(id string, reason *mesos.TaskStatus_Reason, healthy *bool) Status {
+		t.Helper()
+		st.onEvent(&mesos.Event{Type: mesos.Event_UPDATE.Enum(), Update: &mesos.Event_Update{Status: &mesos.TaskStatus{
+			TaskId: &mesos.TaskID{Value: proto.String(id)}, State: mesos.TaskState_TASK_RUNNING.Enum(),
+			AgentId: &mesos.AgentID{Value: proto.String("agent-1")}, Reason: reason, Healthy: healthy}}})
+		h := st.tasks[id].History
+		return h[len(h)-1]
+	}
+	zero := update("a", mesos.TaskStatus_REASON_COMMAND_EXECUTOR_FAILED.Enum(), proto.Bool(false))
+	none := update("b", nil, nil)
+	healthy := update("c", mesos.TaskStatus_REASON_TASK_HEALTH_CHECK_STATUS_UPDATED.Enum(), proto.Bool(true))
+	unknown := Status{Reason: 999, HasReason: true}
+	for _, c := range []struct {
+		name    string
+		s       Status
+		reason  string
+		healthy *bool
+	}{
+		{"the enum's zero", zero, "REASON_COMMAND_EXECUTOR_FAILED", proto.Bool(false)},
+		{"no reason, no verdict", none, "", nil},
+		{"healthy", healthy, "REASON_TASK_HEALTH_CHECK_STATUS_UPDATED", proto.Bool(true)},
+		{"a reason this build lacks", unknown, "999", nil},
+	} {
+		b, err := appendStatus(nil, &c.s, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := recordReader{b: b}
+		back, _ := r.status()
+		for _, s := range []Status{c.s, back} {
+			if got, h := s.ReasonName(), s.Healthy(); got != c.reason || (h == nil) != (c.healthy == nil) || (h != nil && *h != *c.healthy) {
+				t.Errorf("%s: reason %q, verdict %s; want %q, %s", c.name, got, verdict(h), c.reason, verdict(c.healthy))
+			}
+		}
+	}
+	if n := unsafe.Sizeof(Status{}); n > 72 {
+		t.Errorf("a Status is %d bytes, want at most 72: every task keeps up to %d", n, maxHistory)
+	}
+}
+
+// verdict shows a health verdict as Mesos gives it.
+func verdict(h *bool) string {
+	if h == nil {
+		return "none"
+	}
+	return strconv.FormatBool(*h)
 }

@@ -593,10 +593,10 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 		Reconciliation: ts.GetReason() == mesos.TaskStatus_REASON_RECONCILIATION,
 	}
 	if ts.Reason != nil {
-		status.Reason = ts.GetReason().String()
+		status.Reason, status.HasReason = ts.GetReason(), true
 	}
 	if ts.Healthy != nil {
-		status.Healthy = health(ts.GetHealthy())
+		status.Health = healthOf(ts.GetHealthy())
 	}
 	if ts.Timestamp != nil {
 		status.Time = time.Unix(0, int64(ts.GetTimestamp()*1e9))
@@ -654,7 +654,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 // sameAnswer reports whether s repeats the reconciliation answer last.
 func sameAnswer(last, s Status) bool {
 	return last.Reconciliation && !last.UUID.IsSet() && last.State == s.State && last.Source == s.Source &&
-		last.Reason == s.Reason && last.Message == s.Message
+		last.Reason == s.Reason && last.HasReason == s.HasReason && last.Message == s.Message
 }
 
 // taskChanged persists a task and announces it.

@@ -212,7 +212,7 @@ func taskDiff(got, want *Task) string {
 	for i := range got.History {
 		g, w := got.History[i], want.History[i]
 		if g.State != w.State || g.Message != w.Message || g.UUID != w.UUID || !g.Time.Equal(w.Time) ||
-			g.Reconciliation != w.Reconciliation || (g.Healthy == nil) != (w.Healthy == nil) || (g.Healthy != nil && *g.Healthy != *w.Healthy) {
+			g.Reconciliation != w.Reconciliation || g.Health != w.Health || g.ReasonName() != w.ReasonName() {
 			return fmt.Sprintf("status %d: %v %q %x at %v, want %v %q %x at %v", got.StatusNumber(i),
 				g.State, clip(g.Message, 20), g.UUID.Bytes(), g.Time, w.State, clip(w.Message, 20), w.UUID.Bytes(), w.Time)
 		}

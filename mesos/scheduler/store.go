@@ -522,7 +522,7 @@ func logSizeHint(tasks []*Task) int {
 		n += 40 + len(t.Registration) + len(t.ID)
 		if l := len(t.History); l > 0 {
 			h := &t.History[l-1]
-			n += 26 + len(h.Reason) + len(h.Message) + int(h.UUID.n)
+			n += 26 + len(h.ReasonName()) + len(h.Message) + int(h.UUID.n)
 		}
 	}
 	return n
@@ -539,7 +539,7 @@ func encodedSizeHint(tasks []*Task) int {
 			len(t.OfferID) + len(t.Command) + len(t.Image) + len(t.Registration) + len(t.QueueID) + 64*len(t.Resources)
 		for i := range t.History {
 			h := &t.History[i]
-			n += 26 + len(h.Reason) + len(h.Message) + int(h.UUID.n) // 26: the varints, flags and time at their largest
+			n += 26 + len(h.ReasonName()) + len(h.Message) + int(h.UUID.n) // 26: the varints, flags and time at their largest
 		}
 	}
 	return n
