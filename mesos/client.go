@@ -89,8 +89,11 @@ type Config struct {
 	// OnCall, when set, is told of every request sent to a master (each
 	// SUBSCRIBE attempt and every call, a retry included) once its answer
 	// came or it failed, from the goroutine that sent it and with its
-	// context. It must not block for long, and must not modify what it
-	// gets. The secret never appears in what it gets.
+	// context. It must not block for long, and must neither modify nor
+	// keep what it gets: the SentCall, its Call and its JSON are valid
+	// until it returns (a pipelined batch of acknowledgements tells each
+	// of its calls in the same ones), so it copies what it keeps. The
+	// secret never appears in what it gets.
 	OnCall func(context.Context, *SentCall)
 }
 
@@ -112,6 +115,7 @@ type Client struct {
 	ackTransport *http.Transport
 	pipes        chan *pipe
 	pipelined    atomic.Int64 // acknowledgements the pipeline settled
+	ackBodies    sync.Pool    // *[]byte: a batch's bodies, kept for the next (see pipeline)
 	agents       *http.Client // reads of agents' endpoints (task output)
 
 	running sync.Mutex // held by Run

@@ -76,26 +76,33 @@ func (c *Client) pipeline(ctx context.Context, acks []*Call_Acknowledge, settled
 	if !ok {
 		return // Acknowledge says what is wrong with it
 	}
-	// The batch's calls, and its JSON bodies, each in one array: an
-	// allocation a batch, not one an acknowledgement.
-	calls := make([]*Call, len(acks))
-	msgs := make([]Call, len(acks))
+	// The batch's bodies: the plain JSON ones in one buffer, which the
+	// next batch uses again (OnCall is told of each call before pipeline
+	// returns, and keeps none of what it is told). One call is each ack's
+	// in turn, to marshal and to report: a call and a body of their own for
+	// every acknowledgement were a sixth of what the dashboard allocated.
 	bodies := make([][]byte, len(acks))
-	var joined []byte
+	kept, _ := c.ackBodies.Get().(*[]byte)
+	if kept == nil {
+		kept = new([]byte)
+	}
+	joined := (*kept)[:0]
+	defer func() {
+		if cap(joined) <= maxKeptAckBodies {
+			*kept = joined[:0]
+			c.ackBodies.Put(kept)
+		}
+	}()
 	ends := make([]int, len(acks))
-	framework := &FrameworkID{Value: proto.String(st.FrameworkID)}
-	typ := Call_ACKNOWLEDGE.Enum()
+	call := &Call{Type: Call_ACKNOWLEDGE.Enum(), FrameworkId: &FrameworkID{Value: proto.String(st.FrameworkID)}}
 	for i, a := range acks {
-		m := &msgs[i]
-		m.Type, m.Acknowledge, m.FrameworkId = typ, a, framework
-		calls[i] = m
 		if c.cfg.MediaType == MediaTypeJSON && plainAck(a) {
-			if joined == nil {
-				joined = make([]byte, 0, len(acks)*(ackJSONSize+len(st.FrameworkID)))
-			}
-			joined = appendAcknowledgeJSON(joined, st.FrameworkID, a)
+			joined = appendAcknowledgeJSON(slices.Grow(joined, ackJSONSize+len(st.FrameworkID)), st.FrameworkID, a)
 			ends[i] = len(joined)
-		} else if bodies[i], err = Marshal(c.cfg.MediaType, m); err != nil {
+			continue
+		}
+		call.Acknowledge = a
+		if bodies[i], err = Marshal(c.cfg.MediaType, call); err != nil {
 			return
 		}
 	}
@@ -110,7 +117,7 @@ func (c *Client) pipeline(ctx context.Context, acks []*Call_Acknowledge, settled
 		if err != nil {
 			return
 		}
-		answered, ok := c.sendPipelined(ctx, p, base, st.StreamID, head, calls, bodies, settled)
+		answered, ok := c.sendPipelined(ctx, p, base, st.StreamID, head, call, acks, bodies, settled)
 		if ok {
 			c.putPipe(p)
 			return
@@ -122,10 +129,11 @@ func (c *Client) pipeline(ctx context.Context, acks []*Call_Acknowledge, settled
 	}
 }
 
-// sendPipelined writes every call not yet settled on p, then reads their
-// answers in order. It reports how many were answered and whether p is
-// still fit for use.
-func (c *Client) sendPipelined(ctx context.Context, p *pipe, base *url.URL, streamID string, head []byte, calls []*Call, bodies [][]byte, settled []bool) (answered int, ok bool) {
+// sendPipelined writes the body of every ack not yet settled on p, then
+// reads their answers in order; call, given each ack in turn, is what
+// OnCall is told was sent. It reports how many were answered and whether
+// p is still fit for use.
+func (c *Client) sendPipelined(ctx context.Context, p *pipe, base *url.URL, streamID string, head []byte, call *Call, acks []*Call_Acknowledge, bodies [][]byte, settled []bool) (answered int, ok bool) {
 	if d, has := ctx.Deadline(); has {
 		p.conn.SetDeadline(d)
 	}
@@ -133,7 +141,7 @@ func (c *Client) sendPipelined(ctx context.Context, p *pipe, base *url.URL, stre
 	defer stop()
 	var sent []int
 	var digits [20]byte
-	for i := range calls {
+	for i := range acks {
 		if settled[i] {
 			continue
 		}
@@ -150,6 +158,7 @@ func (c *Client) sendPipelined(ctx context.Context, p *pipe, base *url.URL, stre
 	}
 	start := time.Now()
 	master := masterName(base)
+	var told SentCall // each answered call's in turn
 	for _, i := range sent {
 		a, err := readAnswer(p.br)
 		if err != nil {
@@ -159,7 +168,8 @@ func (c *Client) sendPipelined(ctx context.Context, p *pipe, base *url.URL, stre
 		if a.status == http.StatusAccepted {
 			settled[i] = true
 			c.pipelined.Add(1)
-			c.reportTo(ctx, calls[i], bodies[i], master, streamID, false, start, a.status, "")
+			call.Acknowledge = acks[i]
+			c.reportTo(ctx, &told, call, bodies[i], master, streamID, false, start, a.status, "")
 		} // any other answer: Acknowledge sends it again and reads it
 		if !a.next {
 			return answered, false
@@ -320,6 +330,10 @@ func plainAck(a *Call_Acknowledge) bool {
 		len(a.ProtoReflect().GetUnknown()) == 0 && len(a.AgentId.ProtoReflect().GetUnknown()) == 0 &&
 		len(a.TaskId.ProtoReflect().GetUnknown()) == 0
 }
+
+// maxKeptAckBodies bounds the buffer of bodies kept for the next batch: a
+// batch of unusually long ids is not held through a quiet time.
+const maxKeptAckBodies = 256 << 10
 
 // ackJSONSize is about the size of a plain ACKNOWLEDGE call in JSON,
 // besides its framework id: the fixed text, an agent id, a task id and a

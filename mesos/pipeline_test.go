@@ -1,9 +1,13 @@
 package mesos_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -195,5 +199,58 @@ func TestAcknowledgeAllWritesWhatNetHTTPWould(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAcknowledgeAllTellsEachCall: OnCall is told of every pipelined
+// acknowledgement once, each with its own call and its own body, though a
+// batch tells them all in one SentCall and the next batch writes its
+// bodies where the last one's were.
+func TestAcknowledgeAllTellsEachCall(t *testing.T) {
+	m := newFakeMaster(t)
+	var mu sync.Mutex
+	told := map[string]int{}
+	var mixed []string
+	onCall := func(_ context.Context, sc *mesos.SentCall) {
+		if sc.Call.GetType() != mesos.Call_ACKNOWLEDGE {
+			return
+		}
+		id := sc.Call.GetAcknowledge().GetTaskId().GetValue()
+		var body struct {
+			Acknowledge struct {
+				TaskID struct{ Value string } `json:"task_id"`
+				UUID   []byte
+			}
+		}
+		err := json.Unmarshal(sc.JSON, &body)
+		mu.Lock()
+		defer mu.Unlock()
+		told[id]++
+		if err != nil || body.Acknowledge.TaskID.Value != id || string(body.Acknowledge.UUID) != strings.TrimPrefix(id, "t") || sc.Status != http.StatusAccepted {
+			mixed = append(mixed, fmt.Sprintf("call for %s told with body %s, status %d (%v)", id, sc.JSON, sc.Status, err))
+		}
+	}
+	c := startClient(t, mesos.Config{Masters: []string{m.URL()}, OnCall: onCall})
+	m.nextStream(t).subscribed(t, "fw-1", 15*time.Second)
+	waitStatus(t, c.Client, "subscribed", func(s mesos.Status) bool { return s.State == mesos.Subscribed })
+	for _, acks := range [][]*mesos.Call_Acknowledge{acksFor(0, 40), acksFor(40, 40), acksFor(80, 3)} {
+		for i, err := range c.AcknowledgeAll(t.Context(), acks) {
+			if err != nil {
+				t.Fatalf("ack %d: %v", i, err)
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range mixed {
+		t.Error(s)
+	}
+	for i := range 83 {
+		if n := told["t"+strconv.Itoa(i)]; n != 1 {
+			t.Errorf("OnCall was told of t%d %d times, want once", i, n)
+		}
+	}
+	if c.Pipelined() != 83 {
+		t.Errorf("the pipeline settled %d of 83", c.Pipelined())
 	}
 }

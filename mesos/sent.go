@@ -54,7 +54,7 @@ func (c *Client) report(ctx context.Context, call *Call, body []byte, base *url.
 	if c.cfg.OnCall == nil {
 		return
 	}
-	c.reportTo(ctx, call, body, masterName(base), streamID, retry, sent, status, answer)
+	c.reportTo(ctx, new(SentCall), call, body, masterName(base), streamID, retry, sent, status, answer)
 }
 
 // masterName is base as a SentCall names the master: without user
@@ -68,9 +68,9 @@ func masterName(base *url.URL) string {
 	return u.String()
 }
 
-// reportTo is report with the master's name made: the pipeline makes it
-// once for a batch.
-func (c *Client) reportTo(ctx context.Context, call *Call, body []byte, master, streamID string, retry bool, sent time.Time, status int, answer string) {
+// reportTo is report with the master's name made, told in sc: the
+// pipeline makes both once for a batch.
+func (c *Client) reportTo(ctx context.Context, sc *SentCall, call *Call, body []byte, master, streamID string, retry bool, sent time.Time, status int, answer string) {
 	if c.cfg.OnCall == nil {
 		return
 	}
@@ -82,11 +82,12 @@ func (c *Client) reportTo(ctx context.Context, call *Call, body []byte, master, 
 			answer += " (the call cannot be shown as JSON: " + err.Error() + ")"
 		}
 	}
-	c.cfg.OnCall(ctx, &SentCall{
+	*sc = SentCall{
 		Type: call.GetType().String(), Call: call, JSON: c.scrub(js), MediaType: c.cfg.MediaType,
 		Master: master, StreamID: streamID, Principal: c.cfg.Principal, Retry: retry,
 		Sent: sent, Took: time.Since(sent), Status: status, Answer: string(c.scrub([]byte(answer))),
-	})
+	}
+	c.cfg.OnCall(ctx, sc)
 }
 
 // scrub replaces the secret, as it is and as JSON would escape it, with

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,16 +15,20 @@ import (
 	"github.com/offerdeck/offerdeck/mesos"
 )
 
-// sentLog collects what Config.OnCall is told.
+// sentLog collects copies of what Config.OnCall is told, which is valid
+// only while it is told.
 type sentLog struct {
 	mu   sync.Mutex
 	sent []*mesos.SentCall
 }
 
 func (l *sentLog) add(_ context.Context, c *mesos.SentCall) {
+	kept := *c
+	kept.Call = proto.Clone(c.Call).(*mesos.Call)
+	kept.JSON = slices.Clone(c.JSON)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.sent = append(l.sent, c)
+	l.sent = append(l.sent, &kept)
 }
 
 func (l *sentLog) all() []*mesos.SentCall {

@@ -116,6 +116,7 @@ func (a *acker) run(ctx context.Context, s *Scheduler) {
 }
 
 func (a *acker) send(ctx context.Context, s *Scheduler) {
+	var calls ackCalls
 	for {
 		batch, ok := a.nextBatch(ctx, ackBatch)
 		if !ok {
@@ -125,7 +126,7 @@ func (a *acker) send(ctx context.Context, s *Scheduler) {
 		// as one call of the batch's requests: one post a batch, not two
 		// an acknowledgement.
 		tag := &callTag{cause: Cause{Kind: CauseAck}, deferred: true, group: true, pending: make([]Call, 0, 1)}
-		errs := s.client.AcknowledgeAll(withCause(ctx, tag), acknowledgements(batch))
+		errs := s.client.AcknowledgeAll(withCause(ctx, tag), calls.of(batch))
 		accepted := 0
 		for i, err := range errs {
 			if err == nil {
@@ -152,20 +153,31 @@ func (a *acker) send(ctx context.Context, s *Scheduler) {
 	}
 }
 
-// acknowledgements makes the calls for batch: their messages in one array
-// each, and their ids pointing into batch, rather than five allocations
-// an acknowledgement.
-func acknowledgements(batch []ack) []*mesos.Call_Acknowledge {
-	calls := make([]*mesos.Call_Acknowledge, len(batch))
-	msgs := make([]mesos.Call_Acknowledge, len(batch))
-	agents := make([]mesos.AgentID, len(batch))
-	tasks := make([]mesos.TaskID, len(batch))
+// ackCalls holds one sender's acknowledgement calls: their messages in one
+// array each, and their ids pointing into the batch, rather than five
+// allocations an acknowledgement. Each batch's are made in the arrays of
+// the last: AcknowledgeAll and what it tells OnCall keep none of them.
+type ackCalls struct {
+	calls  []*mesos.Call_Acknowledge
+	msgs   []mesos.Call_Acknowledge
+	agents []mesos.AgentID
+	tasks  []mesos.TaskID
+}
+
+// of makes the calls for batch, valid until the next batch's.
+func (a *ackCalls) of(batch []ack) []*mesos.Call_Acknowledge {
+	n := len(batch)
+	if cap(a.calls) < n {
+		a.calls, a.msgs = make([]*mesos.Call_Acknowledge, n), make([]mesos.Call_Acknowledge, n)
+		a.agents, a.tasks = make([]mesos.AgentID, n), make([]mesos.TaskID, n)
+	}
+	a.calls, a.msgs, a.agents, a.tasks = a.calls[:n], a.msgs[:n], a.agents[:n], a.tasks[:n]
 	for i := range batch {
 		k := &batch[i]
-		agents[i].Value, tasks[i].Value = &k.agentID, &k.taskID
-		m := &msgs[i]
-		m.AgentId, m.TaskId, m.Uuid = &agents[i], &tasks[i], k.uuid.slice()
-		calls[i] = m
+		a.agents[i] = mesos.AgentID{Value: &k.agentID}
+		a.tasks[i] = mesos.TaskID{Value: &k.taskID}
+		a.msgs[i] = mesos.Call_Acknowledge{AgentId: &a.agents[i], TaskId: &a.tasks[i], Uuid: k.uuid.slice()}
+		a.calls[i] = &a.msgs[i]
 	}
-	return calls
+	return a.calls
 }

@@ -14,25 +14,37 @@ import (
 	"github.com/offerdeck/offerdeck/mesos"
 )
 
-// The calls made in arrays say what a message of its own for each said.
+// The calls made in arrays say what a message of its own for each said,
+// batch after batch in the same arrays, a longer batch after a shorter.
 func TestAcknowledgementsSayWhatEachAckSays(t *testing.T) {
-	batch := []ack{
-		{agentID: "a-S1", taskID: "web-1", uuid: testUUID(1)},
-		{agentID: "a-S2", taskID: "web-2", uuid: testUUID(4)},
-		{agentID: "a-S1", taskID: "web-3", uuid: testUUID(5)},
-	}
-	calls := acknowledgements(batch)
-	if len(calls) != len(batch) {
-		t.Fatalf("%d calls for %d acks", len(calls), len(batch))
-	}
-	for i, k := range batch {
-		want := &mesos.Call_Acknowledge{
-			AgentId: &mesos.AgentID{Value: proto.String(k.agentID)},
-			TaskId:  &mesos.TaskID{Value: proto.String(k.taskID)},
-			Uuid:    k.uuid.Bytes(),
+	var calls ackCalls
+	for _, batch := range [][]ack{
+		{
+			{agentID: "a-S1", taskID: "web-1", uuid: testUUID(1)},
+			{agentID: "a-S2", taskID: "web-2", uuid: testUUID(4)},
+			{agentID: "a-S1", taskID: "web-3", uuid: testUUID(5)},
+		},
+		{{agentID: "a-S3", taskID: "db-1", uuid: testUUID(6)}},
+		{
+			{agentID: "a-S4", taskID: "db-2", uuid: testUUID(7)},
+			{agentID: "a-S5", taskID: "db-3", uuid: testUUID(8)},
+			{agentID: "a-S6", taskID: "db-4", uuid: testUUID(9)},
+			{agentID: "a-S7", taskID: "db-5", uuid: testUUID(10)},
+		},
+	} {
+		got := calls.of(batch)
+		if len(got) != len(batch) {
+			t.Fatalf("%d calls for %d acks", len(got), len(batch))
 		}
-		if !proto.Equal(calls[i], want) {
-			t.Errorf("call %d = %v, want %v", i, calls[i], want)
+		for i, k := range batch {
+			want := &mesos.Call_Acknowledge{
+				AgentId: &mesos.AgentID{Value: proto.String(k.agentID)},
+				TaskId:  &mesos.TaskID{Value: proto.String(k.taskID)},
+				Uuid:    k.uuid.Bytes(),
+			}
+			if !proto.Equal(got[i], want) {
+				t.Errorf("call %d = %v, want %v", i, got[i], want)
+			}
 		}
 	}
 }
