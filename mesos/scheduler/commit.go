@@ -53,6 +53,7 @@ func (st *state) take() *batch {
 	if !st.pending.empty() {
 		b.writes, b.encodeErr = st.pending.encode(&st.log, st.log.limit(len(st.tasks)+len(st.older)))
 	}
+	st.acksLast = len(st.acksReady)
 	st.pending, st.acksReady, st.calls, st.replies, st.undos = write{}, nil, nil, nil, nil
 	st.commitNow = false
 	return b

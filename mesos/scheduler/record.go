@@ -38,14 +38,17 @@ func isTaskKey(k []byte, registration, id string) bool {
 }
 
 // recordKey is the key of t's record in the tasks bucket.
-func (t *Task) recordKey() []byte {
+func (t *Task) recordKey() []byte { return t.appendRecordKey(nil) }
+
+// appendRecordKey appends the key of t's record to b.
+func (t *Task) appendRecordKey(b []byte) []byte {
 	switch {
 	case t.keyNumber != 0:
-		return recordKeyOf(t.keyNumber)
+		return binary.BigEndian.AppendUint64(append(b, keyPrefix), t.keyNumber)
 	case t.key != "":
-		return []byte(t.key)
+		return append(b, t.key...)
 	}
-	return taskKey(t.Registration, t.ID)
+	return append(append(append(b, t.Registration...), 0), t.ID...)
 }
 
 // A task made since schema 4 has its record under a numbered key: a byte
@@ -57,14 +60,6 @@ func (t *Task) recordKey() []byte {
 // (taskKey's) begin with a framework id, which is printable text, or
 // with its separator, 0: never with keyPrefix.
 const keyPrefix = 0x01
-
-// recordKeyOf is the key numbered n.
-func recordKeyOf(n uint64) []byte {
-	k := make([]byte, 9)
-	k[0] = keyPrefix
-	binary.BigEndian.PutUint64(k[1:], n)
-	return k
-}
 
 // keyNumber is the number of a numbered key; false for a key of taskKey's.
 func keyNumber(k []byte) (uint64, bool) {

@@ -75,7 +75,7 @@ func logKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) 
 // acknowledgement marks of earlier statuses ride along. A record without
 // a status carries marks alone (see saveAckMarks).
 func appendLogRecord(b []byte, key []byte, t *Task, i int) ([]byte, error) {
-	b = appendString(b, string(key))
+	b = appendString(b, key)
 	if i < 0 {
 		b = append(b, 0)
 	} else {

@@ -281,7 +281,11 @@ func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
 		persisted int    // the number of its newest status stored
 		since     uint64 // its oldest log record after its own record
 	}
-	var done []stored
+	// Most logged tasks make one record: room for that many, and their
+	// keys and sequence numbers each in one array.
+	done := make([]stored, 0, len(w.logged))
+	e.log = make([]record, 0, len(w.logged))
+	var keys []byte
 	var behind []logEntry // the log's new entries, after l.behind's
 	for _, t := range w.logged {
 		if seen[t] {
@@ -300,7 +304,12 @@ func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
 			heads = append(heads, t)
 			continue
 		}
-		key := t.recordKey()
+		if keys == nil {
+			keys = make([]byte, 0, 17*len(w.logged)) // a numbered key and a sequence number each
+		}
+		at := len(keys)
+		keys = t.appendRecordKey(keys)
+		key := keys[at:len(keys):len(keys)]
 		first := next
 		for n := from; n <= max(latest, from); n++ {
 			i, _ := t.StatusIndex(n)
@@ -312,7 +321,9 @@ func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
 			if buf, err = appendLogRecord(buf, key, t, i); err != nil {
 				return nil, fmt.Errorf("encode status of task %s: %w", t.ID, err)
 			}
-			e.log = append(e.log, record{key: logKey(next), value: buf[at:len(buf):len(buf)]})
+			seq := len(keys)
+			keys = binary.BigEndian.AppendUint64(keys, next)
+			e.log = append(e.log, record{key: keys[seq:len(keys):len(keys)], value: buf[at:len(buf):len(buf)]})
 			next++
 		}
 		since := t.loggedSince
