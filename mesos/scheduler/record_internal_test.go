@@ -402,6 +402,11 @@ func TestStatusKeepsReasonAndVerdict(t *testing.T) {
 			}
 		}
 	}
+	for name, n := range mesos.TaskStatus_Reason_value {
+		if got := (&Status{Reason: mesos.TaskStatus_Reason(n), HasReason: true}).ReasonName(); got != name {
+			t.Errorf("reason %d is named %q, want %q", n, got, name)
+		}
+	}
 	if n := unsafe.Sizeof(Status{}); n > 72 {
 		t.Errorf("a Status is %d bytes, want at most 72: every task keeps up to %d", n, maxHistory)
 	}
