@@ -28,10 +28,14 @@ const (
 	recordLogged = 0x03
 )
 
-func taskKey(registration, id string) []byte { return []byte(registration + "\x00" + id) }
+// appendTaskKey appends the key schemas before 4 gave a task's record:
+// its registration, 0, its id.
+func appendTaskKey(b []byte, registration, id string) []byte {
+	return append(append(append(b, registration...), 0), id...)
+}
 
-// isTaskKey reports whether k is taskKey(registration, id), without making
-// that key.
+// isTaskKey reports whether k is appendTaskKey's key for registration and
+// id, without making it.
 func isTaskKey(k []byte, registration, id string) bool {
 	n := len(registration)
 	return len(k) == n+1+len(id) && string(k[:n]) == registration && k[n] == 0 && string(k[n+1:]) == id
@@ -48,7 +52,7 @@ func (t *Task) appendRecordKey(b []byte) []byte {
 	case t.key != "":
 		return append(b, t.key...)
 	}
-	return append(append(append(b, t.Registration...), 0), t.ID...)
+	return appendTaskKey(b, t.Registration, t.ID)
 }
 
 // A task made since schema 4 has its record under a numbered key: a byte
@@ -57,11 +61,12 @@ func (t *Task) appendRecordKey(b []byte) []byte {
 // its last pages, rather than put among the others on pages spread over
 // the whole tree: a reconciliation burst of 100,000 tasks the dashboard
 // never saw had each commit rewrite most of the bucket. Keys made before
-// (taskKey's) begin with a framework id, which is printable text, or
+// (appendTaskKey's) begin with a framework id, which is printable text, or
 // with its separator, 0: never with keyPrefix.
 const keyPrefix = 0x01
 
-// keyNumber is the number of a numbered key; false for a key of taskKey's.
+// keyNumber is the number of a numbered key; false for a key of
+// appendTaskKey's.
 func keyNumber(k []byte) (uint64, bool) {
 	if len(k) != 9 || k[0] != keyPrefix {
 		return 0, false

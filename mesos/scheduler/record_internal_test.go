@@ -173,10 +173,10 @@ func TestStoreOpensSchema1(t *testing.T) {
 		if err := meta.Put(keyFrameworkID, []byte("fw-1")); err != nil {
 			return err
 		}
-		if err := tasks.Put(taskKey("fw-1", "web-1"), []byte(v1Record)); err != nil {
+		if err := tasks.Put(appendTaskKey(nil, "fw-1", "web-1"), []byte(v1Record)); err != nil {
 			return err
 		}
-		return tasks.Put(taskKey("fw-1", "old-1"), []byte(oldJSON))
+		return tasks.Put(appendTaskKey(nil, "fw-1", "old-1"), []byte(oldJSON))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +207,7 @@ func TestStoreOpensSchema1(t *testing.T) {
 		if v, want := string(tx.Bucket(bucketMeta).Get(keySchema)), strconv.Itoa(schemaVersion); v != want {
 			t.Errorf("schema after opening = %q, want %s", v, want)
 		}
-		if v := tx.Bucket(bucketTasks).Get(taskKey("fw-1", "web-1")); v[0] != recordLogged {
+		if v := tx.Bucket(bucketTasks).Get(appendTaskKey(nil, "fw-1", "web-1")); v[0] != recordLogged {
 			t.Errorf("rewritten record starts %q, want the binary form", v[:1])
 		}
 		return nil
@@ -223,7 +223,7 @@ func TestStoreRefusesCorruptRecord(t *testing.T) {
 	}
 	defer s.close()
 	s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketTasks).Put(taskKey("fw", "t"), []byte{recordBinary, 5, 'a'})
+		return tx.Bucket(bucketTasks).Put(appendTaskKey(nil, "fw", "t"), []byte{recordBinary, 5, 'a'})
 	})
 	if _, err := s.load(); !errors.Is(err, ErrStateCorrupt) {
 		t.Errorf("load with a damaged record = %v, want ErrStateCorrupt", err)

@@ -65,9 +65,9 @@ func (l *statusLog) limit(tasks int) uint64 {
 	return uint64(min(max(logPerTask*tasks, cmp.Or(l.min, logMin)), cmp.Or(l.max, logMax)))
 }
 
-// logKey is the key of log record seq: big-endian, so the bucket keeps
-// the records in order.
-func logKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+// appendLogKey appends the key of log record seq: big-endian, so the
+// bucket keeps the records in order.
+func appendLogKey(b []byte, seq uint64) []byte { return binary.BigEndian.AppendUint64(b, seq) }
 
 // A log record is the task's key; a byte saying whether a status follows,
 // and the status (appendStatus); then the task's unacknowledged status

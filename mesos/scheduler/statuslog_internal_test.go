@@ -177,9 +177,9 @@ func walkStatusLog(t *testing.T, seed uint64, logBound int) {
 // sequence number, is reported as a corrupt database, not skipped.
 func TestStatusLogRefusesDamage(t *testing.T) {
 	for name, put := range map[string][2][]byte{
-		"record":      {logKey(1), {3, 'f', 0, 't', 7}},
-		"status flag": {logKey(1), append(appendString(nil, "fw\x00t"), 9)},
-		"trailing":    {logKey(1), append(appendString(nil, "fw\x00t"), 0, 0, 1)},
+		"record":      {appendLogKey(nil, 1), {3, 'f', 0, 't', 7}},
+		"status flag": {appendLogKey(nil, 1), append(appendString(nil, "fw\x00t"), 9)},
+		"trailing":    {appendLogKey(nil, 1), append(appendString(nil, "fw\x00t"), 0, 0, 1)},
 		"key":         {[]byte("nope"), append(appendString(nil, "fw\x00t"), 0, 0)},
 	} {
 		t.Run(name, func(t *testing.T) {

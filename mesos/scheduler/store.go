@@ -322,7 +322,7 @@ func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
 				return nil, fmt.Errorf("encode status of task %s: %w", t.ID, err)
 			}
 			seq := len(keys)
-			keys = binary.BigEndian.AppendUint64(keys, next)
+			keys = appendLogKey(keys, next)
 			e.log = append(e.log, record{key: keys[seq:len(keys):len(keys)], value: buf[at:len(buf):len(buf)]})
 			next++
 		}

@@ -233,7 +233,7 @@ type Task struct {
 	loggedSince uint64
 	// keyNumber numbers the key of its record in the tasks bucket (see
 	// keyPrefix); 0 for a task stored before keys were numbered, whose
-	// record is under key, or taskKey's when key is "" (as it was stored).
+	// record is under key, or appendTaskKey's when key is "" (as it was stored).
 	keyNumber uint64
 	key       string
 
