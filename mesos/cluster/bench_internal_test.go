@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -97,4 +98,46 @@ func BenchmarkViewTaskUpdated(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkViewHeld reports what the view of the scale cluster keeps
+// alive once its SUBSCRIBED is gone: objects and bytes a task, agents and
+// frameworks included. Every object is one more the collector marks in
+// each cycle while the dashboard runs.
+//
+//	go test -run '^$' -bench ViewHeld -benchtime 3x ./mesos/cluster
+func BenchmarkViewHeld(b *testing.B) {
+	wire, err := proto.Marshal(scaleSubscribed())
+	if err != nil {
+		b.Fatal(err)
+	}
+	var objects, bytes float64
+	for b.Loop() {
+		before := liveHeap()
+		// Decoded as the watcher decodes it: every string its own.
+		e := new(master.Event)
+		if err := proto.Unmarshal(wire, e); err != nil {
+			b.Fatal(err)
+		}
+		v := newView(DefaultKeepEnded)
+		if _, err := v.apply(e, time.Now(), nil); err != nil {
+			b.Fatal(err)
+		}
+		e = nil
+		after := liveHeap()
+		objects += float64(after.HeapObjects) - float64(before.HeapObjects)
+		bytes += float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		runtime.KeepAlive(v)
+	}
+	tasks := float64(b.N) * 100000
+	b.ReportMetric(objects/tasks, "objects/task")
+	b.ReportMetric(bytes/tasks, "B/task")
+}
+
+// liveHeap is the heap's figures after a full collection.
+func liveHeap() runtime.MemStats {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m
 }
