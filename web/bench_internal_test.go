@@ -17,8 +17,8 @@ import (
 // counts, encoded as live changes and published.
 func BenchmarkRenderTaskChange(b *testing.B) {
 	l, _ := bareLive(b)
-	task := &scheduler.Task{ID: "web-1", Name: "web", Hostname: "agent-1.demo", AgentID: "a1", State: mesos.TaskState_TASK_RUNNING,
-		Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.5), mesos.Scalar("mem", 128)}, Ports: []uint64{31000}, Launched: time.Now()}
+	task := &scheduler.Task{ID: "web-1", AgentID: "a1", State: mesos.TaskState_TASK_RUNNING, Launch: &scheduler.Launch{Name: "web", Hostname: "agent-1.demo",
+		Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.5), mesos.Scalar("mem", 128)}, Ports: []uint64{31000}, Launched: time.Now()}}
 	for i := range 3 {
 		task.History = append(task.History, scheduler.Status{State: mesos.TaskState_TASK_RUNNING, Message: "update " + strconv.Itoa(i), Time: time.Now(), UUID: scheduler.UUIDOf([]byte("0123456789abcdef"))})
 	}
@@ -26,7 +26,8 @@ func BenchmarkRenderTaskChange(b *testing.B) {
 	l.m.agentOrder = []string{"a1"}
 	base := time.Now().Add(-time.Hour)
 	for i := range 100000 { // the scale mode's task count, over 10,000 agents
-		l.m.putTask(&scheduler.Task{ID: "t" + strconv.Itoa(i), AgentID: "a" + strconv.Itoa(i%10000), State: mesos.TaskState_TASK_RUNNING, Launched: base})
+		l.m.putTask(&scheduler.Task{ID: "t" + strconv.Itoa(i), AgentID: "a" + strconv.Itoa(i%10000), State: mesos.TaskState_TASK_RUNNING,
+			Launch: &scheduler.Launch{Launched: base}})
 	}
 	c := scheduler.Change{Kind: scheduler.TaskChanged, Task: task}
 	b.ReportAllocs()
@@ -96,8 +97,8 @@ func benchmarkRenderTaskBurst(b *testing.B, topics []string, res ...*mesos.Resou
 	base := time.Now().Add(-time.Hour)
 	tasks := make([]*scheduler.Task, 100000)
 	for i := range tasks {
-		tasks[i] = &scheduler.Task{ID: "t" + strconv.Itoa(i), Name: "web", AgentID: "a" + strconv.Itoa(i%10000), State: mesos.TaskState_TASK_RUNNING,
-			Launched: base.Add(time.Duration(i) * time.Millisecond), Resources: res}
+		tasks[i] = &scheduler.Task{ID: "t" + strconv.Itoa(i), AgentID: "a" + strconv.Itoa(i%10000), State: mesos.TaskState_TASK_RUNNING,
+			Launch: &scheduler.Launch{Name: "web", Launched: base.Add(time.Duration(i) * time.Millisecond), Resources: res}}
 		l.m.putTask(tasks[i])
 	}
 	ctx := context.Background()

@@ -294,8 +294,8 @@ func TestAcceptedOfferNamesItsTask(t *testing.T) {
 	l.feed(o)
 	l.feed(scheduler.Change{Kind: scheduler.OfferRemoved, OfferID: o.Offer.ID, Why: "accepted", At: at.Add(2 * time.Second)})
 	seq := h.Seq(topicBoard)
-	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: &scheduler.Task{ID: "web-1", Name: "web", AgentID: o.Offer.AgentID,
-		OfferID: o.Offer.ID, State: mesos.TaskState_TASK_STAGING, Launched: at.Add(2 * time.Second)}})
+	l.feed(scheduler.Change{Kind: scheduler.TaskChanged, Task: &scheduler.Task{ID: "web-1", AgentID: o.Offer.AgentID, State: mesos.TaskState_TASK_STAGING,
+		Launch: &scheduler.Launch{Name: "web", OfferID: o.Offer.ID, Launched: at.Add(2 * time.Second)}}})
 	want := "accepted after 2 s: became task web"
 	var sent string
 	for _, c := range published(t, h, topicBoard, seq) {

@@ -346,7 +346,7 @@ func (l *live) apply(c scheduler.Change) {
 		if old == nil && t.OfferID != "" {
 			d.lanes[t.AgentID] = true // its offer's bar names it
 		}
-		if old != nil && !old.Launched.Equal(t.Launched) {
+		if old != nil && !sameLaunchTime(old, t) {
 			d.order = true
 		}
 	case scheduler.QueueChanged:

@@ -86,8 +86,8 @@ func ids(cs []change) map[string]string {
 }
 
 func runningTask(i int, base time.Time) *scheduler.Task {
-	return &scheduler.Task{ID: "t" + strconv.Itoa(i), Name: "t" + strconv.Itoa(i), AgentID: "a1", Hostname: "agent-1.demo",
-		State: mesos.TaskState_TASK_RUNNING, Launched: base.Add(time.Duration(i) * time.Second),
+	return &scheduler.Task{ID: "t" + strconv.Itoa(i), AgentID: "a1", State: mesos.TaskState_TASK_RUNNING,
+		Launch:  &scheduler.Launch{Name: "t" + strconv.Itoa(i), Hostname: "agent-1.demo", Launched: base.Add(time.Duration(i) * time.Second)},
 		History: []scheduler.Status{{State: mesos.TaskState_TASK_RUNNING, Time: base, Message: "running"}}}
 }
 

@@ -185,7 +185,7 @@ func (m *model) putTask(t *scheduler.Task) {
 	}
 	if old != nil {
 		if i := m.orderIndex(old); i >= 0 {
-			if old.Launched.Equal(t.Launched) {
+			if sameLaunchTime(old, t) {
 				m.order[i] = t
 				return
 			}
@@ -256,7 +256,17 @@ func (m *model) archive(t *scheduler.Task) {
 // pointers; resources equal but not shared count as changed, which only
 // costs a recount.
 func sameCounts(a, b *scheduler.Task) bool {
-	return a.State == b.State && a.Launching == b.Launching && a.AgentID == b.AgentID && slices.Equal(a.Resources, b.Resources)
+	return a.State == b.State && a.Launching == b.Launching && a.AgentID == b.AgentID && sameResources(a, b)
+}
+
+// sameResources and sameLaunchTime compare two values of one task: copies
+// of a task share its Launch, so most often neither is read.
+func sameResources(a, b *scheduler.Task) bool {
+	return a.Launch == b.Launch || slices.Equal(a.Resources, b.Resources)
+}
+
+func sameLaunchTime(a, b *scheduler.Task) bool {
+	return a.Launch == b.Launch || a.Launched.Equal(b.Launched)
 }
 
 // count adds (or with -1 removes) a task to the counts.

@@ -27,8 +27,8 @@ func TestModelCountsFollowEachTaskChange(t *testing.T) {
 	tasks := map[string]*scheduler.Task{}
 	base := time.Now().Add(-time.Hour)
 	for i := range 40 {
-		tk := &scheduler.Task{ID: "t" + strconv.Itoa(i), AgentID: "a" + strconv.Itoa(i%5), State: mesos.TaskState_TASK_RUNNING, Launching: i%7 == 0,
-			Resources: res(), Launched: base.Add(time.Duration(i) * time.Second)}
+		tk := &scheduler.Task{ID: "t" + strconv.Itoa(i), Launch: &scheduler.Launch{Resources: res(), Launched: base.Add(time.Duration(i) * time.Second)},
+			AgentID: "a" + strconv.Itoa(i%5), State: mesos.TaskState_TASK_RUNNING, Launching: i%7 == 0}
 		tasks[tk.ID] = tk
 		m.putTask(tk)
 	}
@@ -44,7 +44,10 @@ func TestModelCountsFollowEachTaskChange(t *testing.T) {
 		case n < 8:
 			what, tk.Launching = "launching settled", !tk.Launching
 		case n < 9:
-			what, tk.Resources = "other resources", res()
+			// A task's launch is shared by its copies: another is a
+			// Launch of its own.
+			launch := *tk.Launch
+			what, launch.Resources, tk.Launch = "other resources", res(), &launch
 		default:
 			what, tk.AgentID = "another agent", "a"+strconv.Itoa(rng.IntN(5))
 		}
@@ -101,7 +104,7 @@ func TestOrderIndexFollowsTheOrder(t *testing.T) {
 				tk := *old
 				m.putTask(&tk)
 			case r < 8: // new, or launched again
-				m.putTask(&scheduler.Task{ID: id, State: mesos.TaskState_TASK_RUNNING, Launched: at()})
+				m.putTask(&scheduler.Task{ID: id, Launch: &scheduler.Launch{Launched: at()}, State: mesos.TaskState_TASK_RUNNING})
 			case old != nil:
 				m.archive(old)
 			}

@@ -321,7 +321,7 @@ func (s *Scheduler) Accept(ctx context.Context, who Actor, offerID string, specs
 		var infos []*mesos.TaskInfo
 		tasks = nil
 		for i, c := range cs {
-			t, ti := st.newTask(c, h.whole, taken[i])
+			t, ti := st.newTask(c, h.whole, taken[i], "")
 			tasks = append(tasks, t)
 			infos = append(infos, ti)
 		}
@@ -338,8 +338,9 @@ func (s *Scheduler) Accept(ctx context.Context, who Actor, offerID string, specs
 	})
 }
 
-// newTask records the launch intent of one instance.
-func (st *state) newTask(c compiled, o *Offer, taken placement.Taken) (*Task, *mesos.TaskInfo) {
+// newTask records the launch intent of one instance, placed from the
+// queued spec queueID if any.
+func (st *state) newTask(c compiled, o *Offer, taken placement.Taken, queueID string) (*Task, *mesos.TaskInfo) {
 	id := newTaskID(c.spec.Name)
 	for st.tasks[id] != nil {
 		id = newTaskID(c.spec.Name)
@@ -354,13 +355,15 @@ func (st *state) newTask(c compiled, o *Offer, taken placement.Taken) (*Task, *m
 	for _, a := range o.Offer.GetAttributes() {
 		attributes[a.GetName()] = mesos.AttributeText(a)
 	}
-	t := &Task{
-		ID: id, Name: c.spec.Name, AgentID: o.AgentID, Hostname: o.Hostname,
-		ExecutorID: id, State: mesos.TaskState_TASK_STAGING, Launching: true, OfferID: o.ID,
-		Resources: taken.Resources, Ports: taken.Ports, Command: cmd, Image: c.spec.Image,
-		Launched: time.Now(), Registration: st.registration, keyNumber: st.newKeyNumber(),
+	launch := &Launch{
+		Name: c.spec.Name, Hostname: o.Hostname, OfferID: o.ID, Resources: taken.Resources, Ports: taken.Ports,
+		Command: cmd, Image: c.spec.Image, Launched: time.Now(), QueueID: queueID,
 	}
-	t.Attributes, t.AgentURL = st.shared.agent(o.AgentID, attributes, agentURL(o.Offer))
+	t := &Task{
+		ID: id, Launch: launch, AgentID: o.AgentID, ExecutorID: id, State: mesos.TaskState_TASK_STAGING,
+		Launching: true, Registration: st.registration, keyNumber: st.newKeyNumber(),
+	}
+	launch.Attributes, t.AgentURL = st.shared.agent(o.AgentID, attributes, agentURL(o.Offer))
 	st.tasks[id] = t
 	st.taskChanged(t)
 	return t, ti

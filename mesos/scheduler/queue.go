@@ -236,8 +236,7 @@ func (st *state) placeQueued() {
 				if err != nil {
 					break
 				}
-				t, ti := st.newTask(c, h.whole, taken)
-				t.QueueID = q.ID
+				t, ti := st.newTask(c, h.whole, taken, q.ID)
 				tasks = append(tasks, t)
 				infos = append(infos, ti)
 				q.Left--

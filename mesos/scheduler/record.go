@@ -170,7 +170,7 @@ func decodeTask(b []byte, sh *sharing) (t *Task, headSeq uint64, err error) {
 		return nil, 0, fmt.Errorf("unknown record form %#x", b[0])
 	}
 	r := recordReader{b: b[1:]}
-	t = new(Task)
+	t = &Task{Launch: new(Launch)}
 	for _, s := range []*string{&t.ID, &t.Name, &t.AgentID, &t.Hostname, &t.AgentURL, &t.ExecutorID, &t.OfferID, &t.Command, &t.Image, &t.Registration, &t.QueueID} {
 		*s = r.string()
 	}
@@ -258,6 +258,9 @@ func decodeTaskJSON(b []byte) (*Task, error) {
 		return nil, err
 	}
 	t := rec.Task
+	if t.Launch == nil { // a record with none of Launch's fields
+		t.Launch = new(Launch)
+	}
 	for _, raw := range rec.Resources {
 		r := new(mesos.Resource)
 		if err := mesos.UnmarshalJSON(raw, r); err != nil {

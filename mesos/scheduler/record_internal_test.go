@@ -25,10 +25,11 @@ const v1Record = `{"ID":"web-1","Name":"web","AgentID":"a1","Hostname":"h1","Att
 
 // v1Task is the task v1Record holds.
 func v1Task() *Task {
-	return &Task{ID: "web-1", Name: "web", AgentID: "a1", Hostname: "h1", Attributes: map[string]string{"rack": "r1"},
-		AgentURL: "http://h1:5051", ExecutorID: "web-1", State: mesos.TaskState_TASK_RUNNING, Killing: true,
-		OfferID: "o1", Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.5), mesos.PortRange(31000, 31000)}, Ports: []uint64{31000},
-		Command: "sleep 600", Launched: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC), Registration: "fw-1", QueueID: "q-1",
+	launch := &Launch{Name: "web", Hostname: "h1", Attributes: map[string]string{"rack": "r1"}, OfferID: "o1",
+		Resources: []*mesos.Resource{mesos.Scalar("cpus", 0.5), mesos.PortRange(31000, 31000)}, Ports: []uint64{31000},
+		Command: "sleep 600", Launched: time.Date(2024, 5, 6, 7, 8, 9, 123456789, time.UTC), QueueID: "q-1"}
+	return &Task{ID: "web-1", Launch: launch, AgentID: "a1", AgentURL: "http://h1:5051", ExecutorID: "web-1",
+		State: mesos.TaskState_TASK_RUNNING, Killing: true, Registration: "fw-1",
 		History: []Status{{State: mesos.TaskState_TASK_RUNNING, Source: mesos.TaskStatus_SOURCE_EXECUTOR, Reason: mesos.TaskStatus_REASON_COMMAND_EXECUTOR_FAILED,
 			HasReason: true, Message: "ok", Health: HealthOK, Time: time.Date(2024, 5, 6, 7, 8, 10, 0, time.FixedZone("", 3600)), UUID: UUIDOf([]byte{1, 2, 3})}}}
 }
@@ -68,7 +69,7 @@ func TestTaskRecordRoundTrip(t *testing.T) {
 	full.History = append(full.History, Status{Health: HealthFailing}, Status{}) // zero time, no uuid
 	full.History = append(full.History, Status{UUID: testUUID(4)}, Status{UUID: testUUID(5)})
 	full.Unacked = []int{4} // awaiting its acknowledgement; the fifth has one
-	for name, tk := range map[string]*Task{"full": full, "zero": {}, "orphan": orphanBurst("fw", 7, 1)[0], "v1": v1Task()} {
+	for name, tk := range map[string]*Task{"full": full, "zero": {Launch: new(Launch)}, "orphan": orphanBurst("fw", 7, 1)[0], "v1": v1Task()} {
 		t.Run(name, func(t *testing.T) {
 			b, err := encodeTask([]byte("prefix"), tk, 1<<40+3)
 			if err != nil {

@@ -292,6 +292,25 @@ func TestLaunchQueueWithConstraints(t *testing.T) {
 	if len(snap.Queue) != 1 || snap.Queue[0].Spec.Name != "huge" {
 		t.Fatalf("queue = %+v, want only huge waiting", snap.Queue)
 	}
+	// Every value of a task handed out names the queued spec it was
+	// placed from, its first too: the pages and the API show it live as a
+	// reload does.
+	queueOf := map[string]string{}
+	for _, tk := range snap.Tasks {
+		if tk.Name == "r2" {
+			if tk.QueueID == "" {
+				t.Errorf("task %s placed from the queue names no queued spec", tk.ID)
+			}
+			queueOf[tk.ID] = tk.QueueID
+		}
+	}
+	s.mu.Lock()
+	for _, c := range s.changes {
+		if c.Kind == scheduler.TaskChanged && c.Task.Name == "r2" && c.Task.QueueID != queueOf[c.Task.ID] {
+			t.Errorf("a change of task %s (%s) names queued spec %q, the task %q", c.Task.ID, c.Task.State, c.Task.QueueID, queueOf[c.Task.ID])
+		}
+	}
+	s.mu.Unlock()
 	s.waitFor(t, "reasons why huge waits", func(s *scheduler.Snapshot) bool {
 		if len(s.Queue) != 1 || len(s.Queue[0].Why) == 0 {
 			return false

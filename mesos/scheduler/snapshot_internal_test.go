@@ -16,7 +16,7 @@ func TestConcurrentSnapshotsShareOneCopy(t *testing.T) {
 	st.s.inbox = make(chan func(*state), 64)
 	for i := range 100 {
 		id := "t" + strconv.Itoa(i)
-		st.tasks[id] = &Task{ID: id, Launched: time.Unix(int64(i), 0)}
+		st.tasks[id] = &Task{Launch: &Launch{Launched: time.Unix(int64(i), 0)}, ID: id}
 	}
 	const callers = 20
 	snaps := make(chan *Snapshot, callers)

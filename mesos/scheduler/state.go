@@ -573,7 +573,7 @@ func (st *state) onUpdate(ts *mesos.TaskStatus, now time.Time) {
 			st.refuse("update", fmt.Sprintf("over %d tasks this framework never launched", st.s.cfg.MaxOrphans), now)
 			return
 		}
-		t = &Task{ID: id, Orphan: true, Registration: st.registration, State: ts.GetState(), keyNumber: st.newKeyNumber()}
+		t = &Task{ID: id, Launch: unlaunched, Orphan: true, Registration: st.registration, State: ts.GetState(), keyNumber: st.newKeyNumber()}
 		st.tasks[id] = t
 		st.orphans++
 	}
@@ -721,7 +721,6 @@ func (t *Task) clone() *Task {
 	c := *t
 	c.History = slices.Clip(t.History)
 	c.Unacked = slices.Clip(t.Unacked)
-	c.Ports = slices.Clip(t.Ports) // set once, at launch or restore
 	return &c
 }
 
