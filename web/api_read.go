@@ -180,7 +180,7 @@ func (s *Server) apiTasks(w http.ResponseWriter, r *http.Request) error {
 	out, total := []apiTask{}, 0
 	_, err := s.live.read(r.Context(), nil, func(m *model) {
 		for i := len(m.order) - 1; i >= 0; i-- {
-			t := m.order[i]
+			t := m.order[i].t
 			if (state != "" && stateOf(t).Name != state) || (agent != "" && !onAgent(t, agent)) {
 				continue
 			}
@@ -224,7 +224,7 @@ func (s *Server) findTask(r *http.Request, id string) (*scheduler.Task, error) {
 
 // task returns the task of this registration or an earlier one, or nil.
 func (m *model) task(id string) *scheduler.Task {
-	if t := m.tasks[id]; t != nil {
+	if t := m.current(id); t != nil {
 		return t
 	}
 	if i := slices.IndexFunc(m.older, func(o *scheduler.Task) bool { return o.ID == id }); i >= 0 {

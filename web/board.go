@@ -212,9 +212,9 @@ func tasksByOffer(m *model, id string) map[string][]string {
 		}
 	}
 	for offer, ids := range out {
-		slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(m.rank(m.tasks[b]), m.rank(m.tasks[a])) })
+		slices.SortFunc(ids, func(a, b string) int { return cmp.Compare(m.rank(m.current(b)), m.rank(m.current(a))) })
 		for i, tid := range ids {
-			ids[i] = marked(m.tasks[tid].Name)
+			ids[i] = marked(m.current(tid).Name)
 		}
 		out[offer] = ids
 	}

@@ -320,18 +320,20 @@ func (l *live) apply(c scheduler.Change) {
 		}
 	case scheduler.TaskChanged:
 		t := c.Task
-		old := m.tasks[t.ID]
-		if _, noted := d.tasks[t.ID]; !noted {
-			d.tasks[t.ID] = old
-		}
 		if c.Archived {
+			if _, noted := d.tasks[t.ID]; !noted {
+				d.tasks[t.ID] = m.current(t.ID)
+			}
 			m.archive(t)
 			d.parts |= partTasks | partOlder | partTaskCount
 			d.order = true
 			d.agents[t.AgentID] = true
 			return
 		}
-		m.putTask(t)
+		old := m.putTask(t)
+		if _, noted := d.tasks[t.ID]; !noted {
+			d.tasks[t.ID] = old
+		}
 		d.parts |= partTasks
 		if old == nil {
 			d.added = append(d.added, t.ID)

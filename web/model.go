@@ -33,18 +33,21 @@ type model struct {
 	agents     map[string]*agentState
 	agentOrder []string
 
-	tasks map[string]*scheduler.Task // the current registration's
+	// tasks holds the current registration's tasks, each in a slot of its
+	// own that order points at too: a task's new value is put in its slot,
+	// one lookup by id, and order stands.
+	tasks map[string]*taskSlot
 	// order holds the current registration's tasks oldest first (launch
 	// time, then id descending), so that the newest, which the tasks
 	// page shows first, are its tail, and a new task is appended.
-	order []*scheduler.Task
-	// pos is each task's index in order, by id, for the indexes below
-	// posFrom: an insert or a delete moves posFrom down to where it
+	order []*taskSlot
+	// posFrom: the slots of order below posFrom know their index in it
+	// (taskSlot.pos). An insert or a delete moves posFrom down to where it
 	// happened, and a lookup at or past it refreshes the tail (see
-	// orderIndex). A health check moves nothing, so finding its task is a
-	// map lookup, where a search of 100,000 by launch time was a fifth of
-	// the dashboard's CPU at scale.
-	pos     map[string]int
+	// slotIndex). A health check moves nothing: finding its task is the
+	// lookup of its slot, where a search of 100,000 by launch time was a
+	// fifth of the dashboard's CPU at scale, and a second map of indexes
+	// by id a twentieth.
 	posFrom int
 	// tasksByAgent holds the ids of the tasks on each agent; tasks holds
 	// the tasks. Ids rather than tasks, so that a change that leaves a
@@ -108,6 +111,13 @@ type agentState struct {
 	RefuseEnd time.Time
 }
 
+// taskSlot is a task's place in the model: its latest value, and its
+// index in order while the index is below the model's posFrom.
+type taskSlot struct {
+	t   *scheduler.Task
+	pos int
+}
+
 // eventsKept is how many master events the model keeps: what the events
 // page shows.
 const eventsKept = eventsShown
@@ -115,7 +125,7 @@ const eventsKept = eventsShown
 func newModel() *model {
 	return &model{
 		offers: map[string]scheduler.Offer{}, offersByAgent: map[string]map[string]scheduler.Offer{},
-		agents: map[string]*agentState{}, tasks: map[string]*scheduler.Task{},
+		agents: map[string]*agentState{}, tasks: map[string]*taskSlot{},
 		tasksByAgent: map[string]map[string]struct{}{}, byState: map[string]int{}, flow: map[string]int{},
 		agentOffered: map[string]resourceTotals{}, agentUsed: map[string]resourceTotals{},
 		cluster: newClusterModel(), groupingIndex: map[string]int{},
@@ -166,10 +176,24 @@ func taskBefore(a, b *scheduler.Task) bool {
 	return a.ID > b.ID
 }
 
-// putTask records t's latest value.
-func (m *model) putTask(t *scheduler.Task) {
-	old := m.tasks[t.ID]
-	m.tasks[t.ID] = t
+// current is the current registration's task id, or nil.
+func (m *model) current(id string) *scheduler.Task {
+	if s := m.tasks[id]; s != nil {
+		return s.t
+	}
+	return nil
+}
+
+// putTask records t's latest value and returns the one before (nil for a
+// new task).
+func (m *model) putTask(t *scheduler.Task) (old *scheduler.Task) {
+	s := m.tasks[t.ID]
+	if s == nil {
+		s = &taskSlot{t: t}
+		m.tasks[t.ID] = s
+	} else {
+		old, s.t = s.t, t
+	}
 	// Most changes are a status of a running task that stays where and
 	// what it was (a health check): the counts and the agent's ids stand.
 	if old == nil || !sameCounts(old, t) {
@@ -184,28 +208,28 @@ func (m *model) putTask(t *scheduler.Task) {
 		m.tasksByAgent[t.AgentID][t.ID] = struct{}{}
 	}
 	if old != nil {
-		if i := m.orderIndex(old); i >= 0 {
-			if sameLaunchTime(old, t) {
-				m.order[i] = t
-				return
-			}
+		if sameLaunchTime(old, t) {
+			return old
+		}
+		if i := m.slotIndex(s); i >= 0 {
 			m.removeOrder(i)
 		}
 	}
 	// Launch times mostly grow: a new task is almost always appended.
 	i := len(m.order)
-	for i > 0 && taskBefore(t, m.order[i-1]) {
+	for i > 0 && taskBefore(t, m.order[i-1].t) {
 		i--
 	}
-	m.order = slices.Insert(m.order, i, t)
+	m.order = slices.Insert(m.order, i, s)
 	m.posFrom = min(m.posFrom, i)
+	return old
 }
 
 // agentTasks yields the tasks on agent id, in no order.
 func (m *model) agentTasks(id string) iter.Seq[*scheduler.Task] {
 	return func(yield func(*scheduler.Task) bool) {
 		for tid := range m.tasksByAgent[id] {
-			if !yield(m.tasks[tid]) {
+			if !yield(m.tasks[tid].t) {
 				return
 			}
 		}
@@ -214,38 +238,51 @@ func (m *model) agentTasks(id string) iter.Seq[*scheduler.Task] {
 
 // removeOrder takes order[i] out.
 func (m *model) removeOrder(i int) {
-	delete(m.pos, m.order[i].ID)
 	m.order = slices.Delete(m.order, i, i+1)
 	m.posFrom = min(m.posFrom, i)
 }
 
-// orderIndex finds t (by its id) in order; -1 when it is not there.
-func (m *model) orderIndex(t *scheduler.Task) int {
-	if i, ok := m.pos[t.ID]; ok && i < m.posFrom {
-		return i
-	}
-	if m.pos == nil {
-		m.pos = make(map[string]int, len(m.order))
+// slotIndex finds s in order; -1 when it is not there.
+func (m *model) slotIndex(s *taskSlot) int {
+	if s.pos < m.posFrom && m.order[s.pos] == s {
+		return s.pos
 	}
 	for i := m.posFrom; i < len(m.order); i++ {
-		m.pos[m.order[i].ID] = i
+		m.order[i].pos = i
 	}
 	m.posFrom = len(m.order)
-	if i, ok := m.pos[t.ID]; ok {
-		return i
+	if s.pos < len(m.order) && m.order[s.pos] == s {
+		return s.pos
 	}
 	return -1
 }
 
+// orderIndex finds the task t (by its id) in order; -1 when it is not there.
+func (m *model) orderIndex(t *scheduler.Task) int {
+	if s := m.tasks[t.ID]; s != nil {
+		return m.slotIndex(s)
+	}
+	return -1
+}
+
+// orderedTasks is the tasks of order, oldest first, in a new slice.
+func (m *model) orderedTasks() []*scheduler.Task {
+	out := make([]*scheduler.Task, len(m.order))
+	for i, s := range m.order {
+		out[i] = s.t
+	}
+	return out
+}
+
 // archive moves t from the current registration to the older ones.
 func (m *model) archive(t *scheduler.Task) {
-	if old := m.tasks[t.ID]; old != nil {
-		m.count(old, -1)
-		delete(m.tasksByAgent[old.AgentID], t.ID)
-		delete(m.tasks, t.ID)
-		if i := m.orderIndex(old); i >= 0 {
+	if s := m.tasks[t.ID]; s != nil {
+		m.count(s.t, -1)
+		delete(m.tasksByAgent[s.t.AgentID], t.ID)
+		if i := m.slotIndex(s); i >= 0 {
 			m.removeOrder(i)
 		}
+		delete(m.tasks, t.ID)
 	}
 	m.older = slices.Insert(m.older, 0, t)
 }
@@ -373,14 +410,21 @@ func (m *model) offeringAgents() int {
 func (m *model) newest(n int) []*scheduler.Task {
 	out := make([]*scheduler.Task, 0, min(n, len(m.order)))
 	for i := len(m.order) - 1; i >= 0 && len(out) < n; i-- {
-		out = append(out, m.order[i])
+		out = append(out, m.order[i].t)
 	}
 	return out
 }
 
 // rank is t's place in the tasks table, counted from 0 (newest), or -1.
-func (m *model) rank(t *scheduler.Task) int {
-	i := m.orderIndex(t)
+func (m *model) rank(t *scheduler.Task) int { return m.rankOf(t.ID) }
+
+// rankOf is the place of task id in the tasks table, as rank.
+func (m *model) rankOf(id string) int {
+	s := m.tasks[id]
+	if s == nil {
+		return -1
+	}
+	i := m.slotIndex(s)
 	if i < 0 {
 		return -1
 	}
@@ -468,5 +512,5 @@ func (m *model) rankedTask(rank int) *scheduler.Task {
 	if rank < 0 || rank >= len(m.order) {
 		return nil
 	}
-	return m.order[len(m.order)-1-rank]
+	return m.order[len(m.order)-1-rank].t
 }

@@ -98,7 +98,7 @@ func TestOrderIndexFollowsTheOrder(t *testing.T) {
 		at := func() time.Time { return base.Add(time.Duration(rng.IntN(20)) * time.Second) }
 		for step := range 2000 {
 			id := "t" + strconv.Itoa(rng.IntN(150))
-			old := m.tasks[id]
+			old := m.current(id)
 			switch r := rng.IntN(10); {
 			case r < 6 && old != nil: // a status: the same launch time
 				tk := *old
@@ -112,16 +112,19 @@ func TestOrderIndexFollowsTheOrder(t *testing.T) {
 				continue // several changes between lookups
 			}
 			for i := 1; i < len(m.order); i++ {
-				if !taskBefore(m.order[i-1], m.order[i]) {
-					t.Fatalf("seed %d step %d: order[%d] %s is not before order[%d] %s", seed, step, i-1, m.order[i-1].ID, i, m.order[i].ID)
+				if !taskBefore(m.order[i-1].t, m.order[i].t) {
+					t.Fatalf("seed %d step %d: order[%d] %s is not before order[%d] %s", seed, step, i-1, m.order[i-1].t.ID, i, m.order[i].t.ID)
 				}
 			}
 			if len(m.order) != len(m.tasks) {
 				t.Fatalf("seed %d step %d: %d ordered, %d tasks", seed, step, len(m.order), len(m.tasks))
 			}
-			for i, tk := range m.order {
-				if got := m.orderIndex(m.tasks[tk.ID]); got != i {
-					t.Fatalf("seed %d step %d: orderIndex(%s) = %d, want %d", seed, step, tk.ID, got, i)
+			for i, s := range m.order {
+				if m.tasks[s.t.ID] != s {
+					t.Fatalf("seed %d step %d: order[%d] %s is not the task's slot", seed, step, i, s.t.ID)
+				}
+				if got := m.orderIndex(s.t); got != i {
+					t.Fatalf("seed %d step %d: orderIndex(%s) = %d, want %d", seed, step, s.t.ID, got, i)
 				}
 			}
 			if i := m.orderIndex(&scheduler.Task{ID: "missing"}); i != -1 {

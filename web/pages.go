@@ -173,7 +173,7 @@ func (s *Server) tasks(w http.ResponseWriter, r *http.Request) error {
 		if live > 0 {
 			v.Pager, page = tasksPage(m, live)
 		} else {
-			all = slices.Clone(m.order) // oldest first; filtered below, unlocked
+			all = m.orderedTasks() // oldest first; filtered below, unlocked
 		}
 		v.Total = len(m.order)
 		v.Older = olderRows(m)
@@ -287,7 +287,7 @@ func (s *Server) task(w http.ResponseWriter, r *http.Request) error {
 	id := chi.URLParam(r, "id")
 	var t *scheduler.Task
 	layout, err := s.page(w, r, "Task", "/tasks", taskTopic(id), func(m *model) {
-		if t = m.tasks[id]; t == nil {
+		if t = m.current(id); t == nil {
 			if i := slices.IndexFunc(m.older, func(o *scheduler.Task) bool { return o.ID == id }); i >= 0 {
 				t = m.older[i]
 			}

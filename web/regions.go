@@ -419,7 +419,7 @@ func (r renderer) tasks() {
 		if html, ok := rendered[id]; ok {
 			return html, true
 		}
-		html, ok := l.render(r.ctx, ui.TaskRowView(taskRow(m.tasks[id])))
+		html, ok := l.render(r.ctx, ui.TaskRowView(taskRow(m.current(id))))
 		if ok {
 			if rendered == nil {
 				rendered = map[string]string{}
@@ -434,7 +434,7 @@ func (r renderer) tasks() {
 	members := d.order
 	var followed [taskGroups]int8 // whether a task page follows each group: 1 yes, -1 no, 0 not asked yet
 	for id, old := range d.tasks {
-		t := m.tasks[id]
+		t := m.current(id)
 		if t == nil {
 			continue // archived: the pages re-render (d.order)
 		}

@@ -125,8 +125,8 @@ func (r renderer) tasksPages(rows func(id string) (string, bool)) {
 	// for every new task above it: note their ranks now, in order.
 	var added []int
 	for _, id := range d.added {
-		if t := m.tasks[id]; t != nil {
-			added = append(added, m.rank(t))
+		if rank := m.rankOf(id); rank >= 0 {
+			added = append(added, rank)
 		}
 	}
 	slices.Sort(added)
@@ -138,8 +138,8 @@ func (r renderer) tasksPages(rows func(id string) (string, bool)) {
 	if !d.order && len(d.tasks) < livePages {
 		var mark [livePages + 1]bool
 		for id := range d.tasks {
-			if t := m.tasks[id]; t != nil {
-				if n := m.rank(t)/tasksPerPage + 1; n <= livePages {
+			if rank := m.rankOf(id); rank >= 0 {
+				if n := rank/tasksPerPage + 1; n <= livePages {
 					mark[n] = true
 				}
 			}

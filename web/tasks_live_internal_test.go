@@ -137,7 +137,7 @@ func TestTaskPagesEqualTheirReload(t *testing.T) {
 					case k < 4:
 						cs = append(cs, scheduler.Change{Kind: scheduler.TaskChanged, Task: newTask()})
 					case k < 9 && len(l.m.order) > 0:
-						old := l.m.order[rng.IntN(len(l.m.order))]
+						old := l.m.order[rng.IntN(len(l.m.order))].t
 						task := *old
 						task.History = append(slices.Clip(old.History), scheduler.Status{State: mesos.TaskState_TASK_RUNNING,
 							Time: base.Add(time.Duration(round) * time.Second), Message: "health " + strconv.Itoa(round)})
@@ -147,7 +147,7 @@ func TestTaskPagesEqualTheirReload(t *testing.T) {
 						}
 						cs = append(cs, scheduler.Change{Kind: scheduler.TaskChanged, Task: &task})
 					case len(l.m.order) > 0:
-						old := l.m.order[rng.IntN(len(l.m.order))]
+						old := l.m.order[rng.IntN(len(l.m.order))].t
 						cs = append(cs, scheduler.Change{Kind: scheduler.TaskChanged, Task: old, Archived: true})
 					}
 				}
