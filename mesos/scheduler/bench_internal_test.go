@@ -20,7 +20,8 @@ import (
 // benchState is a state with no database or master behind it, for
 // measuring what applying an event costs the state goroutine.
 func benchState() *state {
-	s := &Scheduler{cfg: Config{EventHistory: DefaultEventHistory, EventHistoryBytes: DefaultEventHistoryBytes, HoldTime: DefaultHoldTime, MaxOrphans: DefaultMaxOrphans}, log: slog.New(slog.DiscardHandler), health: newStorageHealth()}
+	s := &Scheduler{cfg: Config{EventHistory: DefaultEventHistory, EventHistoryBytes: DefaultEventHistoryBytes, HoldTime: DefaultHoldTime, MaxOrphans: DefaultMaxOrphans},
+		log: slog.New(slog.DiscardHandler), health: newStorageHealth(), spareEncode: make(chan *encodeBuffers, 2)}
 	return &state{s: s, offers: map[string]*Offer{}, byAgent: map[string][]*Offer{}, agents: map[string]*Agent{}, tasks: map[string]*Task{}, acker: newAcker(), done: newResults(), inflight: map[string]*inflight{}, index: newTaskIndex(), shared: newSharing()}
 }
 
@@ -149,7 +150,7 @@ func BenchmarkCommitBurst(b *testing.B) {
 // the committer does.
 func commitWrite(s *store, w *write) error {
 	var l statusLog
-	e, err := w.encode(&l, l.limit(0))
+	e, err := w.encode(&l, l.limit(0), nil)
 	if err != nil {
 		return err
 	}
@@ -308,7 +309,9 @@ func moderateUpdates(b *testing.B, setup, done func(*batch)) int {
 		st.onEvent(e)
 		st.onAcked(ack{agentID: "agent-1", taskID: id, uuid: UUIDOf(e.Update.Status.Uuid), task: st.tasks[id]})
 		if i++; i%window == 0 {
-			done(st.take())
+			bt := st.take()
+			done(bt)
+			st.s.giveBackBuffers(bt.writes) // written, as the committer's are
 			st.out = st.out[:0]
 		}
 	}

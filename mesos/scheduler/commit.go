@@ -51,7 +51,7 @@ func (st *state) take() *batch {
 	}
 	b := &batch{acks: st.acksReady, calls: st.calls, replies: st.replies, undos: st.undos}
 	if !st.pending.empty() {
-		b.writes, b.encodeErr = st.pending.encode(&st.log, st.log.limit(len(st.tasks)+len(st.older)))
+		b.writes, b.encodeErr = st.pending.encode(&st.log, st.log.limit(len(st.tasks)+len(st.older)), st.s.spareBuffers())
 	}
 	st.acksLast = len(st.acksReady)
 	st.pending, st.acksReady, st.calls, st.replies, st.undos = write{}, nil, nil, nil, nil
@@ -108,6 +108,7 @@ func (s *Scheduler) commit(b *batch, a *acker) {
 		return
 	}
 	s.unwritten = nil
+	s.giveBackBuffers(w)
 	if s.health.succeeded() {
 		s.log.Info("state saved again", "failing_for", time.Since(s.health.since).Round(time.Millisecond))
 		s.health.since, s.health.lastLog, s.health.unlogged = time.Time{}, time.Time{}, 0
@@ -184,6 +185,35 @@ func (s *Scheduler) spareChanges(n int) []Change {
 	}
 }
 
+// spareBuffers returns buffers a committed write left, or nil; state
+// goroutine only.
+func (s *Scheduler) spareBuffers() *encodeBuffers {
+	select {
+	case b := <-s.spareEncode:
+		return b
+	default:
+		return nil
+	}
+}
+
+// giveBackBuffers hands the buffers of w, committed, to the next encodes
+// (as many as there is room for and are worth keeping); committer only.
+func (s *Scheduler) giveBackBuffers(w *encoded) {
+	if w == nil {
+		return
+	}
+	for _, b := range w.buffers {
+		if !b.reusable() {
+			continue
+		}
+		select {
+		case s.spareEncode <- b:
+		default:
+			return
+		}
+	}
+}
+
 // dropSpares lets go of the emptied bursts kept, so a quiet dashboard does
 // not hold the room a past load needed (up to spareBursts of
 // maxSpareChanges changes each).
@@ -192,6 +222,7 @@ func (s *Scheduler) dropSpares() {
 		select {
 		case <-s.spare:
 			s.burstsDropped++
+		case <-s.spareEncode:
 		default:
 			return
 		}

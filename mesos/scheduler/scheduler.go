@@ -117,6 +117,10 @@ type Scheduler struct {
 	// with the emitter behind, no burst is made anew. The state goroutine
 	// lets them go after a quiet holdTick (see dropSpares).
 	spare chan []Change
+	// spareEncode holds the buffers of committed writes for the state
+	// goroutine's next encode (see encodeBuffers); dropSpares lets them
+	// go too.
+	spareEncode chan *encodeBuffers
 	// burstsMade counts the bursts spareChanges made anew, and
 	// burstsDropped those dropSpares let go; state goroutine only.
 	burstsMade, burstsDropped int
@@ -192,8 +196,10 @@ func New(cfg Config) (*Scheduler, error) {
 		inbox:   make(chan func(*state), inboxSize),
 		changes: make(chan Change, changeBuffer),
 		spare:   make(chan []Change, spareBursts),
-		health:  newStorageHealth(),
-		stopped: make(chan struct{}),
+		// One write is committed while the next is encoded.
+		spareEncode: make(chan *encodeBuffers, 2),
+		health:      newStorageHealth(),
+		stopped:     make(chan struct{}),
 	}
 	s.metrics = newMetrics(cfg.Metrics)
 	frameworkID, err := st.frameworkID()

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"google.golang.org/protobuf/proto"
 
@@ -68,7 +69,12 @@ func walkStatusLog(t *testing.T, seed uint64, logBound int) {
 	fw := "fw"
 	st.pending.frameworkID = &fw
 	st.log = statusLog{min: logBound, max: logBound}
-	var logged, rewritten, updates, bursts, compactions int
+	// The committer gives a committed write's buffers back for the next
+	// encode, as Run's does: every restore below checks that what was
+	// written into them reads back as the live state.
+	st.s.spareEncode = make(chan *encodeBuffers, 2)
+	given := map[*byte]bool{}
+	var logged, rewritten, updates, bursts, compactions, reused, writes int
 	commit := func() {
 		b := st.take()
 		st.out = st.out[:0] // the loop hands them to the emitter
@@ -87,9 +93,19 @@ func walkStatusLog(t *testing.T, seed uint64, logBound int) {
 		if b.writes.logCut > 0 {
 			compactions++
 		}
+		writes++
+		for _, bufs := range b.writes.buffers {
+			if given[unsafe.SliceData(bufs.buf)] {
+				reused++
+			}
+		}
 		if err := db.commit(b.writes); err != nil {
 			t.Fatal(err)
 		}
+		for _, bufs := range b.writes.buffers {
+			given[unsafe.SliceData(bufs.buf)] = true
+		}
+		st.s.giveBackBuffers(b.writes)
 		var records int
 		db.db.View(func(tx *bolt.Tx) error { records = tx.Bucket(bucketStatuses).Stats().KeyN; return nil })
 		// Within its bound, or holding no more than this window's
@@ -166,11 +182,15 @@ func walkStatusLog(t *testing.T, seed uint64, logBound int) {
 	}
 	// A burst's statuses mostly leave the history before they are
 	// stored, and its task is rewritten whole: the others are the test.
+	if reused < writes/2 {
+		t.Errorf("%d of %d writes encoded into buffers given back, want most", reused, writes)
+	}
 	if logged < updates/2 || (compactions == 0) != (logBound > 9000) {
 		t.Errorf("%d statuses logged of %d updates outside bursts, %d records rewritten, %d compactions; want most logged, and compactions only under the small bound",
 			logged, updates, rewritten, compactions)
 	}
-	t.Logf("%d updates and %d in bursts: %d statuses logged, %d task records rewritten, %d compactions", updates, bursts, logged, rewritten, compactions)
+	t.Logf("%d updates and %d in bursts: %d statuses logged, %d task records rewritten, %d compactions; %d of %d writes into buffers given back",
+		updates, bursts, logged, rewritten, compactions, reused, writes)
 }
 
 // TestStatusLogRefusesDamage: a damaged log record, or a key that is no

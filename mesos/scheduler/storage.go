@@ -157,6 +157,7 @@ func (e *encoded) then(n *encoded) *encoded {
 	out.results, out.resultDeletes = mergeRecords(e.results, e.resultDeletes, n.results, n.resultDeletes)
 	out.audit = append(append(out.audit, e.audit...), n.audit...)
 	out.auditOf = append(append(out.auditOf, e.auditOf...), n.auditOf...)
+	out.buffers = append(append(out.buffers, e.buffers...), n.buffers...)
 	return out
 }
 

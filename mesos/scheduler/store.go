@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -244,6 +245,39 @@ type encoded struct {
 	// keyed by requestKey.
 	results       []record
 	resultDeletes []string
+	// buffers are the arrays the tasks' and the log's records are cut
+	// from, for the committer to give back once they are written (see
+	// encodeBuffers).
+	buffers []*encodeBuffers
+}
+
+// encodeBuffers are the arrays an encoded write's task and log records
+// are cut from: their bytes, the log's records, and the keys. Once the
+// write is committed nothing reads them (bbolt copies a value into its
+// pages as it commits, and a key as it is put), so the committer hands
+// them back to the state goroutine, whose next encode writes into them:
+// at the steady rate they were a tenth of the bytes allocated an update.
+// A write that failed keeps its buffers until it is written.
+type encodeBuffers struct {
+	buf  []byte
+	log  []record
+	keys []byte
+}
+
+// maxSpareEncodeBytes bounds the buffers kept for the next encode: a
+// burst's commit of 8,192 new tasks fits; a bigger one's are let go.
+const maxSpareEncodeBytes = 4 << 20
+
+// reusable reports whether b is worth keeping for the next encode, and
+// drops what its log's records point at, so a kept buffer holds on to
+// nothing else.
+func (b *encodeBuffers) reusable() bool {
+	if cap(b.buf)+cap(b.keys)+cap(b.log)*int(unsafe.Sizeof(record{})) > maxSpareEncodeBytes {
+		return false
+	}
+	clear(b.log)
+	b.buf, b.log, b.keys = b.buf[:0], b.log[:0], b.keys[:0]
+	return true
 }
 
 type record struct {
@@ -255,9 +289,14 @@ type record struct {
 // spec changed several times since the last commit is stored once. The
 // statuses of logged tasks go to the status log l, which is compacted
 // when it holds more than limit records (see statuslog.go); l and the
-// tasks' accounts of what is stored change only when encode succeeds.
-func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
+// tasks' accounts of what is stored change only when encode succeeds. The
+// records are cut from spare's arrays when they are big enough (spare may
+// be nil).
+func (w *write) encode(l *statusLog, limit uint64, spare *encodeBuffers) (*encoded, error) {
 	e := &encoded{frameworkID: w.frameworkID, queueDelete: w.queueDelete, resultDeletes: w.resultDeletes}
+	if spare == nil {
+		spare = new(encodeBuffers)
+	}
 	if w.archive != "" {
 		e.archives = []string{w.archive}
 	}
@@ -274,7 +313,10 @@ func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
 	}
 	// One buffer for every record, cut into values that never grow; an
 	// outgrown buffer stays alive for the values already cut from it.
-	buf := make([]byte, 0, encodedSizeHint(w.tasks)+logSizeHint(w.logged))
+	buf := spare.buf[:0]
+	if hint := encodedSizeHint(w.tasks) + logSizeHint(w.logged); cap(buf) < hint {
+		buf = make([]byte, 0, hint)
+	}
 	next := l.next
 	type stored struct {
 		t         *Task
@@ -284,8 +326,14 @@ func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
 	// Most logged tasks make one record: room for that many, and their
 	// keys and sequence numbers each in one array.
 	done := make([]stored, 0, len(w.logged))
-	e.log = make([]record, 0, len(w.logged))
-	var keys []byte
+	e.log = spare.log[:0]
+	if cap(e.log) < len(w.logged) {
+		e.log = make([]record, 0, len(w.logged))
+	}
+	keys := spare.keys[:0]
+	if hint := 17*len(w.logged) + 9*len(heads); cap(keys) < hint {
+		keys = make([]byte, 0, hint) // a numbered key and a sequence number each
+	}
 	var behind []logEntry // the log's new entries, after l.behind's
 	for _, t := range w.logged {
 		if seen[t] {
@@ -303,9 +351,6 @@ func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
 			// say what the history holds.
 			heads = append(heads, t)
 			continue
-		}
-		if keys == nil {
-			keys = make([]byte, 0, 17*len(w.logged)) // a numbered key and a sequence number each
 		}
 		at := len(keys)
 		keys = t.appendRecordKey(keys)
@@ -372,8 +417,11 @@ func (w *write) encode(l *statusLog, limit uint64) (*encoded, error) {
 		if buf, err = encodeTask(buf, t, next-1); err != nil {
 			return nil, fmt.Errorf("encode task %s: %w", t.ID, err)
 		}
-		e.tasks = append(e.tasks, record{key: t.recordKey(), value: buf[at:len(buf):len(buf)]})
+		k := len(keys)
+		keys = t.appendRecordKey(keys)
+		e.tasks = append(e.tasks, record{key: keys[k:len(keys):len(keys)], value: buf[at:len(buf):len(buf)]})
 	}
+	e.buffers = []*encodeBuffers{{buf: buf, log: e.log, keys: keys}}
 	// Encoded: the accounts follow.
 	for _, d := range done {
 		d.t.persisted, d.t.loggedSince = d.persisted, d.since
