@@ -453,6 +453,14 @@ func gcCPU() (total, idle float64) {
 	return sample[0].Value.Float64(), sample[1].Value.Float64()
 }
 
+// gcCycles is how many collections this process finished so far, and the
+// heap the last one found live, in bytes.
+func gcCycles() (cycles, live uint64) {
+	sample := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(sample)
+	return sample[0].Value.Uint64(), sample[1].Value.Uint64()
+}
+
 // procBusy is the machine's busy CPU time so far, in seconds, from
 // /proc/stat; 0 where there is no /proc.
 func procBusy() float64 {

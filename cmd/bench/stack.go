@@ -263,6 +263,10 @@ type e2eResult struct {
 	// GCIdlePerUpdate the part of that its workers took from time the
 	// process's threads would otherwise have left idle.
 	GCPerUpdate, GCIdlePerUpdate float64
+	// Collections is how many the collector finished in the measured
+	// time, and LiveMB the heap it found live at the last of them.
+	Collections int
+	LiveMB      float64
 }
 
 // e2eRun sets the stand-in's health check rate and has viewers of the
@@ -292,11 +296,14 @@ func e2eRun(st *stack, rate float64, viewers int, duration time.Duration, profil
 	}
 	cpu0, busy0, acked0, master0, alloc0 := selfCPU(), procBusy(), st.acknowledged(), st.master.cpu(), heapAllocated()
 	gc0, gcIdle0 := gcCPU()
+	cycles0, _ := gcCycles()
 	io.WriteString(stdin, "go\n")
 	vr, err := readPageViewerResult(out)
 	cpu, busy, master, alloc := selfCPU()-cpu0, procBusy()-busy0, st.master.cpu()-master0, heapAllocated()-alloc0
 	gc, gcIdle := gcCPU()
 	gc, gcIdle = gc-gc0, gcIdle-gcIdle0
+	cycles, live := gcCycles()
+	res.Collections, res.LiveMB = int(cycles-cycles0), float64(live)/(1<<20)
 	acked := st.acknowledged() - acked0
 	stopProfile()
 	if err != nil {
@@ -730,8 +737,9 @@ func runStack(o options) (stackFigures, error) {
 		if err != nil {
 			return fig, fmt.Errorf("steady run %d: %w", r+1, err)
 		}
-		fmt.Fprintf(os.Stderr, "stack steady %d: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %d resyncs; dashboard %.2f cores, stand-in %.2f; %.1f µs (collector %.1f, %.1f of it in idle time) and %.0f B allocated an update\n",
-			r+1, s.Rate, s.Absorbed, s.P50, s.P99, s.Resyncs, s.CPUCores, s.StandInCores, s.CPUPerUpdate, s.GCPerUpdate, s.GCIdlePerUpdate, s.AllocPerUpdate)
+		fmt.Fprintf(os.Stderr, "stack steady %d: %.0f updates/s asked, %.0f absorbed; p50 %.2f ms p99 %.2f ms; %d resyncs; dashboard %.2f cores, stand-in %.2f; %.1f µs (collector %.1f, %.1f of it in idle time) and %.0f B allocated an update; %d collections, %.0f MB live\n",
+			r+1, s.Rate, s.Absorbed, s.P50, s.P99, s.Resyncs, s.CPUCores, s.StandInCores, s.CPUPerUpdate, s.GCPerUpdate, s.GCIdlePerUpdate, s.AllocPerUpdate,
+			s.Collections, s.LiveMB)
 		fig.SteadyRuns = append(fig.SteadyRuns, s)
 	}
 	fig.Steady = medianE2E(fig.SteadyRuns)
