@@ -28,6 +28,13 @@ const maxDigits = 20
 // hangs up costs memory in proportion to what it sent, not to what it claimed.
 const minGrow = 4 << 10
 
+// maxKeptBuffer bounds the payload buffer a Reader keeps between records:
+// a stream's rare big record (the operator API's first, the whole state
+// of a cluster, tens of megabytes) does not leave its buffer held for as
+// long as the stream lasts, while the small records that follow keep
+// reusing theirs.
+const maxKeptBuffer = 1 << 20
+
 // ErrMalformed reports a length header that is not a decimal number: before
 // its line feed it holds a byte other than an ASCII digit (a sign, a space, a
 // carriage return, a letter), has more than 20 digits, or does not fit in a
@@ -156,6 +163,9 @@ func (r *Reader) readHeader() (uint64, error) {
 
 // readPayload reads an n-byte payload into r.buf and returns it.
 func (r *Reader) readPayload(n int) ([]byte, error) {
+	if cap(r.buf) > maxKeptBuffer && n <= maxKeptBuffer {
+		r.buf = nil
+	}
 	buf := r.buf[:0]
 	for len(buf) < n {
 		// Grow only once the bytes already read fill the buffer, so memory

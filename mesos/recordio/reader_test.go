@@ -287,6 +287,30 @@ func TestReadRecordMemoryFollowsData(t *testing.T) {
 	}
 }
 
+// TestReadRecordLetsGoOfABigBuffer: the small records that follow a big
+// one (the operator API's first record is a whole cluster's state) do not
+// keep its buffer alive for as long as the stream lasts.
+func TestReadRecordLetsGoOfABigBuffer(t *testing.T) {
+	const big = 8 << 20
+	stream := fmt.Sprint(big, "\n", strings.Repeat("x", big), len(heartbeat), "\n", heartbeat)
+	r := recordio.NewReader(strings.NewReader(stream), big)
+	if rec, err := r.ReadRecord(); err != nil || len(rec) != big {
+		t.Fatalf("ReadRecord() = %d bytes, %v; want %d", len(rec), err, big)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if rec, err := r.ReadRecord(); err != nil || string(rec) != heartbeat {
+		t.Fatalf("ReadRecord() = %q, %v; want %q", rec, err, heartbeat)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if freed := int64(before.HeapAlloc) - int64(after.HeapAlloc); freed < big/2 {
+		t.Errorf("reading a small record after one of %d bytes freed %d bytes: the big buffer is kept", big, freed)
+	}
+	runtime.KeepAlive(r)
+}
+
 var errBoom = errors.New("boom")
 
 func TestReadRecordUnderlyingError(t *testing.T) {
