@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/offerdeck/offerdeck/mesos"
@@ -36,6 +38,12 @@ type clusterResult struct {
 	// hand after its own SUBSCRIBED. SchedulerTime also holds the dial,
 	// the subscription and the scheduler's start.
 	SchedulerSubscribed time.Duration
+	// Commits are the scheduler's commits in its burst; SlowCommits how
+	// many of them took over 100 ms, and LongestCommit the bound (s) of
+	// the histogram's bucket the longest fell in: a lane that stalls on
+	// its disk says so.
+	Commits, SlowCommits int
+	LongestCommit        float64
 }
 
 // clusterRun starts the stand-in with agents agents, launches tasksPer
@@ -125,7 +133,7 @@ func clusterRun(agents, tasksPer int) (clusterResult, error) {
 		return res, err
 	}
 	// M4 scheduler: applied and persisted by the framework itself.
-	if res.SchedulerTime, res.SchedulerSubscribed, res.SchedulerCPU, err = schedulerBurst(base, fid, res.Tasks, dir); err != nil {
+	if err := schedulerBurst(&res, base, fid, dir); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -174,15 +182,19 @@ func clientBurst(base, fid string, tasks int) (time.Duration, float64, error) {
 	}
 }
 
-func schedulerBurst(base, fid string, tasks int, dir string) (total, fromSubscribed time.Duration, cpu float64, err error) {
+// schedulerBurst measures the burst taken in by the scheduler into res's
+// scheduler figures.
+func schedulerBurst(res *clusterResult, base, fid, dir string) error {
+	tasks := res.Tasks
+	reg := prometheus.NewRegistry()
 	s, err := scheduler.New(scheduler.Config{
 		Client:   mesos.Config{Masters: []string{base}, Framework: &mesos.FrameworkInfo{Id: &mesos.FrameworkID{Value: proto.String(fid)}}},
-		StateDir: dir + "/scheduler", HoldTime: time.Hour,
+		StateDir: dir + "/scheduler", HoldTime: time.Hour, Metrics: reg,
 		// Every task of the burst is one this scheduler never launched.
 		MaxOrphans: tasks,
 	})
 	if err != nil {
-		return 0, 0, 0, err
+		return err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -217,11 +229,15 @@ func schedulerBurst(base, fid string, tasks int, dir string) (total, fromSubscri
 		end := time.Now()
 		at := subscribed.Load()
 		if at == 0 {
-			return 0, 0, 0, fmt.Errorf("scheduler took in every task but never said it subscribed")
+			return fmt.Errorf("scheduler took in every task but never said it subscribed")
 		}
-		return end.Sub(t0), end.Sub(time.Unix(0, at)), selfCPU() - cpu0, nil
+		res.SchedulerTime, res.SchedulerSubscribed, res.SchedulerCPU = end.Sub(t0), end.Sub(time.Unix(0, at)), selfCPU()-cpu0
+		commits := commitBucketsOf(reg)
+		res.Commits = int(commits[math.Inf(1)])
+		res.SlowCommits, res.LongestCommit = slowCommits(nil, commits, 0.1)
+		return nil
 	case <-ctx.Done():
-		return 0, 0, 0, fmt.Errorf("scheduler took in %d of %d tasks", len(tasksSeen), tasks)
+		return fmt.Errorf("scheduler took in %d of %d tasks", len(tasksSeen), tasks)
 	}
 }
 

@@ -232,9 +232,10 @@ func run(args []string) error {
 		if err != nil {
 			return fmt.Errorf("cluster run %d: %w", r+1, err)
 		}
-		fmt.Fprintf(os.Stderr, "cluster run %d: %d tasks; /master/state %d bytes in %v; burst floor %v, client %v, scheduler %v (%v from SUBSCRIBED)\n",
+		fmt.Fprintf(os.Stderr, "cluster run %d: %d tasks; /master/state %d bytes in %v; burst floor %v, client %v, scheduler %v (%v from SUBSCRIBED; %d commits, %d over 100 ms, the longest ≤ %g s)\n",
 			r+1, c.Tasks, c.StateBytes, c.StateTime.Round(time.Millisecond), c.FloorTime.Round(time.Millisecond),
-			c.ClientTime.Round(time.Millisecond), c.SchedulerTime.Round(time.Millisecond), c.SchedulerSubscribed.Round(time.Millisecond))
+			c.ClientTime.Round(time.Millisecond), c.SchedulerTime.Round(time.Millisecond), c.SchedulerSubscribed.Round(time.Millisecond),
+			c.Commits, c.SlowCommits, c.LongestCommit)
 		cluster = append(cluster, c)
 	}
 	if *clusterOnly {

@@ -594,9 +594,13 @@ func writeHeapProfile(path string) error {
 
 // commitBuckets is the dashboard's histogram of commit times: the
 // cumulative count of each bucket, by its upper bound in seconds.
-func (st *stack) commitBuckets() map[float64]uint64 {
+func (st *stack) commitBuckets() map[float64]uint64 { return commitBucketsOf(st.metrics) }
+
+// commitBucketsOf reads the scheduler's commit histogram from g: each
+// bucket's count by its upper bound, and the count of all under +Inf.
+func commitBucketsOf(g prometheus.Gatherer) map[float64]uint64 {
 	out := map[float64]uint64{}
-	families, _ := st.metrics.Gather()
+	families, _ := g.Gather()
 	for _, f := range families {
 		if f.GetName() != "offerdeck_state_commit_seconds" {
 			continue
