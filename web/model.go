@@ -257,14 +257,6 @@ func (m *model) slotIndex(s *taskSlot) int {
 	return -1
 }
 
-// orderIndex finds the task t (by its id) in order; -1 when it is not there.
-func (m *model) orderIndex(t *scheduler.Task) int {
-	if s := m.tasks[t.ID]; s != nil {
-		return m.slotIndex(s)
-	}
-	return -1
-}
-
 // orderedTasks is the tasks of order, oldest first, in a new slice.
 func (m *model) orderedTasks() []*scheduler.Task {
 	out := make([]*scheduler.Task, len(m.order))
@@ -288,10 +280,10 @@ func (m *model) archive(t *scheduler.Task) {
 }
 
 // sameCounts reports whether a and b count alike (see count): the same
-// state, agent and resources. A task's new value shares its resources
-// with the old one (scheduler.Task's clone), so they are compared as
-// pointers; resources equal but not shared count as changed, which only
-// costs a recount.
+// state, agent and resources. A task's new value shares its Launch, so
+// its resources, with the old one (scheduler.Task's clone), and they are
+// compared as pointers; resources equal but not shared count as changed,
+// which only costs a recount.
 func sameCounts(a, b *scheduler.Task) bool {
 	return a.State == b.State && a.Launching == b.Launching && a.AgentID == b.AgentID && sameResources(a, b)
 }

@@ -88,7 +88,7 @@ func TestModelCountsFollowEachTaskChange(t *testing.T) {
 // TestOrderIndexFollowsTheOrder puts, relaunches and archives tasks at
 // random, many launched at the same instant, and checks after each step
 // now and then that the order is sorted (launch time, then id descending)
-// and that orderIndex finds every task where it is, as a scan of the
+// and that slotIndex finds every task where it is, as a scan of the
 // order does.
 func TestOrderIndexFollowsTheOrder(t *testing.T) {
 	for seed := range uint64(5) {
@@ -123,11 +123,11 @@ func TestOrderIndexFollowsTheOrder(t *testing.T) {
 				if m.tasks[s.t.ID] != s {
 					t.Fatalf("seed %d step %d: order[%d] %s is not the task's slot", seed, step, i, s.t.ID)
 				}
-				if got := m.orderIndex(s.t); got != i {
-					t.Fatalf("seed %d step %d: orderIndex(%s) = %d, want %d", seed, step, s.t.ID, got, i)
+				if got := m.slotIndex(s); got != i {
+					t.Fatalf("seed %d step %d: slotIndex(%s) = %d, want %d", seed, step, s.t.ID, got, i)
 				}
 			}
-			if i := m.orderIndex(&scheduler.Task{ID: "missing"}); i != -1 {
+			if i := m.rankOf("missing"); i != -1 {
 				t.Fatalf("seed %d step %d: a task not there found at %d", seed, step, i)
 			}
 		}

@@ -41,9 +41,6 @@ func isTaskKey(k []byte, registration, id string) bool {
 	return len(k) == n+1+len(id) && string(k[:n]) == registration && k[n] == 0 && string(k[n+1:]) == id
 }
 
-// recordKey is the key of t's record in the tasks bucket.
-func (t *Task) recordKey() []byte { return t.appendRecordKey(nil) }
-
 // appendRecordKey appends the key of t's record to b.
 func (t *Task) appendRecordKey(b []byte) []byte {
 	switch {
